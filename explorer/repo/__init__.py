@@ -1,0 +1,42 @@
+"""Data-access layer: open a Gen3 or Gen2 repository and read what it holds. No UI imports here."""
+from __future__ import annotations
+
+import os
+
+from .base import Repository
+from .errors import (BadDataIdError, BadFileError, DatasetNotFoundError, ExplorerError,
+                     NotARepositoryError, NotOnDiskError, UnknownDatasetTypeError)
+from .model import DatasetLocation, DatasetTypeSummary, Exposure, ExposureInfo, Inventory
+
+__all__ = [
+    "open_repo", "detect_kind", "Repository", "Inventory", "DatasetTypeSummary", "Exposure",
+    "ExposureInfo", "DatasetLocation", "ExplorerError", "NotARepositoryError", "NotOnDiskError",
+    "DatasetNotFoundError", "UnknownDatasetTypeError", "BadDataIdError", "BadFileError",
+]
+
+
+def detect_kind(path: str | os.PathLike) -> str:
+    """"gen3" for a Butler repository (butler.yaml), "gen2" for `_mapper` / `repositoryCfg.yaml`."""
+    root = os.fspath(path)
+    if not os.path.exists(root):
+        raise NotARepositoryError(f"no such directory: {root}")
+    if not os.path.isdir(root):
+        raise NotARepositoryError(f"not a directory: {root}")
+    if os.path.isfile(os.path.join(root, "butler.yaml")):
+        return "gen3"
+    if os.path.isfile(os.path.join(root, "_mapper")) or os.path.isfile(os.path.join(root, "repositoryCfg.yaml")):
+        return "gen2"
+    raise NotARepositoryError(
+        f"not a data repository: {root} (no butler.yaml for Gen3, no _mapper or repositoryCfg.yaml for Gen2)")
+
+
+def open_repo(path: str | os.PathLike) -> Repository:
+    """Open a repository read-only, detecting whether it is Gen3 or Gen2."""
+    kind = detect_kind(path)
+    if kind == "gen3":
+        from .gen3 import Gen3Repository
+
+        return Gen3Repository(os.fspath(path))
+    from .gen2 import Gen2Repository
+
+    return Gen2Repository(os.fspath(path))

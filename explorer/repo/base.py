@@ -1,0 +1,127 @@
+"""The backend-neutral interface of a data repository (Gen3 Butler or Gen2 directory layout).
+
+Everything above the data layer (sky map, views, app, CLI) talks to a :class:`Repository` and
+never to ``lsst.daf.butler`` or to Gen2 files directly. A backend implements the abstract query
+methods; reading exposures and catalogs is shared here (through the one byte-bounded cache), so
+both backends read pixels the same way.
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from typing import Any, Callable, Iterable, Optional, Sequence
+
+import pandas as pd
+
+from .errors import NotOnDiskError
+from .model import ColumnInfo, DatasetLocation, Exposure, Inventory
+
+Progress = Optional[Callable[[str], None]]
+
+# Dataset types the explorer knows how to show, by role. Backends report any others too.
+CALEXP_TYPES = ("calexp", "initial_pvi", "pvi", "preliminary_visit_image", "visit_image")
+COADD_TYPES = ("deepCoadd_calexp", "deepCoadd", "deep_coadd", "deepCoadd_image")
+SOURCE_TYPES = ("src", "sourceTable", "sourceTable_visit", "source", "single_visit_star")
+COADD_CATALOG_TYPES = ("deepCoadd_forced_src", "deepCoadd_meas", "deepCoadd_ref", "deepCoadd_mergeDet",
+                       "objectTable", "objectTable_tract", "object")
+
+
+class Repository(ABC):
+    """A read-only view of one data repository."""
+
+    kind: str = "?"
+
+    def __init__(self, root: str):
+        self.root = os.path.abspath(root)
+
+    # ----- what is there --------------------------------------------------------------------
+    @abstractmethod
+    def collections(self, pattern: Optional[str] = None) -> list[str]:
+        """Collection names matching a glob (all when None). Gen2: the repository and its parents."""
+
+    @abstractmethod
+    def inventory(self, collections: Optional[str] = None, check_files: bool = False,
+                  progress: Progress = None) -> Inventory:
+        """The notebook's summary: dataset types with counts, visits, detectors, bands, tracts, area."""
+
+    @abstractmethod
+    def dataset_type_names(self) -> list[str]:
+        """Names of the dataset types the repository knows."""
+
+    @abstractmethod
+    def dimensions_of(self, dataset_type: str) -> list[str]:
+        """Data ID keys of a dataset type; raises UnknownDatasetTypeError."""
+
+    @abstractmethod
+    def query_data_ids(self, dataset_type: str, where: Optional[dict[str, Any]] = None,
+                       collections: Optional[str] = None) -> list[dict[str, Any]]:
+        """Data IDs of the datasets of a type registered in the collections, filtered by ``where``."""
+
+    @abstractmethod
+    def locate(self, dataset_type: str, data_id: dict[str, Any],
+               collections: Optional[str] = None) -> DatasetLocation:
+        """Where one dataset is. Raises DatasetNotFoundError / BadDataIdError; never reads the file."""
+
+    # ----- selections the app offers (defaults built on query_data_ids) -----------------------
+    def bands(self) -> list[str]:
+        return sorted({str(d["band"]) for t in self._present(COADD_TYPES + CALEXP_TYPES)
+                       for d in self.query_data_ids(t) if d.get("band") is not None})
+
+    def tract_regions(self) -> dict[int, Any]:
+        """Tract id -> (N, 2) array of RA, Dec vertices (deg) for tracts that hold data."""
+        return {}
+
+    def patch_regions(self, tract: int) -> dict[str, Any]:
+        """Patch name "x,y" -> (N, 2) RA, Dec vertices (deg) for every patch of a tract."""
+        return {}
+
+    def _present(self, names: Iterable[str]) -> tuple[str, ...]:
+        known = set(self.dataset_type_names())
+        return tuple(n for n in names if n in known)
+
+    def first_present(self, names: Sequence[str]) -> Optional[str]:
+        present = self._present(names)
+        return present[0] if present else None
+
+    # ----- reading (shared by backends) -------------------------------------------------------
+    def _existing_path(self, dataset_type: str, data_id: dict[str, Any],
+                       collections: Optional[str]) -> str:
+        loc = self.locate(dataset_type, data_id, collections)
+        if not loc.on_disk or loc.path is None:
+            where = f" (expected at {loc.path})" if loc.path else ""
+            raise NotOnDiskError(
+                f"{dataset_type} {format_data_id(loc.data_id)} is registered but its file is not on disk{where}")
+        return loc.path
+
+    def get_exposure(self, dataset_type: str, data_id: dict[str, Any],
+                     collections: Optional[str] = None) -> Exposure:
+        """An exposure (calexp, coadd, calib) read with astropy from the afw FITS layout."""
+        from . import access
+
+        path = self._existing_path(dataset_type, data_id, collections)
+        return access.open_exposure(path, dataset_type=dataset_type, data_id=data_id)
+
+    def get_catalog(self, dataset_type: str, data_id: dict[str, Any],
+                    columns: Optional[Sequence[str]] = None,
+                    collections: Optional[str] = None) -> pd.DataFrame:
+        """A catalog (afw SourceCatalog FITS or parquet) as a DataFrame, optionally only some columns."""
+        from . import access
+
+        path = self._existing_path(dataset_type, data_id, collections)
+        return access.read_catalog(path, columns=columns)
+
+    def catalog_schema(self, dataset_type: str, data_id: dict[str, Any],
+                       collections: Optional[str] = None) -> list[ColumnInfo]:
+        """The columns of a catalog without reading its rows."""
+        from . import access
+
+        path = self._existing_path(dataset_type, data_id, collections)
+        return access.catalog_schema(path)
+
+    def close(self) -> None:
+        """Release registry connections."""
+
+
+def format_data_id(data_id: dict[str, Any]) -> str:
+    """``{visit: 1, detector: 2}`` in the Butler's own style, for messages."""
+    return "{" + ", ".join(f"{k}: {v!r}" for k, v in data_id.items()) + "}"
