@@ -96,26 +96,26 @@ class Repository(ABC):
     def get_exposure(self, dataset_type: str, data_id: dict[str, Any],
                      collections: Optional[str] = None) -> Exposure:
         """An exposure (calexp, coadd, calib) read with astropy from the afw FITS layout."""
-        from . import access
-
         path = self._existing_path(dataset_type, data_id, collections)
+        from . import access  # noqa: E402  (readers load only once a file is really there)
+
         return access.open_exposure(path, dataset_type=dataset_type, data_id=data_id)
 
     def get_catalog(self, dataset_type: str, data_id: dict[str, Any],
                     columns: Optional[Sequence[str]] = None,
                     collections: Optional[str] = None) -> pd.DataFrame:
         """A catalog (afw SourceCatalog FITS or parquet) as a DataFrame, optionally only some columns."""
-        from . import access
-
         path = self._existing_path(dataset_type, data_id, collections)
+        from . import access  # noqa: E402  (readers load only once a file is really there)
+
         return access.read_catalog(path, columns=columns)
 
     def catalog_schema(self, dataset_type: str, data_id: dict[str, Any],
                        collections: Optional[str] = None) -> list[ColumnInfo]:
         """The columns of a catalog without reading its rows."""
-        from . import access
-
         path = self._existing_path(dataset_type, data_id, collections)
+        from . import access  # noqa: E402  (readers load only once a file is really there)
+
         return access.catalog_schema(path)
 
     def close(self) -> None:
