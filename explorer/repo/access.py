@@ -1,0 +1,111 @@
+"""The cached entry points every backend uses to read files: exposures and catalogs.
+
+Everything goes through the one shared byte-bounded cache (:mod:`explorer.repo.cache`), keyed by
+the file's identity (real path, mtime, size) so a file replaced on disk is re-read:
+
+* ``(file, "exposure_info")``: headers and archive rows (:func:`explorer.repo.fits.read_exposure_info`);
+* ``(file, "plane", name)``: one pixel plane, loaded only when asked for;
+* ``(file, "catalog", columns)``: a DataFrame; ``columns=None`` is the full catalog, and a column
+  subset is served from the full catalog when that is already cached;
+* ``(file, "catalog_schema")``, ``(file, "catalog_length")``.
+
+Cached arrays are shared between sessions, so they are returned read-only; DataFrames are
+returned as shallow copies (pandas copy-on-write keeps the cached one intact).
+A path that does not exist raises :class:`NotOnDiskError` ("... not on disk").
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Hashable, Optional, Sequence, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from . import catalogs as _catalogs
+from . import fits as _fits
+from .cache import file_key, shared_cache
+from .errors import NotOnDiskError
+from .model import ColumnInfo, Exposure, ExposureInfo
+
+T = TypeVar("T")
+
+
+def _key(path: str, *what: Hashable) -> tuple:
+    try:
+        return file_key(path, *what)
+    except FileNotFoundError:
+        raise NotOnDiskError(f"{path}: file not on disk") from None
+    except NotADirectoryError:
+        raise NotOnDiskError(f"{path}: file not on disk (a parent is not a directory)") from None
+
+
+def _cached(path: str, what: tuple, loader: Callable[[], T]) -> T:
+    def load() -> T:
+        try:
+            return loader()
+        except FileNotFoundError:
+            raise NotOnDiskError(f"{path}: file not on disk") from None
+
+    return shared_cache().get_or_load(_key(path, *what), load)
+
+
+def exposure_info(path: str | os.PathLike) -> ExposureInfo:
+    """Headers, WCS, calibration, mask planes... of an exposure file, cached (no pixels read)."""
+    path = os.fspath(path)
+    return _cached(path, ("exposure_info",), lambda: _fits.read_exposure_info(path))
+
+
+def read_plane(path: str | os.PathLike, plane: str) -> np.ndarray:
+    """One pixel plane, cached and read-only (native byte order)."""
+    path = os.fspath(path)
+
+    def load() -> np.ndarray:
+        arr = _fits.read_plane(path, plane, exposure_info(path))
+        arr.flags.writeable = False  # shared by every session through the cache
+        return arr
+
+    return _cached(path, ("plane", plane), load)
+
+
+def open_exposure(path: str | os.PathLike, dataset_type: Optional[str] = None,
+                  data_id: Optional[dict[str, Any]] = None) -> Exposure:
+    """An :class:`Exposure` whose planes load lazily through the cache on first access."""
+    path = os.fspath(path)
+    info = exposure_info(path)
+    return Exposure(info, lambda name: read_plane(path, name), dataset_type=dataset_type, data_id=data_id)
+
+
+def read_catalog(path: str | os.PathLike, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """A catalog as a DataFrame, cached per (file, columns); subsets come from a cached full read."""
+    path = os.fspath(path)
+    if isinstance(columns, str):
+        columns = [columns]
+    cols = None if columns is None else tuple(columns)
+    if cols is not None:
+        full = shared_cache().get(_key(path, "catalog", None))
+        if full is not None:
+            return _subset(path, full, cols)
+    df = _cached(path, ("catalog", cols), lambda: _catalogs.read_catalog(path, cols))
+    return df.copy(deep=False)
+
+
+def _subset(path: str, full: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
+    """Columns of a cached full catalog; names it cannot serve directly (aliases) are read properly."""
+    if all(c in full.columns for c in cols):
+        out = full[list(cols)].copy(deep=False)
+        out.attrs = dict(full.attrs)
+        return out
+    df = _cached(path, ("catalog", cols), lambda: _catalogs.read_catalog(path, cols))
+    return df.copy(deep=False)
+
+
+def catalog_schema(path: str | os.PathLike) -> list[ColumnInfo]:
+    """Columns of a catalog, from headers or the parquet schema (cached, no rows read)."""
+    path = os.fspath(path)
+    return list(_cached(path, ("catalog_schema",), lambda: _catalogs.catalog_schema(path)))
+
+
+def catalog_length(path: str | os.PathLike) -> int:
+    """Rows of a catalog, from NAXIS2 or the parquet footer (cached)."""
+    path = os.fspath(path)
+    return int(_cached(path, ("catalog_length",), lambda: _catalogs.catalog_length(path)))
