@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable, Optional
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -25,3 +27,36 @@ def fresh_cache(monkeypatch):
     private = cache.ByteCache(512 * 1024**2)
     monkeypatch.setattr(cache, "_shared", private)
     return private
+
+
+def _write_afw_exposure(path: Path, image: np.ndarray, mask: np.ndarray, variance: np.ndarray,
+                        xy0: tuple[int, int] = (0, 0), mask_planes: Optional[dict[str, int]] = None,
+                        primary_cards: Optional[dict] = None) -> Path:
+    """Write an Exposure in afw's layout with astropy: empty primary (plus ``primary_cards``), then
+    IMAGE/MASK/VARIANCE named by EXTTYPE only (as every afw before 2021 wrote them), ``MP_*`` cards
+    on the mask and ``LTV1/2 = -xy0`` on each plane."""
+    from astropy.io import fits
+
+    mask_planes = mask_planes or {"BAD": 0, "SAT": 1, "INTRP": 2, "CR": 3, "EDGE": 4, "DETECTED": 5}
+    primary = fits.PrimaryHDU()
+    for key, value in (primary_cards or {}).items():
+        primary.header[key if len(key) <= 8 else f"HIERARCH {key}"] = value
+    hdus = [primary]
+    for name, data in (("IMAGE", image), ("MASK", mask), ("VARIANCE", variance)):
+        hdu = fits.ImageHDU(data)
+        hdu.header["LTV1"] = -xy0[0]
+        hdu.header["LTV2"] = -xy0[1]
+        hdu.header["INHERIT"] = True
+        hdu.header["EXTTYPE"] = name
+        if name == "MASK":
+            for plane, bit in mask_planes.items():
+                hdu.header[f"HIERARCH MP_{plane}"] = bit
+        hdus.append(hdu)
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
+
+
+@pytest.fixture
+def write_afw_exposure() -> Callable[..., Path]:
+    """The function that writes an afw-layout exposure FITS file (see ``_write_afw_exposure``)."""
+    return _write_afw_exposure

@@ -420,9 +420,10 @@ def _read_parquet(path: str, columns: Optional[Sequence[str]]) -> pd.DataFrame:
         table = pf.read(columns=wanted, use_pandas_metadata=False)
     except Exception as exc:
         raise BadFileError(f"{path}: corrupt or unreadable parquet ({' '.join(str(exc).split())[:160]})") from None
-    df = table.to_pandas()
-    if columns is not None:
-        df = df[list(columns)] if len(set(columns)) == len(columns) else df
+    df = table.to_pandas()  # pandas metadata may turn a stored index back into the index...
+    if any(name is not None for name in df.index.names):
+        df = df.reset_index()  # ...but here every stored field is an ordinary column
+    df = df[[c for c in wanted if c in df.columns]]
     meta = _astropy_meta(pf)
     df.attrs.update({
         "source": path,

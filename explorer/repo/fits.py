@@ -133,6 +133,24 @@ def _fits_errors(path: str, what: str = "read") -> Iterator[list]:
         _raise_on_bad_warnings(path, caught)
 
 
+def _gzip_truncated(path: str, limit: int = 2 * 1024**3) -> bool:
+    """True when a gzipped file ends before its end-of-stream marker (reads at most ``limit`` bytes)."""
+    import gzip
+    import zlib
+
+    try:
+        with gzip.open(path, "rb") as fh:
+            total = 0
+            while total < limit:
+                chunk = fh.read(16 * 1024**2)
+                if not chunk:
+                    return False
+                total += len(chunk)
+    except (EOFError, zlib.error, OSError):
+        return True
+    return False
+
+
 def _raise_on_bad_warnings(path: str, caught: list) -> None:
     for w in caught:
         msg = str(w.message)
@@ -688,6 +706,14 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
             primary = hdus[0].header
             segs = _amp_segments(hdus)
             plane_hdus = {"image": segs[0][0]} if segs else _find_planes(hdus)
+            ar_hdu = primary.get("AR_HDU")
+            archive_missing = isinstance(ar_hdu, int) and not isinstance(ar_hdu, bool) \
+                and ar_hdu > len(hdus) and len(hdus) < MAX_HDUS
+            if (archive_missing or "image" not in plane_hdus) and gz and _gzip_truncated(path):
+                raise BadFileError(f"{path}: truncated gzip file (ends before its end-of-stream marker)")
+            if archive_missing:
+                raise BadFileError(f"{path}: truncated? the primary header puts the archive at HDU {ar_hdu} "
+                                   f"(1-based) but the file has only {len(hdus)} HDUs")
             if "image" not in plane_hdus:
                 kinds = sorted({str(h.header.get("EXTTYPE") or h.header.get("EXTNAME") or type(h).__name__).strip()
                                 for h in hdus})
