@@ -23,7 +23,7 @@ import pandas as pd
 
 from . import catalogs as _catalogs
 from . import fits as _fits
-from .cache import file_key, shared_cache
+from .cache import file_key, shared_cache, sizeof
 from .errors import NotOnDiskError
 from .model import ColumnInfo, Exposure, ExposureInfo
 
@@ -39,20 +39,26 @@ def _key(path: str, *what: Hashable) -> tuple:
         raise NotOnDiskError(f"{path}: file not on disk (a parent is not a directory)") from None
 
 
-def _cached(path: str, what: tuple, loader: Callable[[], T]) -> T:
+def _cached(path: str, what: tuple, loader: Callable[[], T],
+            size_of: Callable[[Any], int] = sizeof) -> T:
     def load() -> T:
         try:
             return loader()
         except FileNotFoundError:
             raise NotOnDiskError(f"{path}: file not on disk") from None
 
-    return shared_cache().get_or_load(_key(path, *what), load)
+    return shared_cache().get_or_load(_key(path, *what), load, size_of=size_of)
+
+
+def _info_size(info: ExposureInfo) -> int:
+    """Rough bytes held by an ExposureInfo: its header dict and archive rows dominate (a WCS ~ 10 kB)."""
+    return sizeof(info.metadata) + sizeof(info.archive) + sizeof(info.visit_info) + 16 * 1024
 
 
 def exposure_info(path: str | os.PathLike) -> ExposureInfo:
     """Headers, WCS, calibration, mask planes... of an exposure file, cached (no pixels read)."""
     path = os.fspath(path)
-    return _cached(path, ("exposure_info",), lambda: _fits.read_exposure_info(path))
+    return _cached(path, ("exposure_info",), lambda: _fits.read_exposure_info(path), size_of=_info_size)
 
 
 def read_plane(path: str | os.PathLike, plane: str) -> np.ndarray:

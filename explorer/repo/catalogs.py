@@ -215,7 +215,7 @@ def _plan_from_header(path: str, hdu_index: int, hdr) -> _FitsPlan:
 
 
 def _fits_plan(path: str, gz: bool) -> _FitsPlan:
-    from .fits import _fits_errors  # one place turns astropy's failures into BadFileError
+    from .fits import _fits_errors, check_complete  # one place turns astropy's failures into BadFileError
 
     with _fits_errors(path):
         with _open_fits(path, gz) as hdul:
@@ -230,6 +230,7 @@ def _fits_plan(path: str, gz: bool) -> _FitsPlan:
             idx = _table_hdu(hdus)
             if idx is None:
                 raise BadFileError(f"{path}: no binary table in this FITS file (is it an image?)")
+            check_complete(path, hdus[: idx + 1], gz)
             return _plan_from_header(path, idx, hdus[idx].header)
 
 
@@ -314,8 +315,11 @@ def _read_fits(path: str, gz: bool, columns: Optional[Sequence[str]]) -> pd.Data
                             np.asarray(values, dtype=np.uint8).reshape(len(raw), -1), axis=1, bitorder="big")
                     data[out_name] = bits[:, col.index].astype(bool)
                 elif col.kind == "string":
-                    data[out_name] = np.array([v.decode("ascii", "replace").rstrip("\x00 ") if isinstance(v, bytes)
-                                               else str(v).rstrip() for v in values], dtype=object)
+                    if values.dtype.kind == "S":
+                        text = np.char.decode(np.asarray(values), "ascii", "replace")
+                        data[out_name] = np.char.rstrip(text, "\x00 ").astype(object)
+                    else:
+                        data[out_name] = np.array([str(v).rstrip() for v in values], dtype=object)
                 else:
                     if col.kind == "element":
                         values = values.reshape(len(raw), -1)[:, col.index]

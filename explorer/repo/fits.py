@@ -165,6 +165,21 @@ def _open(path: str, gz: bool = False):
     return fits.open(path, memmap=not gz, lazy_load_hdus=True, mode="readonly")
 
 
+def check_complete(path: str, hdus: list, gz: bool) -> None:
+    """Raise BadFileError when an HDU's data runs past the end of the file.
+
+    astropy only *warns* about truncation, and ``warnings.catch_warnings`` is not thread-safe, so
+    this deterministic check on the HDUs' declared data spans backs the warning check up.
+    """
+    if gz:
+        return
+    size = os.path.getsize(path)
+    for i, hdu in enumerate(hdus):
+        offset, nbytes = getattr(hdu, "_data_offset", None), getattr(hdu, "_data_size", None)
+        if isinstance(offset, int) and isinstance(nbytes, int) and offset + nbytes > size:
+            raise BadFileError(f"{path}: truncated: HDU {i} needs {offset + nbytes} bytes, the file has {size}")
+
+
 def _hdus(hdul) -> list:
     """HDUs of an open file, at most MAX_HDUS of them (bounded work on hostile files)."""
     out = []
@@ -225,7 +240,7 @@ def _disk_dtype(hdu) -> np.dtype:
     bscale = hdr.get("BSCALE", 1) or 1
     base = {8: np.uint8, 16: np.int16, 32: np.int32, 64: np.int64, -32: np.float32, -64: np.float64}.get(bitpix)
     if base is None:
-        raise BadFileError(f"unsupported BITPIX={bitpix}")
+        raise BadFileError(f"HDU with unsupported BITPIX={bitpix}")
     if bscale == 1 and bitpix in (16, 32, 64) and bzero == 2 ** (bitpix - 1):
         return np.dtype({16: np.uint16, 32: np.uint32, 64: np.uint64}[bitpix])
     if bitpix > 0 and (bscale != 1 or bzero != 0):
@@ -415,19 +430,23 @@ class _Archive:
 
         c_id, c_ar, c_ps = col("id"), col("cat.archive", "cat_archive"), col("cat.persistable", "cat_persistable")
         c_r0, c_nr, c_nm, c_md = col("row0"), col("nrows"), col("name"), col("module")
-        for i in range(min(nrows, MAX_ARCHIVE_ROWS)):
-            r = data[i]
-            row = {
-                "id": int(r[c_id]) if c_id else None,
-                "name": _decode(r[c_nm]) if c_nm else None,
-                "module": _decode(r[c_md]) if c_md else None,
-                "cat_archive": int(r[c_ar]) if c_ar else None,
-                "cat_persistable": int(r[c_ps]) if c_ps else 0,
-                "row0": int(r[c_r0]) if c_r0 else 0,
-                "nrows": int(r[c_nr]) if c_nr else 0,
-            }
-            row["hdu"] = idx + row["cat_archive"] if row["cat_archive"] is not None else None
-            self.rows.append(row)
+        n = min(nrows, MAX_ARCHIVE_ROWS)
+
+        def ints(c: Optional[str], default: Optional[int]) -> list:
+            return [default] * n if c is None else [int(v) for v in np.asarray(data[c][:n]).tolist()]
+
+        def strs(c: Optional[str]) -> list:
+            if c is None:
+                return [None] * n
+            return [(v.decode("ascii", "replace") if isinstance(v, bytes) else str(v)).strip()
+                    for v in np.asarray(data[c][:n]).tolist()]
+
+        columns = zip(ints(c_id, None), strs(c_nm), strs(c_md), ints(c_ar, None), ints(c_ps, 0),
+                      ints(c_r0, 0), ints(c_nr, 0))
+        for aid, name, module, cat, pers, row0, nr in columns:
+            self.rows.append({"id": aid, "name": name, "module": module, "cat_archive": cat,
+                              "cat_persistable": pers, "row0": row0, "nrows": nr,
+                              "hdu": idx + cat if cat is not None else None})
 
     def find(self, archive_id: Optional[int], name: Optional[str] = None, persistable: int = 0) -> Optional[dict]:
         for row in self.rows:
@@ -703,6 +722,7 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
             hdus = _hdus(hdul)
             if not hdus:
                 raise BadFileError(f"{path}: no HDUs")
+            check_complete(path, hdus, gz)
             primary = hdus[0].header
             segs = _amp_segments(hdus)
             plane_hdus = {"image": segs[0][0]} if segs else _find_planes(hdus)
@@ -771,14 +791,15 @@ def read_plane(path: str | os.PathLike, plane: str, info: Optional[ExposureInfo]
     gz = _check_signature(path)
     with _fits_errors(path, f"read the {plane} plane"):
         with _open(path, gz) as hdul:
-            hdus = _hdus(hdul)
-            if index >= len(hdus):
-                raise BadFileError(f"{path}: HDU {index} of the {plane} plane is missing (file changed?)")
-            if plane == "image":
-                segs = _amp_segments(hdus)
+            try:
+                hdu = hdul[index]  # lazily parses headers up to this HDU only
+            except IndexError:
+                raise BadFileError(f"{path}: HDU {index} of the {plane} plane is missing (file changed?)") from None
+            if plane == "image" and _section(hdu.header.get("DETSEC")) and _section(hdu.header.get("DATASEC")):
+                all_hdus = _hdus(hdul)
+                segs = _amp_segments(all_hdus)
                 if segs:
-                    return _assemble(hdus, segs)
-            hdu = hdus[index]
+                    return _assemble(all_hdus, segs)
             disk = _disk_dtype(hdu)
             out_dtype = _output_dtype(plane, disk)
             from astropy.io import fits
