@@ -247,9 +247,10 @@ class RingsSkyMap:
         ra, dec = ra.ravel(), dec.ravel()
         nr = self.config.num_rings
         first = 0.5 * self._ring_size_rad - 0.5 * math.pi
+        finite = np.isfinite(ra) & np.isfinite(dec)
         with np.errstate(invalid="ignore"):
             ring = np.where(dec < first, -1, np.where(dec > -first, nr, 0)).astype(np.int64)
-            mid = (dec >= first) & (dec <= -first)
+            mid = (dec >= first) & (dec <= -first) & finite
             ring[mid] = ((dec[mid] - first) / self._ring_size_rad).astype(np.int64)
         out = np.full(ra.size, -1, dtype=np.int64)
         out[ring == -1] = 0
@@ -263,8 +264,7 @@ class RingsSkyMap:
         if self.version == 0:
             r = r + ((t == 0) & (r != 0))
         out[todo] = self._ring_cum[r] + t + 1
-        bad = ~(np.isfinite(ra) & np.isfinite(dec))
-        out[bad] = -1
+        out[~finite] = -1
         return out.reshape(shape)
 
     def find_tract(self, ra_deg: float, dec_deg: float) -> TractInfo:

@@ -9,10 +9,11 @@ great-circle edge inside it is a single interval, so each edge's exposed pieces 
 parameter range minus a union of intervals. Everything is vectorised with numpy; candidate
 overlapping pairs are found by bounding caps on a 3-D grid.
 
-Accuracy: rounding only, about 1e-12 relative for DC2 tract sets (see tests). Edges shared
-exactly by two neighbours (abutting inner regions) are kept on both sides and cancel; exact
-duplicate polygons are counted once. Not handled: non-convex polygons (raise ValueError) and
-two different polygons whose edges overlap along a stretch in the *same* direction.
+Accuracy: rounding only, about 1e-12 relative for DC2 tract sets (the tests compare with an
+independent clipping computation to 1e-9). Edges shared exactly by two neighbours (abutting
+inner regions) are kept on both sides and cancel; edges that overlap running the same way
+(outer patch boxes along a tract edge) are kept once; exact duplicate polygons are counted
+once. Non-convex polygons raise ValueError.
 """
 from __future__ import annotations
 
@@ -22,34 +23,62 @@ import numpy as np
 
 from . import geometry as geo
 
-_EPS = 1e-12  # sine of the margin (~0.2 µas) by which a point must be inside to count as covered
+# An edge that lies along the great circle of another polygon's edge (|n.p| below this along the
+# whole circle) is never counted as covered by that polygon: shared edges stay on both sides and
+# cancel. Edges that cross are clipped exactly.
+_COINCIDENT = 1e-12
 
 
 def _prepare(polygons: Iterable) -> list[np.ndarray]:
-    """Unit-vector vertex arrays, counter-clockwise, exact duplicates dropped."""
+    """Unit-vector vertex arrays ``(P, n, 3)`` grouped by vertex count ``n``, counter-clockwise,
+    exact duplicates dropped. Vectorised per group (tens of thousands of tracts in ~0.1 s)."""
+    if isinstance(polygons, np.ndarray) and polygons.ndim == 3:
+        checked = [np.asarray(polygons, dtype=float)]
+    else:
+        by_len: dict[int, list[np.ndarray]] = {}
+        for k, poly in enumerate(polygons):
+            v = np.asarray(poly, dtype=float)
+            if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3:
+                raise ValueError(f"polygon {k}: need an (N>=3, 2) array of RA/Dec vertices, got shape {v.shape}")
+            by_len.setdefault(v.shape[0], []).append(v)
+        checked = [np.stack(vs) for vs in by_len.values()]
     out: list[np.ndarray] = []
     seen: set[bytes] = set()
-    for k, poly in enumerate(polygons):
-        v = np.asarray(poly, dtype=float)
-        if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3 or not np.all(np.isfinite(v)):
-            raise ValueError(f"polygon {k}: need an (N>=3, 2) array of finite RA/Dec vertices, "
-                             f"got shape {v.shape}")
-        xyz = geo.radec_to_xyz(v[:, 0], v[:, 1])
-        # drop repeated consecutive vertices (closed rings, degenerate edges)
-        keep = np.linalg.norm(xyz - np.roll(xyz, -1, axis=0), axis=1) > 1e-15
-        xyz = xyz[keep]
-        if len(xyz) < 3:
+    for radec in checked:
+        if radec.shape[-1] != 2 or radec.shape[1] < 3:
+            raise ValueError(f"need (N>=3, 2) RA/Dec vertex arrays, got shape {radec.shape[1:]}")
+        if not np.all(np.isfinite(radec)):
+            raise ValueError("polygon vertices must be finite")
+        xyz = geo.radec_to_xyz(radec[..., 0], radec[..., 1])
+        # drop polygons with repeated consecutive vertices into their own (smaller) groups
+        step = np.linalg.norm(xyz - np.roll(xyz, -1, axis=1), axis=-1) > 1e-15
+        clean = np.all(step, axis=1)
+        for k in np.nonzero(~clean)[0]:
+            v = xyz[k][step[k]]
+            if len(v) >= 3:
+                out.extend(_prepare([np.stack(geo.xyz_to_radec(v), axis=-1)]))
+        xyz = xyz[clean]
+        if len(xyz) == 0:
             continue
-        xyz = geo.ensure_ccw(xyz)
-        normals = np.cross(xyz, np.roll(xyz, -1, axis=0))
-        if np.any(np.einsum("ij,kj->ik", normals, xyz) < -1e-12 * np.linalg.norm(normals, axis=1)[:, None]):
-            raise ValueError(f"polygon {k} is not convex")
-        start = int(np.lexsort(np.round(xyz, 12).T[::-1])[0])
-        key = np.round(np.roll(xyz, -start, axis=0), 12).tobytes()
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(xyz)
+        ccw = geo.polygon_signed_area_sr(xyz) >= 0
+        xyz = np.where(ccw[:, None, None], xyz, xyz[:, ::-1])
+        normals = np.cross(xyz, np.roll(xyz, -1, axis=1))
+        slack = -1e-12 * np.linalg.norm(normals, axis=-1)[:, :, None]
+        if np.any(np.einsum("pkx,pjx->pkj", normals, xyz) < slack):
+            raise ValueError("polygon is not convex")
+        # a convex polygon is its vertex set: dedupe on the sorted, rounded vertices
+        r = np.round(xyz, 12)
+        order = np.lexsort((r[..., 2], r[..., 1], r[..., 0]), axis=-1)
+        keys = np.take_along_axis(r, order[..., None], axis=1).reshape(len(r), -1)
+        _, first = np.unique(keys, axis=0, return_index=True)
+        first = np.sort(first)
+        keep = []
+        for i in first:
+            kb = keys[i].tobytes()
+            if kb not in seen:
+                seen.add(kb)
+                keep.append(i)
+        out.append(xyz[keep])
     return out
 
 
@@ -92,16 +121,20 @@ def _candidate_pairs(centers: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray
 
 def union_area_sr(polygons: Iterable) -> float:
     """Area (steradians) of the union of convex polygons given as ``(N, 2)`` RA/Dec arrays."""
-    polys = _prepare(polygons)
-    if not polys:
+    groups = [g for g in _prepare(polygons) if len(g)]
+    if not groups:
         return 0.0
-    m = max(len(p) for p in polys)
-    n = len(polys)
+    m = max(g.shape[1] for g in groups)
+    n = sum(len(g) for g in groups)
     verts = np.empty((n, m, 3))
-    nverts = np.array([len(p) for p in polys])
-    for k, p in enumerate(polys):
-        verts[k, :len(p)] = p
-        verts[k, len(p):] = p[-1]  # padding: repeat the last vertex (zero-length edges)
+    nverts = np.empty(n, dtype=np.int64)
+    row = 0
+    for g in groups:
+        k = g.shape[1]
+        verts[row:row + len(g), :k] = g
+        verts[row:row + len(g), k:] = g[:, -1:, :]  # padding: repeat the last vertex
+        nverts[row:row + len(g)] = k
+        row += len(g)
     nxt_idx = (np.arange(m)[None, :] + 1) % nverts[:, None]
     nxt_idx = np.where(np.arange(m)[None, :] < nverts[:, None], nxt_idx, 0)
     a = verts
@@ -136,9 +169,13 @@ def union_area_sr(polygons: Iterable) -> float:
         B = np.einsum("pkx,pjx->pkj", eu, nj)
         R = np.hypot(A, B)
         phi = np.arctan2(B, A)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            alpha = np.arccos(np.clip(_EPS / R, -1.0, 1.0))
-        empty_half = R <= _EPS
+        alpha = np.pi / 2  # inside the half-space: |t - phi| < pi/2
+        coincident = R <= _COINCIDENT
+        # Along an edge of j: if both edges run the same way the two polygons share that piece
+        # of boundary on the same side; let the lower-numbered polygon own it. Opposite ways:
+        # an internal boundary, kept by both and cancelling.
+        same_way = np.einsum("pkx,pjx->pkj", normals[pi], nj) > 0
+        owned_by_j = coincident & same_way & (pj < pi)[:, None, None]
         best_lo = np.zeros_like(phi)
         best_hi = np.full_like(phi, -1.0)
         L = el[:, :, None]
@@ -148,7 +185,8 @@ def union_area_sr(polygons: Iterable) -> float:
             better = (hi - lo) > (best_hi - best_lo)
             best_lo = np.where(better, lo, best_lo)
             best_hi = np.where(better, hi, best_hi)
-        best_hi = np.where(empty_half, -1.0, best_hi)
+        best_lo = np.where(owned_by_j, 0.0, best_lo)
+        best_hi = np.where(owned_by_j, L, np.where(coincident, -1.0, best_hi))
         lo = best_lo.max(axis=2)
         hi = best_hi.min(axis=2)
         ok = (hi > lo) & valid_edge[pi]
@@ -169,8 +207,7 @@ def union_area_sr(polygons: Iterable) -> float:
         order = np.lexsort((clo, grp))
         grp, clo, chi = grp[order], clo[order], chi[order]
         covered_edges[grp] = True
-        stride = 10.0
-        run = np.maximum.accumulate(chi + grp * stride) - grp * stride
+        run = _segmented_running_max(chi, grp)
         first = np.ones(len(grp), dtype=bool)
         first[1:] = grp[1:] != grp[:-1]
         prev_end = np.where(first, 0.0, np.concatenate([[0.0], run[:-1]]))
@@ -204,6 +241,21 @@ def union_area_sr(polygons: Iterable) -> float:
     area = total % (4.0 * np.pi)
     # A union that is a hair short of the whole sky can round to ~4π; one that is tiny to ~0.
     return area
+
+
+def _segmented_running_max(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Running maximum of ``values`` that restarts where ``groups`` (sorted) changes.
+
+    A log-step scan (Hillis-Steele), exact in floating point, unlike offsetting each group.
+    """
+    run = values.copy()
+    step = 1
+    n = len(run)
+    while step < n:
+        same = groups[step:] == groups[:-step]
+        run[step:] = np.where(same, np.maximum(run[step:], run[:-step]), run[step:])
+        step *= 2
+    return run
 
 
 def _reference_point(boundary_points: np.ndarray) -> np.ndarray:
