@@ -127,6 +127,7 @@ class Gen2Repository(Repository):
         self.templates: dict[str, DatasetTemplate] = templates_for(self.family, self.chain.policy_overrides)
         self._paths = {n: PathTemplate(t.template, self._comma_keys) for n, t in self.templates.items()}
         reg_root = self.chain.first_with("registry.sqlite3")
+        self.registry_root = reg_root
         self.registry_path = os.path.join(reg_root, "registry.sqlite3") if reg_root else None
         self.registry = RawRegistry(SqliteRegistry(self.registry_path)) if self.registry_path else None
         self.calib_root = self._find_calib_root()
@@ -248,6 +249,8 @@ class Gen2Repository(Repository):
     def _scan_type(self, tmpl: DatasetTemplate, path: PathTemplate, roots: list[str],
                    lister: DirLister) -> _TypeScan:
         keys = path.keys
+        if not roots:
+            return _TypeScan(tmpl.name, keys, tmpl.storage_class, "none", registered=False)
         calib_table = None
         if tmpl.calibration and self.calib_registry is not None and self.calib_registry.has_table(tmpl.name):
             calib_table = tmpl.name
@@ -268,7 +271,9 @@ class Gen2Repository(Repository):
             extras = []
             scan = _TypeScan(tmpl.name, keys, tmpl.storage_class, "calib registry", registered=True)
         elif table is not None:
-            scan = _TypeScan(tmpl.name, keys, tmpl.storage_class, "registry", registered=(tmpl.name == "raw"))
+            # The registry registers the raws of its own repository (when that one is searched).
+            registered = tmpl.name == "raw" and self.registry_root in roots
+            scan = _TypeScan(tmpl.name, keys, tmpl.storage_class, "registry", registered=registered)
             # Skip at once a type whose fixed leading directory (calexp/, src/, ...) exists nowhere.
             prefix = _literal_prefix(path)
             if not scan.registered and prefix and not any(lister.dir_exists(r, prefix) for r in roots):
@@ -432,7 +437,13 @@ class Gen2Repository(Repository):
         if db is not None and table is not None and set(keys) <= set(db.columns(table)):
             cols = set(db.columns(table))
             where = {k: v for k, v in cond.items() if k in cols}
-            candidates = [dict(zip(keys, r)) for r in db.distinct(table, keys, where)]
+            extras = [] if tmpl.calibration else [c for c in _EXTRA_ID_COLUMNS if c not in keys and c in cols]
+            seen: set[tuple] = set()
+            for r in db.distinct(table, keys + extras, where):
+                data_id = dict(zip(keys + extras, r))
+                if _key(keys, data_id) not in seen:
+                    seen.add(_key(keys, data_id))
+                    candidates.append(data_id)
         else:
             scan = self._scan(None).get(dataset_type)
             candidates = list(scan.known().values()) if scan else []

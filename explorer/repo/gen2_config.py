@@ -64,14 +64,12 @@ def read_mapper_file(path: str) -> Optional[str]:
 
 
 def _mapper_name(value: Any) -> Optional[str]:
-    """``_mapper`` of a repositoryCfg: a plain string, or ``!!python/name:x.y.Z ''`` (loaded as "x.y.Z")."""
-    if isinstance(value, str) and _DOTTED.match(value.strip()) and len(value) <= 256:
+    """``_mapper`` of a repositoryCfg: a plain string, or ``!!python/name:x.y.Z ''`` (loaded as "x.y.Z").
+
+    Anything else (e.g. ``!!python/object/apply:...``, loaded as plain data) names no mapper.
+    """
+    if type(value) is str and _DOTTED.match(value.strip()) and len(value) <= 256:
         return value.strip()
-    tag = getattr(value, "yaml_tag", "")
-    if tag:
-        name = tag.rsplit(":", 1)[-1]
-        if _DOTTED.match(name):
-            return name
     return None
 
 
