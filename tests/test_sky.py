@@ -165,6 +165,10 @@ def test_patch_addressing(dc2):
     assert tract.sequential_index(3, 4) == 4 * 7 + 3 == p.sequential_index
     assert tract.patch_from_sequential(31) == p == tract[31]
     assert p.inner_vertices_deg.shape == (4, 2) and p.outer_vertices_deg.shape == (4, 2)
+    grid = tract.patch_vertices_array()
+    assert grid.shape == (49, 4, 2)
+    np.testing.assert_allclose(grid[31], p.inner_vertices_deg, atol=1e-12)
+    np.testing.assert_allclose(tract.patch_vertices_array(outer=True)[31], p.outer_vertices_deg, atol=1e-12)
 
 
 @pytest.mark.parametrize("bad", [(7, 0), (0, -1), ("a,b",), ("3",), ((1, 2, 3),), (1.5, 2)])
@@ -251,6 +255,13 @@ def test_inner_regions_tile_the_sky(dc2):
     assert np.all(np.sum(in_dec & in_ra, axis=1) == 1)
     assert dc2.all_tract_inner_areas_deg2().sum() == pytest.approx(WHOLE_SKY_DEG2, rel=1e-12)
     assert dc2.tract(3828).inner_area_deg2 == pytest.approx(dc2.all_tract_inner_areas_deg2()[3828])
+    assert dc2.inner_area_deg2(range(dc2.num_tracts)) == pytest.approx(WHOLE_SKY_DEG2, rel=1e-12)
+    assert dc2.inner_area_deg2([3828, 3829, 3828]) == pytest.approx(
+        dc2.tract(3828).inner_area_deg2 + dc2.tract(3829).inner_area_deg2)
+    # the ring box's area: 1.4876 deg of Dec times 360/n deg of RA at the ring's Dec
+    n = dc2.ring_nums[dc2.tract(3828).ring]
+    assert dc2.tract(3828).inner_area_deg2 == pytest.approx(
+        (360 / n) * (180 / 121) * np.cos(np.radians(dc2.tract(3828).ctr_coord[1])), rel=1e-3)
 
 
 def test_wraparound_at_ra_zero(dc2):

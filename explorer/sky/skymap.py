@@ -17,6 +17,16 @@ and the "legacy" tract builder) in numpy:
 
 Lookups (``find_tract``, ``find_tracts``, ``find_all_tracts``, ``find_tract_patch_list``) follow
 ``lsst.skymap`` exactly; the whole-sky methods (``all_tract_*``) are vectorised.
+
+Inner regions. Current ``lsst.skymap`` gives each rings tract an inner region that is an RA/Dec
+box (``TractInfo.inner_sky_region``: its ring's Dec band and ``360/n`` degrees of RA around the
+centre; the caps are everything poleward of the first/last ring), so that the inner regions tile
+the sky exactly; ``findTract`` returns the tract whose box holds the point. That is what
+``TractInfo.inner_box_deg``/``inner_vertices_deg``/``contains_inner`` describe here. (The
+lsst.skymap of the DC2 processing, 2019-2021, listed the tract's *bbox corners* as its
+"vertices" instead; those are ``outer_vertices_deg`` here, the region the Gen3 registry stores.)
+Near the poles (the three rings next to each cap in DC2) a ring box is wider than its tract's
+pixel grid at the poleward edge; those corners are covered by the polar cap tract.
 """
 from __future__ import annotations
 
@@ -346,6 +356,18 @@ class RingsSkyMap:
         ra, dec = geo.pixel_to_sky(xs, ys, f.crpix[:, None, :], f.centers[:, None, :], self._cd,
                                    self.config.projection)
         return np.stack([ra, dec], axis=-1)
+
+    def inner_area_deg2(self, tract_ids: Iterable[int]) -> float:
+        """Exact area (deg^2) of the union of these tracts' inner regions.
+
+        Inner regions never overlap, so this is the sum of the distinct tracts' RA/Dec-box areas
+        (exact, unlike the 4-corner great-circle polygons, which are ~0.07% off over the sky).
+        """
+        ids = sorted({self._check_id(t) for t in tract_ids})
+        if not ids:
+            return 0.0
+        b = self._all_frames().inner_boxes[ids]
+        return float(np.sum(geo.box_area_deg2(b[:, 1] - b[:, 0], b[:, 2], b[:, 3])))
 
     def all_tract_inner_areas_deg2(self) -> np.ndarray:
         """Exact area (deg^2) of every tract's inner region; they sum to the whole sky."""

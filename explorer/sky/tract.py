@@ -268,6 +268,16 @@ class TractInfo:
         nx, ny = self.num_patches
         return self._make_patches([(x, y) for y in range(ny) for x in range(nx)])
 
+    def patch_vertices_array(self, outer: bool = False) -> np.ndarray:
+        """``(ny * nx, 4, 2)`` RA/Dec corners of every patch's inner (or outer) box, indexed by
+        sequential patch id; vectorised, for drawing a tract's patch grid."""
+        nx, ny = self.num_patches
+        iy, ix = np.divmod(np.arange(nx * ny, dtype=np.int64), nx)
+        inner, outer_boxes = self._patch_boxes(ix, iy)
+        xs, ys = bbox_corners(outer_boxes if outer else inner)
+        ra, dec = self.pixel_to_sky(xs, ys)
+        return np.stack([ra, dec], axis=-1)
+
     def sequential_index(self, x, y=None) -> int:
         """Gen3 patch id of ``(x, y)``: ``y * nx + x``."""
         px, py = self._parse_patch(x, y)
