@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -97,7 +97,6 @@ class _Frames:
     crpix: np.ndarray        # (N, 2) 0-based reference pixel
     dims: np.ndarray         # (N, 2) tract width, height in pixels
     inner_boxes: np.ndarray  # (N, 4) ra0, ra1, dec0, dec1 degrees
-    extra: dict = field(default_factory=dict)
 
 
 class RingsSkyMap:
