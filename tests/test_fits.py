@@ -405,3 +405,44 @@ def test_full_size_exposure_read(tmp_path, write_afw_exposure):
         np.testing.assert_array_equal(arr, truth)
     print(f"\n4072x4000 afw exposure: info {t_info * 1e3:.1f} ms, "
           + ", ".join(f"{k} {v * 1e3:.1f} ms" for k, v in timings.items()))
+
+
+def test_gzip_truncated_inside_a_later_hdu(tmp_path, write_afw_exposure):
+    """astropy silently drops a gzipped HDU whose data is cut: the reader must notice (gzip ISIZE)."""
+    rng = np.random.default_rng(3)
+    shape = (300, 300)
+    path = write_afw_exposure(tmp_path / "e.fits", rng.random(shape, dtype=np.float32),
+                              np.zeros(shape, np.int32), rng.random(shape, dtype=np.float32))
+    packed = gzip.compress(path.read_bytes())
+    good = tmp_path / "good.fits.gz"
+    good.write_bytes(packed)
+    assert F.read_exposure_info(good).planes == ["image", "mask", "variance"]
+    cut = tmp_path / "cut.fits.gz"
+    cut.write_bytes(packed[: int(len(packed) * 0.9)])  # inside the variance plane
+    with pytest.raises(BadFileError, match="cut.fits.gz: truncated gzip"):
+        F.read_exposure_info(cut)
+
+
+def test_header_cut_mid_chain(tmp_path, write_afw_exposure):
+    """A file cut inside an extension header: astropy stops quietly at the last good HDU."""
+    path = write_afw_exposure(tmp_path / "e.fits", np.ones((5, 6), np.float32),
+                              np.zeros((5, 6), np.int32), np.ones((5, 6), np.float32))
+    cut = tmp_path / "cut.fits"
+    cut.write_bytes(path.read_bytes()[:2880 + 1200])
+    with pytest.raises(BadFileError, match="cut.fits: corrupt FITS: HDU 1"):
+        F.read_exposure_info(cut)
+
+
+def test_truncation_warnings_of_other_files_are_ignored(tmp_path, write_afw_exposure):
+    """warnings.catch_warnings is process-wide: a warning about another file's length (another
+    thread's read) must not fail this file."""
+    path = write_afw_exposure(tmp_path / "e.fits", np.ones((5, 6), np.float32),
+                              np.zeros((5, 6), np.int32), np.ones((5, 6), np.float32))
+    other = warnings.WarningMessage(UserWarning("File may have been truncated: actual file length (2880) is "
+                                                "smaller than the expected size (5760)"), UserWarning, "x", 1)
+    F._raise_on_bad_warnings(str(path), [other])  # no error: the length is not this file's
+    size = path.stat().st_size
+    mine = warnings.WarningMessage(UserWarning(f"File may have been truncated: actual file length ({size}) is "
+                                               f"smaller than the expected size ({size + 2880})"), UserWarning, "x", 1)
+    with pytest.raises(BadFileError, match="truncated"):
+        F._raise_on_bad_warnings(str(path), [mine])

@@ -151,11 +151,20 @@ def _gzip_truncated(path: str, limit: int = 2 * 1024**3) -> bool:
     return False
 
 
+_TRUNCATION_RE = re.compile(r"actual file length \((\d+)\)")
+
+
 def _raise_on_bad_warnings(path: str, caught: list) -> None:
+    """A truncation warning that names this file's length (others may come from other threads)."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        return
     for w in caught:
         msg = str(w.message)
-        if "truncated" in msg or "Header size is not multiple" in msg or "Header missing END" in msg:
-            raise BadFileError(f"{path}: truncated or corrupt FITS ({_short(Exception(msg))})")
+        m = _TRUNCATION_RE.search(msg)
+        if "truncated" in msg and m and int(m.group(1)) == size:
+            raise BadFileError(f"{path}: truncated FITS ({_short(Exception(msg))})")
 
 
 def _open(path: str, gz: bool = False):
@@ -165,19 +174,48 @@ def _open(path: str, gz: bool = False):
     return fits.open(path, memmap=not gz, lazy_load_hdus=True, mode="readonly")
 
 
-def check_complete(path: str, hdus: list, gz: bool) -> None:
-    """Raise BadFileError when an HDU's data runs past the end of the file.
+def _padded_end(hdu) -> Optional[int]:
+    offset, nbytes = getattr(hdu, "_data_offset", None), getattr(hdu, "_data_size", None)
+    if not isinstance(offset, int) or not isinstance(nbytes, int):
+        return None
+    return offset + -(-nbytes // 2880) * 2880
 
-    astropy only *warns* about truncation, and ``warnings.catch_warnings`` is not thread-safe, so
-    this deterministic check on the HDUs' declared data spans backs the warning check up.
+
+def check_complete(path: str, hdus: list, gz: bool, all_scanned: bool = False) -> None:
+    """Raise BadFileError when the file is shorter (or its HDU chain more broken) than its headers say.
+
+    astropy only *warns* about truncation, silently stops at a corrupt header, and silently drops
+    a truncated HDU from a gzipped file; and ``warnings.catch_warnings`` is process-global, so a
+    warning seen in one thread may belong to another thread's file. These checks use only this
+    file: declared data spans against the file size; after a full scan, an unparsed ``XTENSION``
+    where the HDU chain stopped; for gzip, the uncompressed size in the gzip trailer (ISIZE)
+    against the end of the last HDU (a full decompression confirms before failing).
     """
-    if gz:
+    if not hdus:
         return
-    size = os.path.getsize(path)
-    for i, hdu in enumerate(hdus):
-        offset, nbytes = getattr(hdu, "_data_offset", None), getattr(hdu, "_data_size", None)
-        if isinstance(offset, int) and isinstance(nbytes, int) and offset + nbytes > size:
-            raise BadFileError(f"{path}: truncated: HDU {i} needs {offset + nbytes} bytes, the file has {size}")
+    if not gz:
+        size = os.path.getsize(path)
+        for i, hdu in enumerate(hdus):
+            offset, nbytes = getattr(hdu, "_data_offset", None), getattr(hdu, "_data_size", None)
+            if isinstance(offset, int) and isinstance(nbytes, int) and offset + nbytes > size:
+                raise BadFileError(f"{path}: truncated: HDU {i} needs {offset + nbytes} bytes, the file has {size}")
+        end = _padded_end(hdus[-1])
+        if all_scanned and len(hdus) < MAX_HDUS and end is not None and end + 8 <= size:
+            with open(path, "rb") as fh:
+                fh.seek(end)
+                if fh.read(8) == b"XTENSION":
+                    raise BadFileError(f"{path}: corrupt FITS: HDU {len(hdus)} has an unreadable header")
+        return
+    if not all_scanned:
+        return
+    end = _padded_end(hdus[-1])
+    if end is None:
+        return
+    with open(path, "rb") as fh:
+        fh.seek(-4, os.SEEK_END)
+        isize = int.from_bytes(fh.read(4), "little")
+    if isize != end % 2**32 and _gzip_truncated(path):
+        raise BadFileError(f"{path}: truncated gzip file (ends before its end-of-stream marker)")
 
 
 def _hdus(hdul) -> list:
@@ -722,15 +760,13 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
             hdus = _hdus(hdul)
             if not hdus:
                 raise BadFileError(f"{path}: no HDUs")
-            check_complete(path, hdus, gz)
+            check_complete(path, hdus, gz, all_scanned=True)
             primary = hdus[0].header
             segs = _amp_segments(hdus)
             plane_hdus = {"image": segs[0][0]} if segs else _find_planes(hdus)
             ar_hdu = primary.get("AR_HDU")
             archive_missing = isinstance(ar_hdu, int) and not isinstance(ar_hdu, bool) \
                 and ar_hdu > len(hdus) and len(hdus) < MAX_HDUS
-            if (archive_missing or "image" not in plane_hdus) and gz and _gzip_truncated(path):
-                raise BadFileError(f"{path}: truncated gzip file (ends before its end-of-stream marker)")
             if archive_missing:
                 raise BadFileError(f"{path}: truncated? the primary header puts the archive at HDU {ar_hdu} "
                                    f"(1-based) but the file has only {len(hdus)} HDUs")
