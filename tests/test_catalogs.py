@@ -226,11 +226,13 @@ def test_big_endian_fits_table_is_native(tmp_path):
         fits.Column(name="x", format="D", array=np.array([1.5, -2.5])),
         fits.Column(name="u", format="I", bzero=32768, array=np.array([0, 65535], dtype=np.uint16)),
         fits.Column(name="v", format="3E", array=np.arange(6, dtype=np.float32).reshape(2, 3)),
+        fits.Column(name="ok", format="L", array=np.array([True, False])),
     ])
     path = tmp_path / "t.fits"
     fits.BinTableHDU.from_columns(cols).writeto(path)
     df = C.read_catalog(path)
-    assert list(df.columns) == ["x", "u", "v_0", "v_1", "v_2"]
+    assert list(df.columns) == ["x", "u", "v_0", "v_1", "v_2", "ok"]
+    assert df["ok"].dtype == bool and df["ok"].tolist() == [True, False]
     assert df["u"].tolist() == [0, 65535] and df["u"].dtype == np.uint16
     assert df["x"].dtype == np.float64 and df["x"].dtype.isnative
     assert df["v_2"].tolist() == [2.0, 5.0]

@@ -142,7 +142,7 @@ def test_recursive_anchor_under_unknown_tag():
     "? [1, 2]\n: x\n" * 1 + "? {a: 1}\n: y\n",  # an unhashable mapping key
     "[" * 5000 + "]" * 5000,  # absurd nesting
     "--- 1\n--- 2\n",  # two documents
-])
+], ids=["unclosed", "bad-mapping", "unhashable-key", "deep-nesting", "two-documents"])
 def test_malformed_yaml_raises_one_line_error(text):
     with pytest.raises(ExplorerError) as err:
         load_yaml(text)

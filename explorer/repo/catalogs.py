@@ -323,8 +323,10 @@ def _read_fits(path: str, gz: bool, columns: Optional[Sequence[str]]) -> pd.Data
                 else:
                     if col.kind == "element":
                         values = values.reshape(len(raw), -1)[:, col.index]
-                    arr = _scaled(values, plan.scaling.get(col.field), col.dtype)
-                    data[out_name] = arr
+                    if plan.fields[col.field][0] == "L":
+                        data[out_name] = np.asarray(values).view(np.uint8) == ord("T")  # FITS logicals
+                    else:
+                        data[out_name] = _scaled(values, plan.scaling.get(col.field), col.dtype)
     df = pd.DataFrame(data, copy=False)
     if len(df.columns) == 0 and plan.nrows:
         df = pd.DataFrame(index=pd.RangeIndex(plan.nrows))

@@ -706,8 +706,8 @@ def _assembled_wcs(hdus, segs, primary_hdr):
         if w is None:
             return None
         dx0, dx1, dy0, dy1 = det_sec
-        gx, gy = np.meshgrid(np.linspace(min(dx0, dx1), max(dx0, dx1), 5),
-                             np.linspace(min(dy0, dy1), max(dy0, dy1), 5))
+        gx, gy = np.meshgrid(np.linspace(min(dx0, dx1), max(dx0, dx1), 4),
+                             np.linspace(min(dy0, dy1), max(dy0, dy1), 4))
         gx, gy = gx.ravel(), gy.ravel()
         axp, ayp = _det_to_amp(gx, gy, data_sec, det_sec)
         ra, dec = w.all_pix2world(axp, ayp, 1)
