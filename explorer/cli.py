@@ -225,8 +225,11 @@ def cmd_exposure(args: argparse.Namespace) -> int:
         print(f"Filter        {info.filter_label}")
     if info.psf is not None:
         print(f"PSF           {info.psf.kind}" + (f", FWHM {info.psf.fwhm_arcsec:.3f} arcsec" if info.psf.fwhm_arcsec else ""))
-    for key, value in info.visit_info.items():
-        print(f"  {key:<12}{value}")
+    if info.visit_info:
+        print("Visit info")
+        width = max(len(k) for k in info.visit_info) + 2
+        for key, value in info.visit_info.items():
+            print(f"  {key:<{width}}{value}")
     print(f"Metadata      {info.metadata_cards} cards")
     if args.pixel is not None:
         sky = summary.get("sky")
