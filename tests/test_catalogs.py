@@ -263,3 +263,24 @@ def test_garbage_catalogs(tmp_path, content, match):
             fn(path)
         assert "\n" not in str(err.value)
         assert isinstance(err.value, ExplorerError)
+
+
+def _patch_card(data: bytes, key: str, value: int) -> bytes:
+    """Rewrite one integer card in raw FITS bytes (astropy would regenerate a consistent header)."""
+    start = data.index(key.ljust(8).encode() + b"= ")
+    card = f"{key:<8}= {value:>20}".ljust(80).encode()
+    return data[:start] + card + data[start + 80:]
+
+
+def test_hostile_table_header(tmp_path):
+    """A table header claiming a million columns, or a billion rows: refused quickly, cleanly."""
+    hdu = fits.BinTableHDU.from_columns([fits.Column(name="x", format="D", array=np.zeros(3))])
+    good = tmp_path / "good.fits"
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(good)
+    path = tmp_path / "hostile.fits"
+    path.write_bytes(_patch_card(good.read_bytes(), "TFIELDS", 1_000_000))
+    with pytest.raises(BadFileError, match="hostile.fits"):
+        C.catalog_schema(path)
+    path.write_bytes(_patch_card(good.read_bytes(), "NAXIS2", 10**9))
+    with pytest.raises(BadFileError, match="hostile.fits.*truncated"):
+        C.read_catalog(path)

@@ -132,8 +132,13 @@ def _str(value: Any) -> Optional[str]:
 
 
 def _plan_from_header(path: str, hdu_index: int, hdr) -> _FitsPlan:
-    nfields = int(hdr.get("TFIELDS", 0) or 0)
-    nrows = int(hdr.get("NAXIS2", 0) or 0)
+    try:
+        nfields = int(hdr.get("TFIELDS", 0) or 0)
+        nrows = int(hdr.get("NAXIS2", 0) or 0)
+    except (TypeError, ValueError):
+        raise BadFileError(f"{path}: unreadable TFIELDS/NAXIS2 in the table header") from None
+    if not 0 <= nfields <= 999:  # the FITS standard's limit; also bounds the work on hostile headers
+        raise BadFileError(f"{path}: table header claims {nfields} columns (FITS allows at most 999)")
     flag_names = {}
     flag_docs = {}
     for card in hdr.cards:
