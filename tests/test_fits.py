@@ -13,7 +13,7 @@ import pytest
 from astropy.io import fits
 from astropy.wcs import WCS
 
-from explorer.repo import fits as F
+from explorer.repo import amp_assembly, fitsio, fits as F
 from explorer.repo.errors import BadFileError, ExplorerError
 
 AFW = Path("lsst_afw") / "tests" / "data"
@@ -225,13 +225,13 @@ def test_multi_amp_raw_is_assembled(real_dir):
     with fits.open(path) as h:
         for i in (1, 8, 9, 16):
             hdr = h[i].header
-            data_sec, det_sec = F._section(hdr["DATASEC"]), F._section(hdr["DETSEC"])
+            data_sec, det_sec = amp_assembly.parse_section(hdr["DATASEC"]), amp_assembly.parse_section(hdr["DETSEC"])
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 amp_wcs = WCS(hdr)
             xd = np.linspace(min(det_sec[:2]), max(det_sec[:2]), 7)
             yd = np.linspace(min(det_sec[2:]), max(det_sec[2:]), 7)
-            xa, ya = F._det_to_amp(xd, yd, data_sec, det_sec)
+            xa, ya = amp_assembly.det_to_amp(xd, yd, data_sec, det_sec)
             ra_amp, dec_amp = amp_wcs.all_pix2world(xa, ya, 1)
             ra, dec = info.pixel_to_sky(xd - 1, yd - 1)
             sep = np.hypot((ra - ra_amp) * np.cos(np.radians(dec)), dec - dec_amp) * 3600
@@ -440,9 +440,9 @@ def test_truncation_warnings_of_other_files_are_ignored(tmp_path, write_afw_expo
                               np.zeros((5, 6), np.int32), np.ones((5, 6), np.float32))
     other = warnings.WarningMessage(UserWarning("File may have been truncated: actual file length (2880) is "
                                                 "smaller than the expected size (5760)"), UserWarning, "x", 1)
-    F._raise_on_bad_warnings(str(path), [other])  # no error: the length is not this file's
+    fitsio.raise_on_bad_warnings(str(path), [other])  # no error: the length is not this file's
     size = path.stat().st_size
     mine = warnings.WarningMessage(UserWarning(f"File may have been truncated: actual file length ({size}) is "
                                                f"smaller than the expected size ({size + 2880})"), UserWarning, "x", 1)
     with pytest.raises(BadFileError, match="truncated"):
-        F._raise_on_bad_warnings(str(path), [mine])
+        fitsio.raise_on_bad_warnings(str(path), [mine])

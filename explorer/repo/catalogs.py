@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import BadFileError, ExplorerError
+from .fitsio import check_complete, fits_errors  # one place turns astropy's failures into BadFileError
 from .model import ColumnInfo
 
 MAX_HDUS = 64
@@ -220,9 +221,8 @@ def _plan_from_header(path: str, hdu_index: int, hdr) -> _FitsPlan:
 
 
 def _fits_plan(path: str, gz: bool) -> _FitsPlan:
-    from .fits import _fits_errors, check_complete  # one place turns astropy's failures into BadFileError
 
-    with _fits_errors(path):
+    with fits_errors(path):
         with _open_fits(path, gz) as hdul:
             hdus = []
             for i in range(MAX_HDUS):
@@ -293,12 +293,10 @@ def _select(plan: _FitsPlan, columns: Optional[Sequence[str]]) -> list[tuple[str
 
 
 def _read_fits(path: str, gz: bool, columns: Optional[Sequence[str]]) -> pd.DataFrame:
-    from .fits import _fits_errors
-
     plan = _fits_plan(path, gz)
     chosen = _select(plan, columns)
     data: dict[str, Any] = {}
-    with _fits_errors(path):
+    with fits_errors(path):
         with _open_fits(path, gz) as hdul:
             hdu = hdul[plan.hdu_index]
             if plan.nrows == 0:
