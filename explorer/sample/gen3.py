@@ -1,0 +1,364 @@
+"""Write the sample as a real Gen3 Butler repository with lsst-daf-butler.
+
+Order of work: ``Butler.makeRepo``; dimension records (instrument, filters, the 189 detectors,
+day_obs/group/exposure/visit with timespans and sky regions, visit_detector_region, the DC2
+skymap with its tracts and patches); dataset types and RUN/CHAINED collections; then the files,
+streamed: each is synthesised from the content model, written into a staging folder inside the
+repository and ingested with ``transfer="move"`` in batches, so at most one image is in memory and
+nothing is left behind. Dataset ids are ``DATAID_TYPE_RUN`` UUIDs (reproducible from the data ID,
+type and run). Finally the one missing calexp's file is deleted, the datastore records get the
+real obs_base formatter names, and ``sample_manifest.json`` records the truth.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import afwfits, camera, content as C, optics
+from .formatters import STAND_INS, CatalogStandInFormatter, ExposureStandInFormatter
+
+Progress = Optional[Callable[[str], None]]
+
+PARQUET_FORMATTER = "lsst.daf.butler.formatters.parquet.ParquetFormatter"
+EXPOSURE_STAND_IN = f"{ExposureStandInFormatter.__module__}.{ExposureStandInFormatter.__name__}"
+CATALOG_STAND_IN = f"{CatalogStandInFormatter.__module__}.{CatalogStandInFormatter.__name__}"
+
+DATASET_TYPES = {
+    # name: (dimensions, storage class, run)
+    "calexp": (("instrument", "visit", "detector"), "ExposureF", C.RUN_CALEXP),
+    "src": (("instrument", "visit", "detector"), "SourceCatalog", C.RUN_CALEXP),
+    "sourceTable": (("instrument", "visit"), "DataFrame", C.RUN_CALEXP),
+    "deepCoadd_calexp": (("band", "skymap", "tract", "patch"), "ExposureF", C.RUN_COADD),
+    "deepCoadd_forced_src": (("band", "skymap", "tract", "patch"), "SourceCatalog", C.RUN_COADD),
+    "deepCoadd_mergeDet": (("skymap", "tract", "patch"), "SourceCatalog", C.RUN_COADD),
+    "objectTable": (("skymap", "tract", "patch"), "DataFrame", C.RUN_COADD),
+}
+
+
+def _say(progress: Progress, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+
+
+def _timespan(begin, end):
+    import astropy.time
+    from lsst.daf.butler import Timespan
+
+    return Timespan(astropy.time.Time(begin.replace(tzinfo=None), scale="tai"),
+                    astropy.time.Time(end.replace(tzinfo=None), scale="tai"))
+
+
+def _polygon(vertices):
+    from explorer.sky.regions import to_sphgeom_polygon
+
+    return to_sphgeom_polygon(vertices)
+
+
+def _visit_region_vertices(v: C.Visit) -> np.ndarray:
+    """Outline of the whole focal plane on the sky: the hull of every science detector's corners."""
+    pts = np.concatenate([optics.detector_corners_sky(v.pointing, d) for d in camera.DETECTORS])
+    return pts
+
+
+def insert_dimensions(butler, content: C.SampleContent, progress: Progress = None) -> dict:
+    """All dimension records of the sample. Returns counts for the manifest."""
+    from explorer.sky import dc2_skymap
+
+    reg = butler.registry
+    inst = content.instrument
+    reg.insertDimensionData("instrument", {
+        "name": inst, "visit_max": 33554432, "exposure_max": 33554432, "detector_max": 1000,
+        "class_name": camera.INSTRUMENT_CLASS, "visit_system": 0})
+    reg.insertDimensionData("physical_filter", *[
+        {"instrument": inst, "name": pf, "band": band} for band, pf in content.physical_filters.items()])
+    reg.insertDimensionData("detector", *[
+        {"instrument": inst, "id": d.id, "full_name": d.full_name, "name_in_raft": d.name_in_raft,
+         "raft": d.raft, "purpose": d.purpose} for d in content.detectors])
+    reg.insertDimensionData("visit_system", {"instrument": inst, "id": 0, "name": "one-to-one"})
+    days = sorted({v.day_obs for v in content.visits})
+    from datetime import datetime, timedelta, timezone
+
+    def day_span(d: int):
+        start = datetime.strptime(str(d), "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(hours=12)
+        return _timespan(start, start + timedelta(days=1))
+
+    reg.insertDimensionData("day_obs", *[{"instrument": inst, "id": d, "timespan": day_span(d)} for d in days])
+    reg.insertDimensionData("group", *[{"instrument": inst, "name": str(v.id)} for v in content.visits])
+    exposures, visits, defs, members = [], [], [], []
+    vdr = []
+    for v in content.visits:
+        ts = _timespan(*v.timespan_tai())
+        common = {"instrument": inst, "id": v.id, "day_obs": v.day_obs, "physical_filter": v.physical_filter,
+                  "exposure_time": C.EXPOSURE_TIME, "target_name": "DC2", "observation_reason": "imsim",
+                  "science_program": "DC2 Run2.2i", "zenith_angle": v.zenith_angle, "azimuth": v.azimuth,
+                  "seq_num": v.seq_num, "timespan": ts}
+        exposures.append(dict(common, obs_id=str(v.id), group=str(v.id), dark_time=C.EXPOSURE_TIME,
+                              observation_type="science", seq_start=v.seq_num, seq_end=v.seq_num,
+                              tracking_ra=v.ra, tracking_dec=v.dec, sky_angle=v.sky_angle,
+                              has_simulated=True, can_see_sky=True))
+        visits.append(dict(common, name=str(v.id), region=_polygon(_visit_region_vertices(v))))
+        defs.append({"instrument": inst, "exposure": v.id, "visit": v.id})
+        members.append({"instrument": inst, "visit_system": 0, "visit": v.id})
+        for d in content.detectors:
+            vdr.append({"instrument": inst, "visit": v.id, "detector": d.id,
+                        "region": _polygon(optics.detector_corners_sky(v.pointing, d))})
+    reg.insertDimensionData("exposure", *exposures)
+    reg.insertDimensionData("visit", *visits)
+    reg.insertDimensionData("visit_definition", *defs)
+    reg.insertDimensionData("visit_system_membership", *members)
+    _say(progress, f"registering {len(vdr)} visit_detector_region records")
+    for i in range(0, len(vdr), 5000):
+        reg.insertDimensionData("visit_detector_region", *vdr[i:i + 5000])
+    # the DC2 skymap, with tract and patch regions = outer sky polygons (as lsst.skymap registers them)
+    sm = dc2_skymap()
+    reg.insertDimensionData("skymap", {
+        "name": C.SKYMAP_NAME, "hash": content.skymap_hash(), "tract_max": C.SKYMAP_TRACT_MAX,
+        "patch_nx_max": C.SKYMAP_PATCH_MAX, "patch_ny_max": C.SKYMAP_PATCH_MAX})
+    tracts, patches = [], []
+    for tid in content.tracts:
+        t = sm.tract(tid)
+        tracts.append({"skymap": C.SKYMAP_NAME, "id": tid, "region": _polygon(t.outer_vertices_deg)})
+        for p in t.patches():
+            px, py = p.index
+            patches.append({"skymap": C.SKYMAP_NAME, "tract": tid, "id": int(p.sequential_index),
+                            "cell_x": int(px), "cell_y": int(py), "region": _polygon(p.outer_vertices_deg)})
+    reg.insertDimensionData("tract", *tracts)
+    reg.insertDimensionData("patch", *patches)
+    return {"visit_detector_regions": len(vdr), "patches_registered": len(patches), "days": len(days)}
+
+
+def register_collections_and_types(butler) -> None:
+    from lsst.daf.butler import CollectionType, DatasetType
+
+    reg = butler.registry
+    for name, (dims, sc, _run) in DATASET_TYPES.items():
+        reg.registerDatasetType(DatasetType(name, dims, sc, universe=reg.dimensions))
+    for run in (C.RUN_CALEXP, C.RUN_COADD, C.RUN_SKYMAPS):
+        reg.registerRun(run)
+    reg.registerCollection(C.CHAIN_RUNS, CollectionType.CHAINED)
+    reg.setCollectionChain(C.CHAIN_RUNS, [C.RUN_CALEXP, C.RUN_COADD])
+    reg.registerCollection(C.CHAIN_DEFAULTS, CollectionType.CHAINED,
+                           doc="DC2 Run2.2i defaults: processed visits, coadds and the skymap")
+    reg.setCollectionChain(C.CHAIN_DEFAULTS, [C.RUN_CALEXP, C.RUN_COADD, C.RUN_SKYMAPS])
+
+
+class _Ingester:
+    """Collects staged files and ingests them into the butler in batches (transfer="move")."""
+
+    def __init__(self, butler, staging: Path, batch: int = 48):
+        from lsst.daf.butler import DatasetIdGenEnum
+
+        self.butler = butler
+        self.staging = staging
+        self.batch = batch
+        self.pending = []
+        self.refs = {}
+        self.bytes = defaultdict(int)
+        self.counts = defaultdict(int)
+        self._mode = DatasetIdGenEnum.DATAID_TYPE_RUN
+        self._types = {name: butler.get_dataset_type(name) for name in DATASET_TYPES}
+
+    def ref(self, dataset_type: str, data_id: dict):
+        from lsst.daf.butler import DatasetRef
+
+        dt = self._types[dataset_type]
+        coord = self.butler.registry.expandDataId(data_id, dimensions=dt.dimensions)
+        return DatasetRef(dt, coord, run=DATASET_TYPES[dataset_type][2], id_generation_mode=self._mode)
+
+    def stage_path(self, name: str) -> Path:
+        return self.staging / name
+
+    def add(self, dataset_type: str, data_id: dict, path: Path, formatter: str):
+        from lsst.daf.butler import FileDataset
+
+        ref = self.ref(dataset_type, data_id)
+        self.bytes[dataset_type] += path.stat().st_size
+        self.counts[dataset_type] += 1
+        self.pending.append(FileDataset(path=str(path), refs=[ref], formatter=formatter))
+        self.refs[(dataset_type, data_id_key(data_id))] = ref
+        if len(self.pending) >= self.batch:
+            self.flush()
+        return ref
+
+    def flush(self) -> None:
+        if self.pending:
+            self.butler.ingest(*self.pending, transfer="move")
+            self.pending = []
+
+
+def data_id_key(data_id: dict) -> str:
+    """A data ID as a stable string, e.g. ``detector=42,instrument=LSSTCam-imSim,visit=159408``."""
+    return ",".join(f"{k}={v}" for k, v in sorted(data_id.items()))
+
+
+def _fix_formatters(root: Path) -> int:
+    """Replace the ingest-time stand-in formatter names by the real obs_base ones."""
+    con = sqlite3.connect(os.fspath(root / "gen3.sqlite3"))
+    try:
+        n = 0
+        for stand_in, real in STAND_INS.items():
+            cur = con.execute("UPDATE file_datastore_records SET formatter = ? WHERE formatter = ?", (real, stand_in))
+            n += cur.rowcount
+        con.commit()
+    finally:
+        con.close()
+    return n
+
+
+def write_gen3(content: C.SampleContent, dest: Path, progress: Progress = None) -> dict:
+    """Write the Gen3 repository at ``dest`` (must not exist or be empty). Returns the manifest dict."""
+    from lsst.daf.butler import Butler
+
+    t_start = time.perf_counter()
+    dest.mkdir(parents=True, exist_ok=True)
+    Butler.makeRepo(os.fspath(dest))
+    butler = Butler(os.fspath(dest), writeable=True)
+    staging = dest / ".sample-staging"
+    staging.mkdir()
+    manifest: dict = {"layout": "gen3"}
+    try:
+        _say(progress, "registering instrument, detectors, visits and the DC2 skymap")
+        manifest["registry"] = insert_dimensions(butler, content, progress)
+        register_collections_and_types(butler)
+        ing = _Ingester(butler, staging)
+        rows = defaultdict(dict)
+        calexp_info = []
+        inst = content.instrument
+        n_cal = len(content.calexps)
+        # ---- per-visit products: calexp + src for calexp detectors; sourceTable per visit
+        st_visits = set(content.source_table_visits())
+        cal_by_visit = defaultdict(list)
+        for spec in content.calexps:
+            cal_by_visit[spec.visit].append(spec)
+        done_cal = 0
+        for v in content.visits:
+            specs = cal_by_visit.get(v.id, [])
+            if not specs and v.id not in st_visits:
+                continue
+            measured = {}
+            for spec in specs:
+                done_cal += 1
+                det = camera.DETECTOR_BY_ID[spec.detector]
+                _say(progress, f"calexp {done_cal}/{n_cal}: visit {v.id} {v.band} detector {spec.detector} "
+                               f"({det.full_name}) {spec.bbox[2]}x{spec.bbox[3]}")
+                exp = C.synthesize_calexp(content, v.id, spec.detector)
+                data_id = {"instrument": inst, "visit": v.id, "detector": spec.detector}
+                ref = ing.ref("calexp", data_id)
+                extra = _butler_cards(ref)
+                path = ing.stage_path(f"calexp_{v.id}_{spec.detector}.fits")
+                afwfits.write_exposure(path, exp, extra)
+                ing.add("calexp", data_id, path, EXPOSURE_STAND_IN)
+                m = C.measure_visit_detector(content, v.id, spec.detector, exp)
+                measured[spec.detector] = m
+                cat = C.synthesize_src(content, v.id, spec.detector, exp, m)
+                path = ing.stage_path(f"src_{v.id}_{spec.detector}.fits")
+                afwfits.write_source_catalog(path, cat)
+                ing.add("src", data_id, path, CATALOG_STAND_IN)
+                rows["src"][f"{v.id},{spec.detector}"] = len(cat)
+                calexp_info.append({
+                    "visit": v.id, "detector": spec.detector, "detector_name": det.full_name,
+                    "band": v.band, "physical_filter": v.physical_filter, "bbox": list(spec.bbox),
+                    "xy0": [spec.bbox[0], spec.bbox[1]], "on_disk": spec.on_disk,
+                    "dataset_id": str(ref.id), "stats": exp.stats,
+                    "zero_point": v.zero_point, "psf_sigma_px": v.psf_sigma_px,
+                })
+                del exp
+            if v.id in st_visits:
+                df = C.synthesize_source_table(content, v.id, measured)
+                data_id = {"instrument": inst, "visit": v.id}
+                path = ing.stage_path(f"sourceTable_{v.id}.parq")
+                afwfits.write_parquet(path, df)
+                ing.add("sourceTable", data_id, path, PARQUET_FORMATTER)
+                rows["sourceTable"][str(v.id)] = len(df)
+                if content.size.source_table_all_detectors:
+                    _say(progress, f"sourceTable visit {v.id}: {len(df)} rows "
+                                   f"({sum(rows['sourceTable'].values())} so far)")
+                del df
+        # ---- coadd products per patch
+        coadd_info = []
+        for k, spec in enumerate(content.coadds, start=1):
+            _say(progress, f"coadd patch {k}/{len(content.coadds)}: tract {spec.tract} patch {spec.patch_name} "
+                           f"{spec.bbox[2]}x{spec.bbox[3]}, bands {''.join(content.size.coadd_bands)}")
+            for band in content.size.coadd_bands:
+                exp = C.synthesize_coadd(content, spec.tract, spec.patch_x, spec.patch_y, band)
+                data_id = {"band": band, "skymap": C.SKYMAP_NAME, "tract": spec.tract, "patch": spec.patch_id}
+                ref = ing.ref("deepCoadd_calexp", data_id)
+                path = ing.stage_path(f"deepCoadd_calexp_{spec.tract}_{spec.patch_id}_{band}.fits")
+                afwfits.write_exposure(path, exp, _butler_cards(ref))
+                ing.add("deepCoadd_calexp", data_id, path, EXPOSURE_STAND_IN)
+                del exp
+            cc = C.measure_coadd_patch(content, spec.tract, spec.patch_x, spec.patch_y)
+            pid = {"skymap": C.SKYMAP_NAME, "tract": spec.tract, "patch": spec.patch_id}
+            path = ing.stage_path(f"mergeDet_{spec.tract}_{spec.patch_id}.fits")
+            afwfits.write_source_catalog(path, C.synthesize_merge_det(cc))
+            ing.add("deepCoadd_mergeDet", pid, path, CATALOG_STAND_IN)
+            key = f"{spec.tract},{spec.patch_id}"
+            rows["deepCoadd_mergeDet"][key] = len(cc.ids)
+            for band in content.size.coadd_bands:
+                path = ing.stage_path(f"forced_{spec.tract}_{spec.patch_id}_{band}.fits")
+                cat = C.synthesize_forced_src(cc, band)
+                afwfits.write_source_catalog(path, cat)
+                ing.add("deepCoadd_forced_src", dict(pid, band=band), path, CATALOG_STAND_IN)
+                rows["deepCoadd_forced_src"][f"{key},{band}"] = len(cat)
+            df = C.synthesize_object_table(cc, content.size.coadd_bands)
+            path = ing.stage_path(f"objectTable_{spec.tract}_{spec.patch_id}.parq")
+            afwfits.write_parquet(path, df)
+            ing.add("objectTable", pid, path, PARQUET_FORMATTER)
+            rows["objectTable"][key] = len(df)
+            coadd_info.append({"tract": spec.tract, "patch": spec.patch_id, "patch_xy": [spec.patch_x, spec.patch_y],
+                               "patch_name": spec.patch_name, "bbox": list(spec.bbox),
+                               "bands": list(content.size.coadd_bands)})
+        ing.flush()
+        # ---- metadata is not data: one calexp stays registered while its file goes away
+        miss = content.missing_calexp
+        miss_id = {"instrument": inst, "visit": miss.visit, "detector": miss.detector}
+        miss_ref = ing.refs[("calexp", data_id_key(miss_id))]
+        miss_uri = butler.getURI(miss_ref)
+        os.remove(miss_uri.ospath)
+        miss_rel = os.path.relpath(miss_uri.ospath, dest)
+    finally:
+        butler.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    fixed = _fix_formatters(dest)
+    paths: dict = defaultdict(dict)
+    check = Butler(os.fspath(dest), writeable=False)
+    try:
+        for (dtype, key), ref in ing.refs.items():
+            paths[dtype][key] = os.path.relpath(check.getURI(ref).ospath, dest)
+    finally:
+        check.close()
+    for info in calexp_info:
+        info["path"] = paths["calexp"][data_id_key({"instrument": content.instrument, "visit": info["visit"],
+                                                    "detector": info["detector"]})]
+    manifest.update({
+        "calexps": calexp_info,
+        "missing": {"dataset_type": "calexp", "data_id": miss_id, "path": miss_rel,
+                    "dataset_id": str(miss_ref.id), "run": C.RUN_CALEXP},
+        "coadds": coadd_info,
+        "rows": {k: dict(v) for k, v in rows.items()},
+        "row_totals": {k: int(sum(v.values())) for k, v in rows.items()},
+        "datasets": dict(ing.counts),
+        "bytes_by_dataset_type": dict(ing.bytes),
+        "formatter_records_rewritten": fixed,
+        "paths": {k: dict(v) for k, v in paths.items()},
+        "write_seconds": round(time.perf_counter() - t_start, 2),
+    })
+    return manifest
+
+
+def _butler_cards(ref) -> list[tuple]:
+    """Provenance cards the butler's FITS formatters add to every file they write."""
+    cards = [("LSST BUTLER ID", str(ref.id), "Dataset ID"),
+             ("LSST BUTLER RUN", ref.run, "Run collection"),
+             ("LSST BUTLER DATASETTYPE", ref.datasetType.name, "Dataset type")]
+    for k, v in ref.dataId.required.items():
+        cards.append((f"LSST BUTLER DATAID {k.upper()}", v, "Data identifier"))
+    return cards
