@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -32,10 +33,11 @@ def test_plain_yaml_matches_safe_load(real_dir):
     checked = 0
     for path in _real_yaml_files(real_dir):
         text = path.read_text()
-        try:
-            truth = yaml.safe_load(text)
-        except yaml.YAMLError:
-            continue  # a custom tag: covered elsewhere
+        if re.search(r"(^|[\s\[{,:-])!", text):
+            # a custom tag: covered elsewhere (and lsst.daf.butler, once imported, registers
+            # constructors for its own tags on yaml.SafeLoader, so safe_load is no truth for them)
+            continue
+        truth = yaml.safe_load(text)
         assert load_yaml(path) == truth, path
         checked += 1
     assert checked >= 5
