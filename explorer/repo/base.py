@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import pandas as pd
 
-from .errors import NotOnDiskError
+from .errors import ExplorerError, NotOnDiskError
 from .model import ColumnInfo, DatasetLocation, Exposure, Inventory
 
 Progress = Optional[Callable[[str], None]]
@@ -120,6 +120,41 @@ class Repository(ABC):
 
     def close(self) -> None:
         """Release registry connections."""
+
+
+SOURCE_COUNT_LIMIT = 5000  # above this many catalog files, reading each header is no quick look
+
+
+def count_source_rows(paths_by_type: dict[str, Sequence[Optional[str]]], say: Callable[[str], None],
+                      notes: list[str]) -> Optional[int]:
+    """The notebook's "number of sources": rows of the first single-visit source catalog type present.
+
+    Only headers or parquet metadata are read, and only up to :data:`SOURCE_COUNT_LIMIT` files;
+    beyond that (or with no source catalogs) the count is unknown (None) and a note says why.
+    Paths that are None or absent count as unreadable.
+    """
+    for name in SOURCE_TYPES:
+        paths = paths_by_type.get(name)
+        if not paths:
+            continue
+        if len(paths) > SOURCE_COUNT_LIMIT:
+            notes.append(f"sources not counted: {len(paths)} {name} files is more than a quick look")
+            return None
+        from . import access
+
+        say(f"counting rows of {len(paths)} {name} catalogs")
+        total, unreadable = 0, 0
+        for path in paths:
+            try:
+                if not path or not os.path.exists(path):
+                    raise NotOnDiskError(f"{path} is not on disk")
+                total += access.catalog_length(path)
+            except ExplorerError:
+                unreadable += 1
+        if unreadable:
+            notes.append(f"sources: {unreadable} of {len(paths)} {name} catalogs could not be read")
+        return total
+    return None
 
 
 def format_data_id(data_id: dict[str, Any]) -> str:

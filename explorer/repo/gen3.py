@@ -13,14 +13,12 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from .base import SOURCE_TYPES, Progress, Repository, format_data_id
+from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARepositoryError,
                      UnknownDatasetTypeError)
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
 
 BAND_ORDER = "ugrizy"
-# Source catalogs whose row counts give the notebook's "number of sources", cheapest first.
-_SOURCE_COUNT_LIMIT = 5000  # above this many files, reading each header is not "cheap"
 
 
 def band_sort_key(band: str) -> tuple[int, str]:
@@ -264,7 +262,8 @@ class Gen3Repository(Repository):
         say("computing the sky area of the tracts")
         area = self._tract_area(tracts)
         notes = []
-        sources = self._count_sources(refs_by_type, say, notes)
+        sources = count_source_rows({name: [self._uri_path(ref) for ref in refs_by_type.get(name, [])]
+                                     for name in SOURCE_TYPES if refs_by_type.get(name)}, say, notes)
         return Inventory(
             kind=self.kind, root=self.root, collections=matched, dataset_types=summaries,
             instrument=self.instrument(), bands=self.all_bands(),
@@ -282,33 +281,6 @@ class Gen3Repository(Repository):
         polys = [vertices_from_region(r.region) for r in self._records("tract")
                  if int(r.id) in wanted and r.region is not None]
         return float(union_area_deg2(polys)) if polys else 0.0
-
-    def _count_sources(self, refs_by_type: dict[str, list], say, notes: list[str]) -> Optional[int]:
-        """Rows of single-visit source catalogs, from file headers or parquet metadata only."""
-        for name in SOURCE_TYPES:
-            refs = refs_by_type.get(name)
-            if not refs:
-                continue
-            from . import access
-
-            if len(refs) > _SOURCE_COUNT_LIMIT:
-                notes.append(f"sources not counted: {len(refs)} {name} files is more than a quick look")
-                return None
-            say(f"counting rows of {len(refs)} {name} catalogs")
-            total, absent = 0, 0
-            for ref in refs:
-                path = self._uri_path(ref)
-                if not _exists(path):
-                    absent += 1
-                    continue
-                try:
-                    total += access.catalog_length(path)
-                except ExplorerError:
-                    absent += 1
-            if absent:
-                notes.append(f"sources: {absent} of {len(refs)} {name} catalogs could not be read")
-            return total
-        return None
 
     def close(self) -> None:
         with self._lock:
