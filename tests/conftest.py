@@ -60,3 +60,16 @@ def _write_afw_exposure(path: Path, image: np.ndarray, mask: np.ndarray, varianc
 def write_afw_exposure() -> Callable[..., Path]:
     """The function that writes an afw-layout exposure FITS file (see ``_write_afw_exposure``)."""
     return _write_afw_exposure
+
+
+# ----- the DC2-like sample repository (owned by the sample-generator helper: explorer/sample) -----
+@pytest.fixture(scope="session")
+def sample_gen3(tmp_path_factory) -> Path:
+    """A small Gen3 sample repository (seed 1), built once per test session and shared: read only.
+
+    Its truth (visits, calexps, the missing calexp, coadd patches, row counts) is in
+    ``<root>/sample_manifest.json``.
+    """
+    from explorer.sample import make_sample
+
+    return make_sample(tmp_path_factory.mktemp("sample") / "dc2-gen3", layout="gen3", size="small", seed=1)

@@ -552,8 +552,11 @@ def synthesize_calexp(content: SampleContent, visit: int, detector: int) -> Expo
     bg_pixels = ~(pos | sat | cr | nod | bad)
     if bg_pixels.any():
         image -= np.float64(np.median(image[bg_pixels]))
+    # the full well caps everything, cosmic rays and noise peaks included
+    sat |= image >= sat_level
     image[sat] = sat_level
     image[nod] = 0.0
+    mb.set("SAT", sat)
     mb.set("DETECTED", pos | sat)
     mb.set("DETECTED_NEGATIVE", neg)
     det_info = {
