@@ -231,95 +231,62 @@ def write_gen3(content: C.SampleContent, dest: Path, progress: Progress = None) 
         ing = _Ingester(butler, staging)
         rows = defaultdict(dict)
         calexp_info = []
-        inst = content.instrument
+        coadd_info = {}
         n_cal = len(content.calexps)
-        # ---- per-visit products: calexp + src for calexp detectors; sourceTable per visit
-        st_visits = set(content.source_table_visits())
-        cal_by_visit = defaultdict(list)
-        for spec in content.calexps:
-            cal_by_visit[spec.visit].append(spec)
         done_cal = 0
-        for v in content.visits:
-            specs = cal_by_visit.get(v.id, [])
-            if not specs and v.id not in st_visits:
-                continue
-            measured = {}
-            for spec in specs:
+        formatters = {"exposure": EXPOSURE_STAND_IN, "afw_catalog": CATALOG_STAND_IN, "dataframe": PARQUET_FORMATTER}
+        for prod in C.iter_products(content):
+            dtype, data_id, info = prod.dataset_type, prod.data_id, prod.info
+            if dtype == "calexp":
                 done_cal += 1
-                det = camera.DETECTOR_BY_ID[spec.detector]
-                _say(progress, f"calexp {done_cal}/{n_cal}: visit {v.id} {v.band} detector {spec.detector} "
-                               f"({det.full_name}) {spec.bbox[2]}x{spec.bbox[3]}")
-                exp = C.synthesize_calexp(content, v.id, spec.detector)
-                data_id = {"instrument": inst, "visit": v.id, "detector": spec.detector}
-                ref = ing.ref("calexp", data_id)
-                extra = _butler_cards(ref)
-                path = ing.stage_path(f"calexp_{v.id}_{spec.detector}.fits")
-                afwfits.write_exposure(path, exp, extra)
-                ing.add("calexp", data_id, path, EXPOSURE_STAND_IN)
-                m = C.measure_visit_detector(content, v.id, spec.detector, exp)
-                measured[spec.detector] = m
-                cat = C.synthesize_src(content, v.id, spec.detector, exp, m)
-                path = ing.stage_path(f"src_{v.id}_{spec.detector}.fits")
-                afwfits.write_source_catalog(path, cat)
-                ing.add("src", data_id, path, CATALOG_STAND_IN)
-                rows["src"][f"{v.id},{spec.detector}"] = len(cat)
+                det = camera.DETECTOR_BY_ID[data_id["detector"]]
+                _say(progress, f"calexp {done_cal}/{n_cal}: visit {info['visit']} {info['band']} detector "
+                               f"{det.id} ({det.full_name}) {info['bbox'][2]}x{info['bbox'][3]}")
+            elif dtype == "deepCoadd_calexp" and (data_id["tract"], data_id["patch"]) not in coadd_info:
+                _say(progress, f"coadd patch {len(coadd_info) + 1}/{len(content.coadds)}: tract {data_id['tract']} "
+                               f"patch {info['patch']} {info['bbox'][2]}x{info['bbox'][3]}, "
+                               f"bands {''.join(content.size.coadd_bands)}")
+                coadd_info[(data_id["tract"], data_id["patch"])] = {
+                    "tract": data_id["tract"], "patch": data_id["patch"], "patch_name": info["patch"],
+                    "patch_xy": [int(a) for a in info["patch"].split(",")], "bbox": list(info["bbox"]),
+                    "bands": list(content.size.coadd_bands)}
+            data = prod.make()
+            ext = "parq" if prod.kind == "dataframe" else "fits"
+            path = ing.stage_path(f"{dtype}_{'_'.join(str(v) for _, v in sorted(data_id.items()))}.{ext}")
+            if prod.kind == "exposure":
+                afwfits.write_exposure(path, data, _butler_cards(ing.ref(dtype, data_id)))
+            elif prod.kind == "afw_catalog":
+                afwfits.write_source_catalog(path, data)
+            else:
+                afwfits.write_parquet(path, data)
+            ref = ing.add(dtype, data_id, path, formatters[prod.kind])
+            if dtype == "calexp":
                 calexp_info.append({
-                    "visit": v.id, "detector": spec.detector, "detector_name": det.full_name,
-                    "band": v.band, "physical_filter": v.physical_filter, "bbox": list(spec.bbox),
-                    "xy0": [spec.bbox[0], spec.bbox[1]], "on_disk": spec.on_disk,
-                    "dataset_id": str(ref.id), "stats": exp.stats,
-                    "zero_point": v.zero_point, "psf_sigma_px": v.psf_sigma_px,
+                    "visit": info["visit"], "detector": info["detector"],
+                    "detector_name": f"{info['raftName']}_{info['detectorName']}",
+                    "band": info["band"], "physical_filter": info["filter"], "bbox": list(info["bbox"]),
+                    "xy0": [info["bbox"][0], info["bbox"][1]], "on_disk": prod.on_disk,
+                    "dataset_id": str(ref.id), "stats": data.stats,
+                    "zero_point": content.visit_by_id[info["visit"]].zero_point,
+                    "psf_sigma_px": content.visit_by_id[info["visit"]].psf_sigma_px,
                 })
-                del exp
-            if v.id in st_visits:
-                df = C.synthesize_source_table(content, v.id, measured)
-                data_id = {"instrument": inst, "visit": v.id}
-                path = ing.stage_path(f"sourceTable_{v.id}.parq")
-                afwfits.write_parquet(path, df)
-                ing.add("sourceTable", data_id, path, PARQUET_FORMATTER)
-                rows["sourceTable"][str(v.id)] = len(df)
+            elif dtype == "src":
+                rows["src"][f"{info['visit']},{info['detector']}"] = len(data)
+            elif dtype == "sourceTable":
+                rows["sourceTable"][str(info["visit"])] = len(data)
                 if content.size.source_table_all_detectors:
-                    _say(progress, f"sourceTable visit {v.id}: {len(df)} rows "
+                    _say(progress, f"sourceTable visit {info['visit']}: {len(data)} rows "
                                    f"({sum(rows['sourceTable'].values())} so far)")
-                del df
-        # ---- coadd products per patch
-        coadd_info = []
-        for k, spec in enumerate(content.coadds, start=1):
-            _say(progress, f"coadd patch {k}/{len(content.coadds)}: tract {spec.tract} patch {spec.patch_name} "
-                           f"{spec.bbox[2]}x{spec.bbox[3]}, bands {''.join(content.size.coadd_bands)}")
-            for band in content.size.coadd_bands:
-                exp = C.synthesize_coadd(content, spec.tract, spec.patch_x, spec.patch_y, band)
-                data_id = {"band": band, "skymap": C.SKYMAP_NAME, "tract": spec.tract, "patch": spec.patch_id}
-                ref = ing.ref("deepCoadd_calexp", data_id)
-                path = ing.stage_path(f"deepCoadd_calexp_{spec.tract}_{spec.patch_id}_{band}.fits")
-                afwfits.write_exposure(path, exp, _butler_cards(ref))
-                ing.add("deepCoadd_calexp", data_id, path, EXPOSURE_STAND_IN)
-                del exp
-            cc = C.measure_coadd_patch(content, spec.tract, spec.patch_x, spec.patch_y)
-            pid = {"skymap": C.SKYMAP_NAME, "tract": spec.tract, "patch": spec.patch_id}
-            path = ing.stage_path(f"mergeDet_{spec.tract}_{spec.patch_id}.fits")
-            afwfits.write_source_catalog(path, C.synthesize_merge_det(cc))
-            ing.add("deepCoadd_mergeDet", pid, path, CATALOG_STAND_IN)
-            key = f"{spec.tract},{spec.patch_id}"
-            rows["deepCoadd_mergeDet"][key] = len(cc.ids)
-            for band in content.size.coadd_bands:
-                path = ing.stage_path(f"forced_{spec.tract}_{spec.patch_id}_{band}.fits")
-                cat = C.synthesize_forced_src(cc, band)
-                afwfits.write_source_catalog(path, cat)
-                ing.add("deepCoadd_forced_src", dict(pid, band=band), path, CATALOG_STAND_IN)
-                rows["deepCoadd_forced_src"][f"{key},{band}"] = len(cat)
-            df = C.synthesize_object_table(cc, content.size.coadd_bands)
-            path = ing.stage_path(f"objectTable_{spec.tract}_{spec.patch_id}.parq")
-            afwfits.write_parquet(path, df)
-            ing.add("objectTable", pid, path, PARQUET_FORMATTER)
-            rows["objectTable"][key] = len(df)
-            coadd_info.append({"tract": spec.tract, "patch": spec.patch_id, "patch_xy": [spec.patch_x, spec.patch_y],
-                               "patch_name": spec.patch_name, "bbox": list(spec.bbox),
-                               "bands": list(content.size.coadd_bands)})
+            elif dtype in ("deepCoadd_mergeDet", "objectTable"):
+                rows[dtype][f"{data_id['tract']},{data_id['patch']}"] = len(data)
+            elif dtype == "deepCoadd_forced_src":
+                rows[dtype][f"{data_id['tract']},{data_id['patch']},{data_id['band']}"] = len(data)
+            del data
+        coadd_info = list(coadd_info.values())
         ing.flush()
         # ---- metadata is not data: one calexp stays registered while its file goes away
         miss = content.missing_calexp
-        miss_id = {"instrument": inst, "visit": miss.visit, "detector": miss.detector}
+        miss_id = {"instrument": content.instrument, "visit": miss.visit, "detector": miss.detector}
         miss_ref = ing.refs[("calexp", data_id_key(miss_id))]
         miss_uri = butler.getURI(miss_ref)
         os.remove(miss_uri.ospath)
