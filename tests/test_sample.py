@@ -494,3 +494,29 @@ def test_products_are_the_same_in_any_order(sample_gen3: Path, manifest: dict) -
                           src.flags[:, src.flag_names.index("base_PixelFlags_flag_saturated")])
     assert len(table) == manifest["rows"]["sourceTable"][str(first_visit)]
     assert all(p.on_disk for p in prods if p.dataset_type != "calexp")
+
+
+def test_large_layout_streams_catalogs_for_every_detector(tmp_path: Path, monkeypatch) -> None:
+    """The large recipe, shrunk (6 visits, 64-pixel images): sourceTable rows from all 189 detectors."""
+    import dataclasses
+
+    from explorer.sample import content as C, make_sample
+
+    tiny = dataclasses.replace(C.SIZES["large"], visits_per_band=1, calexp_bands=("r",), calexp_visits_per_band=1,
+                               calexp_box=(64, 64), coadd_box=(64, 64), coadd_bands=("r",),
+                               coadd_patches=((3828, 3, 3),))
+    monkeypatch.setitem(C.SIZES, "large", tiny)
+    seen = []
+    root = make_sample(tmp_path / "large", size="large", seed=3, progress=seen.append)
+    m = json.loads((root / "sample_manifest.json").read_text())
+    assert m["datasets"]["sourceTable"] == 6 and m["datasets"]["calexp"] == 1
+    assert any("sourceTable visit" in s for s in seen)
+    cal = m["calexps"][0]
+    for visit, n in m["rows"]["sourceTable"].items():
+        df = _catalog(root / m["paths"]["sourceTable"][f"instrument=LSSTCam-imSim,visit={visit}"])
+        assert len(df) == n > 1000
+        assert df["detector"].nunique() > 150
+        if int(visit) == cal["visit"]:
+            rows = df[df["detector"] == cal["detector"]]
+            assert len(rows) == m["rows"]["src"][f"{cal['visit']},{cal['detector']}"]
+    assert m["row_totals"]["sourceTable"] == sum(m["rows"]["sourceTable"].values())

@@ -21,6 +21,9 @@ SAME content:
 A Gen2 writer loops over the same content (``content.calexps``, ``content.coadds``,
 ``content.source_table_visits()``), calls the same ``synthesize_*`` functions and ``afwfits``
 writers, and only decides file names (obs_lsst/obs_base templates) and the Gen2 registry.
+``content.iter_products(content)`` yields every file in streaming order (dataset type, Gen3 data ID,
+kind, ``make()``, Gen2 template values, ``on_disk``); README.md in this folder has the exact recipe
+and what the small and large samples contain.
 """
 from __future__ import annotations
 
@@ -57,7 +60,7 @@ def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "smal
 
     ``layout``: "gen3" (a Butler repository) or "gen2" (the Gen2 directory layout, when
     ``explorer.sample.gen2`` exists). ``size``: "small" (seconds, tens of MB) or "large" (a
-    benchmark repository: full-size images, 10M+ catalog rows; see gen3/README in the manifest).
+    benchmark repository: full-size images, 10M+ catalog rows; see README.md in this package).
     The same seed gives the same pixels, catalogs and dataset ids. ``dest`` must not exist or be
     an empty directory. ``sample_manifest.json`` at the root records the truth.
     """
