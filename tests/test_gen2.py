@@ -370,3 +370,16 @@ def test_registry_opened_read_only(gen2):
     finally:
         os.chmod(root, 0o755)
     assert (os.stat(reg).st_mtime_ns, sorted(os.listdir(root))) == before
+
+
+def test_registry_rows_without_products_are_not_missing(tmp_path):
+    """A raw the registry lists is no promise of a calexp: only a sibling product (src) makes one known."""
+    root = str(tmp_path / "repo")
+    written = make_gen2(root, rows=ROWS + [(300, "g", "R01", "S00", 10)])
+    os.remove(os.path.join(root, written["calexp"][-1]))
+    os.remove(os.path.join(root, written["src"][-1]))
+    os.remove(os.path.join(root, written["calexp"][0]))  # this one's src remains
+    inv = Gen2Repository(root).inventory(check_files=True)
+    counts = {d.name: (d.count, d.missing) for d in inv.dataset_types}
+    assert counts["raw"] == (5, 0) and counts["calexp"] == (3, 1) and counts["src"] == (4, 0)
+    assert inv.visits == 3 and inv.bands == ["g", "r", "i"]

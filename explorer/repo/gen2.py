@@ -42,7 +42,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
-from .base import SOURCE_TYPES, Progress, Repository, format_data_id
+from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, UnknownDatasetTypeError,
                      UnreachableParentError)
 from .gen2_config import SKYMAP_CONFIG_FILES, parse_skymap_config, resolve_chain
@@ -52,7 +52,6 @@ from .gen2_templates import PATH_COMMA_KEYS, DatasetTemplate, family_for_mapper,
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
 
 BAND_ORDER = "ugrizy"
-_SOURCE_COUNT_LIMIT = 5000  # as the Gen3 backend: above this many catalogs, rows are not counted
 # Generic (Gen3-style) data ID keys accepted by locate/query, and what they mean here.
 _GENERIC_FILTER_KEYS = ("band", "physical_filter")
 _IGNORED_KEYS = ("instrument", "skymap")
@@ -304,23 +303,28 @@ class Gen2Repository(Repository):
                 if found:
                     scan.found[k] = (found, data_id)
                     break
-        if not scan.registered and not scan.found:
-            scan.expected.clear()  # a per-detector type with no file at all is simply absent
+        if not scan.registered:
+            # A registry row says a raw was taken, not that a calexp was made: only files found
+            # (here) and sibling products (see _fill_sibling_expectations) make one known.
+            scan.expected.clear()
         return scan
 
     def _fill_sibling_expectations(self, scans: dict[str, _TypeScan]) -> None:
-        """Walked types: a data ID found for one product is expected for its siblings in the same folder."""
+        """Expected data IDs of unregistered types: a data ID found for any type with the same keys.
+
+        So a calexp whose src exists (same visit and detector), or a deepCoadd_forced_src whose
+        deepCoadd_calexp exists (same filter, tract, patch), is known and, if its file is absent,
+        reported missing -- as a Gen3 registry would list it.
+        """
         groups: dict[tuple, list[_TypeScan]] = {}
-        for name, scan in scans.items():
-            if scan.source == "walk" and scan.found:
-                groups.setdefault((self._paths[name].directory, tuple(sorted(scan.keys))), []).append(scan)
+        for scan in scans.values():
+            if not scan.registered and scan.found:
+                groups.setdefault(tuple(sorted(scan.keys)), []).append(scan)
         for members in groups.values():
-            if len(members) < 2:
-                continue
             union: dict[tuple, dict] = {}
             for scan in members:
                 for (_, data_id) in scan.found.values():
-                    union.setdefault(tuple(sorted(data_id.items())), data_id)
+                    union.setdefault(_key(sorted(scan.keys), data_id), data_id)
             for scan in members:
                 for data_id in union.values():
                     scan.expected.setdefault(_key(scan.keys, data_id), dict(data_id))
@@ -680,6 +684,10 @@ class Gen2Repository(Repository):
             notes.append("no registry.sqlite3 in the repository or its reachable parents: no visits; "
                          + ("detectors from the calib registry; " if self.calib_registry is not None else "")
                          + "per-detector files were looked for by their templates alone")
+        for d in summaries:
+            scan = scans[d.name]
+            if scan.registered and not scan.found:
+                notes.append(f"{d.name}: the registry lists {len(scan.expected)}, none of them is on disk")
         sources = self._count_sources(scans, say, notes)
         return Inventory(
             kind=self.kind, root=self.root, collections=matched, dataset_types=summaries,
@@ -702,29 +710,16 @@ class Gen2Repository(Repository):
                 notes.append(f"tract {t} is not in the skymap {sm.name}: left out of the sky area")
         return float(union_area_deg2(polys)) if polys else 0.0
 
-    def _count_sources(self, scans: dict[str, _TypeScan], say: Callable[[str], None],
+    @staticmethod
+    def _count_sources(scans: dict[str, _TypeScan], say: Callable[[str], None],
                        notes: list[str]) -> Optional[int]:
-        """Rows of single-visit source catalogs, from file headers or parquet metadata only."""
+        """Rows of single-visit source catalogs (the shared counter; absent known files are unreadable)."""
+        paths: dict[str, list[Optional[str]]] = {}
         for name in SOURCE_TYPES:
             scan = scans.get(name)
-            if scan is None or not scan.found:
-                continue
-            from . import access
-
-            if len(scan.found) > _SOURCE_COUNT_LIMIT:
-                notes.append(f"sources not counted: {len(scan.found)} {name} files is more than a quick look")
-                return None
-            say(f"counting rows of {len(scan.found)} {name} catalogs")
-            total, bad = 0, 0
-            for fpath, _ in scan.found.values():
-                try:
-                    total += access.catalog_length(fpath)
-                except ExplorerError:
-                    bad += 1
-            if bad:
-                notes.append(f"sources: {bad} of {len(scan.found)} {name} catalogs could not be read")
-            return total
-        return None
+            if scan is not None and scan.present:
+                paths[name] = [v[0] for v in scan.found.values()] + [None] * len(scan.missing_keys())
+        return count_source_rows(paths, say, notes)
 
     def close(self) -> None:
         for db in (self.registry.db if self.registry else None, self.calib_registry):
