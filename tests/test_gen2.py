@@ -383,3 +383,34 @@ def test_registry_rows_without_products_are_not_missing(tmp_path):
     counts = {d.name: (d.count, d.missing) for d in inv.dataset_types}
     assert counts["raw"] == (5, 0) and counts["calexp"] == (3, 1) and counts["src"] == (4, 0)
     assert inv.visits == 3 and inv.bands == ["g", "r", "i"]
+
+
+def test_hsc_layout_ccd_and_pointing_from_the_registry(tmp_path):
+    """HscMapper templates: files under <pointing>/<filter>/corr, detectors are ``ccd``; band from HSC-I."""
+    root = tmp_path / "hsc"
+    root.mkdir()
+    (root / "_mapper").write_text("lsst.obs.hsc.HscMapper\n")
+    con = sqlite3.connect(root / "registry.sqlite3")
+    con.execute("CREATE TABLE raw (id integer primary key autoincrement, field text, visit int, filter text, "
+                "dateObs text, taiObs text, expTime double, pointing int, ccd int)")
+    for visit, flt in ((903334, "HSC-R"), (903986, "HSC-I")):
+        for ccd in (16, 22, 23):
+            con.execute("INSERT INTO raw (field, visit, filter, dateObs, taiObs, expTime, pointing, ccd) "
+                        "VALUES (?,?,?,?,?,?,?,?)", ("STRIPE82L", visit, flt, "2013-06-17", "2013-06-17", 30.0,
+                                                     671, ccd))
+    con.commit()
+    con.close()
+    _calexp(str(root / "00671/HSC-I/corr/CORR-0903986-022.fits"))
+    _catalog(str(root / "00671/HSC-I/output/SRC-0903986-022.fits"), 7)
+    _touch(str(root / "deepCoadd-results/HSC-I/9813/4,4/calexp-HSC-I-9813-4,4.fits"))
+    repo = open_repo(root)
+    assert repo.family == "HSC"
+    inv = repo.inventory(check_files=True)
+    assert inv.visits == 2 and inv.detectors == 3 and inv.bands == ["HSC-R", "HSC-I"]
+    assert {d.name: d.count for d in inv.dataset_types} == {"calexp": 1, "src": 1, "deepCoadd_calexp": 1, "raw": 0}
+    assert inv.dataset_type("raw").missing == 6
+    assert inv.sources == 7 and inv.tracts == [9813]
+    loc = repo.locate("calexp", {"visit": 903986, "detector": 22})  # generic detector -> ccd
+    assert loc.on_disk and loc.data_id["ccd"] == 22 and loc.data_id["band"] == "i"
+    assert repo.query_data_ids("deepCoadd_calexp", {"band": "i"})[0]["filter"] == "HSC-I"
+    assert repo.locate("deepCoadd_calexp", {"band": "i", "tract": 9813, "patch": "4,4"}).on_disk

@@ -75,7 +75,8 @@ def test_same_data_ids_and_missing_dataset(both, sample_gen3):
     ids3 = {(d["visit"], d["detector"]) for d in g3.query_data_ids("calexp")}
     ids2 = {(d["visit"], d["detector"]) for d in g2.query_data_ids("calexp")}
     assert ids2 == ids3 and len(ids2) == 12
-    coadd3 = {(d["band"], d["tract"], g3.patch_name(d["tract"], d["patch"])) for d in g3.query_data_ids("deepCoadd_calexp")}
+    coadd3 = {(d["band"], d["tract"], g3.patch_name(d["tract"], d["patch"]))
+              for d in g3.query_data_ids("deepCoadd_calexp")}
     coadd2 = {(d["band"], d["tract"], d["patch"]) for d in g2.query_data_ids("deepCoadd_calexp")}
     assert coadd2 == coadd3
     # the calexp Gen3 registers without a file is the one Gen2 knows (from its src) but cannot find

@@ -175,7 +175,8 @@ class Gen2Repository(Repository):
         every = self._all_collections()
         if not pattern:
             return every
-        return [c for c in every if fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(os.path.basename(c), pattern)]
+        return [c for c in every
+                if fnmatch.fnmatchcase(c, pattern) or fnmatch.fnmatchcase(os.path.basename(c), pattern)]
 
     def _selected(self, collections: Optional[str]) -> list[str]:
         chosen = self.collections(collections)
