@@ -132,6 +132,7 @@ def test_inventory_of_a_dc2_style_gen2_repository(gen2):
     assert inv.skymap == "DC2" and any("default" in n for n in inv.notes)
     assert inv.sources == 20  # 4 src catalogs of 5 rows, from their headers
     assert inv.collections == [root]
+    assert repo.detector_names() == {10: "R01_S00", 11: "R01_S01"} and repo.skymap_name() == "DC2"
     repo.close()
 
 

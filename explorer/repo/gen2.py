@@ -541,6 +541,23 @@ class Gen2Repository(Repository):
                     out.update(self.calib_registry.distinct(table, cols))
         return sorted(out, key=str)
 
+    def detector_names(self) -> dict[Any, str]:
+        """Detector id -> name as the registry gives them (imsim: 42 -> "R11_S20"; HSC: ccd -> "22")."""
+        if self.registry is None or not self.registry.table:
+            return {}
+        cols = self.registry.columns
+        db, table = self.registry.db, self.registry.table
+        if {"detector", "raftName", "detectorName"} <= set(cols):
+            return {d: f"{r}_{n}" for d, r, n in db.distinct(table, ["detector", "raftName", "detectorName"])}
+        if "ccd" in cols:
+            return {c: str(c) for (c,) in db.distinct(table, ["ccd"])}
+        if {"raft", "sensor"} <= set(cols):
+            return {f"R:{r} S:{s}": f"R:{r} S:{s}" for r, s in db.distinct(table, ["raft", "sensor"])}
+        return {}
+
+    def skymap_name(self) -> Optional[str]:
+        return self.skymap()[1]
+
     def visits(self) -> list[Any]:
         return self.registry.visits() if self.registry is not None else []
 
