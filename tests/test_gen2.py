@@ -13,8 +13,8 @@ import pytest
 from astropy.io import fits
 
 from explorer.repo import open_repo
-from explorer.repo.errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARepositoryError,
-                                  NotOnDiskError, UnknownDatasetTypeError)
+from explorer.repo.errors import (BadDataIdError, BadFileError, DatasetNotFoundError, ExplorerError,
+                                  NotARepositoryError, NotOnDiskError, UnknownDatasetTypeError)
 from explorer.repo.gen2 import Gen2Repository, band_of
 from explorer.repo.gen2_config import parse_skymap_config
 from explorer.repo.gen2_paths import DirLister, PathTemplate, walk_template
@@ -415,3 +415,12 @@ def test_hsc_layout_ccd_and_pointing_from_the_registry(tmp_path):
     assert loc.on_disk and loc.data_id["ccd"] == 22 and loc.data_id["band"] == "i"
     assert repo.query_data_ids("deepCoadd_calexp", {"band": "i"})[0]["filter"] == "HSC-I"
     assert repo.locate("deepCoadd_calexp", {"band": "i", "tract": 9813, "patch": "4,4"}).on_disk
+
+
+def test_corrupt_registry_is_a_bad_file(tmp_path):
+    root = tmp_path / "corrupt"
+    root.mkdir()
+    (root / "_mapper").write_text(IMSIM + "\n")
+    (root / "registry.sqlite3").write_bytes(b"this is not a database" * 100)
+    with pytest.raises(BadFileError, match="registry.sqlite3: unreadable registry"):
+        open_repo(root)

@@ -71,6 +71,8 @@ def test_obs_lsst_imsim_inventory_matches_its_registry(real):
     assert set(counts) == {"raw", "bias", "dark", "flat"}
     assert inv.collections == [str(root), str(root / "CALIB")]
     assert inv.tracts == [] and inv.patches == 0 and inv.sky_area_deg2 == 0.0
+    truth = _sql(reg, "SELECT visit, filter, expTime FROM raw_visit")
+    assert [(r["visit"], r["filter"], r["expTime"]) for r in repo.visit_table()] == truth
     loc = repo.locate("raw", {"visit": 204595, "detector": 42})
     assert loc.on_disk and loc.path.endswith("raw/204595/R11/00204595-R11-S20-det042.fits")
     assert loc.component == "[0]"
