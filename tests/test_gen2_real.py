@@ -185,3 +185,18 @@ def test_nothing_is_written_into_the_real_repositories(real):
                     pass
         repo.close()
     assert _snapshot(roots) == before
+
+
+def test_old_style_rerun_with_only_a_parent_link(real, tmp_path):
+    """A Gen2 rerun made before repositoryCfg.yaml existed holds nothing but a `_parent` link."""
+    from explorer.repo import detect_kind, open_repo
+
+    rerun = tmp_path / "rerun"
+    rerun.mkdir()
+    (rerun / "_parent").symlink_to(real["obs_test"])
+    assert detect_kind(rerun) == "gen2"
+    inv = open_repo(rerun).inventory()
+    parent = open_repo(real["obs_test"]).inventory()
+    assert inv.instrument == parent.instrument == "lsst.obs.test.testMapper.TestMapper"
+    assert inv.visits == parent.visits and inv.bands == parent.bands
+    assert inv.collections == [str(rerun), str(real["obs_test"])]

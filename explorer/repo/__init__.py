@@ -16,7 +16,7 @@ __all__ = [
 
 
 def detect_kind(path: str | os.PathLike) -> str:
-    """"gen3" for a Butler repository (butler.yaml), "gen2" for `_mapper` / `repositoryCfg.yaml`."""
+    """"gen3" for a Butler repository (butler.yaml), "gen2" for `_mapper`, `repositoryCfg.yaml` or `_parent`."""
     root = os.fspath(path)
     if not os.path.exists(root):
         raise NotARepositoryError(f"no such directory: {root}")
@@ -24,10 +24,13 @@ def detect_kind(path: str | os.PathLike) -> str:
         raise NotARepositoryError(f"not a directory: {root}")
     if os.path.isfile(os.path.join(root, "butler.yaml")):
         return "gen3"
-    if os.path.isfile(os.path.join(root, "_mapper")) or os.path.isfile(os.path.join(root, "repositoryCfg.yaml")):
+    from .gen2_config import is_gen2_root
+
+    if is_gen2_root(root):
         return "gen2"
     raise NotARepositoryError(
-        f"not a data repository: {root} (no butler.yaml for Gen3, no _mapper or repositoryCfg.yaml for Gen2)")
+        f"not a data repository: {root} (no butler.yaml for Gen3, no _mapper, repositoryCfg.yaml "
+        f"or _parent for Gen2)")
 
 
 def open_repo(path: str | os.PathLike) -> Repository:

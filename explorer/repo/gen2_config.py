@@ -46,7 +46,10 @@ class Gen2Chain:
 
 
 def is_gen2_root(path: str) -> bool:
-    return os.path.isfile(os.path.join(path, "_mapper")) or os.path.isfile(os.path.join(path, "repositoryCfg.yaml"))
+    """A Gen2 repository root: `_mapper`, `repositoryCfg.yaml`, or (an old-style rerun) only a `_parent` link."""
+    return (os.path.isfile(os.path.join(path, "_mapper"))
+            or os.path.isfile(os.path.join(path, "repositoryCfg.yaml"))
+            or os.path.lexists(os.path.join(path, "_parent")))
 
 
 def read_mapper_file(path: str) -> Optional[str]:
@@ -124,7 +127,7 @@ def resolve_chain(root: str) -> Gen2Chain:
     if not os.path.isdir(root):
         raise NotARepositoryError(f"no such directory: {root}")
     if not is_gen2_root(root):
-        raise NotARepositoryError(f"not a Gen2 repository: {root} (no _mapper or repositoryCfg.yaml)")
+        raise NotARepositoryError(f"not a Gen2 repository: {root} (no _mapper, repositoryCfg.yaml or _parent)")
     chain = Gen2Chain(roots=[], mapper=None, mapper_source=None)
     seen: set[str] = set()
 
