@@ -21,7 +21,8 @@ Progress = Optional[Callable[[str], None]]
 # Dataset types the explorer knows how to show, by role. Backends report any others too.
 CALEXP_TYPES = ("calexp", "initial_pvi", "pvi", "preliminary_visit_image", "visit_image")
 COADD_TYPES = ("deepCoadd_calexp", "deepCoadd", "deep_coadd", "deepCoadd_image")
-SOURCE_TYPES = ("src", "sourceTable", "sourceTable_visit", "source", "single_visit_star")
+# Visit-level parquet tables first: they cover every detector and give their row counts from metadata.
+SOURCE_TYPES = ("sourceTable_visit", "sourceTable", "source", "src", "single_visit_star")
 COADD_CATALOG_TYPES = ("deepCoadd_forced_src", "deepCoadd_meas", "deepCoadd_ref", "deepCoadd_mergeDet",
                        "objectTable", "objectTable_tract", "object")
 
