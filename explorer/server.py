@@ -1,0 +1,103 @@
+"""Serve the explorer at ``/explorer`` (``repo-explorer serve`` calls :func:`serve`).
+
+One process (or ``num_procs`` forked processes) serves every session; repositories and the data
+cache are shared between the sessions of a process. Before the first session the numba kernels
+are compiled and datashader imported (:func:`explorer.app.warm_up`), so nobody waits for a JIT.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from typing import Optional, Sequence, Union
+
+from .repo.errors import ExplorerError
+
+APP_PATH = "explorer"
+
+
+class ServeError(ExplorerError):
+    """The server cannot start as asked (bad option values)."""
+
+
+def basic_auth_config(value: Optional[str]) -> Union[None, str, dict[str, str]]:
+    """What Panel's basic-auth provider takes, from the ``--basic-auth`` value.
+
+    * an existing file: a JSON object ``{"user": "password", ...}`` (checked here);
+    * ``USER:PASSWORD``: that one account;
+    * anything else: a shared password, any user name.
+    """
+    if not value:
+        return None
+    if os.path.isfile(value):
+        try:
+            with open(value, encoding="utf-8") as fh:
+                users = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ServeError(f"--basic-auth file {value} is not a JSON object of user: password ({exc})") from None
+        if not isinstance(users, dict) or not users or not all(isinstance(v, str) for v in users.values()):
+            raise ServeError(f"--basic-auth file {value} must hold a JSON object of user: password strings")
+        return value
+    if ":" in value:
+        user, password = value.split(":", 1)
+        if not user or not password:
+            raise ServeError("--basic-auth USER:PASSWORD needs both a user and a password")
+        return {user: password}
+    return value
+
+
+def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str] = (),
+          address: str = "127.0.0.1", num_procs: int = 1, allow_websocket_origin: Sequence[str] = (),
+          basic_auth: Optional[str] = None, show: bool = False) -> None:
+    """Serve the explorer at ``http://ADDRESS:PORT/explorer`` until interrupted.
+
+    ``repo``: the repository each new session opens (default: ``$REPO_EXPLORER_REPO`` or the
+    sample, built first if absent); ``repo_roots``: confine the repository-path box (and
+    ``?repo=``) to these directories; ``allow_websocket_origin``: extra ``host[:port]`` allowed
+    to connect (needed behind a proxy); ``basic_auth``: see :func:`basic_auth_config`.
+    """
+    import panel as pn
+
+    from . import app
+    from .paths import check_roots
+
+    roots = check_roots(list(repo_roots)) if repo_roots else []
+    if not isinstance(port, int) or not 0 <= port < 65536:
+        raise ServeError(f"bad port {port!r}: use 0..65535")
+    if num_procs < 0:
+        raise ServeError(f"bad --num-procs {num_procs}: use 1 or more (0: one per CPU)")
+    if repo is None:
+        repo = os.environ.get(app.ENV_REPO) or None
+    if repo is None:
+        from .defaults import ensure_sample
+
+        repo = str(ensure_sample(progress=lambda m: print(m, file=sys.stderr, flush=True)))
+    elif not os.path.isdir(repo):
+        raise ServeError(f"no such repository: {repo}")
+    repo = os.path.realpath(repo)
+    auth = basic_auth_config(basic_auth)
+
+    app.warm_up()
+    try:  # open the repository before the first visitor (a Butler takes about a second)
+        app.get_repository(repo)
+    except ExplorerError as exc:
+        raise ServeError(str(exc)) from None
+
+    origins = list(allow_websocket_origin or [])
+    host = "localhost" if address in ("127.0.0.1", "localhost", "0.0.0.0", "::") else address
+    if port:
+        origins += [f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"]
+    kwargs = {}
+    if auth is not None:
+        kwargs["basic_auth"] = auth
+        kwargs["cookie_secret"] = os.environ.get("PANEL_COOKIE_SECRET") or secrets.token_hex(32)
+
+    def session():
+        return app.create_app(repo=repo, repo_roots=roots)
+
+    print(f"repo-explorer: serving {repo} at http://{host}:{port}/{APP_PATH}"
+          + (f" (repositories confined to {', '.join(roots)})" if roots else ""), file=sys.stderr, flush=True)
+    pn.serve({APP_PATH: session}, port=port, address=address, websocket_origin=sorted(set(origins)) or None,
+             show=show, num_procs=num_procs, title="Repository explorer", verbose=False,
+             start=True, **kwargs)
