@@ -759,38 +759,38 @@ class Explorer(pn.viewable.Viewer):
     def _build(self) -> None:
         pn, s = self.pn, self.state
         w = pn.widgets
-        self.repo_input = w.TextInput.from_param(s.param.repo_path, name="Repository",
+        self.repo_input = w.TextInput.from_param(s.param.repo_path, label="Repository",
                                                  placeholder="path to a Gen3 or Gen2 repository")
-        self.open_button = w.Button(name="Open", button_type="primary", width=70, align="end")
+        self.open_button = w.Button(label="Open", color="primary", width=70, align="end")
         self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value))
-        self.collection_select = w.Select.from_param(s.param.collection, name="Collection")
-        self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, name="Image", button_type="primary",
-                                                          button_style="outline")
-        self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, name="Band", button_type="primary",
-                                                          button_style="outline")
-        self.tract_select = w.Select.from_param(s.param.tract, name="Tract")
-        self.patch_select = w.Select.from_param(s.param.patch, name="Patch")
-        self.visit_select = w.Select.from_param(s.param.visit, name="Visit")
-        self.detector_select = w.Select.from_param(s.param.detector, name="Detector")
-        self.plane_buttons = w.RadioButtonGroup.from_param(s.param.plane, name="Plane", button_type="primary",
-                                                           button_style="outline")
-        self.stretch_buttons = w.RadioButtonGroup.from_param(s.param.stretch, name="Stretch", button_type="primary",
-                                                             button_style="outline")
-        self.cmap_select = w.Select.from_param(s.param.cmap, name="Colour map")
-        self.alpha_slider = w.FloatSlider.from_param(s.param.mask_alpha, name="Mask opacity")
+        self.collection_select = w.Select.from_param(s.param.collection, label="Collection")
+        self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, label="Image", color="primary",
+                                                          variant="outline")
+        self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", color="primary",
+                                                          variant="outline")
+        self.tract_select = w.Select.from_param(s.param.tract, label="Tract")
+        self.patch_select = w.Select.from_param(s.param.patch, label="Patch")
+        self.visit_select = w.Select.from_param(s.param.visit, label="Visit")
+        self.detector_select = w.Select.from_param(s.param.detector, label="Detector")
+        self.plane_buttons = w.RadioButtonGroup.from_param(s.param.plane, label="Plane", color="primary",
+                                                           variant="outline")
+        self.stretch_buttons = w.RadioButtonGroup.from_param(s.param.stretch, label="Stretch", color="primary",
+                                                             variant="outline")
+        self.cmap_select = w.Select.from_param(s.param.cmap, label="Colour map")
+        self.alpha_slider = w.FloatSlider.from_param(s.param.mask_alpha, label="Mask opacity")
         self.mask_box = pn.Column(sizing_mode="stretch_width", margin=(0, 5))
         self._mask_checks: dict[str, Any] = {}
-        self.catalog_select = w.Select.from_param(s.param.catalog, name="Catalog")
-        self.column_select = w.Select.from_param(s.param.column, name="Histogram column")
-        self.logx_check = w.Checkbox.from_param(s.param.log_x, name="log10 of the column")
-        self.logy_check = w.Checkbox.from_param(s.param.log_y, name="log count axis")
-        self.bins_slider = w.IntSlider.from_param(s.param.bins, name="Bins")
-        self.require_choice = w.MultiChoice.from_param(s.param.require_flags, name="Require flags")
-        self.exclude_choice = w.MultiChoice.from_param(s.param.exclude_flags, name="Exclude flags")
-        self.sources_check = w.Checkbox.from_param(s.param.show_sources, name="Sources on the image")
-        self.skycolor_buttons = w.RadioButtonGroup.from_param(s.param.sky_color, name="Colour tracts by",
-                                                              button_type="primary", button_style="outline")
-        self.footprints_check = w.Checkbox.from_param(s.param.show_footprints, name="Calexp footprints")
+        self.catalog_select = w.Select.from_param(s.param.catalog, label="Catalog")
+        self.column_select = w.Select.from_param(s.param.column, label="Histogram column")
+        self.logx_check = w.Checkbox.from_param(s.param.log_x, label="log10 of the column")
+        self.logy_check = w.Checkbox.from_param(s.param.log_y, label="log count axis")
+        self.bins_slider = w.IntSlider.from_param(s.param.bins, label="Bins")
+        self.require_choice = w.MultiChoice.from_param(s.param.require_flags, label="Require flags")
+        self.exclude_choice = w.MultiChoice.from_param(s.param.exclude_flags, label="Exclude flags")
+        self.sources_check = w.Checkbox.from_param(s.param.show_sources, label="Sources on the image")
+        self.skycolor_buttons = w.RadioButtonGroup.from_param(s.param.sky_color, label="Colour tracts by",
+                                                              color="primary", variant="outline")
+        self.footprints_check = w.Checkbox.from_param(s.param.show_footprints, label="Calexp footprints")
         for widget in (self.repo_input, self.collection_select, self.kind_buttons, self.band_buttons,
                        self.tract_select, self.patch_select, self.visit_select, self.detector_select,
                        self.plane_buttons, self.stretch_buttons, self.cmap_select, self.alpha_slider,
@@ -819,8 +819,8 @@ class Explorer(pn.viewable.Viewer):
         """The sidebar: repository, selection, display and catalog controls."""
         pn = self.pn
         header = {"font-weight": "600", "color": ACCENT, "margin-top": "6px"}
-        mask_buttons = pn.Row(self.pn.widgets.Button(name="all", width=50, height=28),
-                              self.pn.widgets.Button(name="none", width=50, height=28))
+        mask_buttons = pn.Row(self.pn.widgets.Button(label="all", width=50, height=28),
+                              self.pn.widgets.Button(label="none", width=50, height=28))
         mask_buttons[0].on_click(lambda _e: self._set_all_masks(True))
         mask_buttons[1].on_click(lambda _e: self._set_all_masks(False))
         return pn.Column(
@@ -903,7 +903,7 @@ class Explorer(pn.viewable.Viewer):
         if list(self._mask_checks) != planes:
             rows, self._mask_checks = [], {}
             for name in planes:
-                box = pn.widgets.Checkbox(name=name, value=name in shown, margin=(0, 0), height=18,
+                box = pn.widgets.Checkbox(label=name, value=name in shown, margin=(0, 0), height=18,
                                           css_classes=["mask-toggle"])
                 box.param.watch(self._mask_toggled, "value")
                 self._mask_checks[name] = box
@@ -977,7 +977,8 @@ class Explorer(pn.viewable.Viewer):
         def draw(**_kw):
             st = self.state
             with_visits = st.sky_color == "visits"
-            layers = [sky.tract_polygons(regions, frame, idx.tract_stats(with_visits), st.sky_color)]
+            layers = [sky.tract_polygons(regions, frame, idx.tract_stats(with_visits), st.sky_color),
+                      sky.tract_labels(regions, frame)]
             if st.tract is not None:
                 pregs = idx.patch_regions(st.tract)
                 if pregs:

@@ -107,14 +107,29 @@ def tract_polygons(regions: dict[int, np.ndarray], frame: SkyFrame, stats: dict[
                      "nbands": len(bands), "visits": int(st.get("visits", 0)),
                      "patches": int(st.get("patches", 0))})
     value = "nbands" if color_by == "bands" else "visits"
-    label = "bands with data" if color_by == "bands" else "visits overlapping"
+    label = "bands with coadds" if color_by == "bands" else "visits overlapping"
+    top = max([d[value] for d in data] + [6 if color_by == "bands" else 1])
     vdims = ["tract", "bands", "nbands", "visits", "patches"]
     poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=vdims, label="tracts")
-    return poly.opts(color=value, cmap="Blues", alpha=0.55, line_color="#1f3b5c", line_width=1,
-                     colorbar=True, clabel=label,
+    return poly.opts(color=value, cmap="Blues", clim=(0, top), alpha=0.6, line_color="#1f3b5c", line_width=1,
+                     colorbar=True, clabel=label, colorbar_opts={"width": 10},
                      tools=["hover", "tap"], hover_tooltips=[("tract", "@tract"), ("bands", "@bands"),
                                                              ("visits", "@visits"), ("patches with data", "@patches")],
                      nonselection_alpha=0.55, selection_alpha=0.55)
+
+
+def tract_labels(regions: dict[int, np.ndarray], frame: SkyFrame):
+    """Tract ids at the tracts' centres."""
+    import holoviews as hv
+
+    xs, ys, texts = [], [], []
+    for tract, verts in sorted(regions.items()):
+        ra, dec = _ring(verts, frame)
+        xs.append(float(np.mean(ra)))
+        ys.append(float(np.max(dec) - 0.12 * (np.max(dec) - np.min(dec))))
+        texts.append(str(tract))
+    return hv.Labels((xs, ys, texts), kdims=["ra", "dec"], vdims=["text"]).opts(
+        text_font_size="9pt", text_color="#0b2545", text_font_style="bold")
 
 
 def patch_polygons(regions: dict[str, np.ndarray], frame: SkyFrame, with_data: Iterable[str],

@@ -128,7 +128,9 @@ def apply_stretch(values: np.ndarray, limits: Limits, kind: str) -> np.ndarray:
         x = np.arcsinh(x / np.float32(soft)) / np.float32(np.arcsinh(1.0 / soft))
     elif kind == "log":
         x = np.log10(np.float32(LOG_EXPONENT) * x + 1.0) / np.float32(np.log10(LOG_EXPONENT + 1.0))
-    return x.astype(np.float32, copy=False)
+    x = x.astype(np.float32, copy=False)
+    np.clip(x, 0.0, 1.0, out=x)  # float32 rounding may overshoot 1 by an ulp
+    return x
 
 
 class LimitsCache:

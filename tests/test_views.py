@@ -1,0 +1,228 @@
+"""The view layer without a server: rendering, stretches, mask colours, histograms, sky helpers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explorer.views import catalog as cat
+from explorer.views.colors import AFW_MASK_COLORS, CYCLE, mask_plane_colors, rgb
+from explorer.views.raster import (compose_rgba, downsample_or, full_range, output_size, render_plane)
+from explorer.views.stretch import Limits, apply_stretch, compute_limits, zscale_limits
+
+
+# ----- colours ------------------------------------------------------------------------------------
+def test_afw_display_colours_for_the_standard_planes():
+    colors = mask_plane_colors({"BAD": 0, "SAT": 1, "INTRP": 2, "CR": 3, "EDGE": 4, "DETECTED": 5,
+                                "DETECTED_NEGATIVE": 6, "SUSPECT": 7, "NO_DATA": 8})
+    assert colors == {"BAD": "red", "SAT": "green", "INTRP": "green", "CR": "magenta", "EDGE": "yellow",
+                      "DETECTED": "blue", "DETECTED_NEGATIVE": "cyan", "SUSPECT": "yellow", "NO_DATA": "orange"}
+    assert AFW_MASK_COLORS["SATURATED"] == "green" and AFW_MASK_COLORS["INTERPOLATED"] == "green"
+
+
+def test_other_planes_cycle_in_bit_order():
+    colors = mask_plane_colors({"CROSSTALK": 9, "BAD": 0, "CLIPPED": 12, "NOT_DEBLENDED": 10})
+    assert [colors[n] for n in ("CROSSTALK", "NOT_DEBLENDED", "CLIPPED")] == list(CYCLE[:3])
+
+
+# ----- stretches ----------------------------------------------------------------------------------
+def test_zscale_brackets_the_sky_not_the_stars():
+    rng = np.random.default_rng(3)
+    sky = rng.normal(1000.0, 10.0, size=(300, 300))
+    sky[::17, ::13] = 60000.0  # saturated stars must not set the range
+    z1, z2 = zscale_limits(sky.ravel())
+    assert 900 < z1 < 1000 < z2 < 1100
+
+
+def test_stretches_map_to_unit_interval_and_keep_order():
+    lim = Limits(z_low=0.0, z_high=10.0, p_low=-1.0, p_high=20.0, top=100.0)
+    vals = np.array([-5.0, 0.0, 5.0, 10.0, 50.0, 100.0, 1e6, np.nan], dtype=np.float32)
+    for kind in ("zscale", "linear", "asinh", "log"):
+        out = apply_stretch(vals, lim, kind)
+        finite = out[:-1]
+        assert np.all((finite >= 0) & (finite <= 1)), kind
+        assert np.all(np.diff(finite) >= 0), kind
+        assert np.isnan(out[-1])
+    # asinh keeps the zscale range distinguishable while still showing bright structure
+    asinh = apply_stretch(np.array([10.0, 50.0, 100.0], np.float32), lim, "asinh")
+    assert asinh[0] < asinh[1] < asinh[2] == pytest.approx(1.0)
+    with pytest.raises(ValueError):
+        apply_stretch(vals, lim, "sqrt-ish")
+
+
+def test_limits_ignore_excluded_pixels():
+    img = np.full((200, 200), 5.0, np.float32) + np.random.default_rng(0).normal(0, 1, (200, 200)).astype(np.float32)
+    img[:100] = 1e5  # e.g. NO_DATA or saturated junk
+    junk = np.zeros(img.shape, bool)
+    junk[:100] = True
+    lim = compute_limits(img, exclude=junk)
+    assert lim.z_high < 20 and lim.p_high < 20
+
+
+# ----- rendering ----------------------------------------------------------------------------------
+def test_output_never_exceeds_screen_or_visible_pixels():
+    assert output_size((0, 4000), (0, 4000), 800, 600) == (800, 600)
+    assert output_size((100, 150), (100, 130), 800, 800) == (50, 30)
+
+
+def test_or_downsample_keeps_every_bit_of_every_cell():
+    mask = np.zeros((8, 8), np.int32)
+    mask[0, 0] = 1
+    mask[1, 1] = 4
+    mask[7, 7] = 2
+    out = downsample_or(mask, (100, 200), (99.5, 107.5), (199.5, 207.5), 2, 2)
+    assert out.tolist() == [[5, 0], [0, 2]]  # rows bottom to top
+
+
+def test_render_places_the_frame_at_xy0_and_colours_masks():
+    img = np.zeros((40, 60), np.float32)
+    img[:, 30:] = 100.0  # right half bright
+    mask = np.zeros((40, 60), np.int32)
+    mask[0:10, 0:10] = 1  # BAD, lower left
+    planes = {"image": img, "mask": mask}
+    lim = Limits(0.0, 100.0, 0.0, 100.0, 100.0)
+    frame = render_plane(planes, (1000, 2000), "image", lim, "zscale", {"BAD": 0}, ["BAD"], alpha=1.0,
+                         width=60, height=40)
+    assert frame.x_range == (999.5, 1059.5) and frame.y_range == (1999.5, 2039.5)
+    assert frame.rgba.shape == (40, 60, 4) and frame.rgba.dtype == np.uint8
+    assert tuple(frame.rgba[2, 2, :3]) == rgb("red")  # BAD drawn opaque red at the lower left
+    assert tuple(frame.rgba[20, 50, :3]) == (255, 255, 255)  # bright half is white
+    assert tuple(frame.rgba[20, 20, :3]) == (0, 0, 0)  # dark half is black
+    # hiding the plane shows the pixels again
+    hidden = render_plane(planes, (1000, 2000), "image", lim, "zscale", {"BAD": 0}, [], width=60, height=40)
+    assert tuple(hidden.rgba[2, 2, :3]) == (0, 0, 0)
+
+
+def test_zoomed_render_uses_parent_coordinates():
+    img = np.arange(100 * 100, dtype=np.float32).reshape(100, 100)
+    frame = render_plane({"image": img}, (50, 70), "image", Limits(0, 1e4, 0, 1e4, 1e4), "linear", {}, [],
+                         x_range=(59.5, 69.5), y_range=(79.5, 89.5), width=800, height=800)
+    assert frame.values.shape == (10, 10)  # never more cells than pixels in view
+    # cell (0, 0) is parent pixel (60, 80) = array [10, 10]
+    assert frame.values[0, 0] == pytest.approx(img[10, 10])
+
+
+def test_full_16_megapixel_frame_renders_to_screen_size_within_budget():
+    import time
+
+    rng = np.random.default_rng(1)
+    img = rng.normal(100, 10, size=(4000, 4072)).astype(np.float32)
+    mask = (rng.random((4000, 4072)) < 0.01).astype(np.int32) * 32
+    lim = compute_limits(img)
+    render_plane({"image": img, "mask": mask}, (0, 0), "image", lim, "asinh", {"DETECTED": 5}, ["DETECTED"],
+                 width=100, height=100)  # compile
+    start = time.perf_counter()
+    frame = render_plane({"image": img, "mask": mask}, (0, 0), "image", lim, "asinh", {"DETECTED": 5},
+                         ["DETECTED"], width=800, height=800)
+    elapsed = time.perf_counter() - start
+    assert frame.shape == (800, 800)
+    assert frame.nbytes <= 4 * 1024**2  # the payload goal: a 16-Mpix frame never travels whole
+    assert elapsed < 0.5  # generous for a shared 2-core machine; typically ~40 ms
+
+
+def test_mask_plane_view_is_colours_on_black():
+    mask = np.zeros((4, 4), np.int32)
+    mask[1, 1] = 2
+    frame = render_plane({"image": np.zeros((4, 4), np.float32), "mask": mask}, (0, 0), "mask", None,
+                         "zscale", {"BAD": 0, "SAT": 1}, [], width=4, height=4)
+    assert tuple(frame.rgba[1, 1, :3]) == rgb("green") and tuple(frame.rgba[0, 0, :3]) == (0, 0, 0)
+
+
+def test_compose_marks_nan_as_no_data():
+    level = np.array([[np.nan, 0.5]], np.float32)
+    out = compose_rgba(level, None, {}, [])
+    assert tuple(out[0, 0, :3]) != tuple(out[0, 1, :3])
+    assert out[0, 1, 0] == out[0, 1, 1] == out[0, 1, 2] == 128
+
+
+def test_full_range_edges_are_half_a_pixel_out():
+    assert full_range((10, 20), (5, 7)) == ((4.5, 24.5), (6.5, 16.5))
+
+
+# ----- histograms ---------------------------------------------------------------------------------
+def test_histogram_matches_numpy_and_reports_what_it_left_out():
+    rng = np.random.default_rng(2)
+    values = rng.lognormal(3, 1, 10_000)
+    values[:5] = np.nan
+    values[5:8] = -1.0
+    h = cat.histogram(values, "flux", bins=30, log=True)
+    good = values[np.isfinite(values) & (values > 0)]
+    ref, edges = np.histogram(np.log10(good), bins=30)
+    assert h.counts.tolist() == ref.tolist()
+    assert np.allclose(h.edges, edges)
+    assert (h.non_finite, h.non_positive, h.used, h.rows) == (5, 3, good.size, values.size)
+    lin = cat.histogram(values, "flux", bins=30, log=False)
+    assert lin.used == values.size - 5 and lin.non_positive == 0
+
+
+def test_histogram_of_ten_million_rows_is_fast():
+    import time
+
+    values = np.random.default_rng(4).normal(size=10_000_000)
+    cat.histogram(values[:100], bins=10)
+    start = time.perf_counter()
+    h = cat.histogram(values, bins=100)
+    assert time.perf_counter() - start < 0.5  # budget 150 ms on a quiet machine
+    assert h.used == values.size
+
+
+def test_histogram_refuses_text_columns():
+    with pytest.raises(TypeError):
+        cat.histogram(np.array(["a", "b"]), "name")
+
+
+def test_flag_filters_and_default_column():
+    import pandas as pd
+
+    df = pd.DataFrame({"flux": [1.0, 2.0, 3.0], "detect_isPrimary": [True, False, True],
+                       "flag_edge": [False, False, True]})
+    keep = cat.filter_rows(df, require=["detect_isPrimary"], exclude=["flag_edge"])
+    assert keep.tolist() == [True, False, False]
+    assert cat.default_column(["x", "ext_photometryKron_KronFlux_instFlux", "base_PsfFlux_instFlux"]) == \
+        "ext_photometryKron_KronFlux_instFlux"
+    assert cat.default_column(["g_psFlux", "i_kronFlux", "r_kronFlux"], band="r") == "r_kronFlux"
+
+
+def test_centroid_columns_follow_afw_aliases():
+    cols = ["base_SdssCentroid_x", "base_SdssCentroid_y", "coord_ra"]
+    assert cat.centroid_columns(cols, {"slot_Centroid": "base_SdssCentroid"}) == ("base_SdssCentroid_x",
+                                                                                  "base_SdssCentroid_y")
+    assert cat.centroid_columns(["coord_ra", "coord_dec"]) is None
+    assert cat.sky_columns(["coord_ra", "coord_dec"]) == ("coord_ra", "coord_dec")
+    assert cat.to_degrees(np.array([np.pi]), "rad")[0] == pytest.approx(180.0)
+
+
+# ----- sky helpers --------------------------------------------------------------------------------
+def test_ra_unwraps_around_the_reference():
+    from explorer.views.sky import unwrap_ra
+
+    assert unwrap_ra([359.0, 1.0], 0.0).tolist() == [-1.0, 1.0]
+    assert unwrap_ra([359.0, 1.0], 180.0).tolist() == [359.0, 1.0]
+
+
+def test_point_in_polygon_and_overlap_on_the_sphere():
+    from explorer.views.sky import contains, find_containing, overlaps, sky_frame
+
+    square = np.array([[10.0, 10.0], [11.0, 10.0], [11.0, 11.0], [10.0, 11.0]])
+    assert contains(square, 10.5, 10.5) and not contains(square, 12.0, 10.5)
+    across_zero = np.array([[359.5, -0.5], [0.5, -0.5], [0.5, 0.5], [359.5, 0.5]])
+    assert contains(across_zero, 0.0, 0.0) and contains(across_zero, 359.9, 0.1)
+    assert find_containing({1: square, 2: across_zero}, 0.1, 0.0) == 2
+    assert overlaps(square, square + 0.5) and not overlaps(square, across_zero)
+    frame = sky_frame([across_zero])
+    assert abs(((frame.ra_ref + 180) % 360) - 180) < 1e-6 and frame.aspect == pytest.approx(1.0, abs=1e-3)
+
+
+def test_sky_elements_put_ra_on_a_left_increasing_axis():
+    import holoviews as hv
+
+    from explorer.views import sky
+
+    hv.extension("bokeh", logo=False)
+    regions = {3828: np.array([[56.0, -37.0], [58.0, -37.0], [58.0, -35.5], [56.0, -35.5]])}
+    frame = sky.sky_frame(regions.values())
+    poly = sky.tract_polygons(regions, frame, {3828: {"bands": ["g", "r"], "visits": 4}})
+    plot = hv.renderer("bokeh").get_plot(sky.style_axes(poly, frame))
+    fig = plot.state
+    assert fig.x_range.start > fig.x_range.end  # inverted: RA grows to the left
+    assert poly.data[0]["tract"] == 3828 if isinstance(poly.data, list) else True
+    assert "tract" in [d.name for d in poly.vdims]
