@@ -614,6 +614,7 @@ class ExplorerState(param.Parameterized):
         if "kind" in q:
             if q["kind"] in IMAGE_KINDS:
                 self._set_quietly(image_kind=q["kind"])
+                self._cascade("exposure")
             else:
                 refuse(f"unknown image kind {q['kind']!r} (use coadd or calexp)")
 
@@ -797,6 +798,15 @@ class Explorer(pn.viewable.Viewer):
                        self.catalog_select, self.column_select, self.bins_slider, self.require_choice,
                        self.exclude_choice, self.skycolor_buttons):
             widget.sizing_mode = "stretch_width"
+        # stable hooks for browser tests and for people styling a deployment
+        for widget, css in ((self.repo_input, "w-repo"), (self.collection_select, "w-collection"),
+                            (self.kind_buttons, "w-kind"), (self.band_buttons, "w-band"),
+                            (self.tract_select, "w-tract"), (self.patch_select, "w-patch"),
+                            (self.visit_select, "w-visit"), (self.detector_select, "w-detector"),
+                            (self.plane_buttons, "w-plane"), (self.stretch_buttons, "w-stretch"),
+                            (self.catalog_select, "w-catalog"), (self.column_select, "w-column"),
+                            (self.open_button, "w-open")):
+            widget.css_classes = [css]
         self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
                                            margin=(0, 10))
         self.error_alert = pn.pane.Alert("", alert_type="danger", visible=False, sizing_mode="stretch_width",
@@ -903,7 +913,7 @@ class Explorer(pn.viewable.Viewer):
         if list(self._mask_checks) != planes:
             rows, self._mask_checks = [], {}
             for name in planes:
-                box = pn.widgets.Checkbox(label=name, value=name in shown, margin=(0, 0), height=18,
+                box = pn.widgets.Checkbox(label=name, value=name in shown, margin=(0, 0), height=18, width=140,
                                           css_classes=["mask-toggle"])
                 box.param.watch(self._mask_toggled, "value")
                 self._mask_checks[name] = box
@@ -971,37 +981,53 @@ class Explorer(pn.viewable.Viewer):
             return self.pn.pane.Markdown("*No tract holds data in this repository.*")
         regions = idx.tract_regions()
         frame = sky.sky_frame(regions.values())
-        params = hv.streams.Params(self.state, ["tract", "patch", "show_footprints", "sky_color", "visit",
-                                                "detector", "image_kind"], transient=False)
+        st = self.state
 
-        def draw(**_kw):
-            st = self.state
-            with_visits = st.sky_color == "visits"
-            layers = [sky.tract_polygons(regions, frame, idx.tract_stats(with_visits), st.sky_color),
-                      sky.tract_labels(regions, frame)]
-            if st.tract is not None:
-                pregs = idx.patch_regions(st.tract)
-                if pregs:
-                    layers.append(sky.patch_polygons(pregs, frame, idx.patches(st.tract), st.tract))
-                    layers.append(sky.patch_labels(pregs, frame, idx.patches(st.tract)))
-                layers.append(sky.outline(regions.get(st.tract), frame, "#1d3557", 2.5, "tract"))
-                if st.patch is not None and st.patch in pregs:
-                    layers.append(sky.outline(pregs[st.patch], frame, "#d00000", 3, "patch"))
-            if st.show_footprints:
-                fps = [{"vertices": v, "visit": k[0], "detector": k[1], "band": idx.visit_band.get(k[0])}
-                       for k, v in idx.footprints().items()]
-                layers.append(sky.footprint_polygons(fps, frame))
-            if st.image_kind == "calexp" and st.visit is not None and st.detector is not None:
-                fp = idx.footprints().get((st.visit, st.detector))
-                if fp is not None:
-                    layers.append(sky.outline(fp, frame, "#7b2cbf", 2.5, "calexp"))
-            return hv.Overlay(layers)
+        def params(*names):
+            return [hv.streams.Params(st, list(names))]
 
-        dmap = hv.DynamicMap(draw, streams=[params])
-        tap = hv.streams.Tap(source=dmap, x=None, y=None)
-        tap.add_subscriber(lambda x=None, y=None: self._safe(self.state.select_sky, x, y))
+        # One DynamicMap per layer, each returning a single element: HoloViews links a tap stream
+        # to an element-returning DynamicMap (not to one returning an Overlay), and each layer
+        # then redraws only when its own parameters change.
+        def tracts(sky_color):
+            return sky.tract_polygons(regions, frame, idx.tract_stats(sky_color == "visits"), sky_color)
+
+        def patches(tract):
+            pregs = idx.patch_regions(tract)
+            return sky.patch_polygons(pregs, frame, idx.patches(tract), tract) if pregs else \
+                sky.patch_polygons({}, frame, [], -1)
+
+        def patch_names(tract):
+            return sky.patch_labels(idx.patch_regions(tract), frame, idx.patches(tract))
+
+        def tract_outline(tract):
+            return sky.outline(regions.get(tract), frame, "#1d3557", 2.5, "tract")
+
+        def patch_outline(tract, patch):
+            return sky.outline(idx.patch_regions(tract).get(patch) if patch else None, frame, "#d00000", 3.0,
+                               "patch")
+
+        def calexp_outline(visit, detector, image_kind):
+            fp = idx.footprints().get((visit, detector)) if image_kind == "calexp" else None
+            return sky.outline(fp, frame, "#7b2cbf", 2.5, "calexp")
+
+        def footprints(show_footprints):
+            fps = [{"vertices": v, "visit": k[0], "detector": k[1], "band": idx.visit_band.get(k[0])}
+                   for k, v in idx.footprints().items()] if show_footprints else []
+            return sky.footprint_polygons(fps, frame)
+
+        tract_layer = hv.DynamicMap(tracts, streams=params("sky_color"))
+        tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
+        tap.add_subscriber(lambda x=None, y=None: self._safe(st.select_sky, x, y))
         self._sky_tap = tap
-        plot = sky.style_axes(dmap, frame, height=460).opts(hv.opts.Overlay(show_legend=False))
+        overlay = (tract_layer * sky.tract_labels(regions, frame)
+                   * hv.DynamicMap(patches, streams=params("tract"))
+                   * hv.DynamicMap(patch_names, streams=params("tract"))
+                   * hv.DynamicMap(footprints, streams=params("show_footprints"))
+                   * hv.DynamicMap(tract_outline, streams=params("tract"))
+                   * hv.DynamicMap(patch_outline, streams=params("tract", "patch"))
+                   * hv.DynamicMap(calexp_outline, streams=params("visit", "detector", "image_kind")))
+        plot = sky.style_axes(overlay, frame, height=460).opts(hv.opts.Overlay(show_legend=False))
         return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                       css_classes=["sky-plot"])
 
@@ -1076,7 +1102,7 @@ class Explorer(pn.viewable.Viewer):
         self._pointer = pointer
         plot = (img * src).opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
-                        ylabel="y (parent pixels)", tools=["crosshair"], active_tools=["wheel_zoom", "pan"],
+                        ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
                         toolbar="above", xlim=fx, ylim=fy),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = self._readout_html(None)
@@ -1137,7 +1163,7 @@ class Explorer(pn.viewable.Viewer):
                                                       if k in ("visit", "detector", "tract", "patch", "band"))
         return self.pn.Column(self.pn.pane.HoloViews(element, linked_axes=False, sizing_mode="stretch_width",
                                                      css_classes=["histogram"]),
-                              self.pn.pane.HTML(f'<span style="color:#666;font-size:11px">{caption}</span>'),
+                              self.pn.pane.HTML(f'<span class="hist-caption" style="color:#666;font-size:11px">{caption}</span>'),
                               sizing_mode="stretch_width")
 
     # ----- exposure information ----------------------------------------------------------------------

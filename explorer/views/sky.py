@@ -155,7 +155,7 @@ def outline(vertices: Optional[np.ndarray], frame: SkyFrame, color: str = "#d000
     import holoviews as hv
 
     if vertices is None or len(vertices) < 3:
-        return hv.Path([], kdims=["ra", "dec"], label=label)
+        return hv.Path([], kdims=["ra", "dec"], label=label).opts(color=color, line_width=width)
     ra, dec = _ring(vertices, frame)
     ra = np.append(ra, ra[0])
     dec = np.append(dec, dec[0])
@@ -172,6 +172,8 @@ def footprint_polygons(footprints: Sequence[dict[str, Any]], frame: SkyFrame):
         ra, dec = _ring(fp["vertices"], frame)
         data.append({"ra": ra, "dec": dec, "visit": int(fp.get("visit", -1)), "detector": int(fp.get("detector", -1)),
                      "band": str(fp.get("band", "")), "color": band_color(fp.get("band"))})
+    if not data:
+        return hv.Polygons([], kdims=["ra", "dec"], label="footprints")
     poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["visit", "detector", "band", "color"], label="footprints")
     return poly.opts(color="color", fill_alpha=0.15, line_color="color", line_width=1,
                      tools=["hover"], hover_tooltips=[("visit", "@visit"), ("detector", "@detector"),

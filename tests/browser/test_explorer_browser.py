@@ -1,0 +1,268 @@
+"""The explorer page in a real Chromium (Debian's /usr/bin/chromium, driven by playwright).
+
+One server (a subprocess running ``explorer.server.serve`` on the sample repository, confined
+to the sample's parent directory with ``repo_roots``) serves every test of this module.
+Screenshots go to ``<repo>/test-artifacts/browser/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+
+# data -> page coordinates for the Bokeh plot whose x-axis has a given label
+JS_PLOT_GEOMETRY = """
+(xlabel) => {
+  const seen = new Set();
+  let found = null;
+  function walk(v) {
+    if (!v || seen.has(v) || found) return;
+    seen.add(v);
+    const m = v.model;
+    if (m && m.x_range && m.y_range && v.frame && m.below && m.below.length && m.below[0].axis_label === xlabel) {
+      const r = v.canvas_view.el.getBoundingClientRect();
+      found = {x0: m.x_range.start, x1: m.x_range.end, y0: m.y_range.start, y1: m.y_range.end,
+               left: r.left + v.frame.bbox.left, top: r.top + v.frame.bbox.top,
+               width: v.frame.bbox.width, height: v.frame.bbox.height};
+      return;
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return found;
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(sample_gen3):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
+    pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    code = ("import sys; from explorer.server import serve; "
+            f"serve({str(sample_gen3)!r}, port={port}, repo_roots=[{str(sample_gen3.parent)!r}])")
+    log = open(ARTIFACTS / "server.log", "w")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=str(REPO_ROOT))
+    url = f"http://127.0.0.1:{port}/explorer"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode}: {(ARTIFACTS / 'server.log').read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("server did not answer within 90 s")
+    yield {"url": url, "repo": sample_gen3}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield chromium
+        chromium.close()
+
+
+class Page:
+    """A page with its console errors collected, and helpers for the explorer's widgets."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1600, "height": 1500})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.goto(url)
+        self.page.wait_for_selector(".image-title", timeout=60_000)
+        self.wait_for(lambda: self.plot("RA (deg)") is not None and self.plot("x (parent pixels)") is not None,
+                      "the sky map and the image to draw")
+
+    def wait_for(self, predicate, what: str, timeout: float = 30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = predicate()
+            if value:
+                return value
+            self.page.wait_for_timeout(200)
+        self.shot("timeout")
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def plot(self, xlabel: str):
+        return self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)
+
+    def to_page(self, xlabel: str, x: float, y: float) -> tuple[float, float]:
+        g = self.plot(xlabel)
+        px = g["left"] + (x - g["x0"]) / (g["x1"] - g["x0"]) * g["width"]
+        py = g["top"] + (g["y1"] - y) / (g["y1"] - g["y0"]) * g["height"]
+        return px, py
+
+    def text(self, selector: str) -> str:
+        """Visible text of the first match, including its shadow DOM (Panel panes render there)."""
+        loc = self.page.locator(selector)
+        if not loc.count():
+            return ""
+        return loc.first.evaluate(
+            "e => e.shadowRoot ? Array.from(e.shadowRoot.children).filter(c => !['STYLE', 'LINK']"
+            ".includes(c.tagName)).map(c => c.innerText || '').join('\\n') : e.innerText")
+
+    def options(self, widget: str) -> list[str]:
+        return self.page.eval_on_selector(f".{widget} select", "s => Array.from(s.options).map(o => o.textContent)")
+
+    def value(self, widget: str) -> str:
+        return self.page.eval_on_selector(f".{widget} select", "s => s.options[s.selectedIndex].textContent")
+
+    def shot(self, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def open_page(browser, server):
+    pages = []
+
+    def opener(query: str = "") -> Page:
+        p = Page(browser, server["url"] + query)
+        pages.append(p)
+        return p
+
+    yield opener
+    for p in pages:
+        p.page.close()
+
+
+def test_page_loads_without_console_errors(open_page, server):
+    manifest = json.loads((server["repo"] / "sample_manifest.json").read_text())
+    p = open_page()
+    summary = p.wait_for(lambda: p.text(".explorer-summary"), "the summary")
+    assert f"{len(manifest['visits'])}\nvisits" in summary
+    assert "calexp" in p.text(".dataset-table")
+    p.wait_for(lambda: "Kron" in p.text(".hist-caption") or p.plot(
+        "log10(ext_photometryKron_KronFlux_instFlux)") is not None, "the Kron flux histogram")
+    p.page.wait_for_timeout(1000)
+    p.shot("01-loaded")
+    assert p.errors == []
+
+
+def test_tapping_a_tract_changes_the_patch_list(open_page):
+    from explorer.sky import dc2_skymap
+
+    p = open_page()
+    assert p.options("w-patch") == ["3,3", "4,3"] and p.value("w-tract") == "3828"
+    ra, dec = dc2_skymap().tract(3829).ctr_coord
+    x, y = p.to_page("RA (deg)", ra, dec)
+    p.page.mouse.click(x, y)
+    p.wait_for(lambda: p.value("w-tract") == "3829", "tract 3829 to be selected")
+    p.wait_for(lambda: p.options("w-patch") == ["6,3"], "the patch list of tract 3829")
+    p.wait_for(lambda: "tract 3829 patch 6,3" in p.text(".image-title"), "the 3829 coadd")
+    # tapping a patch with data in the selected tract selects it
+    p.page.mouse.click(*p.to_page("RA (deg)", ra, dec))
+    p.shot("02-tract-tapped")
+    assert p.errors == []
+
+
+def test_choosing_a_patch_changes_the_image_and_the_histogram(open_page):
+    p = open_page()
+    p.wait_for(lambda: "patch=24" in p.text(".hist-caption"), "the 3,3 histogram")
+    before = p.page.locator(".image-plot canvas").first.screenshot()
+    p.page.select_option(".w-patch select", label="4,3")
+    p.wait_for(lambda: "patch 4,3" in p.text(".image-title"), "the 4,3 coadd")
+    p.wait_for(lambda: "patch=25" in p.text(".hist-caption"), "the 4,3 histogram")
+    p.page.wait_for_timeout(800)
+    after = p.page.locator(".image-plot canvas").first.screenshot()
+    assert before != after
+    p.shot("03-patch-4-3")
+    assert p.errors == []
+
+
+def test_a_link_restores_the_selection(open_page):
+    p = open_page("?tract=3829&patch=6,3&band=i&stretch=asinh")
+    p.wait_for(lambda: "tract 3829 patch 6,3 band i" in p.text(".image-title"), "the linked coadd")
+    assert p.value("w-tract") == "3829" and p.value("w-patch") == "6,3"
+    # the page writes the selection back into its URL, so it can be shared as it is now
+    p.wait_for(lambda: "stretch=asinh" in p.page.url and "tract=3829" in p.page.url, "the URL to follow")
+    p.shot("04-linked")
+    assert p.errors == []
+
+
+def test_calexp_link_and_pixel_readout(open_page, server):
+    """Hovering the image shows the pixel's value, mask planes and RA/Dec, as the data layer has them."""
+    import re
+
+    from explorer.repo import open_repo
+
+    p = open_page("?kind=calexp")
+    title = p.wait_for(lambda: re.search(r"calexp visit (\d+) detector (\d+)", p.text(".image-title")), "a calexp")
+    visit, detector = int(title.group(1)), int(title.group(2))
+    p.wait_for(lambda: p.plot("x (parent pixels)")["x0"] < 10000, "the calexp's axes")  # not the coadd's
+    g = p.plot("x (parent pixels)")
+
+    def hover_readout():
+        for dx in (0, 4, 8):
+            p.page.mouse.move(g["left"] + g["width"] / 2 + dx, g["top"] + g["height"] / 2 + dx)
+        return re.search(r"x (\d+) y (\d+) · value (\S+) .*mask (\S+)\s*RA (\d+\.\d+) Dec (-?\d+\.\d+)",
+                         p.text(".explorer-readout"), re.S)
+
+    m = p.wait_for(hover_readout, "the pixel readout")
+    p.shot("05-calexp-readout")
+    x, y, value, ra, dec = int(m.group(1)), int(m.group(2)), float(m.group(3)), float(m.group(5)), float(m.group(6))
+    exposure = open_repo(server["repo"]).get_exposure("calexp", {"visit": visit, "detector": detector})
+    x0, y0 = exposure.info.xy0
+    assert value == pytest.approx(float(exposure.image[y - y0, x - x0]), rel=1e-5, abs=1e-6)
+    want_ra, want_dec = exposure.info.pixel_to_sky(x, y)
+    assert (ra, dec) == (pytest.approx(float(want_ra), abs=2e-6), pytest.approx(float(want_dec), abs=2e-6))
+    assert m.group(4) == (",".join(exposure.info.decode_mask(int(exposure.mask[y - y0, x - x0]))) or "-")
+    assert p.errors == []
+
+
+def test_bad_repository_path_shows_an_error_and_the_page_stays_usable(open_page):
+    p = open_page()
+    box = p.page.locator(".w-repo input")
+    box.fill("no/such/repository")
+    box.press("Enter")
+    p.wait_for(lambda: "no such directory" in p.text(".explorer-error"), "the error message")
+    box.fill("../../etc")
+    box.press("Enter")
+    p.wait_for(lambda: "'..'" in p.text(".explorer-error"), "the confinement message")
+    p.shot("06-bad-repository")
+    # still usable: choose another band and the image follows
+    p.page.locator(".w-band button", has_text="r").first.click()
+    p.wait_for(lambda: "band r" in p.text(".image-title"), "the r-band coadd")
+    assert [e for e in p.errors if "Failed to load resource" not in e] == []
