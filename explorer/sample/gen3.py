@@ -11,7 +11,6 @@ real obs_base formatter names, and ``sample_manifest.json`` records the truth.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
