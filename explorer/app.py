@@ -136,6 +136,9 @@ class Explorer(pn.viewable.Viewer):
         self.readout = pn.pane.HTML(self._readout_html(None), sizing_mode="stretch_width", height=44,
                                     css_classes=["explorer-readout"], styles={"font-family": "monospace"})
         s.param.watch(self._on_error, ["error_count"])
+        if s.error:  # reported while the page was being built (a refused ?repo=, a missing default)
+            self.error_alert.object = f"**Problem:** {s.error}"
+            self.error_alert.visible = True
         s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
         self._sync_masks()
 

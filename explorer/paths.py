@@ -8,8 +8,10 @@ real directory path inside one of the allowed roots, or raises
 
 Rules, with roots given:
 
-* NUL bytes, paths longer than :data:`MAX_PATH_CHARS`, and ``..`` components (also when
-  percent-encoded, e.g. ``%2e%2e``, at any depth of encoding) are refused outright;
+* NUL bytes and other control characters, paths longer than :data:`MAX_PATH_CHARS` or with a
+  component longer than :data:`MAX_COMPONENT_CHARS`, ``..`` components (also when
+  percent-encoded, e.g. ``%2e%2e``, at any depth of encoding), ``~`` (a home directory), and
+  percent-encoded text that decodes to an absolute path (``%2Fetc``) are refused outright;
 * a relative path is taken relative to the first root, an absolute one as it is;
 * the result is resolved with ``os.path.realpath`` (symbolic links followed) and must then lie in
   (or be) the real path of one of the roots, so a symlink pointing out of a root is refused.
@@ -26,6 +28,7 @@ from typing import Sequence
 from .repo.errors import PathNotAllowedError
 
 MAX_PATH_CHARS = 4096
+MAX_COMPONENT_CHARS = 255  # NAME_MAX of every common file system
 _MAX_DECODE_ROUNDS = 4
 
 
@@ -60,36 +63,58 @@ def check_roots(roots: Sequence[str]) -> list[str]:
     return out
 
 
+def _shown(text: str, limit: int = 80) -> str:
+    """The user's text for a message: repr (control characters visible), cut to ``limit``."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def _refuse(reason: str) -> PathNotAllowedError:
+    return PathNotAllowedError(f"refused: {reason}")
+
+
 def resolve_repo_path(user_input: str, roots: Sequence[str]) -> str:
     """The real path a user's repository path names, confined to ``roots`` when any are given.
 
-    Raises :class:`PathNotAllowedError` for NUL bytes, overlong input, ``..`` (plain or
-    percent-encoded), and anything that resolves (after following symlinks) outside every root.
+    Raises :class:`PathNotAllowedError` (message ``refused: <reason>``) for NUL bytes and control
+    characters, overlong input or components, ``..`` (plain or percent-encoded), ``~``,
+    percent-encoded absolute paths, and anything that resolves (after following symlinks)
+    outside every root.
     """
     if not isinstance(user_input, str):
-        raise PathNotAllowedError(f"repository path must be text, not {type(user_input).__name__}")
+        raise _refuse(f"repository path must be text, not {type(user_input).__name__}")
     if len(user_input) > MAX_PATH_CHARS:
-        raise PathNotAllowedError(f"repository path is too long ({len(user_input)} characters, "
-                                  f"at most {MAX_PATH_CHARS})")
+        raise _refuse(f"repository path is too long ({len(user_input)} characters, at most {MAX_PATH_CHARS})")
     forms = _decoded_forms(user_input)
     if any("\x00" in form for form in forms):
-        raise PathNotAllowedError("repository path contains a NUL byte")
+        raise _refuse("repository path contains a NUL byte")
+    if any(ord(ch) < 32 or ord(ch) == 127 for form in forms for ch in form):
+        raise _refuse(f"repository path {_shown(user_input)} contains control characters")
     text = user_input.strip()
     if not text:
-        raise PathNotAllowedError("repository path is empty")
+        raise _refuse("repository path is empty")
+    longest = max(len(part) for part in text.replace("\\", "/").split("/"))
+    if longest > MAX_COMPONENT_CHARS:
+        raise _refuse(f"repository path has a component of {longest} characters (at most {MAX_COMPONENT_CHARS})")
     if not roots:
         return os.path.abspath(os.path.expanduser(text))
 
     if any(_has_parent_component(form) for form in forms):
-        raise PathNotAllowedError(f"repository path {user_input!r} contains '..': "
-                                  f"paths must stay inside the allowed directories")
+        raise _refuse(f"repository path {_shown(user_input)} contains '..': "
+                      f"paths must stay inside the allowed directories")
+    if any(form.lstrip().startswith("~") for form in forms):
+        raise _refuse(f"repository path {_shown(user_input)} starts with '~': home directories are not "
+                      f"allowed; give a path inside the allowed directories")
+    if any(os.path.isabs(form.strip()) or form.strip().startswith("\\") for form in forms[1:]):
+        raise _refuse(f"repository path {_shown(user_input)} is a percent-encoded absolute path: "
+                      f"write paths plainly, inside the allowed directories")
     real_roots = check_roots(roots)
     candidate = text if os.path.isabs(text) else os.path.join(real_roots[0], text)
     real = os.path.realpath(candidate)
     if not any(_within(real, root) for root in real_roots):
         allowed = ", ".join(real_roots)
-        raise PathNotAllowedError(f"repository path {user_input!r} is outside the allowed directories "
-                                  f"({allowed})")
+        how = " (through a symbolic link)" if real != os.path.abspath(candidate) else ""
+        raise _refuse(f"repository path {_shown(user_input)} is outside the allowed directories{how} "
+                      f"({allowed})")
     return real
 
 

@@ -21,6 +21,40 @@ class ServeError(ExplorerError):
     """The server cannot start as asked (bad option values)."""
 
 
+def is_loopback(address: str) -> bool:
+    """True when ``address`` only accepts connections from this machine (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    text = (address or "").strip().strip("[]").lower()
+    if text == "localhost" or text.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(text).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to a public interface
+
+
+def exposure_warning(address: str, repo_roots: Sequence[str], basic_auth: Optional[str] = None) -> Optional[str]:
+    """The warning ``serve`` prints when it listens beyond this machine without confinement (or None).
+
+    Without ``--repo-root`` anyone who reaches the page can type (or put in ``?repo=``) any path the
+    server's user can read; without ``--basic-auth`` (or OAuth) anyone who reaches the port can.
+    """
+    if is_loopback(address):
+        return None
+    problems = []
+    if not repo_roots:
+        problems.append("every path readable by the server's user is exposed (the repository box and "
+                        "?repo= accept any directory)")
+    if not basic_auth:
+        problems.append("no login is required")
+    if not problems:
+        return None
+    return (f"repo-explorer: WARNING: serving on {address}, reachable from other machines, and "
+            + "; ".join(problems) + ". Use --repo-root DIR to confine repositories and --basic-auth "
+            "(or OAuth, see docs/security.md) to require a login.")
+
+
 def basic_auth_config(value: Optional[str]) -> Union[None, str, dict[str, str]]:
     """What Panel's basic-auth provider takes, from the ``--basic-auth`` value.
 
@@ -77,6 +111,9 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
         raise ServeError(f"no such repository: {repo}")
     repo = os.path.realpath(repo)
     auth = basic_auth_config(basic_auth)
+    warning = exposure_warning(address, roots, basic_auth)
+    if warning:  # said before the slow start, so an operator sees it at once
+        print(warning, file=sys.stderr, flush=True)
 
     app.warm_up()
     try:  # open the repository before the first visitor (a Butler takes about a second)

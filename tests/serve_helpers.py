@@ -1,0 +1,102 @@
+"""Start ``explorer.server.serve`` in a subprocess for HTTP-level tests (confinement, auth).
+
+Tests import it as ``serve_helpers`` (pytest puts ``tests/`` on ``sys.path`` for its conftest).
+The server runs in its own process group, answers on 127.0.0.1 at a free port, writes its log to
+a file the caller names, and is stopped (SIGTERM, then SIGKILL) when the context exits.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class RunningServer:
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.base}/explorer"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+
+def http_get(port: int, path: str, headers: dict[str, str] | None = None,
+             timeout: float = 60) -> tuple[int, dict[str, str], str]:
+    """(status, headers, body) of one GET that does not follow redirects."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+@contextmanager
+def running_server(repo: str, log_path: Path, timeout: float = 120, **serve_kwargs: Any) -> Iterator[RunningServer]:
+    """``serve(repo, port=<free>, **serve_kwargs)`` in a subprocess, up and answering HTTP."""
+    import pytest
+
+    port = free_port()
+    code = (f"from explorer.server import serve; "
+            f"serve({str(repo)!r}, port={port}, **{serve_kwargs!r})")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=str(REPO_ROOT))
+    server = RunningServer(port, proc, log_path)
+    try:
+        deadline = time.time() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"server exited with {proc.returncode}: {server.log()[-2000:]}")
+            try:
+                http_get(port, "/explorer", timeout=5)  # any HTTP answer (200, 302, 401) means up
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"server did not answer within {timeout} s: {server.log()[-2000:]}")
+                time.sleep(0.3)
+        yield server
+    finally:
+        _stop(proc)
+        log.close()
