@@ -13,4 +13,4 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 echo "setup: installing repo-explorer and its test dependencies with pip" >&2
-python3 -m pip install --quiet --disable-pip-version-check -e ".[test]"
+python3 -m pip install --quiet --disable-pip-version-check -e ".[test,notebook]"
