@@ -101,22 +101,18 @@ def test_zoomed_render_uses_parent_coordinates():
     assert frame.values[0, 0] == pytest.approx(img[10, 10])
 
 
-def test_full_16_megapixel_frame_renders_to_screen_size_within_budget():
-    import time
-
+def test_full_16_megapixel_frame_renders_to_screen_size():
+    """Speed is measured by bench/run.py (image_switch_ms); here only the shape and payload bound."""
     rng = np.random.default_rng(1)
     img = rng.normal(100, 10, size=(4000, 4072)).astype(np.float32)
     mask = (rng.random((4000, 4072)) < 0.01).astype(np.int32) * 32
     lim = compute_limits(img)
     render_plane({"image": img, "mask": mask}, (0, 0), "image", lim, "asinh", {"DETECTED": 5}, ["DETECTED"],
                  width=100, height=100)  # compile
-    start = time.perf_counter()
     frame = render_plane({"image": img, "mask": mask}, (0, 0), "image", lim, "asinh", {"DETECTED": 5},
                          ["DETECTED"], width=800, height=800)
-    elapsed = time.perf_counter() - start
     assert frame.shape == (800, 800)
     assert frame.nbytes <= 4 * 1024**2  # the payload goal: a 16-Mpix frame never travels whole
-    assert elapsed < 0.5  # generous for a shared 2-core machine; typically ~40 ms
 
 
 def test_mask_plane_view_is_colours_on_black():
@@ -154,14 +150,10 @@ def test_histogram_matches_numpy_and_reports_what_it_left_out():
     assert lin.used == values.size - 5 and lin.non_positive == 0
 
 
-def test_histogram_of_ten_million_rows_is_fast():
-    import time
-
+def test_histogram_of_ten_million_rows_counts_every_row():
+    """Speed is measured by bench/run.py (histogram_10m_ms); here the counts of a 10M-row column."""
     values = np.random.default_rng(4).normal(size=10_000_000)
-    cat.histogram(values[:100], bins=10)
-    start = time.perf_counter()
     h = cat.histogram(values, bins=100)
-    assert time.perf_counter() - start < 0.5  # budget 150 ms on a quiet machine
     assert h.used == values.size
 
 
