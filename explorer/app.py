@@ -480,6 +480,10 @@ class Explorer(pn.viewable.Viewer):
         except (ExplorerError, TypeError) as exc:
             st.report(str(exc))
             hist = None
+        except Exception as exc:  # a reader bug must not take the other views down
+            log.exception("histogram")
+            st.report(f"cannot histogram {st.column}: {type(exc).__name__}: {exc}")
+            hist = None
         if hist is None:
             why = "no catalog goes with this image" if st.catalog_ref is None else "no numeric column chosen"
             return self.pn.pane.HTML(f'<div style="padding:30px;color:#777">{why}</div>', height=120)

@@ -443,7 +443,6 @@ class ExplorerState(param.Parameterized):
         if self.catalog_ref is None:
             return None
         name, data_id = self.catalog_ref
-        schema_names = None
         wanted = list(dict.fromkeys([c for c in columns if c] + list(self.require_flags) + list(self.exclude_flags)))
         per_detector = (self.exposure_ref is not None and "detector" in self.exposure_ref[1]
                         and "detector" not in data_id)
@@ -463,7 +462,6 @@ class ExplorerState(param.Parameterized):
             else:
                 self.report(str(exc))
                 return None
-        del schema_names
         keep = cat.filter_rows(df, self.require_flags, self.exclude_flags)
         if per_detector and "detector" in df.columns:
             keep &= df["detector"].to_numpy() == int(self.exposure_ref[1]["detector"])

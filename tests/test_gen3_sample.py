@@ -134,3 +134,16 @@ def test_data_ids_offered_to_the_app(repo, manifest):
     of_visit = repo.query_data_ids("calexp", where={"visit": visit})
     assert {d["detector"] for d in of_visit} == {c["detector"] for c in manifest["calexps"] if c["visit"] == visit}
     assert all(d["band"] in "ugrizy" for d in ids)
+
+
+def test_detector_regions_contain_each_calexp(repo, manifest):
+    """The registry's visit_detector_region polygons: one per detector of every visit, each holding
+    the sky position of its calexp's centre (the sample's calexps are cut-outs of their detector)."""
+    from explorer.views.sky import contains
+
+    regions = repo.detector_regions()
+    assert len(regions) == len(manifest["visits"]) * manifest["n_detectors"]
+    for c in [c for c in manifest["calexps"] if c.get("on_disk", True)][:6]:
+        info = repo.get_exposure("calexp", {"visit": c["visit"], "detector": c["detector"]}).info
+        ra, dec = info.center_sky()
+        assert contains(regions[(c["visit"], c["detector"])], ra, dec), c

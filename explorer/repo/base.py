@@ -76,6 +76,11 @@ class Repository(ABC):
         """Patch name "x,y" -> (N, 2) RA, Dec vertices (deg) for every patch of a tract."""
         return {}
 
+    def detector_regions(self) -> dict[tuple[int, int], Any]:
+        """(visit, detector) -> (N, 2) RA, Dec vertices (deg) the registry records for each
+        detector of each visit (empty where the registry keeps none, as in Gen2)."""
+        return {}
+
     def _present(self, names: Iterable[str]) -> tuple[str, ...]:
         known = set(self.dataset_type_names())
         return tuple(n for n in names if n in known)

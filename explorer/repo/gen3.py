@@ -217,6 +217,20 @@ class Gen3Repository(Repository):
         return {f"{r.cell_x},{r.cell_y}": vertices_from_region(r.region) for r in self._records("patch")
                 if int(r.tract) == int(tract) and r.region is not None}
 
+    def detector_regions(self) -> dict[tuple[int, int], Any]:
+        from ..sky.regions import vertices_from_region
+
+        def compute():
+            out = {}
+            for r in self._records("visit_detector_region"):
+                try:
+                    out[(int(r.visit), int(r.detector))] = vertices_from_region(r.region)
+                except (ValueError, TypeError, AttributeError):  # no region, or one without vertices
+                    continue
+            return out
+
+        return self._memoised(("detector_regions",), compute)
+
     def _types_with(self, dimension: str) -> list[str]:
         return [n for n in self.dataset_type_names() if dimension in self.dimensions_of(n)]
 

@@ -162,19 +162,26 @@ class RepoIndex:
     def footprints(self) -> dict[tuple[int, int], np.ndarray]:
         """(visit, detector) -> outer corners on the sky, from each calexp's WCS (headers only).
 
-        Calexps whose file is absent or unreadable have no footprint. Above
-        :data:`FOOTPRINT_LIMIT` calexps none are read (the result is empty).
+        A calexp whose file is absent or unreadable takes the region the registry records for its
+        detector, if any, so a damaged file does not hide its visit from the lists (choosing it then
+        says what is wrong). Above :data:`FOOTPRINT_LIMIT` calexps no header is read: the registry's
+        regions serve for all (none in Gen2, where the result is then empty).
         """
         def compute():
             out: dict[tuple[int, int], np.ndarray] = {}
-            if not self.calexp_type or len(self.calexps) > FOOTPRINT_LIMIT:
+            if not self.calexp_type:
                 return out
+            if len(self.calexps) > FOOTPRINT_LIMIT:  # too many headers to read: the registry's regions
+                regions = self.repo.detector_regions()
+                return {key: regions[key] for key in self.calexps if key in regions}
             for key, data_id in sorted(self.calexps.items()):
                 try:
                     info = self.repo.get_exposure(self.calexp_type, data_id, collections=self.collection).info
                     corners = info.corners_sky()
                 except ExplorerError:
-                    continue
+                    corners = self.repo.detector_regions().get(key)
+                    if corners is None:
+                        continue
                 if corners is not None and np.all(np.isfinite(corners)):
                     out[key] = corners
             return out
