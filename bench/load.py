@@ -1,0 +1,599 @@
+"""Load harness (issue 6): many concurrent sessions against one ``repo-explorer serve``.
+
+For every ``--num-procs`` K and every session count N it starts ``repo-explorer serve REPO --port P
+--num-procs K`` (the checkout's ``python -m explorer.cli``, on 127.0.0.1, a fresh server per
+configuration so peaks do not carry over), opens N Bokeh client sessions (``bokeh.client``: the
+same websocket protocol and document a browser gets, without the browser's rendering cost), and
+lets every session click around for ``--duration`` seconds: it switches exposures (visit/detector
+for calexps, band/tract/patch for coadds, the image kind), planes, catalogs and histogram columns,
+with a randomised think time between interactions (fixed seed).
+
+An interaction sets a widget model's ``value`` (Select) or ``active`` (RadioButtonGroup) on the
+client document; Bokeh syncs it to the server, where Panel's callbacks run. Its latency is the
+time from that change until a document patch from the server has replaced the data it should
+replace: the image's ColumnDataSource (exposure, kind, plane) or the histogram's (catalog, column).
+
+Errors, by kind: ``timeout`` (no reply within ``--timeout`` s), ``exception`` (in a client),
+``connect`` (a session that could not open), ``alert`` (the page's error alert, css
+``explorer-error``, became visible with a new text), ``server_traceback`` (tracebacks in the
+server's stderr). Memory: the server's process tree (the parent and, with ``--num-procs 2``, its
+forked children) is sampled every 0.2 s: summed VmRSS (peak), summed PSS (shared pages counted
+once, so forked processes are not double counted) and summed VmHWM at the end.
+
+    python bench/load.py                       # 1, 5, 20 sessions x 1, 2 processes, small sample
+    python bench/load.py --sessions 2 --num-procs 1 --duration 10 --json > out.json
+
+Figures go to stdout (a table, or one JSON object with ``--json``); progress to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from benchlib import ROOT, child_env, explorer_cli, machine_info
+from fig_server import free_port, proc_status
+
+DEFAULT_SAMPLE = ROOT / "sample_repo" / "dc2-gen3"
+SAMPLE_S = 0.2
+IMAGE, HIST = "image", "hist"
+# (action, weight) per image kind; what each action's reply replaces is in EXPECT
+ACTIONS = {
+    "calexp": [("visit", 3), ("detector", 3), ("plane", 2), ("column", 2), ("catalog", 1), ("kind", 1)],
+    "coadd": [("band", 2), ("tract", 2), ("patch", 2), ("plane", 2), ("column", 2), ("catalog", 1), ("kind", 1)],
+}
+EXPECT = {"visit": IMAGE, "detector": IMAGE, "band": IMAGE, "tract": IMAGE, "patch": IMAGE, "kind": IMAGE,
+          "plane": IMAGE, "column": HIST, "catalog": HIST}
+
+
+def log(message: str) -> None:
+    print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# ----- the server and its memory -------------------------------------------------------------------
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (through every thread's ``children`` list)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def pss_kb(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def tree_memory(pid: int) -> dict[str, float]:
+    """Summed VmRSS, VmHWM and PSS (MB) of the server's process tree, and how many processes."""
+    rss = hwm = pss = 0
+    pids = process_tree(pid)
+    for p in pids:
+        try:
+            st = proc_status(p)
+        except OSError:
+            continue
+        rss += st.get("VmRSS", 0)
+        hwm += st.get("VmHWM", 0)
+        pss += pss_kb(p) or 0
+    return {"rss_mb": rss / 1024, "hwm_mb": hwm / 1024, "pss_mb": pss / 1024, "procs": len(pids)}
+
+
+class MemorySampler(threading.Thread):
+    """Samples :func:`tree_memory` every 0.2 s; ``peak()`` since the last ``reset()``."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.stop_flag = pid, threading.Event()
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with getattr(self, "lock", threading.Lock()):
+            self.max_rss = self.max_pss = 0.0
+            self.samples = 0
+
+    def run(self) -> None:
+        while not self.stop_flag.is_set():
+            m = tree_memory(self.pid)
+            with self.lock:
+                self.max_rss = max(self.max_rss, m["rss_mb"])
+                self.max_pss = max(self.max_pss, m["pss_mb"])
+                self.samples += 1
+            self.stop_flag.wait(SAMPLE_S)
+
+    def peak(self) -> dict[str, float]:
+        with self.lock:
+            return {"rss_mb": self.max_rss, "pss_mb": self.max_pss, "samples": self.samples}
+
+
+class Server:
+    """``repo-explorer serve REPO --port P --num-procs K`` in its own process group, stderr to a file."""
+
+    def __init__(self, repo: Path, num_procs: int, cache_bytes: Optional[int]):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/explorer"
+        self.err_file = tempfile.NamedTemporaryFile("w+", prefix="load-server-", suffix=".log", delete=False)
+        env = child_env()
+        if cache_bytes is not None:
+            env["REPO_EXPLORER_CACHE_BYTES"] = str(cache_bytes)
+        cmd = explorer_cli() + ["serve", str(repo), "--port", str(self.port), "--num-procs", str(num_procs)]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=self.err_file,
+                                     start_new_session=True, cwd=str(ROOT))
+
+    def wait_up(self, deadline_s: float = 300.0) -> float:
+        """Seconds until the server accepts a websocket session (an HTTP answer on /explorer)."""
+        import urllib.error
+        import urllib.request
+
+        t0 = time.perf_counter()
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited ({self.proc.returncode}): {self.stderr()[-1500:]}")
+            try:  # the static JS bundle: answers as soon as tornado listens, without building a page
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/static/js/bokeh.min.js", timeout=5):
+                    return time.perf_counter() - t0
+            except (urllib.error.URLError, ConnectionError, OSError):
+                if time.perf_counter() - t0 > deadline_s:
+                    raise RuntimeError(f"server did not answer within {deadline_s} s")
+                time.sleep(0.2)
+
+    def stderr(self) -> str:
+        self.err_file.flush()
+        return Path(self.err_file.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.err_file.close()
+        os.unlink(self.err_file.name)
+
+
+def server_problems(text: str) -> dict[str, Any]:
+    """Tracebacks and ERROR lines in the server's stderr (with the last line of the first few)."""
+    blocks = text.split("Traceback (most recent call last):")[1:]
+    lasts = []
+    for b in blocks[:5]:
+        lines = [ln for ln in b.splitlines() if ln.strip() and not ln.startswith(" ")]
+        lasts.append(lines[0][:300] if lines else "?")
+    errors = [ln[:300] for ln in text.splitlines() if re.search(r"\bERROR\b", ln)]
+    return {"tracebacks": len(blocks), "error_lines": len(errors), "first": lasts, "first_error_lines": errors[:5]}
+
+
+# ----- one client session --------------------------------------------------------------------------
+def _import_models() -> None:
+    import panel.models  # noqa: F401 - registers Panel's Bokeh models for deserialisation
+    import panel.models.location  # noqa: F401
+    import panel.models.tabulator  # noqa: F401
+
+
+class Client(threading.Thread):
+    """One session: open (pull the document), wait for everyone, then interact until the deadline.
+
+    Runs its own tornado IOLoop; a reader coroutine applies the server's patches to the client
+    document (as ``ClientSession`` would) and wakes the driver, which checks whether the data it
+    waits for has been replaced.
+    """
+
+    def __init__(self, index: int, url: str, start_barrier: threading.Barrier, duration: float,
+                 think: float, timeout: float, seed: int):
+        super().__init__(daemon=True, name=f"client-{index}")
+        self.index, self.url, self.barrier = index, url, start_barrier
+        self.duration, self.think, self.timeout = duration, think, timeout
+        self.rng = random.Random(seed * 1000 + index)
+        self.latencies: list[tuple[str, float]] = []  # (action, ms)
+        self.errors: dict[str, int] = {}
+        self.error_texts: list[str] = []
+        self.open_s: Optional[float] = None
+        self.connected = threading.Event()
+
+    def error(self, kind: str, text: str = "") -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + 1
+        if text and len(self.error_texts) < 5:
+            self.error_texts.append(f"{kind}: {text[:300]}")
+
+    # -- the document -------------------------------------------------------------------------------
+    def _widget(self, css: str):
+        for m in self.doc.models:
+            if css in (getattr(m, "css_classes", None) or []):
+                return m
+        return None
+
+    def _signature(self, what: str) -> frozenset:
+        """Identity of the data now shown: the image's (``image``) or the histogram's (``top``) sources."""
+        from bokeh.models import ColumnDataSource
+
+        key = "image" if what == IMAGE else "top"
+        out = set()
+        for m in self.doc.models:
+            if isinstance(m, ColumnDataSource) and key in m.data:
+                out.add((m.id, id(m.data), id(m.data[key])))
+        return frozenset(out)
+
+    def _check_alert(self) -> None:
+        alert = self._alert
+        if alert is not None and alert.visible and alert.text and alert.text != self._last_alert:
+            self._last_alert = alert.text
+            self.error("alert", re.sub(r"<[^>]+>", "", str(alert.text)))
+        elif alert is not None and not alert.visible:
+            self._last_alert = None
+
+    @staticmethod
+    def _options(select) -> list[str]:
+        opts = select.options
+        if isinstance(opts, dict):  # grouped options
+            opts = [o for group in opts.values() for o in group]
+        return [o[0] if isinstance(o, (list, tuple)) else o for o in opts]
+
+    def _plan(self) -> Optional[tuple[str, Any, Any]]:
+        """(action, model, new value) of the next interaction, or None if nothing can change."""
+        kind_model = self._widgets["kind"]
+        kind = kind_model.labels[kind_model.active] if kind_model.active is not None else "coadd"
+        have_image = bool(self._signature(IMAGE))
+        candidates = []
+        for action, weight in ACTIONS.get(kind, ACTIONS["coadd"]):
+            if action == "plane" and not have_image:
+                continue  # nothing shown: a plane change has nothing to replace
+            model = self._widgets[action]
+            if model is None:
+                continue
+            if hasattr(model, "labels") and not hasattr(model, "options"):
+                choices = [i for i in range(len(model.labels)) if i != model.active]
+            else:
+                choices = [o for o in self._options(model) if o != model.value and o not in ("", None)]
+            if choices:
+                candidates.append((action, weight, model, choices))
+        if not candidates:
+            return None
+        action, _, model, choices = self.rng.choices(candidates, weights=[c[1] for c in candidates])[0]
+        return action, model, self.rng.choice(choices)
+
+    # -- the thread ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        from bokeh.client import pull_session
+
+        try:
+            t0 = time.perf_counter()
+            self.session = pull_session(url=self.url)
+            self.open_s = time.perf_counter() - t0
+            self.doc = self.session.document
+            self._widgets = {name: self._widget(f"w-{name}") for name in
+                             ("kind", "band", "tract", "patch", "visit", "detector", "plane", "catalog", "column")}
+            self._alert = self._widget("explorer-error")
+            self._last_alert = None
+            self._check_alert()
+        except Exception as exc:  # noqa: BLE001 - counted, the run goes on
+            self.error("connect", f"{type(exc).__name__}: {exc}")
+            self.connected.set()
+            try:
+                self.barrier.wait(timeout=600)
+            except threading.BrokenBarrierError:
+                pass
+            return
+        self.connected.set()
+        try:
+            self.barrier.wait(timeout=600)
+        except threading.BrokenBarrierError:
+            self.error("connect", "other sessions did not open in time")
+            self.session.close()
+            return
+        loop = self.session._connection.io_loop
+        try:
+            loop.run_sync(self._main)
+        except Exception as exc:  # noqa: BLE001
+            self.error("exception", f"{type(exc).__name__}: {exc}")
+        finally:
+            try:
+                self.session.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    async def _main(self) -> None:
+        from bokeh.events import DocumentReady
+
+        self._patched = asyncio.Event()
+        reader = asyncio.ensure_future(self._read())
+        # what BokehJS sends once the page is rendered: Panel marks the session loaded and only
+        # then sends the plots' data updates (held until a client can draw them)
+        self.doc.callbacks.send_event(DocumentReady())
+        try:
+            await self._drive()
+        finally:
+            reader.cancel()
+
+    async def _read(self) -> None:
+        """Apply the server's patches to the client document (what ``ClientSession`` does in its loop)."""
+        conn = self.session._connection
+        while True:
+            message = await conn._pop_message()
+            if message is None:
+                self.error("exception", "connection closed by the server")
+                self._closed = True
+                self._patched.set()
+                return
+            if message.msgtype == "PATCH-DOC":
+                try:
+                    self.session._handle_patch(message)
+                except Exception as exc:  # noqa: BLE001
+                    self.error("exception", f"applying a patch: {type(exc).__name__}: {exc}")
+                self._check_alert()
+                self._patched.set()
+
+    async def _drive(self) -> None:
+        self._closed = False
+        end = time.perf_counter() + self.duration
+        while time.perf_counter() < end and not self._closed:
+            await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
+            if time.perf_counter() >= end:
+                break
+            plan = self._plan()
+            if plan is None:
+                self.error("exception", "no widget offers another choice")
+                return
+            action, model, value = plan
+            what = EXPECT[action]
+            before = self._signature(what)
+            self._patched.clear()
+            t0 = time.perf_counter()
+            if hasattr(model, "labels") and not hasattr(model, "options"):
+                model.active = value
+            else:
+                model.value = value
+            deadline = t0 + self.timeout
+            while True:
+                remaining = deadline - time.perf_counter()
+                if remaining <= 0:
+                    self.error("timeout", f"{action}={value}: no reply in {self.timeout:g} s")
+                    break
+                try:
+                    await asyncio.wait_for(self._patched.wait(), remaining)
+                except asyncio.TimeoutError:
+                    continue
+                self._patched.clear()
+                if self._closed:
+                    return
+                if self._signature(what) != before:
+                    self.latencies.append((action, (time.perf_counter() - t0) * 1000))
+                    break
+
+
+# ----- one configuration ---------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> Optional[float]:
+    if not values:
+        return None
+    vals = sorted(values)
+    k = (len(vals) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(vals) - 1)
+    return round(vals[lo] + (vals[hi] - vals[lo]) * (k - lo), 1)
+
+
+def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> dict[str, Any]:
+    log(f"--- {n} session(s), --num-procs {num_procs}: starting the server")
+    server = Server(repo, num_procs, args.cache_bytes)
+    sampler = None
+    try:
+        up_s = server.wait_up()
+        sampler = MemorySampler(server.proc.pid)
+        sampler.start()
+        started = tree_memory(server.proc.pid)
+        # baseline: the server after start and one session (opened, a few interactions, closed)
+        one = Client(-1, server.url, threading.Barrier(1), min(args.duration, 4.0), args.think, args.timeout,
+                     args.seed)
+        one.start()
+        one.join(args.timeout + 120)
+        first_s = one.open_s or float("nan")
+        time.sleep(0.5)
+        baseline = tree_memory(server.proc.pid)
+        log(f"up in {up_s:.1f} s, first session in {first_s:.1f} s; RSS {baseline['rss_mb']:.0f} MB "
+            f"(PSS {baseline['pss_mb']:.0f} MB) after start and one session")
+        sampler.reset()
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        barrier = threading.Barrier(n + 1)
+        clients = [Client(i, server.url, barrier, args.duration, args.think, args.timeout, args.seed)
+                   for i in range(n)]
+        t_open = time.perf_counter()
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.connected.wait(600)
+        open_s = time.perf_counter() - t_open
+        log(f"{n} session(s) open in {open_s:.1f} s; interacting for {args.duration:g} s")
+        try:
+            barrier.wait(timeout=600)
+        except threading.BrokenBarrierError:
+            pass
+        t_run = time.perf_counter()
+        for c in clients:
+            c.join(args.duration + args.timeout + 120)
+        run_s = time.perf_counter() - t_run
+        log(f"sessions done after {run_s:.1f} s")
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        time.sleep(SAMPLE_S * 2)
+        peak = sampler.peak()
+        end_mem = tree_memory(server.proc.pid)
+        alive = server.proc.poll() is None
+    finally:
+        if sampler is not None:
+            sampler.stop_flag.set()
+        text = server.stderr()
+        problems = server_problems(text)
+        if os.environ.get("LOAD_SERVER_LOG"):
+            Path(os.environ["LOAD_SERVER_LOG"]).write_text(text)
+        server.stop()
+
+    lat = [ms for c in clients for _, ms in c.latencies]
+    by_action: dict[str, list[float]] = {}
+    for c in clients:
+        for action, ms in c.latencies:
+            by_action.setdefault(action, []).append(ms)
+    errors: dict[str, int] = {}
+    for c in clients:
+        for k, v in c.errors.items():
+            errors[k] = errors.get(k, 0) + v
+    if problems["tracebacks"]:
+        errors["server_traceback"] = problems["tracebacks"]
+    if not alive:
+        errors["server_died"] = 1
+    cache_bound_mb = (args.cache_bytes if args.cache_bytes is not None else default_cache_bytes()) / 1024**2
+    growth = peak["rss_mb"] - baseline["rss_mb"]
+    growth_pss = peak["pss_mb"] - baseline["pss_mb"]
+    result = {
+        "sessions": n, "num_procs": num_procs, "duration_s": args.duration, "think_s": args.think,
+        "interactions": len(lat),
+        "interactions_per_s": round(len(lat) / run_s, 2) if run_s else None,
+        "latency_ms": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95),
+                       "max": round(max(lat), 1) if lat else None,
+                       "mean": round(statistics.fmean(lat), 1) if lat else None},
+        "latency_ms_by_action": {a: {"n": len(v), "p50": pct(v, 0.5), "p95": pct(v, 0.95), "max": round(max(v), 1)}
+                                 for a, v in sorted(by_action.items())},
+        "errors": errors, "error_count": sum(errors.values()),
+        "error_examples": [t for c in clients for t in c.error_texts][:8] + problems["first"],
+        "first_session": {"interactions": len(one.latencies), "errors": one.errors},
+        "server_error_lines": problems["first_error_lines"],
+        "server_up_s": round(up_s, 2), "first_session_s": round(first_s, 2),
+        "open_sessions_s": round(open_s, 2),
+        "session_open_s": {"p50": pct([c.open_s * 1000 for c in clients if c.open_s], 0.5),
+                           "max": pct([c.open_s * 1000 for c in clients if c.open_s], 1.0)},
+        "memory_mb": {
+            "processes": baseline["procs"],
+            "rss_after_start": round(started["rss_mb"], 1),
+            "rss_after_start_and_one_session": round(baseline["rss_mb"], 1),
+            "pss_after_start_and_one_session": round(baseline["pss_mb"], 1),
+            "peak_rss": round(max(peak["rss_mb"], baseline["rss_mb"]), 1),
+            "peak_pss": round(max(peak["pss_mb"], baseline["pss_mb"]), 1),
+            "vm_hwm_sum_at_end": round(end_mem["hwm_mb"], 1),
+            "rss_at_end": round(end_mem["rss_mb"], 1),
+            "per_session_rss": round(growth / n, 1),
+            "per_session_pss": round(growth_pss / n, 1),
+            "cache_bound_per_process": round(cache_bound_mb, 1),
+            "cache_bound_total": round(cache_bound_mb * num_procs, 1),
+            "samples": peak["samples"],
+        },
+        "client_cpu_s": round((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime), 1),
+    }
+    p95 = result["latency_ms"]["p95"]
+    result["goal"] = {"p95_le_1000ms": p95 is not None and p95 <= 1000, "zero_errors": not errors,
+                      "memory_within_cache_bound_plus_sessions":
+                          growth <= cache_bound_mb * num_procs + n * args.session_budget_mb}
+    lm = result["latency_ms"]
+    log(f"{n} x {num_procs}: {len(lat)} interactions, p50 {lm['p50']} p95 {lm['p95']} max {lm['max']} ms, "
+        f"errors {errors or 0}, peak RSS {result['memory_mb']['peak_rss']} MB, "
+        f"{result['memory_mb']['per_session_rss']} MB/session")
+    return result
+
+
+def default_cache_bytes() -> int:
+    from explorer.repo.cache import DEFAULT_MAX_BYTES, ENV_MAX_BYTES
+
+    raw = os.environ.get(ENV_MAX_BYTES)
+    try:
+        return int(raw) if raw else DEFAULT_MAX_BYTES
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+
+
+def ints(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of integers: {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"need integers >= 1: {text!r}")
+    return values
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = (f"{'N':>3} {'procs':>5} {'inter':>6} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'errors':>7} "
+            f"{'base MB':>8} {'peak MB':>8} {'peakPSS':>8} {'MB/sess':>8}  goal")
+    lines = [head, "-" * len(head)]
+    for r in results:
+        lm, mm = r["latency_ms"], r["memory_mb"]
+        ok = "ok" if all(r["goal"].values()) else "MISSED " + ",".join(k for k, v in r["goal"].items() if not v)
+        lines.append(f"{r['sessions']:>3} {r['num_procs']:>5} {r['interactions']:>6} {lm['p50']!s:>8} "
+                     f"{lm['p95']!s:>8} {lm['max']!s:>8} {r['error_count']:>7} "
+                     f"{mm['rss_after_start_and_one_session']:>8} {mm['peak_rss']:>8} {mm['peak_pss']:>8} "
+                     f"{mm['per_session_rss']:>8}  {ok}")
+        if r["errors"]:
+            lines.append(f"      errors: {r['errors']}; e.g. {r['error_examples'][:2]}")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repo", help="repository to serve (default: the small sample, built if absent; "
+                                  "the large one is bench/out/large)")
+    p.add_argument("--sessions", type=ints, default=[1, 5, 20], help="session counts (default 1,5,20)")
+    p.add_argument("--num-procs", type=ints, default=[1, 2], help="server process counts (default 1,2)")
+    p.add_argument("--duration", type=float, default=20.0, help="seconds of interaction per configuration")
+    p.add_argument("--think", type=float, default=1.0, help="mean think time between interactions (s; "
+                                                            "uniform in 0.5..1.5 times this)")
+    p.add_argument("--timeout", type=float, default=10.0, help="an interaction without a reply by then is an error")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--cache-bytes", type=int, help="REPO_EXPLORER_CACHE_BYTES for the server")
+    p.add_argument("--session-budget-mb", type=float, default=50.0,
+                   help="stated per-session memory budget for the memory goal (default 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = p.parse_args(argv)
+
+    if args.repo:
+        repo = Path(args.repo).resolve()
+        if not repo.is_dir():
+            p.error(f"no such repository: {repo}")
+    else:
+        from explorer.defaults import ensure_sample
+
+        repo = ensure_sample(DEFAULT_SAMPLE, progress=log)
+    _import_models()
+    t0 = time.perf_counter()
+    results = []
+    for k in args.num_procs:
+        for n in args.sessions:
+            results.append(run_config(repo, n, k, args))
+    out = {"repo": str(repo), "machine": machine_info(),
+           "options": {"sessions": args.sessions, "num_procs": args.num_procs, "duration_s": args.duration,
+                       "think_s": args.think, "timeout_s": args.timeout, "seed": args.seed,
+                       "cache_bytes": args.cache_bytes if args.cache_bytes is not None else default_cache_bytes(),
+                       "session_budget_mb": args.session_budget_mb},
+           "wall_s": round(time.perf_counter() - t0, 1), "results": results,
+           "goal_met": all(all(r["goal"].values()) for r in results if r["sessions"] == max(args.sessions))}
+    if args.json:
+        print(json.dumps(out, indent=1))
+    else:
+        print(table(results))
+        print(f"wall {out['wall_s']} s; cache bound {out['options']['cache_bytes'] / 1024**2:.0f} MB per process")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
