@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
 import os
 import random
@@ -103,6 +104,20 @@ def tree_memory(pid: int) -> dict[str, float]:
         hwm += st.get("VmHWM", 0)
         pss += pss_kb(p) or 0
     return {"rss_mb": rss / 1024, "hwm_mb": hwm / 1024, "pss_mb": pss / 1024, "procs": len(pids)}
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by the server's process tree."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / tick
 
 
 class MemorySampler(threading.Thread):
@@ -245,7 +260,7 @@ class Client(threading.Thread):
         alert = self._alert
         if alert is not None and alert.visible and alert.text and alert.text != self._last_alert:
             self._last_alert = alert.text
-            self.error("alert", re.sub(r"<[^>]+>", "", str(alert.text)))
+            self.error("alert", re.sub(r"<[^>]+>", "", html.unescape(str(alert.text))))
         elif alert is not None and not alert.visible:
             self._last_alert = None
 
@@ -370,21 +385,27 @@ class Client(threading.Thread):
                 model.active = value
             else:
                 model.value = value
-            deadline = t0 + self.timeout
+            deadline, late = t0 + self.timeout, False
+            # after a timeout, keep waiting (a while) for the late reply, so that it is not taken
+            # for the reply to the next interaction
+            give_up = min(t0 + 3 * self.timeout, end + self.timeout)
             while True:
-                remaining = deadline - time.perf_counter()
-                if remaining <= 0:
+                now = time.perf_counter()
+                if not late and now >= deadline:
                     self.error("timeout", f"{action}={value}: no reply in {self.timeout:g} s")
+                    late = True
+                if now >= give_up:
                     break
                 try:
-                    await asyncio.wait_for(self._patched.wait(), remaining)
+                    await asyncio.wait_for(self._patched.wait(), (give_up if late else deadline) - now)
                 except asyncio.TimeoutError:
                     continue
                 self._patched.clear()
                 if self._closed:
                     return
                 if self._signature(what) != before:
-                    self.latencies.append((action, (time.perf_counter() - t0) * 1000))
+                    if not late:
+                        self.latencies.append((action, (time.perf_counter() - t0) * 1000))
                     break
 
 
@@ -434,9 +455,11 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
         except threading.BrokenBarrierError:
             pass
         t_run = time.perf_counter()
+        server_cpu0 = tree_cpu_s(server.proc.pid)
         for c in clients:
             c.join(args.duration + args.timeout + 120)
         run_s = time.perf_counter() - t_run
+        server_cpu = tree_cpu_s(server.proc.pid) - server_cpu0
         log(f"sessions done after {run_s:.1f} s")
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         time.sleep(SAMPLE_S * 2)
@@ -500,6 +523,9 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
             "cache_bound_total": round(cache_bound_mb * num_procs, 1),
             "samples": peak["samples"],
         },
+        "server_cpu_s": round(server_cpu, 1),
+        "server_cpu_ms_per_interaction": round(server_cpu * 1000 / len(lat)) if lat else None,
+        "server_cpu_share_of_all_cores": round(server_cpu / run_s / (os.cpu_count() or 1), 2) if run_s else None,
         "client_cpu_s": round((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime), 1),
     }
     p95 = result["latency_ms"]["p95"]
@@ -555,7 +581,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                                   "the large one is bench/out/large)")
     p.add_argument("--sessions", type=ints, default=[1, 5, 20], help="session counts (default 1,5,20)")
     p.add_argument("--num-procs", type=ints, default=[1, 2], help="server process counts (default 1,2)")
-    p.add_argument("--duration", type=float, default=20.0, help="seconds of interaction per configuration")
+    p.add_argument("--duration", type=float, default=15.0, help="seconds of interaction per configuration")
     p.add_argument("--think", type=float, default=1.0, help="mean think time between interactions (s; "
                                                             "uniform in 0.5..1.5 times this)")
     p.add_argument("--timeout", type=float, default=10.0, help="an interaction without a reply by then is an error")
