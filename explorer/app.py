@@ -552,6 +552,7 @@ def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title
 
 def warm_up() -> None:
     """Compile the numba kernels and touch datashader once, so the first real view is fast."""
+    from .repo.binning import bin_plane
     from .views.catalog import histogram
     from .views.raster import render_plane
     from .views.stretch import compute_limits
@@ -565,6 +566,13 @@ def warm_up() -> None:
                          ["BAD"], 0.5, rng, rng, 32, 32)
         render_plane({"image": img, "mask": mask}, (0, 0), "mask", lim, "zscale", {"BAD": 0}, ["BAD"], 0.5,
                      None, None, 32, 32)
+
+        def binned(name, factor, mask=mask):  # the pyramid path (block means and ORs) of wide views
+            return bin_plane(mask if name == "mask" else img, factor, is_mask=(name == "mask"))
+
+        for plane in ("image", "mask"):
+            render_plane({"image": img, "mask": mask}, (0, 0), plane, lim, "zscale", {"BAD": 0}, ["BAD"], 0.5,
+                         None, None, 8, 8, binned=binned)
     for arr in (img.ravel(), img.ravel().astype(np.float64), np.arange(10, dtype=np.int64),
                 np.arange(10, dtype=np.int32)):
         histogram(arr, bins=10)

@@ -398,15 +398,15 @@ class ExplorerState(param.Parameterized):
 
         def compute():
             arr = exposure.plane(plane)
-            exclude = None
+            exclude_bits = None
             mask = exposure.mask
             if mask is not None and plane != "mask":
                 bad = 0
                 for name in ("NO_DATA", "SAT", "BAD", "SATURATED"):
                     if name in exposure.info.mask_planes:
                         bad |= 1 << exposure.info.mask_planes[name]
-                exclude = (mask & bad) != 0 if bad else None
-            return compute_limits(arr, exclude=exclude)
+                exclude_bits = (mask, bad) if bad else None
+            return compute_limits(arr, exclude_bits=exclude_bits)
 
         try:
             key = file_key(exposure.info.path, "limits", plane)
@@ -431,7 +431,8 @@ class ExplorerState(param.Parameterized):
             planes["mask"] = exposure.mask
         limits = None if plane == "mask" else self.limits(exposure, plane)
         return render_plane(planes, exposure.info.xy0, plane, limits, self.stretch, exposure.info.mask_planes,
-                            list(self.mask_planes), self.mask_alpha, x_range, y_range, width, height, self.cmap)
+                            list(self.mask_planes), self.mask_alpha, x_range, y_range, width, height, self.cmap,
+                            binned=exposure.binned)
 
     def mask_colors(self) -> dict[str, str]:
         exposure = self.exposure()

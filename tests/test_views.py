@@ -218,3 +218,61 @@ def test_sky_elements_put_ra_on_a_left_increasing_axis():
     assert fig.x_range.start > fig.x_range.end  # inverted: RA grows to the left
     assert poly.data[0]["tract"] == 3828 if isinstance(poly.data, list) else True
     assert "tract" in [d.name for d in poly.vdims]
+
+
+def test_binned_planes_are_block_means_and_ors():
+    from explorer.repo.binning import bin_plane, choose_factor
+
+    rng = np.random.default_rng(3)
+    img = rng.normal(size=(10, 13)).astype(">f4")  # big-endian, as FITS gives it; a partial edge block
+    img[0, 0] = np.nan
+    out = bin_plane(img, 4)
+    assert out.shape == (3, 4) and out.dtype == np.float32
+    native = img.astype(np.float32)
+    assert out[0, 0] == pytest.approx(np.nanmean(native[0:4, 0:4]), rel=1e-6)
+    assert out[2, 3] == pytest.approx(native[8:10, 12:13].mean(), rel=1e-6)  # partial block: pixels that exist
+    assert np.isnan(bin_plane(np.full((4, 4), np.nan, np.float32), 4)[0, 0])
+    mask = np.zeros((10, 13), np.int32)
+    mask[9, 12] = 1 << 5
+    mask[1, 2] = 1 << 0
+    bits = bin_plane(mask, 4, is_mask=True)
+    assert bits[2, 3] == 1 << 5 and bits[0, 0] == 1 and bits.sum() == (1 << 5) + 1
+    assert choose_factor(4072, 4000, 800, 800) == 4 and choose_factor(900, 900, 800, 800) == 1
+    assert choose_factor(20000, 20000, 800, 800) == 16
+
+
+def test_wide_views_render_from_the_binned_level_like_full_resolution():
+    """The whole-frame view from the binned copy matches the full-resolution render closely, and
+    the mask bits of every cell survive (OR of blocks never loses a bit)."""
+    from explorer.repo.binning import bin_plane
+
+    rng = np.random.default_rng(5)
+    img = rng.normal(100, 10, size=(1000, 1200)).astype(np.float32)
+    img[200:260, 300:360] += 500  # a bright square
+    mask = np.zeros(img.shape, np.int32)
+    mask[503, 777] = 1 << 3  # one pixel of one plane
+    planes = {"image": img, "mask": mask}
+    lim = compute_limits(img)
+    calls = []
+
+    def binned(name, factor):
+        calls.append((name, factor))
+        return bin_plane(planes[name], factor, is_mask=(name == "mask"))
+
+    full = render_plane(planes, (10, 20), "image", lim, "linear", {"CR": 3}, ["CR"], width=250, height=200)
+    fast = render_plane(planes, (10, 20), "image", lim, "linear", {"CR": 3}, ["CR"], width=250, height=200,
+                        binned=binned)
+    assert ("image", 4) in calls and ("mask", 4) in calls
+    assert fast.shape == full.shape and fast.x_range == full.x_range and fast.y_range == full.y_range
+    # cell means agree within the noise of a cell's ~23 pixels (sigma 10 / sqrt(23) ~ 2)
+    assert np.nanmedian(np.abs(fast.values - full.values)) < 2.0
+    assert abs(float(np.nanmean(fast.values)) - float(np.nanmean(full.values))) < 0.1
+    inside = full.values > 550  # the bright square's cells: bright in both
+    assert inside.sum() > 100 and np.all(fast.values[inside] > 400)
+    # no bit is lost; a block straddling a cell edge may also light the neighbouring cell
+    set_full, set_fast = np.argwhere(full.mask_bits), np.argwhere(fast.mask_bits)
+    assert len(set_full) == 1 and set_full.tolist()[0] in set_fast.tolist()
+    assert np.abs(set_fast - set_full[0]).max() <= 1
+    zoom = render_plane(planes, (10, 20), "image", lim, "linear", {}, [], x_range=(300.0, 400.0),
+                        y_range=(300.0, 400.0), width=250, height=200, binned=binned)
+    assert len(calls) == 2 and zoom.shape == (100, 100)  # a zoomed view uses full resolution

@@ -5,6 +5,7 @@ the file's identity (real path, mtime, size) so a file replaced on disk is re-re
 
 * ``(file, "exposure_info")``: headers and archive rows (:func:`explorer.repo.fits.read_exposure_info`);
 * ``(file, "plane", name)``: one pixel plane, loaded only when asked for;
+* ``(file, "binned", name, factor)``: the plane binned by a power of two, for whole-frame views;
 * ``(file, "catalog", columns)``: a DataFrame; ``columns=None`` is the full catalog, and a column
   subset is served from the full catalog when that is already cached;
 * ``(file, "catalog_schema")``, ``(file, "catalog_length")``.
@@ -73,12 +74,27 @@ def read_plane(path: str | os.PathLike, plane: str) -> np.ndarray:
     return _cached(path, ("plane", plane), load)
 
 
+def read_binned_plane(path: str | os.PathLike, plane: str, factor: int) -> np.ndarray:
+    """One plane binned ``factor`` x ``factor`` (:mod:`explorer.repo.binning`), cached, read-only."""
+    from .binning import bin_plane
+
+    path = os.fspath(path)
+
+    def load() -> np.ndarray:
+        arr = bin_plane(read_plane(path, plane), factor, is_mask=(plane == "mask"))
+        arr.flags.writeable = False
+        return arr
+
+    return _cached(path, ("binned", plane, int(factor)), load)
+
+
 def open_exposure(path: str | os.PathLike, dataset_type: Optional[str] = None,
                   data_id: Optional[dict[str, Any]] = None) -> Exposure:
-    """An :class:`Exposure` whose planes load lazily through the cache on first access."""
+    """An :class:`Exposure` whose planes (and their binned copies) load lazily through the cache."""
     path = os.fspath(path)
     info = exposure_info(path)
-    return Exposure(info, lambda name: read_plane(path, name), dataset_type=dataset_type, data_id=data_id)
+    return Exposure(info, lambda name: read_plane(path, name), dataset_type=dataset_type, data_id=data_id,
+                    load_binned=lambda name, factor: read_binned_plane(path, name, factor))
 
 
 def read_catalog(path: str | os.PathLike, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from typing import Any, Iterable, Optional
 
 import numpy as np
@@ -19,6 +20,7 @@ from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARe
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
 
 BAND_ORDER = "ugrizy"
+REFS_MEMO_ENTRIES = 4096  # registry answers remembered per repository (a few kB each)
 
 
 def band_sort_key(band: str) -> tuple[int, str]:
@@ -45,6 +47,8 @@ class Gen3Repository(Repository):
         self.registry = self.butler.registry
         self._lock = threading.RLock()
         self._memo: dict[Any, Any] = {}
+        self._refs_memo: OrderedDict[Any, tuple] = OrderedDict()
+        self._uri_memo: dict[Any, Optional[str]] = {}
 
     # ----- helpers ---------------------------------------------------------------------------
     def _memoised(self, key: Any, compute):
@@ -107,7 +111,16 @@ class Gen3Repository(Repository):
 
     def _refs(self, dataset_type: str, collections: Optional[str],
               where: Optional[dict[str, Any]] = None) -> list:
+        """Dataset refs of a type matching a data ID, remembered (LRU, :data:`REFS_MEMO_ENTRIES`):
+        a page switching exposures asks for the same few refs again and again, and the registry is
+        read-only for the explorer (a repository changed under a running server shows up on reopen)."""
         data_id = self._check_data_id(dataset_type, where or {})
+        key = (dataset_type, collections, tuple(sorted((k, str(v)) for k, v in data_id.items())))
+        with self._lock:
+            hit = self._refs_memo.get(key)
+            if hit is not None:
+                self._refs_memo.move_to_end(key)
+                return list(hit)
         leaves = self._leaf_collections(collections)
         with self._lock:
             try:
@@ -118,6 +131,9 @@ class Gen3Repository(Repository):
                     if ref.id not in seen:
                         seen.add(ref.id)
                         out.append(ref)
+                self._refs_memo[key] = tuple(out)
+                while len(self._refs_memo) > REFS_MEMO_ENTRIES:
+                    self._refs_memo.popitem(last=False)
                 return out
             except ExplorerError:
                 raise
@@ -135,11 +151,17 @@ class Gen3Repository(Repository):
 
     def _uri_path(self, ref) -> Optional[str]:
         with self._lock:
+            if ref.id in self._uri_memo:
+                return self._uri_memo[ref.id]
             try:
                 uri = self.butler.getURI(ref)
             except Exception:
                 return None
-        return uri.ospath if uri.scheme in ("file", "") else str(uri)
+            path = uri.ospath if uri.scheme in ("file", "") else str(uri)
+            if len(self._uri_memo) >= REFS_MEMO_ENTRIES:
+                self._uri_memo.clear()
+            self._uri_memo[ref.id] = path  # where a dataset lives never changes; whether it exists is stat-ed
+            return path
 
     def locate(self, dataset_type: str, data_id: dict[str, Any],
                collections: Optional[str] = None) -> DatasetLocation:

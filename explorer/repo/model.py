@@ -185,9 +185,11 @@ class Exposure:
     """
 
     def __init__(self, info: ExposureInfo, load_plane: PlaneLoader,
-                 dataset_type: Optional[str] = None, data_id: Optional[dict[str, Any]] = None):
+                 dataset_type: Optional[str] = None, data_id: Optional[dict[str, Any]] = None,
+                 load_binned: Optional[Callable[[str, int], np.ndarray]] = None):
         self.info = info
         self._load_plane = load_plane
+        self._load_binned = load_binned
         self.dataset_type = dataset_type
         self.data_id = dict(data_id or {})
 
@@ -195,6 +197,15 @@ class Exposure:
         if name not in self.info.plane_hdus:
             raise KeyError(f"this exposure has no {name} plane (it has {', '.join(self.info.planes)})")
         return self._load_plane(name)
+
+    def binned(self, name: str, factor: int) -> np.ndarray:
+        """The plane binned ``factor`` x ``factor`` (block means; bitwise OR for the mask), cached
+        when the exposure came from the data layer; see :mod:`explorer.repo.binning`."""
+        if self._load_binned is not None:
+            return self._load_binned(name, int(factor))
+        from .binning import bin_plane
+
+        return bin_plane(self.plane(name), factor, is_mask=(name == "mask"))
 
     @property
     def image(self) -> np.ndarray:

@@ -5,13 +5,15 @@ LSST parent-pixel coordinates (xy0 included) and the screen size, it returns an 
 larger than the screen (and no larger than the number of image pixels visible), so a
 16-megapixel calexp never travels to the browser whole. Image and variance planes are averaged
 with datashader's raster aggregation; mask planes are OR-ed bitwise (a mean of bit fields means
-nothing) by a numba kernel, then drawn in afw.display colours over the stretched image.
+nothing) by a numba kernel, then drawn in afw.display colours over the stretched image. Wide views
+start from a copy binned by a power of two (an image-pyramid level, cached by the data layer), so
+a whole-frame view costs about a million pixels, not sixteen.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numba
 import numpy as np
@@ -78,25 +80,31 @@ def clamp_range(rng: Optional[Sequence[float]], full: tuple[float, float]) -> tu
 
 
 def downsample_mean(arr: np.ndarray, xy0: tuple[int, int], x_range: tuple[float, float],
-                    y_range: tuple[float, float], w: int, h: int) -> np.ndarray:
-    """Mean of the pixels in each cell of a ``w`` x ``h`` grid over the ranges (datashader raster)."""
+                    y_range: tuple[float, float], w: int, h: int, factor: int = 1) -> np.ndarray:
+    """Mean of the pixels in each cell of a ``w`` x ``h`` grid over the ranges (datashader raster).
+
+    ``factor > 1``: ``arr`` is the plane binned by that factor (:mod:`explorer.repo.binning`), its
+    block ``I`` centred on parent pixel ``x0 + I f + (f - 1) / 2``.
+    """
     import datashader as ds
     import xarray as xr
 
     ny, nx = arr.shape
     x0, y0 = xy0
+    f = int(factor)
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
     da = xr.DataArray(arr, dims=("y", "x"),
-                      coords={"y": np.arange(ny, dtype=np.float64) + y0,
-                              "x": np.arange(nx, dtype=np.float64) + x0})
+                      coords={"y": np.arange(ny, dtype=np.float64) * f + y0 + (f - 1) / 2.0,
+                              "x": np.arange(nx, dtype=np.float64) * f + x0 + (f - 1) / 2.0})
     canvas = ds.Canvas(plot_width=w, plot_height=h, x_range=x_range, y_range=y_range)
     out = canvas.raster(da, agg="mean", nan_value=np.nan)
     return np.asarray(out.values, dtype=np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
-def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h):  # pragma: no cover - compiled
+def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h, f):  # pragma: no cover - compiled
+    # ``mask`` may be binned by ``f``: full-resolution index ranges map to block ranges
     ny, nx = mask.shape
     out = np.zeros((h, w), dtype=np.int64)
     for j in range(h):
@@ -104,15 +112,15 @@ def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h):  # pragma: no cover - 
         yb = int(math.floor(ylo + (j + 1) * dy - y0 + 0.5))
         if yb <= ya:
             yb = ya + 1
-        ya = max(ya, 0)
-        yb = min(yb, ny)
+        ya = max(ya, 0) // f
+        yb = min((yb + f - 1) // f, ny)
         for i in range(w):
             xa = int(math.floor(xlo + i * dx - x0 + 0.5))
             xb = int(math.floor(xlo + (i + 1) * dx - x0 + 0.5))
             if xb <= xa:
                 xb = xa + 1
-            xa = max(xa, 0)
-            xb = min(xb, nx)
+            xa = max(xa, 0) // f
+            xb = min((xb + f - 1) // f, nx)
             acc = 0
             for yy in range(ya, yb):
                 for xx in range(xa, xb):
@@ -122,12 +130,13 @@ def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h):  # pragma: no cover - 
 
 
 def downsample_or(mask: np.ndarray, xy0: tuple[int, int], x_range: tuple[float, float],
-                  y_range: tuple[float, float], w: int, h: int) -> np.ndarray:
-    """Bitwise OR of the mask pixels in each cell (a plane set anywhere in the cell shows)."""
+                  y_range: tuple[float, float], w: int, h: int, factor: int = 1) -> np.ndarray:
+    """Bitwise OR of the mask pixels in each cell (a plane set anywhere in the cell shows);
+    ``factor > 1``: ``mask`` is binned by that factor (OR of blocks, so no bit is lost)."""
     dx = (x_range[1] - x_range[0]) / w
     dy = (y_range[1] - y_range[0]) / h
     return _or_downsample(mask, float(xy0[0]), float(xy0[1]), float(x_range[0]), float(y_range[0]),
-                          float(dx), float(dy), int(w), int(h))
+                          float(dx), float(dy), int(w), int(h), int(factor))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -225,26 +234,37 @@ def outside_cells(full_x: tuple[float, float], full_y: tuple[float, float], x_ra
 def render_plane(planes: dict[str, np.ndarray], xy0: tuple[int, int], plane: str, limits: Optional[Limits],
                  stretch: str, mask_planes: dict[str, int], shown: Sequence[str], alpha: float = 0.5,
                  x_range: Optional[Sequence[float]] = None, y_range: Optional[Sequence[float]] = None,
-                 width: int = 800, height: int = 800, cmap: str = "gray") -> Frame:
+                 width: int = 800, height: int = 800, cmap: str = "gray",
+                 binned: Optional[Callable[[str, int], np.ndarray]] = None) -> Frame:
     """Render one plane of an exposure at screen resolution.
 
     ``planes`` maps "image"/"mask"/"variance" to arrays (only the plane shown and the mask are
     needed); ``limits`` are the full-frame stretch limits of the plane (ignored for the mask
-    plane, which is drawn as its colours on black).
+    plane, which is drawn as its colours on black). ``binned(name, factor)``, when given, returns
+    a plane binned by a power of two (:meth:`explorer.repo.model.Exposure.binned`): views wide
+    enough to show many pixels per screen pixel then rasterize from it rather than from every pixel.
     """
     arr = planes[plane]
     fx, fy = full_range(arr.shape, xy0)
     xr_, yr_ = clamp_range(x_range, fx), clamp_range(y_range, fy)
     w, h = output_size(xr_, yr_, width, height)
     mask = planes.get("mask")
-    bits = downsample_or(mask, xy0, xr_, yr_, w, h) if mask is not None and (shown or plane == "mask") else None
+    f = 1
+    if binned is not None:
+        from ..repo.binning import choose_factor
+
+        f = choose_factor(xr_[1] - xr_[0], yr_[1] - yr_[0], w, h)
+    if f > 1:
+        arr = binned(plane, f)
+        mask = binned("mask", f) if mask is not None and (shown or plane == "mask") else None
+    bits = downsample_or(mask, xy0, xr_, yr_, w, h, f) if mask is not None and (shown or plane == "mask") else None
     colors = mask_plane_colors(mask_planes)
     if plane == "mask":
         values = bits.astype(np.float32) if bits is not None else np.zeros((h, w), np.float32)
         level = np.where(outside_cells(fx, fy, xr_, yr_, w, h), np.nan, 0.0).astype(np.float32)
         rgba = compose_rgba(level, bits, mask_planes, shown or list(mask_planes), 1.0, cmap, colors)
         return Frame(rgba, xr_, yr_, values, bits, plane, stretch, (0.0, 0.0), colors)
-    values = downsample_mean(arr, xy0, xr_, yr_, w, h)
+    values = downsample_mean(arr, xy0, xr_, yr_, w, h, f)
     lim = limits if limits is not None else Limits(0.0, 1.0, 0.0, 1.0, 1.0)
     level = apply_stretch(values, lim, stretch)
     rgba = compose_rgba(level, bits, mask_planes, shown, alpha, cmap, colors)

@@ -35,14 +35,20 @@ class Limits:
     top: float  # 99.95 percentile
 
 
-def sample(arr: np.ndarray, n: int = SAMPLE_PIXELS, exclude: Optional[np.ndarray] = None) -> np.ndarray:
-    """A strided sample of about ``n`` finite pixels (``exclude``: a boolean mask of pixels to skip)."""
+def sample(arr: np.ndarray, n: int = SAMPLE_PIXELS, exclude: Optional[np.ndarray] = None,
+           exclude_bits: Optional[tuple[np.ndarray, int]] = None) -> np.ndarray:
+    """A strided sample of about ``n`` finite pixels. Pixels to skip: ``exclude`` (booleans), or
+    ``exclude_bits = (mask, bits)``, pixels with any of ``bits`` set, tested on the sample only
+    (so a 16-megapixel mask is never scanned whole)."""
     ny, nx = arr.shape
     step = max(1, int(np.sqrt(ny * nx / max(n, 1))))
     sub = np.asarray(arr[::step, ::step], dtype=np.float64)
     good = np.isfinite(sub)
     if exclude is not None:
         good &= ~exclude[::step, ::step]
+    if exclude_bits is not None:
+        mask, bits = exclude_bits
+        good &= (mask[::step, ::step] & bits) == 0
     return sub[good]
 
 
@@ -90,10 +96,12 @@ def zscale_limits(values: np.ndarray, contrast: float = 0.25, max_reject: float 
     return float(z1), float(z2)
 
 
-def compute_limits(arr: np.ndarray, exclude: Optional[np.ndarray] = None) -> Limits:
-    """zscale and percentile limits of a plane, from a strided sample of its finite pixels."""
-    vals = sample(arr, exclude=exclude)
-    if vals.size == 0 and exclude is not None:
+def compute_limits(arr: np.ndarray, exclude: Optional[np.ndarray] = None,
+                   exclude_bits: Optional[tuple[np.ndarray, int]] = None) -> Limits:
+    """zscale and percentile limits of a plane, from a strided sample of its finite pixels
+    (skipping ``exclude`` pixels, or those with ``exclude_bits = (mask, bits)`` set)."""
+    vals = sample(arr, exclude=exclude, exclude_bits=exclude_bits)
+    if vals.size == 0 and (exclude is not None or exclude_bits is not None):
         vals = sample(arr)
     if vals.size == 0:
         return Limits(0.0, 1.0, 0.0, 1.0, 1.0)
