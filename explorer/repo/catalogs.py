@@ -75,6 +75,16 @@ _TFORM_RE = re.compile(r"^\s*(\d*)\s*([LXBIJKAEDCMPQ])(.*)$")
 _NUMPY_OF = {"L": "bool", "B": "uint8", "I": "int16", "J": "int32", "K": "int64", "E": "float32",
              "D": "float64", "C": "complex64", "M": "complex128"}
 _SUFFIXES = {"Coord": ("ra", "dec"), "Point": ("x", "y"), "Moments": ("xx", "yy", "xy")}
+_BYTES_OF = {"L": 1, "B": 1, "A": 1, "I": 2, "J": 4, "K": 8, "E": 4, "D": 8, "C": 8, "M": 16, "P": 8, "Q": 16}
+
+
+def _field_bytes(code: str, repeat: int) -> int:
+    """Bytes a field takes in each row (X packs 8 flags per byte; P/Q are heap descriptors)."""
+    if code == "X":
+        return -(-repeat // 8)
+    if code in "PQ":
+        return _BYTES_OF[code]
+    return repeat * _BYTES_OF[code]
 
 
 @dataclass
@@ -136,8 +146,9 @@ def _plan_from_header(path: str, hdu_index: int, hdr) -> _FitsPlan:
     try:
         nfields = int(hdr.get("TFIELDS", 0) or 0)
         nrows = int(hdr.get("NAXIS2", 0) or 0)
+        row_bytes = int(hdr.get("NAXIS1", 0) or 0)
     except (TypeError, ValueError):
-        raise BadFileError(f"{path}: unreadable TFIELDS/NAXIS2 in the table header") from None
+        raise BadFileError(f"{path}: unreadable TFIELDS/NAXIS1/NAXIS2 in the table header") from None
     if not 0 <= nfields <= 999:  # the FITS standard's limit; also bounds the work on hostile headers
         raise BadFileError(f"{path}: table header claims {nfields} columns (FITS allows at most 999)")
     flag_names = {}
@@ -154,6 +165,7 @@ def _plan_from_header(path: str, hdu_index: int, hdr) -> _FitsPlan:
     fields: dict[str, tuple[str, int]] = {}
     scaling: dict[str, tuple[float, float]] = {}
     skipped: list[str] = []
+    width = 0  # bytes per row used by the fields so far
     for n in range(1, nfields + 1):
         columns = per_field.setdefault(n, [])
         name = _str(hdr.get(f"TTYPE{n}")) or f"col{n}"
@@ -163,6 +175,10 @@ def _plan_from_header(path: str, hdu_index: int, hdr) -> _FitsPlan:
             raise BadFileError(f"{path}: column {name} has an unreadable TFORM {tform!r}")
         repeat = int(m.group(1)) if m.group(1) else 1
         code = m.group(2)
+        width += _field_bytes(code, repeat)
+        if width > row_bytes:  # a TFORM claim the row cannot hold: refuse before building columns
+            raise BadFileError(f"{path}: column {name} ({tform.strip()}) does not fit in rows of "
+                               f"{row_bytes} bytes (NAXIS1)")
         unit, doc = _str(hdr.get(f"TUNIT{n}")), _str(hdr.get(f"TDOC{n}"))
         fields[name] = (code, repeat)
         tzero, tscal = hdr.get(f"TZERO{n}", 0) or 0, hdr.get(f"TSCAL{n}", 1) or 1
@@ -385,10 +401,11 @@ def _parquet_layout(pf) -> tuple[list[str], list[str]]:
     if b"pandas" in meta:
         try:
             pandas_meta = json.loads(meta[b"pandas"])
-            for idx in pandas_meta.get("index_columns", []):
+            indexes = pandas_meta.get("index_columns", []) if isinstance(pandas_meta, dict) else []
+            for idx in indexes if isinstance(indexes, list) else []:
                 if isinstance(idx, str):
                     index_names.append(idx)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError):  # garbage pandas metadata: no named index
             pass
     # unnamed pandas indexes are stored as __index_level_N__: not data
     visible = [n for n in names if not re.match(r"^__index_level_\d+__$", n)]
@@ -408,9 +425,10 @@ def _astropy_meta(pf) -> dict[str, dict[str, Any]]:
     except Exception:
         return {}
     out: dict[str, dict[str, Any]] = {}
-    if isinstance(doc, dict):
-        for col in doc.get("datatype", []) or []:
-            if isinstance(col, dict) and "name" in col:
+    columns = doc.get("datatype", []) if isinstance(doc, dict) else []
+    if isinstance(columns, list):  # anything else is garbage metadata: no units
+        for col in columns:
+            if isinstance(col, dict) and isinstance(col.get("name"), str):
                 out[str(col["name"])] = {"unit": col.get("unit"), "doc": col.get("description")}
     return out
 
@@ -429,7 +447,10 @@ def _read_parquet(path: str, columns: Optional[Sequence[str]]) -> pd.DataFrame:
         table = pf.read(columns=wanted, use_pandas_metadata=False)
     except Exception as exc:
         raise BadFileError(f"{path}: corrupt or unreadable parquet ({' '.join(str(exc).split())[:160]})") from None
-    df = table.to_pandas()  # pandas metadata may turn a stored index back into the index...
+    try:
+        df = table.to_pandas()  # pandas metadata may turn a stored index back into the index...
+    except Exception:  # ...unless that metadata is garbage: the columns are still good
+        df = table.replace_schema_metadata(None).to_pandas()
     if any(name is not None for name in df.index.names):
         df = df.reset_index()  # ...but here every stored field is an ordinary column
     df = df[[c for c in wanted if c in df.columns]]
@@ -463,7 +484,7 @@ def _parquet_schema(path: str) -> list[ColumnInfo]:
         m = meta.get(name, {})
         doc = m.get("doc")
         if doc is None and fld.metadata:
-            doc = (fld.metadata.get(b"doc") or fld.metadata.get(b"description") or b"").decode() or None
+            doc = (fld.metadata.get(b"doc") or fld.metadata.get(b"description") or b"").decode("utf-8", "replace") or None
         out.append(ColumnInfo(name=name, dtype=dtype_name, unit=_str(m.get("unit")), doc=_str(doc)))
     return out
 
