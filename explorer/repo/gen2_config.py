@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -111,7 +112,7 @@ def _parent_path(entry: Any, base: str) -> tuple[Optional[str], Optional[str], O
     if raw is None:
         return None, "a parent configuration with no _root", nested
     if not isinstance(raw, str) or not raw.strip():
-        return None, f"an unusable parent entry {str(raw)[:80]!r}", nested
+        return None, f"an unusable parent entry {reprlib.repr(raw)}", nested  # bounded: aliases can nest
     raw = raw.strip()
     if raw.startswith("file://"):
         raw = raw[len("file://"):]
