@@ -56,8 +56,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(sample_gen3):
+    required = os.environ.get("REPO_EXPLORER_REQUIRE_BROWSER") == "1"  # CI: a missing browser is a failure
     if not os.path.exists(CHROMIUM):
+        if required:
+            pytest.fail(f"{CHROMIUM} is missing and REPO_EXPLORER_REQUIRE_BROWSER=1 (scripts/setup.sh installs it)")
         pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
+    if required:
+        import playwright.sync_api  # noqa: F401 - fails loudly in CI
     pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
