@@ -23,6 +23,8 @@ from typing import Any, Optional
 from .errors import BadFileError, NotARepositoryError
 
 MAX_PARENT_DEPTH = 32
+_SHORT = reprlib.Repr()  # describes a hostile value in a note without walking it (YAML aliases can nest)
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 4, 4, 80
 _DOTTED = re.compile(r"^[A-Za-z_][\w.]*$")
 
 
@@ -112,7 +114,7 @@ def _parent_path(entry: Any, base: str) -> tuple[Optional[str], Optional[str], O
     if raw is None:
         return None, "a parent configuration with no _root", nested
     if not isinstance(raw, str) or not raw.strip():
-        return None, f"an unusable parent entry {reprlib.repr(raw)}", nested  # bounded: aliases can nest
+        return None, f"an unusable parent entry {_SHORT.repr(raw)}", nested  # bounded: aliases can nest
     raw = raw.strip()
     if raw.startswith("file://"):
         raw = raw[len("file://"):]
