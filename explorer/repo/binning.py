@@ -13,13 +13,15 @@ The kernels run in parallel over rows of blocks (numba ``prange``).
 """
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 
 LEVELS = (2, 4, 8, 16)  # binning factors the explorer uses
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath=False)
 def _bin_mean(arr, f):  # pragma: no cover - compiled
     ny, nx = arr.shape
     by = (ny + f - 1) // f
@@ -28,17 +30,18 @@ def _bin_mean(arr, f):  # pragma: no cover - compiled
     for J in numba.prange(by):
         y0 = J * f
         y1 = min(y0 + f, ny)
-        sums = np.zeros(bx, dtype=np.float64)
-        counts = np.zeros(bx, dtype=np.int64)
-        for y in range(y0, y1):
-            for x in range(nx):
-                v = arr[y, x]
-                if v == v and v != np.inf and v != -np.inf:
-                    I = x // f
-                    sums[I] += v
-                    counts[I] += 1
         for I in range(bx):
-            out[J, I] = sums[I] / counts[I] if counts[I] > 0 else np.nan
+            x0 = I * f
+            x1 = min(x0 + f, nx)
+            total = 0.0
+            count = 0
+            for y in range(y0, y1):
+                for x in range(x0, x1):
+                    v = arr[y, x]
+                    if math.isfinite(v):
+                        total += v
+                        count += 1
+            out[J, I] = total / count if count > 0 else np.nan
     return out
 
 
@@ -51,9 +54,14 @@ def _bin_or(mask, f):  # pragma: no cover - compiled
     for J in numba.prange(by):
         y0 = J * f
         y1 = min(y0 + f, ny)
-        for y in range(y0, y1):
-            for x in range(nx):
-                out[J, x // f] |= mask[y, x]
+        for I in range(bx):
+            x0 = I * f
+            x1 = min(x0 + f, nx)
+            acc = 0
+            for y in range(y0, y1):
+                for x in range(x0, x1):
+                    acc |= mask[y, x]
+            out[J, I] = acc
     return out
 
 
