@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from benchlib import ROOT, child_env, explorer_cli, machine_info
+from benchlib import ROOT, child_env, explorer_cli, loadavg, machine_info
 from fig_server import free_port, proc_status
 
 DEFAULT_SAMPLE = ROOT / "sample_repo" / "dc2-gen3"
@@ -106,18 +106,18 @@ def tree_memory(pid: int) -> dict[str, float]:
     return {"rss_mb": rss / 1024, "hwm_mb": hwm / 1024, "pss_mb": pss / 1024, "procs": len(pids)}
 
 
-def tree_cpu_s(pid: int) -> float:
-    """User + system CPU seconds used so far by the server's process tree."""
+def tree_cpu(pid: int) -> dict[int, float]:
+    """User + system CPU seconds used so far by each process of the server's tree."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    out = {}
     for p in process_tree(pid):
         try:
             with open(f"/proc/{p}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of stat)
+            out[p] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15 of stat)
         except (OSError, IndexError, ValueError):
             continue
-    return total / tick
+    return out
 
 
 class MemorySampler(threading.Thread):
@@ -439,7 +439,6 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
         log(f"up in {up_s:.1f} s, first session in {first_s:.1f} s; RSS {baseline['rss_mb']:.0f} MB "
             f"(PSS {baseline['pss_mb']:.0f} MB) after start and one session")
         sampler.reset()
-        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
         barrier = threading.Barrier(n + 1)
         clients = [Client(i, server.url, barrier, args.duration, args.think, args.timeout, args.seed)
                    for i in range(n)]
@@ -455,11 +454,14 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
         except threading.BrokenBarrierError:
             pass
         t_run = time.perf_counter()
-        server_cpu0 = tree_cpu_s(server.proc.pid)
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        server_cpu0 = tree_cpu(server.proc.pid)
         for c in clients:
             c.join(args.duration + args.timeout + 120)
         run_s = time.perf_counter() - t_run
-        server_cpu = tree_cpu_s(server.proc.pid) - server_cpu0
+        server_cpu1 = tree_cpu(server.proc.pid)
+        cpu_by_proc = {p: round(v - server_cpu0.get(p, 0.0), 1) for p, v in server_cpu1.items()}
+        server_cpu = sum(cpu_by_proc.values())
         log(f"sessions done after {run_s:.1f} s")
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         time.sleep(SAMPLE_S * 2)
@@ -524,8 +526,10 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
             "samples": peak["samples"],
         },
         "server_cpu_s": round(server_cpu, 1),
+        "server_cpu_s_by_process": list(cpu_by_proc.values()),
         "server_cpu_ms_per_interaction": round(server_cpu * 1000 / len(lat)) if lat else None,
         "server_cpu_share_of_all_cores": round(server_cpu / run_s / (os.cpu_count() or 1), 2) if run_s else None,
+        "load_average_after": loadavg(),
         "client_cpu_s": round((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime), 1),
     }
     p95 = result["latency_ms"]["p95"]
