@@ -380,6 +380,24 @@ def test_tile_compressed_exposure_on_mutated_files(case, work, rss_guard):
     read_whole_exposure(path)
 
 
+@settings(max_examples=40, **COMMON, **HOSTILE)
+@given(case=fits_mutations("exposure", EXPOSURE_KEYS), gz_cut=st.none() | st.floats(0, 1, exclude_max=True),
+       gz_flip=st.none() | st.floats(0, 1, exclude_max=True))
+def test_gzipped_exposure_on_mutated_files(case, gz_cut, gz_flip, work, rss_guard):
+    """A whole-file gzip (astropy reads it without memmap): mutated inside, then cut or flipped outside."""
+    import gzip
+
+    data, what = case
+    gz = bytearray(gzip.compress(data, compresslevel=1, mtime=0))
+    if gz_flip is not None:
+        gz[int(gz_flip * len(gz))] ^= 0x20
+    if gz_cut is not None:
+        del gz[max(2, int(gz_cut * len(gz))):]
+    path = work / "exposure.fits.gz"
+    path.write_bytes(bytes(gz))
+    read_whole_exposure(path)
+
+
 @pytest.mark.parametrize("template", ["exposure", "exposure_rice"])
 @pytest.mark.parametrize("hdu,cards", [
     (1, {"NAXIS1": "2000000000", "NAXIS2": "2000000000"}),
