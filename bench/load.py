@@ -23,7 +23,13 @@ once, so forked processes are not double counted) and summed VmHWM at the end.
     python bench/load.py                       # 1, 5, 20 sessions x 1, 2 processes, small sample
     python bench/load.py --sessions 2 --num-procs 1 --duration 10 --json > out.json
 
-Figures go to stdout (a table, or one JSON object with ``--json``); progress to stderr.
+Figures go to stdout (a table, or one JSON object with ``--json``); progress to stderr. Set
+``LOAD_SERVER_LOG=FILE`` to keep the server's stderr of the last configuration. The harness runs
+on the same machine as the server: its own CPU (``client_cpu_s``) and the load average are
+reported with each configuration, since both compete with the server for the cores.
+
+Each client sends ``DocumentReady`` after pulling the document, as BokehJS does once the page is
+drawn: without it Panel holds back the plots' data updates, and no interaction would get a reply.
 """
 from __future__ import annotations
 
