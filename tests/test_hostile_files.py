@@ -695,3 +695,85 @@ def test_registry_that_is_a_directory_or_missing(work):
     read_whole_registry(work / "dir.sqlite3")
     read_whole_registry(work / "absent.sqlite3")
     assert not (work / "absent.sqlite3").exists(), "opening a missing registry created it"
+
+
+# ----------------------------------------------------------------------------------------------
+# coverage-guided fuzzing with atheris (optional: skipped when atheris is not installed)
+# ----------------------------------------------------------------------------------------------
+ATHERIS_HARNESS = r'''
+import os, sys
+import atheris
+
+WORK = sys.argv.pop(1)
+with atheris.instrument_imports(include=["explorer.repo"]):
+    from explorer.repo import catalogs as C, fits as F
+    from explorer.repo.errors import ExplorerError
+    from explorer.repo.gen2_config import resolve_chain
+    from explorer.repo.gen2_registry import RawRegistry, SqliteRegistry
+
+EXT = [".fits", ".fits", ".parq", ".yaml", ".sqlite3"]
+
+
+def read(kind, path):
+    if kind == 0:
+        info = F.read_exposure_info(path)
+        for plane in info.planes:
+            F.read_plane(path, plane, info)
+    elif kind in (1, 2):
+        C.catalog_schema(path)
+        C.read_catalog(path)
+    elif kind == 3:
+        resolve_chain(os.path.dirname(path))
+    else:
+        db = SqliteRegistry(path)
+        try:
+            reg = RawRegistry(db)
+            reg.visits(), reg.filters(), reg.detectors(), reg.visit_table()
+        finally:
+            db.close()
+
+
+def one(data):
+    if not data:
+        return
+    kind = data[0] % len(EXT)
+    d = os.path.join(WORK, f"k{kind}")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "repositoryCfg.yaml" if kind == 3 else "input" + EXT[kind])
+    with open(path, "wb") as fh:
+        fh.write(data[1:])
+    try:
+        read(kind, path)
+    except ExplorerError as exc:
+        msg = str(exc)
+        if not msg.strip() or "\n" in msg:
+            raise AssertionError(f"not a one-line message: {msg!r}")
+
+
+atheris.Setup(sys.argv, one)
+atheris.Fuzz()
+'''
+
+
+def test_atheris_fuzz_all_readers(templates, tmp_path):
+    """libFuzzer, seeded with the valid templates, for a bounded number of runs: any uncaught
+    exception, a 5 s input or a 2 GB peak RSS is a failure (libFuzzer's -timeout/-rss_limit_mb)."""
+    pytest.importorskip("atheris")
+    import subprocess
+    import sys
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, name in enumerate(["exposure", "catalog", "parquet", "cfg", "registry"]):
+        (corpus / name).write_bytes(bytes([i]) + templates[name])
+    (tmp_path / "harness.py").write_text(ATHERIS_HARNESS)
+    (tmp_path / "work").mkdir()
+    proc = subprocess.run(
+        [sys.executable, str(tmp_path / "harness.py"), str(tmp_path / "work"), str(corpus), "-seed=1",
+         "-runs=1500", "-max_total_time=15", "-timeout=5", "-rss_limit_mb=2048",
+         f"-artifact_prefix={tmp_path}/", "-print_final_stats=1"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+    assert proc.returncode == 0, f"atheris found a failing input (artifact in {tmp_path}):\n{tail}"
+    assert "stat::number_of_executed_units" in proc.stderr, tail
+    print(next(line for line in proc.stderr.splitlines() if "number_of_executed_units" in line))
