@@ -690,6 +690,32 @@ def test_registry_with_missing_tables_and_wrong_types(columns, with_raw_visit, r
     read_whole_registry(path)
 
 
+def test_registry_with_text_that_is_not_utf8(work):
+    """Found by atheris: a TEXT value with byte 0xff in sqlite_master raised UnicodeDecodeError."""
+    path = work / "latin1.sqlite3"
+    if path.exists():
+        path.unlink()
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE raw (visit INTEGER, filter TEXT, detector INTEGER)")
+    con.execute("INSERT INTO raw VALUES (1, CAST(X'67ff' AS TEXT), 5)")
+    con.execute("CREATE TABLE raw_visit (visit INTEGER, filter TEXT)")
+    con.execute("INSERT INTO raw_visit VALUES (1, CAST(X'ff72' AS TEXT))")
+    con.execute("CREATE TABLE \"t\xe9\" (x)")  # a table name, then its bytes below
+    con.commit()
+    con.close()
+    data = path.read_bytes().replace("t\xe9".encode(), b"t\xff\xfe")  # not UTF-8 in sqlite_master
+    path.write_bytes(data)
+    db = SqliteRegistry(str(path))
+    try:
+        reg = outcome(RawRegistry, db)
+        assert not isinstance(reg, ExplorerError), reg
+        assert outcome(reg.filters) == ["g\ufffd"]
+        assert outcome(reg.visit_table)[0]["filter"] == "\ufffdr"
+    finally:
+        db.close()
+    read_whole_registry(path)
+
+
 def test_registry_that_is_a_directory_or_missing(work):
     (work / "dir.sqlite3").mkdir(exist_ok=True)
     read_whole_registry(work / "dir.sqlite3")

@@ -46,6 +46,8 @@ class SqliteRegistry:
                 uri += "&immutable=1"
             try:
                 self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                # TEXT that is not UTF-8 (a corrupt or foreign file) would raise UnicodeDecodeError on fetch
+                self._conn.text_factory = lambda raw: raw.decode("utf-8", "replace")
                 self._conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise BadFileError(f"{self.path}: cannot open the registry ({exc})") from None
