@@ -55,6 +55,9 @@ class Explorer(pn.viewable.Viewer):
     """
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
+    image_extent = param.Parameter(default=None, doc="What fixes the image plot's frame: repository, "
+                                   "shape and xy0 of the exposure (or why there is none); only a change "
+                                   "of it rebuilds the plot, other exposures update it in place")
 
     def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
                  state: Optional[ExplorerState] = None, query: Optional[dict[str, Any]] = None):
@@ -141,13 +144,18 @@ class Explorer(pn.viewable.Viewer):
             self.error_alert.visible = True
         s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
         self._sync_masks()
+        s.hold = self._hold  # a cascade of selector changes reaches the browser as one update
+        s.param.watch(self._update_extent, ["exposure_ref", "repo_root"])
+        self._update_extent()
 
         pm = pn.param.ParamMethod
         self.summary_pane = pm(self._summary_view, loading_indicator=True, sizing_mode="stretch_width")
         self.sky_pane = pm(self._sky_view, loading_indicator=True, sizing_mode="stretch_width")
         self.image_pane = pm(self._image_view, loading_indicator=True, sizing_mode="stretch_width")
         self.title_pane = pm(self._image_title, sizing_mode="stretch_width")
-        self.hist_pane = pm(self._histogram_view, loading_indicator=True, sizing_mode="stretch_width")
+        self.hist_pane = pn.Column(self._histogram_plot(), pm(self._histogram_caption, sizing_mode="stretch_width"),
+                                   sizing_mode="stretch_width")
+        self._info_tables: dict[str, Any] = {}
         self.info_pane = pm(self._info_view, loading_indicator=True, sizing_mode="stretch_width")
 
     def controls(self):
@@ -375,8 +383,31 @@ class Explorer(pn.viewable.Viewer):
         return self.pn.pane.HTML(f'<div class="image-title" style="font-weight:600">{text}</div>',
                                  sizing_mode="stretch_width", margin=(0, 10))
 
-    @param.depends("state.exposure_ref", "state.repo_root")
+    def _hold(self):
+        """Hold (and freeze) the Bokeh document while a cascade changes many things at once, so the
+        browser gets one update and Bokeh walks its model graph once, not once per change."""
+        from contextlib import nullcontext
+
+        from panel.io.document import hold
+
+        doc = getattr(self.pn.state, "curdoc", None)
+        return hold(doc, freeze=True) if doc is not None else nullcontext()
+
+    def _update_extent(self, *_events) -> None:
+        st = self.state
+        exposure = st.exposure()
+        if exposure is not None:
+            extent = (st.repo_root, tuple(exposure.info.shape), tuple(exposure.info.xy0))
+        else:  # no exposure: the message pane, rebuilt for each selection (it names it)
+            extent = (st.repo_root, "none", repr(st.exposure_ref), st.error_count)
+        if extent != self.image_extent:
+            self.image_extent = extent
+
+    @param.depends("image_extent")
     def _image_view(self):
+        """The image plot, built once per frame geometry: selecting another exposure of the same
+        shape and origin (another visit of a detector, another band of a patch) redraws it in
+        place, keeping the zoom, as one blinks between exposures in ds9."""
         hv, pn = self.hv, self.pn
         from .views.image import empty_image, frame_element, sources_element
         from .views.raster import full_range
@@ -391,7 +422,7 @@ class Explorer(pn.viewable.Viewer):
             return pn.pane.HTML(f'<div class="image-empty" style="padding:40px;color:#a33">{message}</div>',
                                 sizing_mode="stretch_width", height=200)
         fx, fy = full_range(exposure.info.shape, exposure.info.xy0)
-        display = hv.streams.Params(st, ["plane", "stretch", "cmap", "mask_planes", "mask_alpha"])
+        display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha"])
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
         size = hv.streams.PlotSize(width=800, height=800)
 
@@ -423,7 +454,7 @@ class Explorer(pn.viewable.Viewer):
                                             "exclude_flags"])
         src = hv.DynamicMap(sources, streams=[hv.streams.RangeXY(source=img), src_params])
         pointer = hv.streams.PointerXY(x=None, y=None, source=img)
-        pointer.add_subscriber(lambda x=None, y=None: self._update_readout(exposure, x, y))
+        pointer.add_subscriber(lambda x=None, y=None: self._update_readout(st.exposure(), x, y))
         self._pointer = pointer
         plot = (img * src).opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
@@ -469,31 +500,48 @@ class Explorer(pn.viewable.Viewer):
         return f'<div class="readout">{" · ".join(parts)}<br>{line2}</div>'
 
     # ----- histogram ---------------------------------------------------------------------------------
-    @param.depends("state.catalog_ref", "state.column", "state.log_x", "state.log_y", "state.bins",
-                   "state.require_flags", "state.exclude_flags")
-    def _histogram_view(self):
+    def _histogram_plot(self):
+        """The catalog histogram: one plot for the page's life, redrawn in place (axes follow each
+        column) when the catalog, column, bins, log axes or flag filters change."""
+        hv = self.hv
         from .views.catalog import histogram_element
 
         st = self.state
-        try:
-            hist = st.histogram()
-        except (ExplorerError, TypeError) as exc:
-            st.report(str(exc))
-            hist = None
-        except Exception as exc:  # a reader bug must not take the other views down
-            log.exception("histogram")
-            st.report(f"cannot histogram {st.column}: {type(exc).__name__}: {exc}")
-            hist = None
-        if hist is None:
+        streams = [hv.streams.Params(st, ["catalog_ref", "column", "log_x", "log_y", "bins", "require_flags",
+                                          "exclude_flags"])]
+
+        def bars(**_kw):
+            try:
+                hist = st.histogram()
+            except (ExplorerError, TypeError) as exc:
+                st.report(str(exc))
+                hist = None
+            except Exception as exc:  # a reader bug must not take the other views down
+                log.exception("histogram")
+                st.report(f"cannot histogram {st.column}: {type(exc).__name__}: {exc}")
+                hist = None
+            if hist is None:
+                return hv.Histogram(([0.0, 1.0], [0.0]), kdims=["value"], vdims=["count"]).opts(
+                    title="no histogram for this selection", logy=False)
+            return histogram_element(hist, logy=st.log_y).opts(xlabel=hist.label)
+
+        plot = hv.DynamicMap(bars, streams=streams).opts(
+            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True))
+        return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", css_classes=["histogram"])
+
+    @param.depends("state.catalog_ref", "state.column")
+    def _histogram_caption(self):
+        st = self.state
+        if st.catalog_ref is None or not st.column:
             why = "no catalog goes with this image" if st.catalog_ref is None else "no numeric column chosen"
-            return self.pn.pane.HTML(f'<div style="padding:30px;color:#777">{why}</div>', height=120)
-        element = histogram_element(hist, logy=st.log_y).opts(responsive=True, height=330, xlabel=hist.label)
+            return self.pn.pane.HTML(f'<div class="hist-caption" style="padding:6px;color:#777">{why}</div>')
         caption = f"{st.catalog_ref[0]} " + ", ".join(f"{k}={v}" for k, v in st.catalog_ref[1].items()
                                                       if k in ("visit", "detector", "tract", "patch", "band"))
-        return self.pn.Column(self.pn.pane.HoloViews(element, linked_axes=False, sizing_mode="stretch_width",
-                                                     css_classes=["histogram"]),
-                              self.pn.pane.HTML(f'<span class="hist-caption" style="color:#666;font-size:11px">{caption}</span>'),
-                              sizing_mode="stretch_width")
+        return self.pn.pane.HTML(f'<span class="hist-caption" style="color:#666;font-size:11px">{caption}</span>')
+
+    def _histogram_view(self):
+        """The histogram and its caption (what the page shows in the catalog card)."""
+        return self.hist_pane
 
     # ----- exposure information ----------------------------------------------------------------------
     @param.depends("state.exposure_ref")
@@ -505,17 +553,18 @@ class Explorer(pn.viewable.Viewer):
         if exposure is None:
             return pn.pane.HTML('<div style="padding:30px;color:#777">no exposure</div>', height=120)
         inf = exposure.info
-
-        def table(df, **kw):
-            return pn.widgets.Tabulator(df, show_index=False, disabled=True, layout="fit_data_stretch",
-                                        sizing_mode="stretch_width", height=330, **kw)
-
-        return pn.Tabs(
-            ("Overview", table(vi.overview_table(inf, exposure.dataset_type, exposure.data_id))),
-            ("WCS", table(vi.wcs_table(inf))),
-            ("VisitInfo", table(vi.visit_info_table(inf))),
-            ("Metadata", table(vi.metadata_table(inf), header_filters=True)),
-            sizing_mode="stretch_width", dynamic=True)
+        frames = {"Overview": vi.overview_table(inf, exposure.dataset_type, exposure.data_id),
+                  "WCS": vi.wcs_table(inf), "VisitInfo": vi.visit_info_table(inf), "Metadata": vi.metadata_table(inf)}
+        if not self._info_tables:  # built once; later exposures replace the rows in place
+            for name, df in frames.items():
+                self._info_tables[name] = pn.widgets.Tabulator(
+                    df, show_index=False, disabled=True, layout="fit_data_stretch", sizing_mode="stretch_width",
+                    height=330, header_filters=(name == "Metadata"))
+            self._info_tabs = pn.Tabs(*self._info_tables.items(), sizing_mode="stretch_width", dynamic=True)
+        else:
+            for name, df in frames.items():
+                self._info_tables[name].value = df
+        return self._info_tabs
 
 
 # ----- serving ------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any, Optional, Sequence
+from contextlib import nullcontext
+from typing import Any, Callable, ContextManager, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -163,6 +164,8 @@ class ExplorerState(param.Parameterized):
         super().__init__(**params)
         self.repo_roots = list(repo_roots)
         self._busy = False
+        # wraps each cascade (the page sets it to hold its document, so one update goes out)
+        self.hold: Callable[[], ContextManager] = nullcontext
         self._user_masks: Optional[set[str]] = None  # planes the user chose (None: defaults)
         self._exposure_cache: tuple[Any, Optional[Exposure]] = (None, None)
         self.repo: Optional[Repository] = None
@@ -266,7 +269,8 @@ class ExplorerState(param.Parameterized):
         if self.index is None:
             return
         try:
-            self._cascade_unsafe(level)
+            with self.hold():
+                self._cascade_unsafe(level)
         except ExplorerError as exc:
             self.report(str(exc))
         except Exception as exc:  # keep the page alive; say what broke
@@ -472,8 +476,8 @@ class ExplorerState(param.Parameterized):
 
     def histogram(self) -> Optional[cat.Histogram]:
         """Bins of the chosen column of the current catalog (flag filters applied)."""
-        if self.catalog_ref is None or not self.column:
-            return None
+        if self.catalog_ref is None or not self.column or self.column not in self.param.column.objects:
+            return None  # (a column of another catalog, chosen as the catalog changed: not this one's)
         df = self.catalog_frame([self.column])
         if df is None or self.column not in df.columns:
             return None
@@ -497,7 +501,8 @@ class ExplorerState(param.Parameterized):
         sky = cat.sky_columns(names)
         if pix is None and sky is None:
             return None
-        cols = list(pix or sky) + ([id_col] if id_col else []) + ([self.column] if self.column else [])
+        value_col = self.column if self.column in names else None
+        cols = list(pix or sky) + ([id_col] if id_col else []) + ([value_col] if value_col else [])
         df = self.catalog_frame(cols)
         if df is None:
             return None
@@ -510,7 +515,7 @@ class ExplorerState(param.Parameterized):
             return None
         out = pd.DataFrame({"x": x, "y": y,
                             "id": df[id_col].to_numpy() if id_col else np.arange(len(df)),
-                            "value": df[self.column].to_numpy(float) if self.column in df.columns else np.nan})
+                            "value": df[value_col].to_numpy(float) if value_col in df.columns else np.nan})
         return out[np.isfinite(out["x"]) & np.isfinite(out["y"])]
 
     # ----- sky map -------------------------------------------------------------------------------

@@ -106,11 +106,37 @@ def test_view_dependencies_are_fine_grained(state):
     def deps(method):
         return {d.name for d in explorer.param.method_dependencies(method)}
 
-    assert deps("_image_view") == {"exposure_ref", "repo_root"}
-    assert "stretch" not in deps("_image_view")  # the stretch updates the open plot in place
-    assert deps("_histogram_view") == {"catalog_ref", "column", "log_x", "log_y", "bins", "require_flags",
-                                       "exclude_flags"}
+    # the image plot is rebuilt only when the frame geometry changes; everything else redraws it in place
+    assert deps("_image_view") == {"image_extent"}
+    assert deps("_histogram_caption") == {"catalog_ref", "column"}
     assert deps("_summary_view") == {"repo_root", "collection"}
+    assert deps("_info_view") == {"exposure_ref"}
+
+
+def test_same_shaped_exposures_redraw_the_image_plot_in_place(sample_gen3):
+    """Switching visits of same-sized calexps keeps the plot (and the zoom); a coadd rebuilds it."""
+    from explorer.app import Explorer
+
+    explorer = Explorer(str(sample_gen3))
+    st = explorer.state
+    st.apply_query({"kind": "calexp", "tract": "3828", "patch": "3,3"})
+    first_plot, extent = explorer._image_view(), explorer.image_extent
+    rebuilt = []
+    explorer.param.watch(lambda e: rebuilt.append(e.new), ["image_extent"])
+    others = [v for v in st.param.visit.objects if v != st.visit]
+    shape = st.exposure().info.shape
+    switched = 0
+    for visit in others:
+        before = st.exposure_ref
+        st.visit = visit
+        if st.exposure() is not None and st.exposure().info.shape == shape and st.exposure_ref != before:
+            switched += 1
+            if st.exposure().info.xy0 == tuple(extent[2]):
+                assert explorer.image_extent == extent  # same frame: no rebuild
+    assert switched
+    st.image_kind = "coadd"
+    assert explorer.image_extent != extent and rebuilt  # another frame: rebuilt
+    assert explorer._image_view() is not first_plot
 
 
 def test_render_image_is_screen_sized(state, manifest):
