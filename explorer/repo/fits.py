@@ -45,11 +45,11 @@ from .model import PLANES, ExposureInfo
 def _xy0(hdr) -> tuple[int, int]:
     def one(ltv: str, crval: str, ctype: str) -> int:
         v = hdr.get(ltv)
-        if isinstance(v, (int, float)) and math.isfinite(v):
+        if isinstance(v, (int, float)) and math.isfinite(v) and abs(v) < 2**31:  # afw's xy0 is int32
             return int(round(-v))
         if clean_str(hdr.get(ctype)) == "LINEAR":
             c = hdr.get(crval)
-            if isinstance(c, (int, float)) and math.isfinite(c):
+            if isinstance(c, (int, float)) and math.isfinite(c) and abs(c) < 2**31:
                 return int(round(c))
         return 0
 
