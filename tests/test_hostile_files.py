@@ -745,6 +745,21 @@ def test_registry_with_text_that_is_not_utf8(work):
     read_whole_registry(path)
 
 
+def test_registry_with_a_broken_schema_that_is_not_utf8(work):
+    """Found by atheris: 'CREATE TA\\xc2LE' in sqlite_master; sqlite's error message quotes the bad bytes
+    and Python's sqlite3 raised UnicodeDecodeError decoding the *message*."""
+    path = _registry(work / "badschema.sqlite3")
+    data = path.read_bytes()
+    assert b"CREATE TABLE raw" in data
+    path.write_bytes(data.replace(b"CREATE TABLE raw", b"CREATE TA\xc2LE raw"))
+    db = SqliteRegistry(str(path))
+    try:
+        reg = outcome(RawRegistry, db)
+        assert isinstance(reg, ExplorerError) and "not UTF-8" in str(reg)
+    finally:
+        db.close()
+
+
 def test_registry_that_is_a_directory_or_missing(work):
     (work / "dir.sqlite3").mkdir(exist_ok=True)
     read_whole_registry(work / "dir.sqlite3")

@@ -51,6 +51,8 @@ class SqliteRegistry:
                 self._conn.execute("PRAGMA query_only = ON")
             except sqlite3.Error as exc:
                 raise BadFileError(f"{self.path}: cannot open the registry ({exc})") from None
+            except UnicodeDecodeError:
+                raise BadFileError(f"{self.path}: cannot open the registry (corrupt schema text, not UTF-8)") from None
         return self._conn
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -59,6 +61,8 @@ class SqliteRegistry:
                 return list(self._connect().execute(sql, tuple(params)))
             except sqlite3.DatabaseError as exc:
                 raise BadFileError(f"{self.path}: unreadable registry ({exc})") from None
+            except UnicodeDecodeError:  # sqlite's own error message quoted non-UTF-8 bytes of a broken schema
+                raise BadFileError(f"{self.path}: unreadable registry (corrupt schema text, not UTF-8)") from None
 
     def tables(self) -> list[str]:
         if self._tables is None:
