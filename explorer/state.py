@@ -442,13 +442,18 @@ class ExplorerState(param.Parameterized):
         exposure = self.exposure()
         return mask_plane_colors(exposure.info.mask_planes) if exposure else {}
 
-    def catalog_frame(self, columns: Sequence[str]) -> Optional[pd.DataFrame]:
-        """Columns of the current catalog, rows filtered by the flags and (for visit-level tables)
-        to the detector shown."""
-        if self.catalog_ref is None:
+    def catalog_frame(self, columns: Sequence[str], ref: Optional[tuple] = None) -> Optional[pd.DataFrame]:
+        """Columns of the current catalog (or of ``ref``, the catalog a caller already looked at, so
+        its columns and its rows come from the same file even if the selection moves meanwhile),
+        rows filtered by the flags and (for visit-level tables) to the detector shown."""
+        ref = ref if ref is not None else self.catalog_ref
+        if ref is None:
             return None
-        name, data_id = self.catalog_ref
-        wanted = list(dict.fromkeys([c for c in columns if c] + list(self.require_flags) + list(self.exclude_flags)))
+        name, data_id = ref
+        known = self._schema_names(ref)
+        require = [f for f in self.require_flags if f in known]  # (flags of this catalog only)
+        exclude = [f for f in self.exclude_flags if f in known]
+        wanted = list(dict.fromkeys([c for c in columns if c] + require + exclude))
         per_detector = (self.exposure_ref is not None and "detector" in self.exposure_ref[1]
                         and "detector" not in data_id)
         if per_detector:
@@ -467,28 +472,37 @@ class ExplorerState(param.Parameterized):
             else:
                 self.report(str(exc))
                 return None
-        keep = cat.filter_rows(df, self.require_flags, self.exclude_flags)
+        keep = cat.filter_rows(df, require, exclude)
         if per_detector and "detector" in df.columns:
             keep &= df["detector"].to_numpy() == int(self.exposure_ref[1]["detector"])
         if not keep.all():
             df = df.loc[keep]
         return df
 
+    def _schema_names(self, ref) -> set[str]:
+        """Column names of a catalog (cached by the data layer; empty when it cannot be read)."""
+        try:
+            return {c.name for c in self.repo.catalog_schema(ref[0], ref[1], collections=self.collection or None)}
+        except ExplorerError:
+            return set()
+
     def histogram(self) -> Optional[cat.Histogram]:
         """Bins of the chosen column of the current catalog (flag filters applied)."""
-        if self.catalog_ref is None or not self.column or self.column not in self.param.column.objects:
-            return None  # (a column of another catalog, chosen as the catalog changed: not this one's)
-        df = self.catalog_frame([self.column])
-        if df is None or self.column not in df.columns:
+        ref, column = self.catalog_ref, self.column
+        if ref is None or not column or column not in self._schema_names(ref):
+            return None  # a column of another catalog, met while the selection moves: not this one's
+        df = self.catalog_frame([column], ref)
+        if df is None or column not in df.columns:
             return None
-        return cat.histogram(df[self.column].to_numpy(), self.column, bins=self.bins, log=self.log_x)
+        return cat.histogram(df[column].to_numpy(), column, bins=self.bins, log=self.log_x)
 
     def source_positions(self) -> Optional[pd.DataFrame]:
         """Sources of the current catalog in the image's parent-pixel coordinates: x, y, id, value."""
         exposure = self.exposure()
         if exposure is None or self.catalog_ref is None:
             return None
-        name, data_id = self.catalog_ref
+        ref = self.catalog_ref
+        name, data_id = ref
         try:
             schema = self.repo.catalog_schema(name, data_id, collections=self.collection or None)
         except ExplorerError as exc:
@@ -503,7 +517,7 @@ class ExplorerState(param.Parameterized):
             return None
         value_col = self.column if self.column in names else None
         cols = list(pix or sky) + ([id_col] if id_col else []) + ([value_col] if value_col else [])
-        df = self.catalog_frame(cols)
+        df = self.catalog_frame(cols, ref)
         if df is None:
             return None
         if pix is not None:
