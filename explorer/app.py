@@ -152,11 +152,17 @@ class Explorer(pn.viewable.Viewer):
         self.summary_pane = pm(self._summary_view, loading_indicator=True, sizing_mode="stretch_width")
         self.sky_pane = pm(self._sky_view, loading_indicator=True, sizing_mode="stretch_width")
         self.image_pane = pm(self._image_view, loading_indicator=True, sizing_mode="stretch_width")
-        self.title_pane = pm(self._image_title, sizing_mode="stretch_width")
-        self.hist_pane = pn.Column(self._histogram_plot(), pm(self._histogram_caption, sizing_mode="stretch_width"),
-                                   sizing_mode="stretch_width")
+        # panes whose text or rows change with the selection are built once and updated in place:
+        # a new pane is a new Bokeh model, and every new model makes Bokeh walk the whole page
+        self.title_pane = pn.pane.HTML(self._image_title_html(), sizing_mode="stretch_width", margin=(0, 10))
+        self.caption_pane = pn.pane.HTML(self._histogram_caption_html(), sizing_mode="stretch_width")
+        self.hist_pane = pn.Column(self._histogram_plot(), self.caption_pane, sizing_mode="stretch_width")
         self._info_tables: dict[str, Any] = {}
-        self.info_pane = pm(self._info_view, loading_indicator=True, sizing_mode="stretch_width")
+        self._info_message = pn.pane.HTML('<div style="padding:30px;color:#777">no exposure</div>', height=120)
+        self.info_pane = pn.Column(sizing_mode="stretch_width")
+        self._info_view()
+        s.param.watch(self._on_exposure_text, ["exposure_ref"])
+        s.param.watch(self._on_catalog_text, ["catalog_ref", "column"])
 
     def controls(self):
         """The sidebar: repository, selection, display and catalog controls."""
@@ -374,14 +380,19 @@ class Explorer(pn.viewable.Viewer):
             self.state.report(f"{type(exc).__name__}: {exc}")
 
     # ----- image -------------------------------------------------------------------------------------
-    @param.depends("state.exposure_ref")
-    def _image_title(self):
+    def _image_title_html(self) -> str:
         exposure = self.state.exposure()
         text = self.state.describe()
         if exposure is not None and exposure.info.zero_point_mag is not None:
             text += f" · zero point {exposure.info.zero_point_mag:.3f} mag"
-        return self.pn.pane.HTML(f'<div class="image-title" style="font-weight:600">{text}</div>',
-                                 sizing_mode="stretch_width", margin=(0, 10))
+        return f'<div class="image-title" style="font-weight:600">{text}</div>'
+
+    def _on_exposure_text(self, *_events) -> None:
+        self.title_pane.object = self._image_title_html()
+        self._info_view()
+
+    def _on_catalog_text(self, *_events) -> None:
+        self.caption_pane.object = self._histogram_caption_html()
 
     def _hold(self):
         """Hold (and freeze) the Bokeh document while a cascade changes many things at once, so the
@@ -397,7 +408,7 @@ class Explorer(pn.viewable.Viewer):
         st = self.state
         exposure = st.exposure()
         if exposure is not None:
-            extent = (st.repo_root, tuple(exposure.info.shape), tuple(exposure.info.xy0))
+            extent = (st.repo_root, tuple(exposure.info.shape))
         else:  # no exposure: the message pane, rebuilt for each selection (it names it)
             extent = (st.repo_root, "none", repr(st.exposure_ref), st.error_count)
         if extent != self.image_extent:
@@ -405,9 +416,10 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("image_extent")
     def _image_view(self):
-        """The image plot, built once per frame geometry: selecting another exposure of the same
-        shape and origin (another visit of a detector, another band of a patch) redraws it in
-        place, keeping the zoom, as one blinks between exposures in ds9."""
+        """The image plot, built once per frame shape: selecting another exposure of the same shape
+        (another visit, detector, band or patch) redraws it in place. With the same origin (xy0:
+        another visit of a detector, another band of a patch) the zoom is kept, as one blinks
+        between exposures in ds9; with another origin the new frame is shown whole."""
         hv, pn = self.hv, self.pn
         from .views.image import empty_image, frame_element, sources_element
         from .views.raster import full_range
@@ -426,7 +438,17 @@ class Explorer(pn.viewable.Viewer):
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
         size = hv.streams.PlotSize(width=800, height=800)
 
+        origin = {"xy0": tuple(exposure.info.xy0)}
+
         def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
+            current = st.exposure()
+            bounds = (fx[0], fy[0], fx[1], fy[1])
+            if current is not None:
+                cx, cy = full_range(current.info.shape, current.info.xy0)
+                bounds = (cx[0], cy[0], cx[1], cy[1])
+                if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
+                    origin["xy0"] = tuple(current.info.xy0)
+                    x_range = y_range = None
             try:
                 f = st.render_image(width=int(width or 800), height=int(height or 800),
                                     x_range=x_range, y_range=y_range)
@@ -434,7 +456,7 @@ class Explorer(pn.viewable.Viewer):
                 st.report(f"cannot render {st.describe()}: {exc}")
                 f = None
             if f is None:
-                return empty_image("cannot render", bounds=(fx[0], fy[0], fx[1], fy[1]))
+                return empty_image("cannot render", bounds=bounds)
             return frame_element(f)
 
         def sources(x_range=None, y_range=None, **_kw):
@@ -459,7 +481,7 @@ class Explorer(pn.viewable.Viewer):
         plot = (img * src).opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
-                        toolbar="above", xlim=fx, ylim=fy),
+                        toolbar="above", framewise=True),  # axes follow each frame (a new origin moves them)
             hv.opts.Overlay(show_legend=False))
         self.readout.object = self._readout_html(None)
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
@@ -529,33 +551,35 @@ class Explorer(pn.viewable.Viewer):
             hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True))
         return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", css_classes=["histogram"])
 
-    @param.depends("state.catalog_ref", "state.column")
-    def _histogram_caption(self):
+    def _histogram_caption_html(self) -> str:
         st = self.state
         if st.catalog_ref is None or not st.column:
             why = "no catalog goes with this image" if st.catalog_ref is None else "no numeric column chosen"
-            return self.pn.pane.HTML(f'<div class="hist-caption" style="padding:6px;color:#777">{why}</div>')
+            return f'<div class="hist-caption" style="padding:6px;color:#777">{why}</div>'
         caption = f"{st.catalog_ref[0]} " + ", ".join(f"{k}={v}" for k, v in st.catalog_ref[1].items()
                                                       if k in ("visit", "detector", "tract", "patch", "band"))
-        return self.pn.pane.HTML(f'<span class="hist-caption" style="color:#666;font-size:11px">{caption}</span>')
+        return f'<span class="hist-caption" style="color:#666;font-size:11px">{caption}</span>'
 
     def _histogram_view(self):
         """The histogram and its caption (what the page shows in the catalog card)."""
         return self.hist_pane
 
     # ----- exposure information ----------------------------------------------------------------------
-    @param.depends("state.exposure_ref")
     def _info_view(self):
+        """The exposure information tabs (overview, WCS, VisitInfo, metadata), built once and given
+        new rows for each exposure; a message while there is none."""
         from .views import info as vi
 
         pn = self.pn
         exposure = self.state.exposure()
         if exposure is None:
-            return pn.pane.HTML('<div style="padding:30px;color:#777">no exposure</div>', height=120)
+            if list(self.info_pane) != [self._info_message]:
+                self.info_pane[:] = [self._info_message]
+            return self.info_pane
         inf = exposure.info
         frames = {"Overview": vi.overview_table(inf, exposure.dataset_type, exposure.data_id),
                   "WCS": vi.wcs_table(inf), "VisitInfo": vi.visit_info_table(inf), "Metadata": vi.metadata_table(inf)}
-        if not self._info_tables:  # built once; later exposures replace the rows in place
+        if not self._info_tables:
             for name, df in frames.items():
                 self._info_tables[name] = pn.widgets.Tabulator(
                     df, show_index=False, disabled=True, layout="fit_data_stretch", sizing_mode="stretch_width",
@@ -564,7 +588,9 @@ class Explorer(pn.viewable.Viewer):
         else:
             for name, df in frames.items():
                 self._info_tables[name].value = df
-        return self._info_tabs
+        if list(self.info_pane) != [self._info_tabs]:
+            self.info_pane[:] = [self._info_tabs]
+        return self.info_pane
 
 
 # ----- serving ------------------------------------------------------------------------------------
