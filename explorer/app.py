@@ -346,8 +346,10 @@ class Explorer(pn.viewable.Viewer):
             return sky.outline(idx.patch_regions(tract).get(patch) if patch else None, frame, "#d00000", 3.0,
                                "patch")
 
-        def calexp_outline(visit, detector, image_kind):
-            fp = idx.footprints().get((visit, detector)) if image_kind == "calexp" else None
+        def calexp_outline(exposure_ref):
+            # one trigger per exposure change (visit and detector often change together)
+            data_id = exposure_ref[1] if exposure_ref and st.image_kind == "calexp" else {}
+            fp = idx.footprints().get((data_id.get("visit"), data_id.get("detector"))) if data_id else None
             return sky.outline(fp, frame, "#7b2cbf", 2.5, "calexp")
 
         def footprints(show_footprints):
@@ -365,7 +367,7 @@ class Explorer(pn.viewable.Viewer):
                    * hv.DynamicMap(footprints, streams=params("show_footprints"))
                    * hv.DynamicMap(tract_outline, streams=params("tract"))
                    * hv.DynamicMap(patch_outline, streams=params("tract", "patch"))
-                   * hv.DynamicMap(calexp_outline, streams=params("visit", "detector", "image_kind")))
+                   * hv.DynamicMap(calexp_outline, streams=params("exposure_ref")))
         plot = sky.style_axes(overlay, frame, height=460).opts(hv.opts.Overlay(show_legend=False))
         return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                       css_classes=["sky-plot"])
