@@ -46,11 +46,16 @@ MAX_RSS_GROWTH_MB = 800  # a property's examples together may not raise the peak
 # ----------------------------------------------------------------------------------------------
 # the property
 # ----------------------------------------------------------------------------------------------
+class Hang(BaseException):
+    """Raised by the per-example timer; a BaseException so no reader's ``except Exception`` turns it
+    into an ordinary BadFileError (fitsio.fits_errors catches every Exception)."""
+
+
 @contextlib.contextmanager
 def time_limit(seconds: float = EXAMPLE_SECONDS) -> Iterator[None]:
     """Fail (not hang) when the body runs longer than ``seconds``."""
     def on_alarm(signum, frame):
-        raise TimeoutError(f"reader still busy after {seconds} s: a hang on a hostile file")
+        raise Hang(f"reader still busy after {seconds} s: a hang on a hostile file")
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -396,6 +401,40 @@ def test_gzipped_exposure_on_mutated_files(case, gz_cut, gz_flip, work, rss_guar
     path = work / "exposure.fits.gz"
     path.write_bytes(bytes(gz))
     read_whole_exposure(path)
+
+
+def test_gzip_bomb_plane_is_refused_before_allocation(templates, work, monkeypatch):
+    """A 6 MB .fits.gz whose image HDU claims 40000 x 40000 float32 (6.4 GB of gzip members of zeros)
+    made read_plane ask astropy for a 6.4 GB array. Reproduced here at 1/64 scale (the limit lowered to
+    64 MiB, a 6000 x 6000 claim) so the test stays fast: walking the HDUs of a gzip stream decompresses
+    it, ~14 s at full scale. The plane read uses the info of the same layout's small file."""
+    import gzip
+
+    from astropy.io import fits
+
+    monkeypatch.setattr(F, "MAX_DECOMPRESSED_BYTES", 64 * 1024**2)
+    n = 6000
+    small = work / "small.fits.gz"
+    small.write_bytes(gzip.compress(templates["exposure"], mtime=0))
+    info = F.read_exposure_info(small)
+    assert info.plane_hdus["image"] == 1
+    image = fits.ImageHDU(np.zeros((1, 1), np.float32)).header
+    image["NAXIS1"], image["NAXIS2"], image["EXTTYPE"] = n, n, "IMAGE"
+    zeros = gzip.compress(bytes(16 * 1024**2), mtime=0)
+    bomb = work / "bomb.fits.gz"
+    with open(bomb, "wb") as fh:
+        fh.write(gzip.compress(fits.PrimaryHDU().header.tostring().encode() + image.tostring().encode(), mtime=0))
+        for _ in range(-(-n * n * 4 // (16 * 1024**2))):
+            fh.write(zeros)
+    assert bomb.stat().st_size < 1024**2
+    tracemalloc.start()
+    try:
+        out = outcome(F.read_plane, bomb, "image", info)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(out, ExplorerError) and "GiB decompressed" in str(out), out
+    assert peak < 32 * 1024**2
 
 
 @pytest.mark.parametrize("template", ["exposure", "exposure_rice"])

@@ -182,11 +182,25 @@ def read_plane(path: str | os.PathLike, plane: str, info: Optional[ExposureInfo]
             if not gz and not isinstance(hdu, fits.CompImageHDU):
                 arr = _read_raw_segment(path, hdu, out_dtype)
             else:
+                _check_decompressed_size(path, hdu, plane)
                 arr = read_with_astropy(hdu, out_dtype)
     expect = info.shape
     if arr.shape != tuple(expect):
         raise BadFileError(f"{path}: {plane} plane has shape {arr.shape}, expected {tuple(expect)}")
     return arr
+
+
+MAX_DECOMPRESSED_BYTES = 4 * 1024**3  # one decompressed plane; LSST planes are < 100 MB
+
+
+def _check_decompressed_size(path: str, hdu, plane: str) -> None:
+    """Refuse a compressed plane whose header claims more than MAX_DECOMPRESSED_BYTES, before astropy
+    allocates it: a few MB of gzip or tile-compressed zeros can claim gigabytes (a decompression bomb)."""
+    nx, ny = naxes(hdu) if len(naxes(hdu)) == 2 else (0, 0)
+    claimed = nx * ny * max(disk_dtype(hdu).itemsize, 4)
+    if claimed > MAX_DECOMPRESSED_BYTES:
+        raise BadFileError(f"{path}: the {plane} plane claims {ny} x {nx} pixels ({claimed / 1024**3:.1f} GiB "
+                           f"decompressed), more than the {MAX_DECOMPRESSED_BYTES // 1024**3} GiB allowed")
 
 
 def _read_raw_segment(path: str, hdu, out_dtype: np.dtype) -> np.ndarray:
