@@ -55,6 +55,66 @@ def exposure_warning(address: str, repo_roots: Sequence[str], basic_auth: Option
             "(or OAuth, see docs/security.md) to require a login.")
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to send this (forked) process SIGTERM when its parent exits."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _fork_reuse_port_processes(num_procs: int, port: int, address: str) -> int:
+    """Fork into ``num_procs`` processes that each listen on ``port`` with SO_REUSEPORT; returns the port.
+
+    Bokeh's own ``num_procs`` forks processes that share one listening socket, and one process
+    then accepts a whole burst of connections (its accept loop drains the queue): with 20 people
+    connecting at once, one core did 94 % of the work (bench/load.py). With a socket per process
+    and SO_REUSEPORT, the kernel spreads connections over the processes. Registry connections are
+    dropped before the fork (an SQLite connection must not cross one); each process reopens its own.
+    """
+    import signal
+
+    import bokeh.server.server as bokeh_server
+    from tornado import netutil
+
+    from . import app
+
+    reserve = netutil.bind_sockets(port or 0, address=address, reuse_port=True)
+    port = reserve[0].getsockname()[1]
+    app.forget_repositories()
+    children: list[int] = []
+    for _ in range(num_procs - 1):
+        pid = os.fork()
+        if pid == 0:  # a worker: its own socket, gone with the parent
+            children = []
+            _die_with_parent()
+            break
+        children.append(pid)
+
+    def bind_reuse_port(addr, p):
+        socks = netutil.bind_sockets(port=p or port, address=addr, reuse_port=True)
+        return socks, socks[0].getsockname()[1]
+
+    bokeh_server.bind_sockets = bind_reuse_port
+    for sock in reserve:  # not listening on it: connections must reach the servers' own sockets
+        sock.close()
+    if children:
+        def stop(signum, _frame):
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+    return port
+
+
 def basic_auth_config(value: Optional[str]) -> Union[None, str, dict[str, str]]:
     """What Panel's basic-auth provider takes, from the ``--basic-auth`` value.
 
@@ -120,6 +180,12 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
         app.get_repository(repo)
     except ExplorerError as exc:
         raise ServeError(str(exc)) from None
+    if num_procs == 0:
+        num_procs = os.cpu_count() or 1
+    if num_procs > 1:
+        port = _fork_reuse_port_processes(num_procs, port, address)
+        app.get_repository(repo)  # each process opens its own registry connection
+        num_procs = 1
 
     origins = list(allow_websocket_origin or [])
     host = "localhost" if address in ("127.0.0.1", "localhost", "0.0.0.0", "::") else address
