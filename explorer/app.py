@@ -55,6 +55,8 @@ class Explorer(pn.viewable.Viewer):
     """
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
+    calexp_shown = param.Parameter(default=None, doc="(visit, detector) of the calexp shown, or None: "
+                                   "the sky map's calexp outline redraws only when it changes")
     image_extent = param.Parameter(default=None, doc="What fixes the image plot's frame: repository, "
                                    "shape and xy0 of the exposure (or why there is none); only a change "
                                    "of it rebuilds the plot, other exposures update it in place")
@@ -346,10 +348,9 @@ class Explorer(pn.viewable.Viewer):
             return sky.outline(idx.patch_regions(tract).get(patch) if patch else None, frame, "#d00000", 3.0,
                                "patch")
 
-        def calexp_outline(exposure_ref):
-            # one trigger per exposure change (visit and detector often change together)
-            data_id = exposure_ref[1] if exposure_ref and st.image_kind == "calexp" else {}
-            fp = idx.footprints().get((data_id.get("visit"), data_id.get("detector"))) if data_id else None
+        def calexp_outline(calexp_shown):
+            # one redraw per calexp change, none while switching coadds
+            fp = idx.footprints().get(tuple(calexp_shown)) if calexp_shown else None
             return sky.outline(fp, frame, "#7b2cbf", 2.5, "calexp")
 
         def footprints(show_footprints):
@@ -367,7 +368,7 @@ class Explorer(pn.viewable.Viewer):
                    * hv.DynamicMap(footprints, streams=params("show_footprints"))
                    * hv.DynamicMap(tract_outline, streams=params("tract"))
                    * hv.DynamicMap(patch_outline, streams=params("tract", "patch"))
-                   * hv.DynamicMap(calexp_outline, streams=params("exposure_ref")))
+                   * hv.DynamicMap(calexp_outline, streams=[hv.streams.Params(self, ["calexp_shown"])]))
         plot = sky.style_axes(overlay, frame, height=460).opts(hv.opts.Overlay(show_legend=False))
         return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                       css_classes=["sky-plot"])
@@ -408,6 +409,10 @@ class Explorer(pn.viewable.Viewer):
 
     def _update_extent(self, *_events) -> None:
         st = self.state
+        ref = st.exposure_ref
+        shown = (ref[1].get("visit"), ref[1].get("detector")) if ref and st.image_kind == "calexp" else None
+        if shown != self.calexp_shown:  # (coadd to coadd: nothing to redraw on the sky map)
+            self.calexp_shown = shown
         exposure = st.exposure()
         if exposure is not None:
             extent = (st.repo_root, tuple(exposure.info.shape))
