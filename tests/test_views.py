@@ -276,3 +276,9 @@ def test_wide_views_render_from_the_binned_level_like_full_resolution():
     zoom = render_plane(planes, (10, 20), "image", lim, "linear", {}, [], x_range=(300.0, 400.0),
                         y_range=(300.0, 400.0), width=250, height=200, binned=binned)
     assert len(calls) == 2 and zoom.shape == (100, 100)  # a zoomed view uses full resolution
+
+
+def test_default_column_prefers_a_measurement_to_an_identifier():
+    assert cat.default_column(["id", "parent", "coord_ra", "coord_dec"]) == "coord_ra"
+    assert cat.default_column(["objectId", "g_kronFlux"], "g") == "g_kronFlux"
+    assert cat.default_column(["id"]) == "id"

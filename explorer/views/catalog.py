@@ -53,6 +53,11 @@ def default_column(columns: Sequence[str], band: Optional[str] = None) -> Option
     for name in columns:
         if "flux" in name.lower() and not name.lower().endswith("err"):
             return name
+    # no flux (a merged-detection catalog): a measured quantity, not an identifier or a count
+    for name in columns:
+        low = name.lower()
+        if not (low == "id" or low.endswith("id") or low in ("parent", "deblend_nchild") or low.startswith("flag")):
+            return name
     return columns[0] if columns else None
 
 
