@@ -333,15 +333,21 @@ class Explorer(pn.viewable.Viewer):
         def tracts(sky_color):
             return sky.tract_polygons(regions, frame, idx.tract_stats(sky_color == "visits"), sky_color)
 
-        def patches(tract):
-            pregs = idx.patch_regions(tract)
-            return sky.patch_polygons(pregs, frame, idx.patches(tract), tract) if pregs else \
-                sky.patch_polygons({}, frame, [], -1)
+        per_tract: dict[tuple[str, Any], Any] = {}  # a tract's patch layers, built once
 
-        def patch_names(tract):
-            return sky.patch_labels(idx.patch_regions(tract), frame, idx.patches(tract))
+        def patches(tract, **_kw):
+            if ("patches", tract) not in per_tract:
+                pregs = idx.patch_regions(tract)
+                per_tract[("patches", tract)] = sky.patch_polygons(pregs, frame, idx.patches(tract), tract) \
+                    if pregs else sky.patch_polygons({}, frame, [], -1)
+            return per_tract[("patches", tract)]
 
-        def tract_outline(tract):
+        def patch_names(tract, **_kw):
+            if ("names", tract) not in per_tract:
+                per_tract[("names", tract)] = sky.patch_labels(idx.patch_regions(tract), frame, idx.patches(tract))
+            return per_tract[("names", tract)]
+
+        def tract_outline(tract, **_kw):
             return sky.outline(regions.get(tract), frame, "#1d3557", 2.5, "tract")
 
         def patch_outline(tract, patch):
@@ -362,14 +368,19 @@ class Explorer(pn.viewable.Viewer):
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
         tap.add_subscriber(lambda x=None, y=None: self._safe(st.select_sky, x, y))
         self._sky_tap = tap
+        where = params("tract", "patch")  # one stream for every tract/patch layer: one refresh per change
         overlay = (tract_layer * sky.tract_labels(regions, frame)
-                   * hv.DynamicMap(patches, streams=params("tract"))
-                   * hv.DynamicMap(patch_names, streams=params("tract"))
+                   * hv.DynamicMap(patches, streams=where)
+                   * hv.DynamicMap(patch_names, streams=where)
                    * hv.DynamicMap(footprints, streams=params("show_footprints"))
-                   * hv.DynamicMap(tract_outline, streams=params("tract"))
-                   * hv.DynamicMap(patch_outline, streams=params("tract", "patch"))
+                   * hv.DynamicMap(tract_outline, streams=where)
+                   * hv.DynamicMap(patch_outline, streams=where)
                    * hv.DynamicMap(calexp_outline, streams=[hv.streams.Params(self, ["calexp_shown"])]))
-        plot = sky.style_axes(overlay, frame, height=460).opts(hv.opts.Overlay(show_legend=False))
+        # the axes span the tracts (first frame); highlight layers never move them, so HoloViews
+        # need not recompute the overlay's ranges over every tract polygon on each selection
+        plot = sky.style_axes(overlay, frame, height=460).opts(
+            hv.opts.Overlay(show_legend=False),
+            hv.opts.Path(apply_ranges=False), hv.opts.Labels(apply_ranges=False))
         return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                       css_classes=["sky-plot"])
 
@@ -415,7 +426,7 @@ class Explorer(pn.viewable.Viewer):
             self.calexp_shown = shown
         exposure = st.exposure()
         if exposure is not None:
-            extent = (st.repo_root, tuple(exposure.info.shape))
+            extent = (st.repo_root, tuple(exposure.info.shape), tuple(exposure.info.xy0))
         else:  # no exposure: the message pane, rebuilt for each selection (it names it)
             extent = (st.repo_root, "none", repr(st.exposure_ref), st.error_count)
         if extent != self.image_extent:
@@ -423,10 +434,10 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("image_extent")
     def _image_view(self):
-        """The image plot, built once per frame shape: selecting another exposure of the same shape
-        (another visit, detector, band or patch) redraws it in place. With the same origin (xy0:
-        another visit of a detector, another band of a patch) the zoom is kept, as one blinks
-        between exposures in ds9; with another origin the new frame is shown whole."""
+        """The image plot, built once per frame (shape and origin xy0): selecting another exposure
+        on the same pixel grid (another visit of a detector, another band of a patch) redraws it in
+        place, keeping the zoom, as one blinks between exposures in ds9. (Moving the axes of a live
+        plot to another origin does not reach the browser reliably; a new frame gets a new plot.)"""
         hv, pn = self.hv, self.pn
         from .views.image import empty_image, frame_element, sources_element
         from .views.raster import full_range
@@ -445,17 +456,8 @@ class Explorer(pn.viewable.Viewer):
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
         size = hv.streams.PlotSize(width=800, height=800)
 
-        origin = {"xy0": tuple(exposure.info.xy0)}
-
         def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
-            current = st.exposure()
             bounds = (fx[0], fy[0], fx[1], fy[1])
-            if current is not None:
-                cx, cy = full_range(current.info.shape, current.info.xy0)
-                bounds = (cx[0], cy[0], cx[1], cy[1])
-                if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
-                    origin["xy0"] = tuple(current.info.xy0)
-                    x_range = y_range = None
             try:
                 f = st.render_image(width=int(width or 800), height=int(height or 800),
                                     x_range=x_range, y_range=y_range)
@@ -488,7 +490,7 @@ class Explorer(pn.viewable.Viewer):
         plot = (img * src).opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
-                        toolbar="above", framewise=True),  # axes follow each frame (a new origin moves them)
+                        toolbar="above", xlim=fx, ylim=fy),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = self._readout_html(None)
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,

@@ -203,16 +203,30 @@ def test_tapping_a_tract_changes_the_patch_list(open_page):
     assert p.errors == []
 
 
-def test_choosing_a_patch_changes_the_image_and_the_histogram(open_page):
+def test_choosing_a_patch_changes_the_image_and_the_histogram(open_page, sample_gen3):
+    manifest = json.loads((sample_gen3 / "sample_manifest.json").read_text())
+    x0, y0, w, h = next(c["bbox"] for c in manifest["coadds"] if c["tract"] == 3828 and c["patch_name"] == "4,3")
     p = open_page()
     p.wait_for(lambda: "patch=24" in p.text(".hist-caption"), "the 3,3 histogram")
     before = p.page.locator(".image-plot canvas").first.screenshot()
     p.page.select_option(".w-patch select", label="4,3")
     p.wait_for(lambda: "patch 4,3" in p.text(".image-title"), "the 4,3 coadd")
     p.wait_for(lambda: "patch=25" in p.text(".hist-caption"), "the 4,3 histogram")
+
+    def axes_show_the_new_patch():  # the new coadd's pixels, not an empty frame on the old axes
+        g = p.plot("x (parent pixels)")
+        return g and g["x0"] <= x0 + w / 2 <= g["x1"] and g["y0"] <= y0 + h / 2 <= g["y1"]
+
+    p.wait_for(axes_show_the_new_patch, "the image axes to move to the 4,3 coadd")
     p.page.wait_for_timeout(800)
     after = p.page.locator(".image-plot canvas").first.screenshot()
     assert before != after
+    # another band of the same patch: same pixel grid, the plot is redrawn in place with new pixels
+    p.page.locator(".w-band button", has_text="r").first.click()
+    p.wait_for(lambda: "patch 4,3 band r" in p.text(".image-title"), "the r-band coadd")
+    p.wait_for(axes_show_the_new_patch, "the axes to stay on the patch")
+    p.page.wait_for_timeout(800)
+    assert p.page.locator(".image-plot canvas").first.screenshot() != after
     p.shot("03-patch-4-3")
     assert p.errors == []
 
