@@ -132,7 +132,8 @@ class Explorer(pn.viewable.Viewer):
                             (self.visit_select, "w-visit"), (self.detector_select, "w-detector"),
                             (self.plane_buttons, "w-plane"), (self.stretch_buttons, "w-stretch"),
                             (self.catalog_select, "w-catalog"), (self.column_select, "w-column"),
-                            (self.open_button, "w-open")):
+                            (self.logx_check, "w-logx"), (self.logy_check, "w-logy"),
+                            (self.sources_check, "w-sources"), (self.open_button, "w-open")):
             widget.css_classes = [css]
         self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
                                            margin=(0, 10))
@@ -426,7 +427,7 @@ class Explorer(pn.viewable.Viewer):
             self.calexp_shown = shown
         exposure = st.exposure()
         if exposure is not None:
-            extent = (st.repo_root, tuple(exposure.info.shape), tuple(exposure.info.xy0))
+            extent = (st.repo_root, tuple(exposure.info.shape))
         else:  # no exposure: the message pane, rebuilt for each selection (it names it)
             extent = (st.repo_root, "none", repr(st.exposure_ref), st.error_count)
         if extent != self.image_extent:
@@ -434,10 +435,10 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("image_extent")
     def _image_view(self):
-        """The image plot, built once per frame (shape and origin xy0): selecting another exposure
-        on the same pixel grid (another visit of a detector, another band of a patch) redraws it in
-        place, keeping the zoom, as one blinks between exposures in ds9. (Moving the axes of a live
-        plot to another origin does not reach the browser reliably; a new frame gets a new plot.)"""
+        """The image plot, built once per frame shape: selecting another exposure of that shape
+        redraws it in place. On the same pixel grid (another visit of a detector, another band of a
+        patch) the zoom is kept, as one blinks between exposures in ds9; at another origin (another
+        patch) the new frame is shown whole: a plot hook moves the axes to it, once."""
         hv, pn = self.hv, self.pn
         from .views.image import empty_image, frame_element, sources_element
         from .views.raster import full_range
@@ -456,8 +457,18 @@ class Explorer(pn.viewable.Viewer):
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
         size = hv.streams.PlotSize(width=800, height=800)
 
+        origin = {"xy0": tuple(exposure.info.xy0), "move_axes": None}
+
         def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
             bounds = (fx[0], fy[0], fx[1], fy[1])
+            current = st.exposure()
+            if current is not None:
+                cx, cy = full_range(current.info.shape, current.info.xy0)
+                bounds = (cx[0], cy[0], cx[1], cy[1])
+                if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
+                    origin["xy0"] = tuple(current.info.xy0)
+                    origin["move_axes"] = bounds
+                    x_range = y_range = None
             try:
                 f = st.render_image(width=int(width or 800), height=int(height or 800),
                                     x_range=x_range, y_range=y_range)
@@ -487,10 +498,20 @@ class Explorer(pn.viewable.Viewer):
         pointer = hv.streams.PointerXY(x=None, y=None, source=img)
         pointer.add_subscriber(lambda x=None, y=None: self._update_readout(st.exposure(), x, y))
         self._pointer = pointer
+        def move_axes(plot, _element):
+            """After a change of origin, put the axes on the new frame (once; zooming is the user's)."""
+            bounds = origin["move_axes"]
+            if bounds is None:
+                return
+            origin["move_axes"] = None
+            fig = plot.state
+            fig.x_range.update(start=bounds[0], end=bounds[2])
+            fig.y_range.update(start=bounds[1], end=bounds[3])
+
         plot = (img * src).opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
-                        toolbar="above", xlim=fx, ylim=fy),
+                        toolbar="above", xlim=fx, ylim=fy, hooks=[move_axes]),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = self._readout_html(None)
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,

@@ -231,6 +231,18 @@ def test_choosing_a_patch_changes_the_image_and_the_histogram(open_page, sample_
     assert p.errors == []
 
 
+def test_histogram_axes_follow_the_column(open_page):
+    """The histogram is one plot redrawn in place: its axis label and range follow each choice."""
+    p = open_page()
+    log_label = "log10(ext_photometryKron_KronFlux_instFlux)"
+    g = p.wait_for(lambda: p.plot(log_label), "the log Kron flux histogram")
+    assert g["x1"] < 10  # log10 of fluxes
+    p.page.locator(".w-logx input").first.click()
+    lin = p.wait_for(lambda: p.plot("ext_photometryKron_KronFlux_instFlux"), "the linear histogram")
+    assert lin["x1"] > 100  # fluxes themselves: the x range moved with the data
+    assert p.errors == []
+
+
 def test_a_link_restores_the_selection(open_page):
     p = open_page("?tract=3829&patch=6,3&band=i&stretch=asinh")
     p.wait_for(lambda: "tract 3829 patch 6,3 band i" in p.text(".image-title"), "the linked coadd")
