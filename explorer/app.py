@@ -41,6 +41,14 @@ def _ensure_extensions() -> None:
         hv.extension("bokeh", logo=False)
 
 
+def _overlaps(x_range, y_range, bounds) -> bool:
+    """Whether a view's ranges (None: the whole frame) overlap a frame's (x0, y0, x1, y1)."""
+    if x_range is None or y_range is None:
+        return True
+    (xa, xb), (ya, yb) = sorted(x_range), sorted(y_range)
+    return xa < bounds[2] and xb > bounds[0] and ya < bounds[3] and yb > bounds[1]
+
+
 def _swatch(color: str) -> str:
     return (f'<span style="display:inline-block;width:12px;height:12px;background:{color};'
             f'border:1px solid #555;margin-right:4px;vertical-align:middle"></span>')
@@ -469,6 +477,8 @@ class Explorer(pn.viewable.Viewer):
                     origin["xy0"] = tuple(current.info.xy0)
                     origin["move_axes"] = bounds
                     x_range = y_range = None
+                elif not _overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
+                    x_range = y_range = None
             try:
                 f = st.render_image(width=int(width or 800), height=int(height or 800),
                                     x_range=x_range, y_range=y_range)
@@ -483,9 +493,12 @@ class Explorer(pn.viewable.Viewer):
             df = self._sources() if st.show_sources else None
             if df is None or not len(df):
                 return sources_element(np.zeros(0), np.zeros(0), value_name=st.column or "value")
-            if x_range is not None and y_range is not None:
-                inside = (df["x"].between(*sorted(x_range))) & (df["y"].between(*sorted(y_range)))
-                df = df[inside]
+            current = st.exposure()
+            if current is not None and x_range is not None and y_range is not None:
+                cx, cy = full_range(current.info.shape, current.info.xy0)
+                if _overlaps(x_range, y_range, (cx[0], cy[0], cx[1], cy[1])):  # (else: a previous frame's view)
+                    inside = (df["x"].between(*sorted(x_range))) & (df["y"].between(*sorted(y_range)))
+                    df = df[inside]
             if len(df) > SOURCE_LIMIT:
                 df = df.nlargest(SOURCE_LIMIT, "value") if df["value"].notna().any() else df.iloc[:SOURCE_LIMIT]
             return sources_element(df["x"].to_numpy(), df["y"].to_numpy(), df["id"].to_numpy(),

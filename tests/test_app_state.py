@@ -317,3 +317,28 @@ def test_explorer_page_builds_without_a_browser(sample_gen3):
 
 def teardown_module(_module):
     forget_repositories()
+
+
+def test_a_new_origin_moves_the_axes_and_keeps_the_sources(sample_gen3):
+    """Another patch (same shape, other xy0) redraws the live plot: the axes move to the new frame
+    once, and neither the image nor the sources are cut to the previous frame's view."""
+    import holoviews as hv
+
+    from explorer.app import Explorer
+
+    explorer = Explorer(str(sample_gen3))
+    st = explorer.state
+    st.apply_query({"kind": "coadd", "tract": "3828", "patch": "3,3"})
+    pane = explorer._image_view()
+    plot = hv.renderer("bokeh").get_plot(pane.object)
+    x0_before, extent = plot.state.x_range.start, explorer.image_extent
+    st.patch = "4,3"
+    assert explorer.image_extent == extent  # same shape: the live plot is redrawn, not rebuilt
+    info = st.exposure().info
+    assert plot.state.x_range.start == pytest.approx(info.xy0[0] - 0.5) != x0_before
+    assert plot.state.y_range.start == pytest.approx(info.xy0[1] - 0.5)
+    image = plot.subplots[("RGB", "Image")].current_frame
+    assert image.bounds.lbrt()[0] == pytest.approx(info.xy0[0] - 0.5)  # the whole new frame
+    sources = plot.subplots[("Points", "Sources")].current_frame
+    assert len(sources) > 0  # the 4,3 sources, not an empty cut of the 3,3 view
+    assert sources.range("x")[0] >= info.xy0[0] - 1
