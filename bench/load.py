@@ -12,6 +12,11 @@ An interaction sets a widget model's ``value`` (Select) or ``active`` (RadioButt
 client document; Bokeh syncs it to the server, where Panel's callbacks run. Its latency is the
 time from that change until a document patch from the server has replaced the data it should
 replace: the image's ColumnDataSource (exposure, kind, plane) or the histogram's (catalog, column).
+A catalog change is answered when the histogram's caption (which names the catalog) changes: the
+histogram's data comes in the same update, except when the new catalog's histogram is identical
+(``deepCoadd_forced_src`` and ``deepCoadd_mergeDet`` share their ``coord_ra``: forced photometry
+is measured at the merged detections' positions), when no data is sent at all; such replies are
+counted as ``catalog_same_histogram``.
 
 Errors, by kind: ``timeout`` (no reply within ``--timeout`` s), ``exception`` (in a client),
 ``connect`` (a session that could not open), ``alert`` (the page's error alert, css
@@ -56,14 +61,14 @@ from fig_server import free_port, proc_status
 
 DEFAULT_SAMPLE = ROOT / "sample_repo" / "dc2-gen3"
 SAMPLE_S = 0.2
-IMAGE, HIST = "image", "hist"
+IMAGE, HIST, CATALOG = "image", "hist", "catalog"
 # (action, weight) per image kind; what each action's reply replaces is in EXPECT
 ACTIONS = {
     "calexp": [("visit", 3), ("detector", 3), ("plane", 2), ("column", 2), ("catalog", 1), ("kind", 1)],
     "coadd": [("band", 2), ("tract", 2), ("patch", 2), ("plane", 2), ("column", 2), ("catalog", 1), ("kind", 1)],
 }
 EXPECT = {"visit": IMAGE, "detector": IMAGE, "band": IMAGE, "tract": IMAGE, "patch": IMAGE, "kind": IMAGE,
-          "plane": IMAGE, "column": HIST, "catalog": HIST}
+          "plane": IMAGE, "column": HIST, "catalog": CATALOG}
 
 
 def log(message: str) -> None:
@@ -234,6 +239,7 @@ class Client(threading.Thread):
         self.duration, self.think, self.timeout = duration, think, timeout
         self.rng = random.Random(seed * 1000 + index)
         self.latencies: list[tuple[str, float]] = []  # (action, ms)
+        self.same_histogram = 0  # catalog changes answered by the caption alone (identical histogram)
         self.errors: dict[str, int] = {}
         self.error_texts: list[str] = []
         self.open_s: Optional[float] = None
@@ -251,10 +257,21 @@ class Client(threading.Thread):
                 return m
         return None
 
+    def _caption(self) -> str:
+        """Text of the histogram's caption (an HTML pane that names the catalog and its data ID)."""
+        for m in self.doc.models:
+            text = getattr(m, "text", None)
+            if isinstance(text, str) and "hist-caption" in text:
+                return text
+        return ""
+
     def _signature(self, what: str) -> frozenset:
-        """Identity of the data now shown: the image's (``image``) or the histogram's (``top``) sources."""
+        """Identity of the data now shown: the image's (``image``) or the histogram's (``top``)
+        sources; for a catalog change, the histogram's and the caption's text."""
         from bokeh.models import ColumnDataSource
 
+        if what == CATALOG:
+            return self._signature(HIST) | {("caption", self._caption())}
         key = "image" if what == IMAGE else "top"
         out = set()
         for m in self.doc.models:
@@ -409,9 +426,12 @@ class Client(threading.Thread):
                 self._patched.clear()
                 if self._closed:
                     return
-                if self._signature(what) != before:
+                now_sig = self._signature(what)
+                if now_sig != before:
                     if not late:
                         self.latencies.append((action, (time.perf_counter() - t0) * 1000))
+                    if what == CATALOG and self._signature(HIST) <= before:
+                        self.same_histogram += 1
                     break
 
 
@@ -509,6 +529,7 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
         "latency_ms_by_action": {a: {"n": len(v), "p50": pct(v, 0.5), "p95": pct(v, 0.95), "max": round(max(v), 1)}
                                  for a, v in sorted(by_action.items())},
         "errors": errors, "error_count": sum(errors.values()),
+        "catalog_same_histogram": sum(c.same_histogram for c in clients),
         "error_examples": [t for c in clients for t in c.error_texts][:8] + problems["first"],
         "first_session": {"interactions": len(one.latencies), "errors": one.errors},
         "server_error_lines": problems["first_error_lines"],

@@ -9,6 +9,7 @@ per process so nobody's first click waits for a JIT.
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -64,7 +65,7 @@ class Explorer(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
     calexp_shown = param.Parameter(default=None, doc="(visit, detector) of the calexp shown, or None: "
-                                   "the sky map's calexp outline redraws only when it changes")
+                                   "the sky map's calexp outline moves only when it changes")
     image_extent = param.Parameter(default=None, doc="What fixes the image plot's frame: repository, "
                                    "shape and xy0 of the exposure (or why there is none); only a change "
                                    "of it rebuilds the plot, other exposures update it in place")
@@ -157,6 +158,10 @@ class Explorer(pn.viewable.Viewer):
         self._sync_masks()
         s.hold = self._hold  # a cascade of selector changes reaches the browser as one update
         s.param.watch(self._update_extent, ["exposure_ref", "repo_root"])
+        self._sky_frame = None
+        self._highlight_sources: list[weakref.ref] = []  # the outline sources of the sky figures shown
+        s.param.watch(self._refresh_highlights, ["tract", "patch", "repo_root", "collection"])
+        self.param.watch(self._refresh_highlights, ["calexp_shown"])
         self._update_extent()
 
         pm = pn.param.ParamMethod
@@ -356,18 +361,6 @@ class Explorer(pn.viewable.Viewer):
                 per_tract[("names", tract)] = sky.patch_labels(idx.patch_regions(tract), frame, idx.patches(tract))
             return per_tract[("names", tract)]
 
-        def tract_outline(tract, **_kw):
-            return sky.outline(regions.get(tract), frame, "#1d3557", 2.5, "tract")
-
-        def patch_outline(tract, patch):
-            return sky.outline(idx.patch_regions(tract).get(patch) if patch else None, frame, "#d00000", 3.0,
-                               "patch")
-
-        def calexp_outline(calexp_shown):
-            # one redraw per calexp change, none while switching coadds
-            fp = idx.footprints().get(tuple(calexp_shown)) if calexp_shown else None
-            return sky.outline(fp, frame, "#7b2cbf", 2.5, "calexp")
-
         def footprints(show_footprints):
             fps = [{"vertices": v, "visit": k[0], "detector": k[1], "band": idx.visit_band.get(k[0])}
                    for k, v in idx.footprints().items()] if show_footprints else []
@@ -377,19 +370,21 @@ class Explorer(pn.viewable.Viewer):
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
         tap.add_subscriber(lambda x=None, y=None: self._safe(st.select_sky, x, y))
         self._sky_tap = tap
-        where = params("tract", "patch")  # one stream for every tract/patch layer: one refresh per change
+        tract_stream = params("tract")  # one stream for both patch layers: one refresh per tract
         overlay = (tract_layer * sky.tract_labels(regions, frame)
-                   * hv.DynamicMap(patches, streams=where)
-                   * hv.DynamicMap(patch_names, streams=where)
-                   * hv.DynamicMap(footprints, streams=params("show_footprints"))
-                   * hv.DynamicMap(tract_outline, streams=where)
-                   * hv.DynamicMap(patch_outline, streams=where)
-                   * hv.DynamicMap(calexp_outline, streams=[hv.streams.Params(self, ["calexp_shown"])]))
-        # the axes span the tracts (first frame); highlight layers never move them, so HoloViews
-        # need not recompute the overlay's ranges over every tract polygon on each selection
+                   * hv.DynamicMap(patches, streams=tract_stream)
+                   * hv.DynamicMap(patch_names, streams=tract_stream)
+                   * hv.DynamicMap(footprints, streams=params("show_footprints")))
+        # The outlines of the tract, patch and calexp shown are not HoloViews layers: refreshing an
+        # overlay redraws and re-ranges every layer (~100 ms a selection with many sessions), so
+        # they are one Bokeh line renderer of the figure's own, whose source a new selection sets.
+        self._sky_frame = frame
+        hook = sky.highlight_hook(self._highlight_columns,
+                                  lambda source: self._highlight_sources.append(weakref.ref(source)))
+        # the axes span the tracts (first frame); labels never move them, so HoloViews need not
+        # recompute the overlay's ranges over every tract polygon on each selection
         plot = sky.style_axes(overlay, frame, height=460).opts(
-            hv.opts.Overlay(show_legend=False),
-            hv.opts.Path(apply_ranges=False), hv.opts.Labels(apply_ranges=False))
+            hv.opts.Overlay(show_legend=False, hooks=[hook]), hv.opts.Labels(apply_ranges=False))
         return self.pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                       css_classes=["sky-plot"])
 
@@ -401,6 +396,42 @@ class Explorer(pn.viewable.Viewer):
         except Exception as exc:  # a bug in a callback must not break the page
             log.exception("callback")
             self.state.report(f"{type(exc).__name__}: {exc}")
+
+    def _highlight_columns(self) -> dict[str, list]:
+        """The selection outlines for the sky map: the tract (navy), patch (red), calexp (violet)."""
+        from .views import sky
+
+        st, idx, frame = self.state, self.state.index, self._sky_frame
+        if idx is None or frame is None:
+            return sky.highlight_columns([], frame)
+        tract, patch, shown = st.tract, st.patch, self.calexp_shown
+        return sky.highlight_columns([
+            (idx.tract_regions().get(tract), "#1d3557", 2.5),
+            (idx.patch_regions(tract).get(patch) if tract is not None and patch else None, "#d00000", 3.0),
+            (idx.footprints().get(tuple(shown)) if shown else None, "#7b2cbf", 2.5)], frame)
+
+    def _refresh_highlights(self, *_events) -> None:
+        """Give every live sky figure the outlines of the new selection (in place, no redraw)."""
+        live = [(ref, ref()) for ref in self._highlight_sources]
+        self._highlight_sources[:] = [ref for ref, source in live if source is not None]
+        if not self._highlight_sources:
+            return
+        columns = self._highlight_columns()
+        sources = [source for _ref, source in live if source is not None and source.data != columns]
+        if not sources:
+            return
+
+        def apply() -> None:
+            # as Panel updates its own models: a callback may run without the document lock (a tap
+            # on the sky map does), so the change is sent to the browser directly, or on the next
+            # tick when this thread may not touch the document
+            from panel.io.document import unlocked
+
+            with unlocked():
+                for source in sources:
+                    source.data = columns
+
+        self.pn.state.execute(apply)
 
     # ----- image -------------------------------------------------------------------------------------
     def _image_title_html(self) -> str:

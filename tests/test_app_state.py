@@ -342,3 +342,54 @@ def test_a_new_origin_moves_the_axes_and_keeps_the_sources(sample_gen3):
     sources = plot.subplots[("Points", "Sources")].current_frame
     assert len(sources) > 0  # the 4,3 sources, not an empty cut of the 3,3 view
     assert sources.range("x")[0] >= info.xy0[0] - 1
+
+
+def test_sky_outlines_follow_the_selection_in_place(sample_gen3):
+    """The tract, patch and calexp outlines are one line source of the sky figure, set in place
+    for each selection; patch and calexp changes do not refresh the sky map's layers."""
+    import holoviews as hv
+    from bokeh.document import Document
+
+    from explorer.app import Explorer
+    from explorer.views.sky import HIGHLIGHT_RENDERER
+
+    explorer = Explorer(str(sample_gen3))
+    st = explorer.state
+    st.apply_query({"kind": "coadd", "tract": "3828", "patch": "3,3"})
+    doc = Document()
+    doc.add_root(explorer.__panel__().get_root(doc))
+    renderers = [m for m in doc.models if getattr(m, "name", None) == HIGHLIGHT_RENDERER]
+    assert len(renderers) == 1
+    source = renderers[0].data_source
+    frame, idx = explorer._sky_frame, st.index
+
+    def ring(vertices):
+        return list(frame.ra(vertices[:, 0]) % 360.0), list(vertices[:, 1])
+
+    def shown():
+        return {c: (np.array(x) % 360.0, np.array(y)) for c, x, y in
+                zip(source.data["color"], source.data["xs"], source.data["ys"])}
+
+    assert set(shown()) == {"#1d3557", "#d00000"}  # tract and patch; no calexp on a coadd
+    # no sky layer listens to the patch or the calexp: those redraw only the outline source
+    from holoviews.plotting.util import get_nested_streams
+
+    watched = {p for stream in get_nested_streams(explorer._sky_view().object)
+               if isinstance(stream, hv.streams.Params) for p in stream.parameters}
+    assert watched and not {p.name for p in watched} & {"patch", "visit", "detector", "calexp_shown"}
+    before_patch = shown()["#d00000"]
+    st.patch = "4,3"
+    after = shown()["#d00000"]
+    want_ra, want_dec = ring(idx.patch_regions(3828)["4,3"])
+    assert np.allclose(after[0][:-1], want_ra) and np.allclose(after[1][:-1], want_dec)
+    assert not np.allclose(after[0], before_patch[0])
+    st.image_kind = "calexp"
+    visit, detector = explorer.calexp_shown
+    fp = idx.footprints()[(visit, detector)]
+    got = shown()["#7b2cbf"]
+    assert np.allclose(got[0][:-1], ring(fp)[0]) and np.allclose(got[1][:-1], ring(fp)[1])
+    st.tract = 3829
+    assert np.allclose(shown()["#1d3557"][0][:-1], ring(idx.tract_regions()[3829])[0])
+    # still one renderer, the same source, redrawn in place
+    assert [m for m in doc.models if getattr(m, "name", None) == HIGHLIGHT_RENDERER] == renderers
+    assert renderers[0].data_source is source

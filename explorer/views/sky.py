@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -149,18 +149,42 @@ def patch_polygons(regions: dict[str, np.ndarray], frame: SkyFrame, with_data: I
                      tools=["hover"], hover_tooltips=[("tract", "@tract"), ("patch", "@patch"), ("data", "@data")])
 
 
-def outline(vertices: Optional[np.ndarray], frame: SkyFrame, color: str = "#d00000", width: float = 3.0,
-            label: str = "selected"):
-    """A closed outline (e.g. the selected tract or patch)."""
-    import holoviews as hv
+HIGHLIGHT_RENDERER = "explorer-highlights"
 
-    if vertices is None or len(vertices) < 3:
-        return hv.Path([], kdims=["ra", "dec"], label=label).opts(color=color, line_width=width)
-    ra, dec = _ring(vertices, frame)
-    ra = np.append(ra, ra[0])
-    dec = np.append(dec, dec[0])
-    return hv.Path([{"ra": ra, "dec": dec}], kdims=["ra", "dec"], label=label).opts(
-        color=color, line_width=width)
+
+def highlight_columns(outlines: Sequence[tuple[Optional[np.ndarray], str, float]],
+                      frame: SkyFrame) -> dict[str, list]:
+    """Columns of a Bokeh ``multi_line`` source for the selection outlines (the tract, patch and
+    calexp shown): one closed line per (vertices, colour, width); outlines without vertices are
+    left out. Fed straight to the sky figure's own line renderer (see :func:`highlight_hook`), so a
+    new selection sends four short lists to the browser instead of refreshing every layer."""
+    cols: dict[str, list] = {"xs": [], "ys": [], "color": [], "width": []}
+    for vertices, color, width in outlines:
+        if vertices is None or len(vertices) < 3:
+            continue
+        ra, dec = _ring(vertices, frame)
+        cols["xs"].append(np.append(ra, ra[0]).tolist())
+        cols["ys"].append(np.append(dec, dec[0]).tolist())
+        cols["color"].append(color)
+        cols["width"].append(float(width))
+    return cols
+
+
+def highlight_hook(columns: Callable[[], dict[str, list]], on_source: Callable[[Any], None]):
+    """A HoloViews plot hook that gives the sky figure one line renderer of its own, drawn above
+    the layers, for the selection outlines; ``on_source`` receives its ColumnDataSource so that the
+    caller can update it in place. Added once per figure (hooks also run on every redraw)."""
+    def hook(plot, _element) -> None:
+        from bokeh.models import ColumnDataSource
+
+        fig = plot.state
+        if any(getattr(r, "name", None) == HIGHLIGHT_RENDERER for r in fig.renderers):
+            return
+        source = ColumnDataSource(columns())
+        fig.multi_line(xs="xs", ys="ys", line_color="color", line_width="width", source=source,
+                       name=HIGHLIGHT_RENDERER)
+        on_source(source)
+    return hook
 
 
 def footprint_polygons(footprints: Sequence[dict[str, Any]], frame: SkyFrame):
