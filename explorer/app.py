@@ -8,6 +8,7 @@ per process so nobody's first click waits for a JIT.
 """
 from __future__ import annotations
 
+import html
 import logging
 import weakref
 from typing import Any, Optional, Sequence
@@ -317,13 +318,13 @@ class Explorer(pn.viewable.Viewer):
         css = ("<style>.stats{display:flex;flex-wrap:wrap;gap:8px}.stat{background:#f3f7f8;border-radius:6px;"
                "padding:6px 12px;min-width:90px}.stat .v{font-size:18px;font-weight:600;color:#0b3954}"
                ".stat .k{font-size:11px;color:#567}.repo-line{margin-bottom:6px;color:#333}</style>")
-        html = pn.pane.HTML(css + head + f'<div class="stats">{stat}</div>', sizing_mode="stretch_width",
-                            css_classes=["explorer-summary"])
+        stats = pn.pane.HTML(css + head + f'<div class="stats">{stat}</div>', sizing_mode="stretch_width",
+                             css_classes=["explorer-summary"])
         table = pn.widgets.Tabulator(dataset_table(inv), show_index=False, disabled=True, layout="fit_data_stretch",
                                      sizing_mode="stretch_width", height=min(40 + 30 * len(inv.dataset_types), 260),
                                      css_classes=["dataset-table"])
         notes = [pn.pane.Markdown("\n".join(f"- {n}" for n in inv.notes), styles={"color": "#a45"})] if inv.notes else []
-        return pn.Column(html, table, *notes, sizing_mode="stretch_width")
+        return pn.Column(stats, table, *notes, sizing_mode="stretch_width")
 
     # ----- sky map ---------------------------------------------------------------------------------
     @param.depends("state.repo_root", "state.collection")
@@ -435,11 +436,23 @@ class Explorer(pn.viewable.Viewer):
 
     # ----- image -------------------------------------------------------------------------------------
     def _image_title_html(self) -> str:
-        exposure = self.state.exposure()
-        text = self.state.describe()
+        st = self.state
+        exposure = st.exposure()
+        text = html.escape(st.describe())
         if exposure is not None and exposure.info.zero_point_mag is not None:
             text += f" · zero point {exposure.info.zero_point_mag:.3f} mag"
+        elif exposure is None and st.exposure_ref is not None:  # say why, above the blank frame
+            why = self._no_image_message()
+            why = why.split("} ", 1)[1] if "} " in why else why  # (the data ID is in the line already)
+            text += f' · <span class="image-missing" style="color:#a33">{html.escape(why)}</span>'
         return f'<div class="image-title" style="font-weight:600">{text}</div>'
+
+    def _no_image_message(self) -> str:
+        """Why no image is shown for the current selection (the reader's error when there is one)."""
+        st = self.state
+        if st.exposure_ref is None:
+            return "nothing to show for this selection"
+        return st.error or f"cannot read {st.describe()}"
 
     def _on_exposure_text(self, *_events) -> None:
         self.title_pane.object = self._image_title_html()
@@ -467,7 +480,11 @@ class Explorer(pn.viewable.Viewer):
         exposure = st.exposure()
         if exposure is not None:
             extent = (st.repo_root, tuple(exposure.info.shape))
-        else:  # no exposure: the message pane, rebuilt for each selection (it names it)
+        elif self.image_extent is not None and self.image_extent[0] == st.repo_root and len(self.image_extent) == 2:
+            # no exposure (say, a file registered but not on disk) after a plot: the plot stays and
+            # shows a blank frame, the title says why, and the next exposure redraws it in place
+            extent = self.image_extent
+        else:  # no exposure and no plot yet: the message pane, rebuilt for each selection (it names it)
             extent = (st.repo_root, "none", repr(st.exposure_ref), st.error_count)
         if extent != self.image_extent:
             self.image_extent = extent
@@ -485,12 +502,8 @@ class Explorer(pn.viewable.Viewer):
         st = self.state
         exposure = st.exposure()
         if exposure is None:
-            message = "nothing to show for this selection" if st.exposure_ref is None else \
-                f"cannot read {st.describe()}"
-            if st.exposure_ref is not None and st.error:
-                message = st.error
-            return pn.pane.HTML(f'<div class="image-empty" style="padding:40px;color:#a33">{message}</div>',
-                                sizing_mode="stretch_width", height=200)
+            return pn.pane.HTML(f'<div class="image-empty" style="padding:40px;color:#a33">'
+                                f'{html.escape(self._no_image_message())}</div>', sizing_mode="stretch_width", height=200)
         fx, fy = full_range(exposure.info.shape, exposure.info.xy0)
         display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha"])
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
@@ -501,15 +514,16 @@ class Explorer(pn.viewable.Viewer):
         def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
             bounds = (fx[0], fy[0], fx[1], fy[1])
             current = st.exposure()
-            if current is not None:
-                cx, cy = full_range(current.info.shape, current.info.xy0)
-                bounds = (cx[0], cy[0], cx[1], cy[1])
-                if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
-                    origin["xy0"] = tuple(current.info.xy0)
-                    origin["move_axes"] = bounds
-                    x_range = y_range = None
-                elif not _overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
-                    x_range = y_range = None
+            if current is None:  # (e.g. a file not on disk): a blank frame; the title above says why
+                return empty_image("no image for this selection", bounds=bounds)
+            cx, cy = full_range(current.info.shape, current.info.xy0)
+            bounds = (cx[0], cy[0], cx[1], cy[1])
+            if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
+                origin["xy0"] = tuple(current.info.xy0)
+                origin["move_axes"] = bounds
+                x_range = y_range = None
+            elif not _overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
+                x_range = y_range = None
             try:
                 f = st.render_image(width=int(width or 800), height=int(height or 800),
                                     x_range=x_range, y_range=y_range)

@@ -393,3 +393,45 @@ def test_sky_outlines_follow_the_selection_in_place(sample_gen3):
     # still one renderer, the same source, redrawn in place
     assert [m for m in doc.models if getattr(m, "name", None) == HIGHLIGHT_RENDERER] == renderers
     assert renderers[0].data_source is source
+
+
+def test_a_missing_file_blanks_the_plot_in_place_and_says_why(sample_gen3, manifest):
+    """A calexp registered but not on disk, chosen after another of its shape: the live plot stays
+    (blank frame), the title says the file is not on disk, and the next calexp redraws it in place."""
+    import holoviews as hv
+
+    from explorer.app import Explorer
+
+    missing = manifest["missing"]["data_id"]
+    present = next(c for c in manifest["calexps"] if c["visit"] == missing["visit"]
+                   and c["detector"] != missing["detector"])
+    explorer = Explorer(str(sample_gen3))
+    st = explorer.state
+    st.apply_query({"kind": "calexp", "band": present["band"], "visit": str(present["visit"]),
+                    "detector": str(present["detector"])})
+    assert st.exposure() is not None
+    pane, extent = explorer._image_view(), explorer.image_extent
+    plot = hv.renderer("bokeh").get_plot(pane.object)
+    st.detector = missing["detector"]
+    assert st.exposure() is None and "not on disk" in st.error
+    assert explorer.image_extent == extent  # not rebuilt
+    image = plot.subplots[("RGB", "Image")]
+    assert plot.state.title.text == "no image for this selection"
+    assert "not on disk" in explorer.title_pane.object and "image-missing" in explorer.title_pane.object
+    st.detector = present["detector"]
+    assert st.exposure() is not None and explorer.image_extent == extent
+    assert image.current_frame.data.shape[0] > 2  # a rendered frame again, in the same plot
+    assert "image-missing" not in explorer.title_pane.object
+
+
+def test_a_missing_file_first_shows_the_message_pane(sample_gen3, manifest):
+    """With no plot yet, a selection without an image shows the reason in the image card."""
+    from explorer.app import Explorer
+
+    missing = manifest["missing"]["data_id"]
+    band = next(c["band"] for c in manifest["calexps"] if c["visit"] == missing["visit"])
+    explorer = Explorer(str(sample_gen3), query={"repo": str(sample_gen3), "kind": "calexp", "band": band,
+                                                 "visit": str(missing["visit"]),
+                                                 "detector": str(missing["detector"])})
+    pane = explorer._image_view()
+    assert "image-empty" in pane.object and "not on disk" in pane.object

@@ -282,3 +282,14 @@ def test_default_column_prefers_a_measurement_to_an_identifier():
     assert cat.default_column(["id", "parent", "coord_ra", "coord_dec"]) == "coord_ra"
     assert cat.default_column(["objectId", "g_kronFlux"], "g") == "g_kronFlux"
     assert cat.default_column(["id"]) == "id"
+
+
+def test_empty_image_title_keeps_braces():
+    """A message naming a data ID ({instrument: ...}) is shown as written, not str.format-ted."""
+    import holoviews as hv
+
+    from explorer.views.image import empty_image
+
+    hv.extension("bokeh")
+    plot = hv.renderer("bokeh").get_plot(empty_image("calexp {instrument: 'X', detector: 1} missing"))
+    assert plot.state.title.text == "calexp {instrument: 'X', detector: 1} missing"

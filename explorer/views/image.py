@@ -23,7 +23,9 @@ def empty_image(message: str = "", bounds=(0, 0, 1, 1)):
     import holoviews as hv
 
     rgba = np.full((2, 2, 4), 245, dtype=np.uint8)
-    return hv.RGB(rgba, bounds=bounds, kdims=list(IMAGE_KDIMS), label="image").opts(title=message)
+    # HoloViews formats titles with str.format: a data ID's braces must be doubled
+    title = message.replace("{", "{{").replace("}", "}}")
+    return hv.RGB(rgba, bounds=bounds, kdims=list(IMAGE_KDIMS), label="image").opts(title=title)
 
 
 def sources_element(x: np.ndarray, y: np.ndarray, ids: Optional[np.ndarray] = None,

@@ -283,6 +283,29 @@ def test_calexp_link_and_pixel_readout(open_page, server):
     assert p.errors == []
 
 
+def test_a_missing_calexp_says_so_above_a_blank_frame(open_page, sample_gen3):
+    """The notebook's lesson (registered is not on disk) in the page: the title says so, the plot
+    stays (a blank frame), and the next detector draws in it again."""
+    manifest = json.loads((sample_gen3 / "sample_manifest.json").read_text())
+    missing = manifest["missing"]["data_id"]
+    other = next(c for c in manifest["calexps"] if c["visit"] == missing["visit"]
+                 and c["detector"] != missing["detector"])
+    p = open_page(f"?kind=calexp&band={other['band']}&visit={other['visit']}&detector={other['detector']}")
+    shown = f"calexp visit {other['visit']} detector {other['detector']}"
+    p.wait_for(lambda: shown in p.text(".image-title"), "the calexp")
+    p.wait_for(lambda: p.plot("x (parent pixels)")["x0"] < 10000, "the calexp's axes")
+    p.page.select_option(".w-detector select", label=str(missing["detector"]))
+    p.wait_for(lambda: "not on disk" in p.text(".image-title"), "the missing-file message")
+    p.page.wait_for_timeout(800)
+    p.shot("07-missing-calexp")
+    assert p.page.locator(".image-plot canvas").count()  # the plot stays, blank
+    p.page.select_option(".w-detector select", label=str(other["detector"]))
+    p.wait_for(lambda: shown in p.text(".image-title") and "not on disk" not in p.text(".image-title"),
+               "the calexp again")
+    assert p.page.locator(".image-plot canvas").count()
+    assert [e for e in p.errors if "Failed to load resource" not in e] == []
+
+
 def test_bad_repository_path_shows_an_error_and_the_page_stays_usable(open_page):
     p = open_page()
     box = p.page.locator(".w-repo input")
