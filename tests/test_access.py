@@ -167,6 +167,27 @@ def test_catalog_subset_cached_per_columns(tmp_path, fresh_cache, monkeypatch):
     assert fresh_cache.stats().hits == schema_hits + 1
 
 
+def test_small_fits_catalog_is_parsed_once_for_any_columns(sample_gen3, fresh_cache, monkeypatch):
+    """Histogram column after column: a small afw FITS catalog is decoded whole once, then every
+    column subset comes from it; above the size limit (or for parquet) columns are read alone."""
+    path = next(sample_gen3.rglob("src_*.fits"))
+    names = [c.name for c in access.catalog_schema(path)]
+    want = catalogs.read_catalog(path, [names[7], names[3]])
+    reads = _counting(monkeypatch, catalogs, "read_catalog")
+    a = access.read_catalog(path, [names[3]])
+    b = access.read_catalog(path, [names[7], names[3]])
+    assert len(reads) == 1 and reads[0][1] is None  # one full read
+    assert list(a.columns) == [names[3]] and list(b.columns) == [names[7], names[3]]
+    pd.testing.assert_frame_equal(b, want, check_like=False)
+    with pytest.raises(catalogs.UnknownColumnError):  # still a clear error for a name it lacks
+        access.read_catalog(path, ["no_such_column"])
+    fresh_cache.clear()
+    reads.clear()
+    monkeypatch.setattr(access, "WHOLE_FITS_CATALOG_MAX_BYTES", 0)
+    access.read_catalog(path, [names[3]])
+    assert reads == [(str(path), (names[3],))]
+
+
 def test_catalog_reread_after_change(tmp_path, fresh_cache):
     path = tmp_path / "src.parq"
     _catalog(path, n=30)

@@ -47,6 +47,11 @@ class UnknownColumnError(ExplorerError):
 # ----------------------------------------------------------------------------------------------
 # file kind
 # ----------------------------------------------------------------------------------------------
+def catalog_kind(path: str) -> str:
+    """``"parquet"``, ``"fits"`` or ``"fits-gz"``, from the file's first bytes (BadFileError otherwise)."""
+    return _kind(path)
+
+
 def _kind(path: str) -> str:
     try:
         with open(path, "rb") as fh:
