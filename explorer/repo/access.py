@@ -7,7 +7,8 @@ the file's identity (real path, mtime, size) so a file replaced on disk is re-re
 * ``(file, "plane", name)``: one pixel plane, loaded only when asked for;
 * ``(file, "binned", name, factor)``: the plane binned by a power of two, for whole-frame views;
 * ``(file, "catalog", columns)``: a DataFrame; ``columns=None`` is the full catalog, and a column
-  subset is served from the full catalog when that is already cached;
+  subset is served from the full catalog when that is cached (small plain FITS catalogs are read
+  whole on the first request for any of their columns);
 * ``(file, "catalog_schema")``, ``(file, "catalog_length")``.
 
 Cached arrays are shared between sessions, so they are returned read-only; DataFrames are
