@@ -738,5 +738,6 @@ def warm_up() -> None:
                          None, None, 8, 8, binned=binned)
     for arr in (img.ravel(), img.ravel().astype(np.float64), np.arange(10, dtype=np.int64),
                 np.arange(10, dtype=np.int32)):
-        histogram(arr, bins=10)
-        histogram(arr, bins=10, log=True)
+        for parallel in (False, True):  # short columns run serial kernels, long ones parallel ones
+            histogram(arr, bins=10, parallel=parallel)
+            histogram(arr, bins=10, log=True, parallel=parallel)

@@ -150,6 +150,27 @@ def test_histogram_matches_numpy_and_reports_what_it_left_out():
     assert lin.used == values.size - 5 and lin.non_positive == 0
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint16])
+def test_parallel_histogram_equals_serial_and_numpy(dtype):
+    """The all-cores kernels (used for long columns) give the serial kernels' and numpy's counts,
+    including what each leaves out: NaN/inf, and values <= 0 on a log axis."""
+    rng = np.random.default_rng(5)
+    values = (rng.lognormal(4, 2, 300_001) - 3.0).astype(dtype)
+    if values.dtype.kind == "f":
+        values[::97] = np.nan
+        values[::101] = np.inf
+    for log in (False, True):
+        par = cat.histogram(values, "x", bins=37, log=log, parallel=True)
+        ser = cat.histogram(values, "x", bins=37, log=log, parallel=False)
+        assert par.counts.tolist() == ser.counts.tolist() and np.array_equal(par.edges, ser.edges)
+        assert (par.used, par.non_finite, par.non_positive) == (ser.used, ser.non_finite, ser.non_positive)
+        v = values.astype(np.float64)
+        good = v[np.isfinite(v) & ((v > 0) if log else True)]
+        ref, _ = np.histogram(np.log10(good) if log else good, bins=par.edges)
+        assert par.counts.tolist() == ref.tolist()
+        assert par.non_positive == (int(np.count_nonzero(np.isfinite(v) & (v <= 0))) if log else 0)
+
+
 def test_histogram_of_ten_million_rows_counts_every_row():
     """Speed is measured by bench/run.py (histogram_10m_ms); here the counts of a 10M-row column."""
     values = np.random.default_rng(4).normal(size=10_000_000)

@@ -1,8 +1,8 @@
 """Catalog views: which columns to offer, a fast server-side histogram, sources on the image.
 
-The histogram is binned on the server by a numba kernel (two passes over the column, no sort,
-no copy for float columns), so a 10-million-row column costs tens of milliseconds and only the
-bin counts (a few hundred numbers) travel to the browser, never the rows.
+The histogram is binned on the server by numba kernels (two passes over the column, no sort, no
+copy for float columns; on every core for long columns), so a 15-million-row column costs well
+under 0.1 s and only the bin counts (a few hundred numbers) travel to the browser, never the rows.
 """
 from __future__ import annotations
 
@@ -123,24 +123,95 @@ def _bin(values, log, lo, hi, nbins):  # pragma: no cover - compiled
     return counts
 
 
+@numba.njit(cache=True, nogil=True)
+def _count_non_positive(values):  # pragma: no cover - compiled
+    n = 0
+    for v in values:
+        x = float(v)
+        if math.isfinite(x) and x <= 0.0:
+            n += 1
+    return n
+
+
+# Columns of at least this many rows are histogrammed by all cores: each pass runs over CHUNKS
+# slices in parallel (numba prange) and the per-slice results are combined.
+PARALLEL_MIN_ROWS = 1_000_000
+CHUNKS = 32
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _minmax_parallel(values, chunks):  # pragma: no cover - compiled
+    n = values.size
+    los = np.full(chunks, np.inf)
+    his = np.full(chunks, -np.inf)
+    non_finite = np.zeros(chunks, np.int64)
+    for c in numba.prange(chunks):
+        lo, hi, nf, _ = _minmax(values[n * c // chunks:n * (c + 1) // chunks], False)
+        los[c], his[c], non_finite[c] = lo, hi, nf
+    return los.min(), his.max(), non_finite.sum()
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _bin_parallel(values, lo, hi, nbins, chunks):  # pragma: no cover - compiled
+    n = values.size
+    counts = np.zeros((chunks, nbins), np.int64)
+    for c in numba.prange(chunks):
+        counts[c] = _bin(values[n * c // chunks:n * (c + 1) // chunks], False, lo, hi, nbins)
+    return counts.sum(axis=0)
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _count_non_positive_parallel(values, chunks):  # pragma: no cover - compiled
+    n = values.size
+    counts = np.zeros(chunks, np.int64)
+    for c in numba.prange(chunks):
+        counts[c] = _count_non_positive(values[n * c // chunks:n * (c + 1) // chunks])
+    return counts.sum()
+
+
+def _log10(arr: np.ndarray, parallel: bool) -> np.ndarray:
+    """log10 of every value (<= 0 and non-finite give -inf/NaN, which the kernels leave out):
+    numpy's vectorised log10 beats a per-element log in a kernel; two halves on two threads."""
+    out = np.empty(arr.shape, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if not parallel:
+            np.log10(arr, out=out, dtype=np.float64)
+            return out
+        from concurrent.futures import ThreadPoolExecutor
+
+        n, parts = arr.size, max(1, min(4, numba.get_num_threads()))
+        cuts = [n * i // parts for i in range(parts + 1)]
+
+        def part(i: int) -> None:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.log10(arr[cuts[i]:cuts[i + 1]], out=out[cuts[i]:cuts[i + 1]], dtype=np.float64)
+
+        with ThreadPoolExecutor(parts) as pool:  # numpy's ufuncs release the GIL
+            list(pool.map(part, range(parts)))
+    return out
+
+
 def histogram(values: Any, column: str = "value", bins: int = 100, log: bool = False,
-              value_range: Optional[tuple[float, float]] = None) -> Histogram:
-    """Histogram of a numeric array (``log``: of log10 of its positive values)."""
+              value_range: Optional[tuple[float, float]] = None, parallel: Optional[bool] = None) -> Histogram:
+    """Histogram of a numeric array (``log``: of log10 of its positive values); ``parallel``:
+    use every core (default: for columns of PARALLEL_MIN_ROWS rows or more)."""
     arr = np.asarray(values)
     if arr.dtype.kind not in "iuf":
         raise TypeError(f"column {column!r} is not numeric ({arr.dtype})")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    arr = np.ascontiguousarray(arr)
+    arr = np.ascontiguousarray(arr).ravel()
     bins = int(max(1, bins))
+    parallel = arr.size >= PARALLEL_MIN_ROWS if parallel is None else bool(parallel)
     non_pos = 0
-    if log:  # numpy's vectorised log10 beats a per-element log in the kernel
-        finite = np.isfinite(arr)
-        non_pos = int(np.count_nonzero(finite & (arr <= 0)))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            arr = np.log10(np.where(arr > 0, arr, np.nan), dtype=np.float64)
-    lo, hi, non_finite, _ = _minmax(arr, False)
-    non_finite -= non_pos
+    if log:
+        non_pos = int(_count_non_positive_parallel(arr, CHUNKS) if parallel else _count_non_positive(arr))
+        arr = _log10(arr, parallel)
+    if parallel:
+        lo, hi, non_finite = _minmax_parallel(arr, CHUNKS)
+    else:
+        lo, hi, non_finite, _ = _minmax(arr, False)
+    non_finite = int(non_finite) - non_pos
     if value_range is not None:
         lo, hi = float(value_range[0]), float(value_range[1])
     if not np.isfinite(lo) or not np.isfinite(hi):
@@ -149,7 +220,8 @@ def histogram(values: Any, column: str = "value", bins: int = 100, log: bool = F
                          int(non_pos), bool(log))
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    counts = _bin(arr, False, float(lo), float(hi), bins)
+    counts = _bin_parallel(arr, float(lo), float(hi), bins, CHUNKS) if parallel else \
+        _bin(arr, False, float(lo), float(hi), bins)
     edges = np.linspace(lo, hi, bins + 1)
     return Histogram(column, edges, counts, int(arr.size), int(counts.sum()), int(non_finite),
                      int(non_pos), bool(log))
