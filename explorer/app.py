@@ -714,7 +714,10 @@ def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title
 
 
 def warm_up() -> None:
-    """Compile the numba kernels and touch datashader once, so the first real view is fast."""
+    """Compile the numba kernels and touch datashader once, so the first real view is fast.
+
+    Runs parallel (OpenMP) code: a process that will fork must call it after the fork, not
+    before (GNU OpenMP kills a forked child that runs parallel code after its parent did)."""
     from .repo.binning import bin_plane
     from .views.catalog import histogram
     from .views.raster import render_plane
