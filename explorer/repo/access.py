@@ -42,14 +42,17 @@ def _key(path: str, *what: Hashable) -> tuple:
 
 
 def _cached(path: str, what: tuple, loader: Callable[[], T],
-            size_of: Callable[[Any], int] = sizeof) -> T:
+            size_of: Callable[[Any], int] = sizeof, ident: Optional[tuple] = None) -> T:
+    """``loader()`` through the shared cache under the file's identity plus ``what``; ``ident``:
+    that identity (``_key(path)``) when the caller has it already (it costs a realpath and a stat)."""
     def load() -> T:
         try:
             return loader()
         except FileNotFoundError:
             raise NotOnDiskError(f"{path}: file not on disk") from None
 
-    return shared_cache().get_or_load(_key(path, *what), load, size_of=size_of)
+    key = ident + what if ident is not None else _key(path, *what)
+    return shared_cache().get_or_load(key, load, size_of=size_of)
 
 
 def _info_size(info: ExposureInfo) -> int:
@@ -104,44 +107,39 @@ def open_exposure(path: str | os.PathLike, dataset_type: Optional[str] = None,
 WHOLE_FITS_CATALOG_MAX_BYTES = 32 * 1024**2
 
 
-def _read_whole(path: str) -> bool:
-    """Whether a column subset of this catalog is best served from one cached full read."""
+def _read_whole(path: str, size: int) -> bool:
+    """Whether a column subset of this catalog (``size`` bytes) is best served from one cached
+    full read."""
     try:
-        return (_catalogs.catalog_kind(path) == "fits"  # (not gzip: its size says nothing of its contents)
-                and os.path.getsize(path) <= WHOLE_FITS_CATALOG_MAX_BYTES)
+        return (size <= WHOLE_FITS_CATALOG_MAX_BYTES
+                and _catalogs.catalog_kind(path) == "fits")  # (not gzip: its size says nothing of its contents)
     except (OSError, ExplorerError):
         return False
 
 
 def read_catalog(path: str | os.PathLike, columns: Optional[Sequence[str]] = None) -> pd.DataFrame:
     """A catalog as a DataFrame, cached per (file, columns); subsets come from a cached full read
-    (made for small plain FITS catalogs, see WHOLE_FITS_CATALOG_MAX_BYTES)."""
+    (made for small plain FITS catalogs, see WHOLE_FITS_CATALOG_MAX_BYTES). Names a full read
+    cannot serve directly (afw aliases, split array fields) are read for themselves."""
     path = os.fspath(path)
     if isinstance(columns, str):
         columns = [columns]
     cols = None if columns is None else tuple(columns)
+    ident = _key(path)  # (real path, mtime, size): once per call, it costs a realpath and a stat
     if cols is not None:
-        full = shared_cache().get(_key(path, "catalog", None))
-        if full is None and _read_whole(path):
+        full = shared_cache().get(ident + ("catalog", None))
+        if full is None and _read_whole(path, ident[2]):
             try:
-                full = _cached(path, ("catalog", None), lambda: _catalogs.read_catalog(path, None))
+                full = _cached(path, ("catalog", None), lambda: _catalogs.read_catalog(path, None), ident=ident)
             except NotOnDiskError:
                 raise
             except ExplorerError:  # one unreadable column must not hide the others: read just these
                 full = None
-        if full is not None:
-            return _subset(path, full, cols)
-    df = _cached(path, ("catalog", cols), lambda: _catalogs.read_catalog(path, cols))
-    return df.copy(deep=False)
-
-
-def _subset(path: str, full: pd.DataFrame, cols: tuple[str, ...]) -> pd.DataFrame:
-    """Columns of a cached full catalog; names it cannot serve directly (aliases) are read properly."""
-    if all(c in full.columns for c in cols):
-        out = full[list(cols)].copy(deep=False)
-        out.attrs = dict(full.attrs)
-        return out
-    df = _cached(path, ("catalog", cols), lambda: _catalogs.read_catalog(path, cols))
+        if full is not None and all(c in full.columns for c in cols):
+            out = full[list(cols)].copy(deep=False)
+            out.attrs = dict(full.attrs)
+            return out
+    df = _cached(path, ("catalog", cols), lambda: _catalogs.read_catalog(path, cols), ident=ident)
     return df.copy(deep=False)
 
 

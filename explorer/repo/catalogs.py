@@ -49,10 +49,6 @@ class UnknownColumnError(ExplorerError):
 # ----------------------------------------------------------------------------------------------
 def catalog_kind(path: str) -> str:
     """``"parquet"``, ``"fits"`` or ``"fits-gz"``, from the file's first bytes (BadFileError otherwise)."""
-    return _kind(path)
-
-
-def _kind(path: str) -> str:
     try:
         with open(path, "rb") as fh:
             head = fh.read(16)
@@ -500,7 +496,7 @@ def _parquet_schema(path: str) -> list[ColumnInfo]:
 def catalog_schema(path: str | os.PathLike) -> list[ColumnInfo]:
     """The columns of a catalog (after flag unpacking and array splitting), from headers/schema only."""
     path = os.fspath(path)
-    kind = _kind(path)
+    kind = catalog_kind(path)
     if kind == "parquet":
         return _parquet_schema(path)
     plan = _fits_plan(path, kind == "fits-gz")
@@ -510,7 +506,7 @@ def catalog_schema(path: str | os.PathLike) -> list[ColumnInfo]:
 def catalog_length(path: str | os.PathLike) -> int:
     """Number of rows, from NAXIS2 or the parquet footer: no rows are read."""
     path = os.fspath(path)
-    kind = _kind(path)
+    kind = catalog_kind(path)
     if kind == "parquet":
         return int(_parquet_file(path).metadata.num_rows)
     return _fits_plan(path, kind == "fits-gz").nrows
@@ -519,7 +515,7 @@ def catalog_length(path: str | os.PathLike) -> int:
 def catalog_aliases(path: str | os.PathLike) -> dict[str, str]:
     """afw alias map (``slot_Centroid`` -> ``base_SdssCentroid``); empty for parquet."""
     path = os.fspath(path)
-    kind = _kind(path)
+    kind = catalog_kind(path)
     if kind == "parquet":
         return {}
     return dict(_fits_plan(path, kind == "fits-gz").aliases)
@@ -537,7 +533,7 @@ def read_catalog(path: str | os.PathLike, columns: Optional[Sequence[str]] = Non
         if isinstance(columns, str):
             columns = [columns]
         columns = list(columns)
-    kind = _kind(path)
+    kind = catalog_kind(path)
     if kind == "parquet":
         return _read_parquet(path, columns)
     with warnings.catch_warnings():
