@@ -175,22 +175,20 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     if warning:  # said before the slow start, so an operator sees it at once
         print(warning, file=sys.stderr, flush=True)
 
-    if num_procs == 0:
-        num_procs = os.cpu_count() or 1
-    if num_procs <= 1:
-        app.warm_up()
     try:  # open the repository before the first visitor (a Butler takes about a second)
         app.get_repository(repo)
     except ExplorerError as exc:
         raise ServeError(str(exc)) from None
+    if num_procs == 0:
+        num_procs = os.cpu_count() or 1
     if num_procs > 1:
         port = _fork_reuse_port_processes(num_procs, port, address)
         app.get_repository(repo)  # each process opens its own registry connection
-        # warmed after the fork, never before: the kernels that use every core (datashader's
-        # downsampling, binning, long histograms) run on GNU OpenMP, which kills a forked child
-        # that runs parallel code after its parent did
-        app.warm_up()
         num_procs = 1
+    # after any fork, never before: the kernels that use every core (datashader's downsampling,
+    # binning, long histograms) may run on GNU OpenMP, which kills a forked child that runs
+    # parallel code after its parent did
+    app.warm_up()
 
     origins = list(allow_websocket_origin or [])
     host = "localhost" if address in ("127.0.0.1", "localhost", "0.0.0.0", "::") else address

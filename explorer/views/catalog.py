@@ -171,22 +171,22 @@ def _count_non_positive_parallel(values, chunks):  # pragma: no cover - compiled
 
 def _log10(arr: np.ndarray, parallel: bool) -> np.ndarray:
     """log10 of every value (<= 0 and non-finite give -inf/NaN, which the kernels leave out):
-    numpy's vectorised log10 beats a per-element log in a kernel; two halves on two threads."""
+    numpy's vectorised log10 beats a per-element log in a kernel; in parallel, one slice per
+    thread (numpy's ufuncs release the GIL)."""
     out = np.empty(arr.shape, np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if not parallel:
-            np.log10(arr, out=out, dtype=np.float64)
-            return out
+    parts = max(1, min(4, numba.get_num_threads())) if parallel else 1
+    cuts = [arr.size * i // parts for i in range(parts + 1)]
+
+    def part(i: int) -> None:
+        with np.errstate(divide="ignore", invalid="ignore"):  # (per thread: numpy's error state is)
+            np.log10(arr[cuts[i]:cuts[i + 1]], out=out[cuts[i]:cuts[i + 1]], dtype=np.float64)
+
+    if parts == 1:
+        part(0)
+    else:
         from concurrent.futures import ThreadPoolExecutor
 
-        n, parts = arr.size, max(1, min(4, numba.get_num_threads()))
-        cuts = [n * i // parts for i in range(parts + 1)]
-
-        def part(i: int) -> None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                np.log10(arr[cuts[i]:cuts[i + 1]], out=out[cuts[i]:cuts[i + 1]], dtype=np.float64)
-
-        with ThreadPoolExecutor(parts) as pool:  # numpy's ufuncs release the GIL
+        with ThreadPoolExecutor(parts) as pool:
             list(pool.map(part, range(parts)))
     return out
 
