@@ -440,8 +440,7 @@ class Client(threading.Thread):
                 self._patched.clear()
                 if self._closed:
                     return
-                now_sig = self._signature(what)
-                if now_sig != before:
+                if self._signature(what) != before:
                     if not late:
                         self.latencies.append((action, (time.perf_counter() - t0) * 1000))
                     if what == CATALOG and self._signature(HIST) <= before:
