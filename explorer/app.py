@@ -18,7 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from .repo.errors import ExplorerError
+from .errors import ExplorerError
 from .repo.model import Exposure
 # the state's names, re-exported: ``explorer.app`` is where people (and apps/explorer.py) look first
 from .state import (ENV_REPO, ENV_ROOTS, IMAGE_KINDS, PLANES, ExplorerState, default_repository,  # noqa: F401

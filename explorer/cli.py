@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-from .repo.errors import ExplorerError
+from .errors import ExplorerError
 
 PROG = "repo-explorer"
 

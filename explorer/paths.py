@@ -3,7 +3,7 @@
 A hosted explorer (``repo-explorer serve --repo-root DIR``) lets people type a repository path in
 the page or put it in the URL (``?repo=...``). That text is untrusted: this module turns it into a
 real directory path inside one of the allowed roots, or raises
-:class:`~explorer.repo.errors.PathNotAllowedError` with a message naming the problem. It is pure
+:class:`~explorer.errors.PathNotAllowedError` with a message naming the problem. It is pure
 (no UI imports) so the rule can be unit-tested and reused by any front end.
 
 Rules, with roots given:
@@ -25,7 +25,7 @@ import os
 import urllib.parse
 from typing import Sequence
 
-from .repo.errors import PathNotAllowedError
+from .errors import PathNotAllowedError
 
 MAX_PATH_CHARS = 4096
 MAX_COMPONENT_CHARS = 255  # NAME_MAX of every common file system

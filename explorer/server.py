@@ -12,7 +12,7 @@ import secrets
 import sys
 from typing import Optional, Sequence, Union
 
-from .repo.errors import ExplorerError
+from .errors import ExplorerError
 
 APP_PATH = "explorer"
 

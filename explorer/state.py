@@ -28,7 +28,7 @@ import param
 from .paths import display_path, resolve_repo_path
 from .repo import open_repo
 from .repo.base import Repository
-from .repo.errors import ExplorerError
+from .errors import ExplorerError
 from .repo.model import Exposure
 from .views import catalog as cat
 from .views.colors import default_shown, mask_plane_colors

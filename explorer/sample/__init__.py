@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from explorer.repo.errors import ExplorerError
+from explorer.errors import ExplorerError
 
 __all__ = ["make_sample", "SampleError", "MANIFEST_NAME"]
 

@@ -1,12 +1,12 @@
 """Errors of the sky package: bad tract ids, bad patch indices, coordinates off a tract.
 
-Each is an :class:`explorer.repo.errors.ExplorerError` (so the CLI prints a one-line message and
+Each is an :class:`explorer.errors.ExplorerError` (so the CLI prints a one-line message and
 exits 2) and also the builtin exception that ``lsst.skymap`` raises in the same situation, so code
 written against either style of error handling works.
 """
 from __future__ import annotations
 
-from explorer.repo.errors import ExplorerError
+from explorer.errors import ExplorerError
 
 
 class BadTractError(ExplorerError, ValueError):

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..repo.base import CALEXP_TYPES, COADD_CATALOG_TYPES, COADD_TYPES, SOURCE_TYPES, Repository
-from ..repo.errors import ExplorerError
+from ..errors import ExplorerError
 
 BAND_ORDER = "ugrizy"
 PER_DETECTOR_SOURCES = ("src", "source", "single_visit_star")
