@@ -682,8 +682,9 @@ class Gen2Repository(Repository):
             scan = scans[name]
             if not scan.present:
                 continue
-            missing = len(scan.missing_keys()) if check_files else None
-            summaries.append(DatasetTypeSummary(name, list(scan.keys), scan.storage_class, len(scan.found), missing))
+            missing_ids = [dict(scan.expected[k]) for k in scan.missing_keys()] if check_files else None
+            summaries.append(DatasetTypeSummary(name, list(scan.keys), scan.storage_class, len(scan.found),
+                                                None if missing_ids is None else len(missing_ids), missing_ids))
         tracts: set[int] = set()
         patches: set[tuple[int, str]] = set()
         for scan in scans.values():

@@ -280,12 +280,13 @@ class Gen3Repository(Repository):
             dt = self._dataset_type(name)
             refs = self._refs(name, collections) if matched else []
             refs_by_type[name] = refs
-            missing = None
+            missing = missing_ids = None
             if check_files:
                 say(f"[{i}/{len(names)}] checking {len(refs)} {name} files on disk")
-                missing = sum(1 for ref in refs if not _exists(self._uri_path(ref)))
+                missing_ids = [dict(ref.dataId.mapping) for ref in refs if not _exists(self._uri_path(ref))]
+                missing = len(missing_ids)
             summaries.append(DatasetTypeSummary(name, list(dt.dimensions.names), dt.storageClass_name,
-                                                len(refs), missing))
+                                                len(refs), missing, missing_ids))
         tracts: set[int] = set()
         patches: set[tuple[int, int]] = set()
         for name, refs in refs_by_type.items():
