@@ -400,7 +400,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ExplorerError(f"no such repository: {args.repo}")
     serve(args.repo, port=args.port, repo_roots=args.repo_root or [], address=args.address,
           num_procs=args.num_procs, allow_websocket_origin=args.allow_websocket_origin or [],
-          basic_auth=args.basic_auth, show=args.show)
+          basic_auth=args.basic_auth, show=args.show, allow_registry_hosts=args.allow_registry_host or [])
     return 0
 
 
@@ -415,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--repo-root", action="append", metavar="DIR",
                    help="confine the repository-path widget to this directory (repeatable)")
+    p.add_argument("--allow-registry-host", action="append", metavar="HOST",
+                   help="with --repo-root: let repositories use a database (or storage) server on HOST "
+                        "(repeatable; default: none, only files inside the roots)")
     p.add_argument("--num-procs", type=int, default=1)
     p.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]")
     p.add_argument("--basic-auth", metavar="USER:PASSWORD|FILE", help="require a login (see docs/hosting.md)")

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
+from .confine import check_file
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARepositoryError,
                      UnknownDatasetTypeError)
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
@@ -183,6 +184,7 @@ class Gen3Repository(Repository):
                 f"also give {', '.join(missing) or 'a narrower collection'}")
         ref = refs[0]
         path = self._uri_path(ref)
+        check_file(self.root, path, f"the {dataset_type} file")  # no-op unless opened confined
         on_disk = bool(path) and os.path.exists(path)
         return DatasetLocation(dataset_type, dict(ref.dataId.mapping), path, on_disk,
                                storage_class=ref.datasetType.storageClass_name, collection=ref.run)
