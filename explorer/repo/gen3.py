@@ -15,6 +15,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
+from .confine import check_file
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARepositoryError,
                      UnknownDatasetTypeError)
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
@@ -183,6 +184,7 @@ class Gen3Repository(Repository):
                 f"also give {', '.join(missing) or 'a narrower collection'}")
         ref = refs[0]
         path = self._uri_path(ref)
+        check_file(self.root, path, f"the {dataset_type} file")  # no-op unless opened confined
         on_disk = bool(path) and os.path.exists(path)
         return DatasetLocation(dataset_type, dict(ref.dataId.mapping), path, on_disk,
                                storage_class=ref.datasetType.storageClass_name, collection=ref.run)
@@ -280,12 +282,13 @@ class Gen3Repository(Repository):
             dt = self._dataset_type(name)
             refs = self._refs(name, collections) if matched else []
             refs_by_type[name] = refs
-            missing = None
+            missing = missing_ids = None
             if check_files:
                 say(f"[{i}/{len(names)}] checking {len(refs)} {name} files on disk")
-                missing = sum(1 for ref in refs if not _exists(self._uri_path(ref)))
+                missing_ids = [dict(ref.dataId.mapping) for ref in refs if not _exists(self._uri_path(ref))]
+                missing = len(missing_ids)
             summaries.append(DatasetTypeSummary(name, list(dt.dimensions.names), dt.storageClass_name,
-                                                len(refs), missing))
+                                                len(refs), missing, missing_ids))
         tracts: set[int] = set()
         patches: set[tuple[int, int]] = set()
         for name, refs in refs_by_type.items():
