@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("make-sample", help="write the DC2-like sample repository")
     p.add_argument("dir", nargs="?", help="where to write it (default: sample_repo/ of the checkout)")
     p.add_argument("--layout", choices=["gen3", "gen2"], default="gen3")
-    p.add_argument("--size", choices=["small", "large"], default="small")
+    p.add_argument("--size", choices=["small", "large", "survey"], default="small")
     p.add_argument("--seed", type=int, default=1)
     p.set_defaults(func=cmd_make_sample)
 
