@@ -169,7 +169,7 @@ def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[
         "xy0": [int(info.xy0[0]), int(info.xy0[1])],
         "planes": info.planes,
         "mask_planes": {k: int(v) for k, v in info.mask_planes.items()},
-        "wcs_center": list(info.center_sky()) if info.wcs is not None and info.center_sky() else None,
+        "wcs_center": list(info.center_sky()) if info.has_sky and info.center_sky() else None,
         "zero_point_mag": info.zero_point_mag,
         "photo_calib": info.photo_calib,
         "filter": info.filter_label,
@@ -179,10 +179,20 @@ def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[
         "visit_info": info.visit_info,
         "metadata_cards": int(info.metadata_cards),
         "on_disk": True,
+        "format": getattr(info, "format", "afw"),
+        "kind": getattr(info, "kind", None),
+        "sky_exact": bool(getattr(info, "sky_exact", False)),
+        "mask_plane_info": [{"name": p.name, "bit": int(p.bit), "description": p.description, "hdu": int(p.hdu)}
+                            for p in getattr(info, "mask_schema", [])],
     }
+    if getattr(info, "cells", None) is not None:
+        c = info.cells
+        out["cells"] = {"cell_shape": list(c.cell_shape), "first_cell": list(c.first_cell),
+                        "num_cells": list(c.num_cells), "missing": [list(m) for m in c.missing],
+                        "skymap": c.skymap, "tract": c.tract, "patch": c.patch}
     if pixel is not None:
         x, y = float(pixel[0]), float(pixel[1])
-        if info.wcs is None:
+        if not info.has_sky:
             out["sky"] = None
         else:
             ra, dec = info.pixel_to_sky(x, y)
