@@ -262,15 +262,16 @@ def _tract_json(tract, patches: Optional[list] = None) -> dict[str, Any]:
 
 
 def cmd_skymap(args: argparse.Namespace) -> int:
-    from .sky import dc2_skymap
+    from .sky import skymap_by_name, skymap_names
 
-    if args.name.lower() != "dc2":
-        raise UsageError(f"unknown skymap {args.name!r}: only 'dc2' (the DC2 RingsSkyMap) is built in")
-    sm = dc2_skymap()
+    try:
+        sm = skymap_by_name(args.name)
+    except KeyError:
+        raise UsageError(f"unknown skymap {args.name!r}: built in are {', '.join(skymap_names())}") from None
     tracts: list[dict[str, Any]] = []
     if args.tract is not None:
         if not 0 <= args.tract < sm.num_tracts:
-            raise ExplorerError(f"no tract {args.tract} in the DC2 skymap (tracts are 0..{sm.num_tracts - 1})")
+            raise ExplorerError(f"no tract {args.tract} in the {sm.name} skymap (tracts are 0..{sm.num_tracts - 1})")
         tracts.append(_tract_json(sm.tract(args.tract)))
     if args.at:
         for ra, dec in args.at:
@@ -360,8 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_exposure)
 
-    p = sub.add_parser("skymap", help="DC2 skymap geometry: tracts, patches, point look-ups")
-    p.add_argument("--name", default="dc2")
+    p = sub.add_parser("skymap", help="skymap geometry (DC2, lsst_cells_v1, lsst_cells_v2): tracts, patches, look-ups")
+    p.add_argument("--name", default="dc2", help="dc2 (default), lsst_cells_v1 (DP1) or lsst_cells_v2 (DP2)")
     p.add_argument("--tract", type=int)
     p.add_argument("--at", nargs=2, type=float, action="append", metavar=("RA", "DEC"))
     p.add_argument("--json", action="store_true")
