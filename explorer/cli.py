@@ -256,7 +256,7 @@ def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[
         "xy0": [int(info.xy0[0]), int(info.xy0[1])],
         "planes": info.planes,
         "mask_planes": {k: int(v) for k, v in info.mask_planes.items()},
-        "wcs_center": list(info.center_sky()) if info.wcs is not None and info.center_sky() else None,
+        "wcs_center": list(info.center_sky()) if info.has_sky and info.center_sky() else None,
         "zero_point_mag": info.zero_point_mag,
         "photo_calib": info.photo_calib,
         "filter": info.filter_label,
@@ -266,10 +266,20 @@ def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[
         "visit_info": info.visit_info,
         "metadata_cards": int(info.metadata_cards),
         "on_disk": True,
+        "format": getattr(info, "format", "afw"),
+        "kind": getattr(info, "kind", None),
+        "sky_exact": bool(getattr(info, "sky_exact", False)),
+        "mask_plane_info": [{"name": p.name, "bit": int(p.bit), "description": p.description, "hdu": int(p.hdu)}
+                            for p in getattr(info, "mask_schema", [])],
     }
+    if getattr(info, "cells", None) is not None:
+        c = info.cells
+        out["cells"] = {"cell_shape": list(c.cell_shape), "first_cell": list(c.first_cell),
+                        "num_cells": list(c.num_cells), "missing": [list(m) for m in c.missing],
+                        "skymap": c.skymap, "tract": c.tract, "patch": c.patch}
     if pixel is not None:
         x, y = float(pixel[0]), float(pixel[1])
-        if info.wcs is None:
+        if not info.has_sky:
             out["sky"] = None
         else:
             ra, dec = info.pixel_to_sky(x, y)
@@ -348,15 +358,16 @@ def _tract_json(tract, patches: Optional[list] = None) -> dict[str, Any]:
 
 
 def cmd_skymap(args: argparse.Namespace) -> int:
-    from .sky import dc2_skymap
+    from .sky import skymap_by_name, skymap_names
 
-    if args.name.lower() != "dc2":
-        raise UsageError(f"unknown skymap {args.name!r}: only 'dc2' (the DC2 RingsSkyMap) is built in")
-    sm = dc2_skymap()
+    try:
+        sm = skymap_by_name(args.name)
+    except KeyError:
+        raise UsageError(f"unknown skymap {args.name!r}: built in are {', '.join(skymap_names())}") from None
     tracts: list[dict[str, Any]] = []
     if args.tract is not None:
         if not 0 <= args.tract < sm.num_tracts:
-            raise ExplorerError(f"no tract {args.tract} in the DC2 skymap (tracts are 0..{sm.num_tracts - 1})")
+            raise ExplorerError(f"no tract {args.tract} in the {sm.name} skymap (tracts are 0..{sm.num_tracts - 1})")
         tracts.append(_tract_json(sm.tract(args.tract)))
     if args.at:
         for ra, dec in args.at:
@@ -449,8 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_exposure)
 
-    p = sub.add_parser("skymap", help="DC2 skymap geometry: tracts, patches, point look-ups")
-    p.add_argument("--name", default="dc2")
+    p = sub.add_parser("skymap", help="skymap geometry (DC2, lsst_cells_v1, lsst_cells_v2): tracts, patches, look-ups")
+    p.add_argument("--name", default="dc2", help="dc2 (default), lsst_cells_v1 (DP1) or lsst_cells_v2 (DP2)")
     p.add_argument("--tract", type=int)
     p.add_argument("--at", nargs=2, type=float, action="append", metavar=("RA", "DEC"))
     p.add_argument("--json", action="store_true")

@@ -3,7 +3,9 @@
 Everything goes through the one shared byte-bounded cache (:mod:`explorer.repo.cache`), keyed by
 the file's identity (real path, mtime, size) so a file replaced on disk is re-read:
 
-* ``(file, "exposure_info")``: headers and archive rows (:func:`explorer.repo.fits.read_exposure_info`);
+* ``(file, "exposure_info")``: headers and archive rows (:func:`explorer.repo.fits.read_exposure_info`,
+  which hands files in the lsst.images format to :mod:`explorer.repo.lsst_images`: dispatch by
+  content, so a Gen3 ``VisitImage``/``CellCoadd`` dataset needs nothing from the backend);
 * ``(file, "plane", name)``: one pixel plane, loaded only when asked for;
 * ``(file, "binned", name, factor)``: the plane binned by a power of two, for whole-frame views;
 * ``(file, "catalog", columns)``: a DataFrame; ``columns=None`` is the full catalog, and a column
@@ -56,8 +58,16 @@ def _cached(path: str, what: tuple, loader: Callable[[], T],
 
 
 def _info_size(info: ExposureInfo) -> int:
-    """Rough bytes held by an ExposureInfo: its header dict and archive rows dominate (a WCS ~ 10 kB)."""
-    return sizeof(info.metadata) + sizeof(info.archive) + sizeof(info.visit_info) + 16 * 1024
+    """Rough bytes held by an ExposureInfo: its header dict and archive rows dominate (a WCS ~ 10 kB),
+    plus PSF images (one per cell for a cell coadd) and the AST mapping text."""
+    size = sizeof(info.metadata) + sizeof(info.archive) + sizeof(info.visit_info) + 16 * 1024
+    if info.psf is not None and info.psf.image is not None:
+        size += info.psf.image.array.nbytes
+    if info.cells is not None:
+        size += sum(p.array.nbytes + 200 for p in info.cells.psfs)
+    if info.sky is not None:
+        size += 2 * len(getattr(info.sky, "text", "")) + 8 * 1024
+    return size + 300 * len(info.mask_schema)
 
 
 def exposure_info(path: str | os.PathLike) -> ExposureInfo:

@@ -289,3 +289,38 @@ def visit_info(*headers) -> dict[str, Any]:
             if found:
                 break
     return out
+
+
+MAX_SKYWCS_BYTES = 16 * 1024**2  # an AST SkyWcs is a few kB (a distorted one ~100 kB)
+
+
+def skywcs_row(archive: AfwArchive, primary) -> Optional[bytes]:
+    """The raw AST text of the exposure's archived ``SkyWcs`` (``wcs`` column), or None.
+
+    afw (since 2018) persists every SkyWcs as its AST FrameSet; older files hold ``TanWcs`` rows
+    (FITS-style numbers) instead, which the header's FITS WCS already describes.
+    """
+    aid = _archive_id(primary, "SKYWCS", "WCS_ID")
+    row = archive.find(aid, "SkyWcs") if aid is not None else None
+    if row is None:
+        row = archive.find(None, "SkyWcs")
+    if row is None:
+        return None
+    hdu_i = row.get("hdu")
+    if hdu_i is None or not (0 <= hdu_i < len(archive.hdus)):
+        return None
+    hdu = archive.hdus[hdu_i]
+    try:
+        data = hdu.data
+        if "wcs" not in [n.lower() for n in data.columns.names]:
+            return None
+        name = next(n for n in data.columns.names if n.lower() == "wcs")
+        if not 0 <= row["row0"] < len(data):
+            return None
+        cell = data[row["row0"]][name]
+    except Exception:
+        return None
+    raw = np.asarray(cell)
+    if raw.size == 0 or raw.size > MAX_SKYWCS_BYTES:
+        return None
+    return raw.astype(np.uint8, copy=False).tobytes() if raw.dtype.kind in "ui" else bytes(str(cell), "ascii", "replace")

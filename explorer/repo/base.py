@@ -24,7 +24,16 @@ COADD_TYPES = ("deepCoadd_calexp", "deepCoadd", "deep_coadd", "deepCoadd_image")
 # Visit-level parquet tables first: they cover every detector and give their row counts from metadata.
 SOURCE_TYPES = ("sourceTable_visit", "sourceTable", "source", "src", "single_visit_star")
 COADD_CATALOG_TYPES = ("deepCoadd_forced_src", "deepCoadd_meas", "deepCoadd_ref", "deepCoadd_mergeDet",
-                       "objectTable", "objectTable_tract", "object")
+                       "objectTable", "objectTable_tract", "object", "object_forced_source")
+# Rubin's release names (DP1/DP2), then the older pipelines' names for the same role.
+# Difference images are per visit and detector (like calexps); templates are coadds (tract, patch, band).
+DIFFERENCE_TYPES = ("difference_image", "goodSeeingDiff_differenceExp", "deepDiff_differenceExp")
+TEMPLATE_TYPES = ("template_coadd", "goodSeeingCoadd")
+# Difference-image source and object tables (per visit, or per tract in the releases).
+DIA_CATALOG_TYPES = ("dia_source", "dia_object", "dia_source_detector", "diaSourceTable_tract",
+                     "diaObjectTable_tract", "goodSeeingDiff_diaSrcTable")
+#: lsst.images storage classes (read by :mod:`explorer.repo.lsst_images`, whatever the file is called).
+LSST_IMAGES_STORAGE_CLASSES = ("VisitImage", "DifferenceImage", "CellCoadd", "MaskedImage")
 
 
 class Repository(ABC):

@@ -39,7 +39,7 @@ from .errors import BadFileError, ExplorerError
 from .fitsio import (MAX_HDUS, check_complete, check_signature, clean_str, disk_dtype, fits_errors, header_dict,
                      is_2d_image, make_wcs, naxes, open_fits, output_dtype, plane_label, read_with_astropy,
                      scan_hdus)
-from .model import PLANES, ExposureInfo
+from .model import PLANES, ExposureInfo, MaskPlane
 
 
 def _xy0(hdr) -> tuple[int, int]:
@@ -65,6 +65,52 @@ def _mask_planes(hdr) -> dict[str, int]:
             if 0 <= bit < 64:
                 planes[key[3:]] = bit
     return dict(sorted(planes.items(), key=lambda kv: kv[1]))
+
+
+#: What afw's standard mask planes mean (afw ``Mask`` plane docs); afw files carry only names.
+AFW_PLANE_DESCRIPTIONS = {
+    "BAD": "This pixel is known to be bad (e.g. the amplifier is not working).",
+    "SAT": "This pixel is saturated and has bloomed.",
+    "INTRP": "This pixel has been interpolated over. Check other mask planes for the reason.",
+    "CR": "This pixel is contaminated by a cosmic ray.",
+    "EDGE": "This pixel is too close to the edge to be processed properly.",
+    "DETECTED": "This pixel lies within an object's Footprint.",
+    "DETECTED_NEGATIVE": "This pixel lies within an object's Footprint, and the detection was looking "
+                         "for pixels *below* a specified level.",
+    "SUSPECT": "This pixel is untrustworthy (e.g. contains an instrumental flux in ADU above the "
+               "correctable non-linear regime).",
+    "NO_DATA": "There was no data at this pixel location (e.g. no input images at this location in a "
+               "coadd, or extremely high vignetting, such that there is no incoming signal).",
+    "CROSSTALK": "This pixel was corrected for crosstalk.",
+    "UNMASKEDNAN": "This pixel is NaN but was not masked by any other plane.",
+    "CLIPPED": "This pixel was clipped from at least one input when coadding.",
+    "REJECTED": "At least one input was rejected at this pixel when coadding.",
+    "INEXACT_PSF": "The coadd PSF is inexact here (an input was rejected or clipped).",
+    "SENSOR_EDGE": "This pixel is near the sensor edge in at least one input.",
+    "STREAK": "A satellite or other streak crosses this pixel.",
+    "NOT_DEBLENDED": "This pixel is in a footprint that was not deblended.",
+    "VIGNETTED": "This pixel is vignetted.",
+}
+
+
+def _afw_mask_schema(planes: dict[str, int]) -> list[MaskPlane]:
+    return [MaskPlane(name=name, bit=bit, description=AFW_PLANE_DESCRIPTIONS.get(name), hdu=0, hdu_bit=bit)
+            for name, bit in sorted(planes.items(), key=lambda kv: kv[1])]
+
+
+def _afw_sky(archive, primary, shape, xy0):
+    """The exact AST mapping of the archived afw SkyWcs, or None (no archive row, unreadable)."""
+    from .ast_wcs import AstSkyMapping
+
+    comp = afw_archive.skywcs_row(archive, primary)
+    if comp is None:
+        return None
+    try:
+        return AstSkyMapping.from_afw_skywcs(comp)
+    except ExplorerError:
+        return None
+    except Exception:  # an AST failure on a hostile row must not cost the exposure
+        return None
 
 
 def _find_planes(hdus: list) -> dict[str, int]:
@@ -100,6 +146,10 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
                 raise BadFileError(f"{path}: no HDUs")
             check_complete(path, hdus, gz, all_scanned=True)
             primary = hdus[0].header
+            from . import lsst_images
+
+            if lsst_images.is_lsst_images(primary):
+                return lsst_images.read_exposure_info(path, hdus)
             segs = amp_segments(hdus)
             plane_hdus = {"image": segs[0][0]} if segs else _find_planes(hdus)
             ar_hdu = primary.get("AR_HDU")
@@ -139,11 +189,22 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
             if segs:
                 visit_info["amplifiers"] = len(segs)
             metadata = header_dict(primary)
+            sky = None if segs else _afw_sky(archive, primary, shape, xy0)
+    if sky is not None and wcs is None:
+        from .ast_wcs import approximate_fits_wcs
+
+        wcs = approximate_fits_wcs(sky, shape, xy0)  # for code that wants an astropy WCS; not for positions
+    if sky is not None and psf is not None and psf.sigma_pixels and psf.fwhm_arcsec is None:
+        scale = sky.pixel_scale_arcsec(xy0[0] + (shape[1] - 1) / 2.0, xy0[1] + (shape[0] - 1) / 2.0)
+        if scale:
+            psf.fwhm_arcsec = psf.sigma_pixels * 2.0 * math.sqrt(2.0 * math.log(2.0)) * scale
     return ExposureInfo(
         path=path, shape=shape, xy0=xy0, plane_hdus=plane_hdus, mask_planes=mask_planes, wcs=wcs,
         metadata=metadata, visit_info=visit_info, zero_point_mag=zero_point, photo_calib=photo_calib,
         filter_label=filter_label, detector=detector, psf=psf, archive=archive.rows,
-        compressed=compressed, plane_dtypes=plane_dtypes)
+        compressed=compressed, plane_dtypes=plane_dtypes, sky=sky,
+        mask_schema=_afw_mask_schema(mask_planes),
+        mask_hdus=[plane_hdus["mask"]] if "mask" in plane_hdus else [])
 
 
 def read_plane(path: str | os.PathLike, plane: str, info: Optional[ExposureInfo] = None) -> np.ndarray:
@@ -163,6 +224,8 @@ def read_plane(path: str | os.PathLike, plane: str, info: Optional[ExposureInfo]
         raise ExplorerError(f"{path} has no {plane} plane (it has {', '.join(info.planes)})")
     index = info.plane_hdus[plane]
     gz = check_signature(path)
+    if plane == "mask" and len(info.mask_hdus) > 1:
+        return _read_combined_mask(path, info, gz)
     with fits_errors(path, f"read the {plane} plane"):
         with open_fits(path, gz) as hdul:
             try:
@@ -188,6 +251,39 @@ def read_plane(path: str | os.PathLike, plane: str, info: Optional[ExposureInfo]
     if arr.shape != tuple(expect):
         raise BadFileError(f"{path}: {plane} plane has shape {arr.shape}, expected {tuple(expect)}")
     return arr
+
+
+def _read_combined_mask(path: str, info: ExposureInfo, gz: bool) -> np.ndarray:
+    """Several MASK HDUs (lsst.images, > 31 planes) as one int64 array with the bits of
+    ``info.mask_schema``: HDU k's planes moved to the bits that follow HDU k-1's."""
+    from astropy.io import fits
+
+    out = np.zeros(info.shape, dtype=np.int64)
+    with fits_errors(path, "read the mask planes"):
+        with open_fits(path, gz) as hdul:
+            for k, index in enumerate(info.mask_hdus):
+                hdu = hdul[index]
+                if not gz and not isinstance(hdu, fits.CompImageHDU):
+                    arr = _read_raw_segment(path, hdu, np.dtype(np.int32))
+                else:
+                    _check_decompressed_size(path, hdu, "mask")
+                    arr = read_with_astropy(hdu, np.dtype(np.int32))
+                if arr.shape != tuple(info.shape):
+                    raise BadFileError(f"{path}: MASK HDU {k + 1} has shape {arr.shape}, expected {tuple(info.shape)}")
+                planes = [p for p in info.mask_schema if p.hdu == k and p.hdu_bit is not None]
+                if not planes:
+                    continue
+                shifts = {p.bit - p.hdu_bit for p in planes}
+                wide = arr.astype(np.int64) & 0xFFFFFFFF  # the HDU's 32 bits, never sign-extended
+                if len(shifts) == 1:  # the usual case: one shift moves the whole HDU
+                    used = 0
+                    for p in planes:
+                        used |= 1 << p.hdu_bit
+                    out |= (wide & used) << shifts.pop()
+                else:
+                    for p in planes:
+                        out |= ((wide >> p.hdu_bit) & 1) << p.bit
+    return out
 
 
 MAX_DECOMPRESSED_BYTES = 4 * 1024**3  # one decompressed plane; LSST planes are < 100 MB

@@ -96,23 +96,106 @@ class DatasetLocation:
 
 @dataclass
 class PsfModel:
-    """What the afw archive says about the PSF, as far as it can be read without afw."""
+    """What the file says about the PSF (afw archive row, or lsst.images' PSF model)."""
 
     kind: str  # archive class name, e.g. "GaussianPsf", "PiffPsf", "CoaddPsf"
     sigma_pixels: Optional[float] = None  # Gaussian-equivalent sigma where known
     fwhm_arcsec: Optional[float] = None
     params: dict[str, Any] = field(default_factory=dict)
+    image: Optional["PsfImage"] = None  # the kernel image at the image centre, where it can be computed
+
+
+@dataclass
+class PsfImage:
+    """One PSF image: where it was evaluated (parent pixel, or a cell) and the kernel array."""
+
+    array: np.ndarray  # 2-D, centred, sums to ~1
+    x: Optional[float] = None  # parent pixel where it was evaluated
+    y: Optional[float] = None
+    cell: Optional[tuple[int, int]] = None  # (i, j) = (row, column) in the cell grid, for cell PSFs
+
+
+@dataclass
+class MaskPlane:
+    """One mask plane as the file defines it.
+
+    ``bit`` is the bit in the mask array :class:`Exposure` returns. With one MASK HDU it is the
+    file's own bit. lsst.images writes more than 31 planes as several int32 MASK HDUs, each
+    numbering its planes from 0 again; the explorer combines them into one int64 array in which
+    HDU ``k``'s bits follow on from the highest bit of HDU ``k - 1`` (so 36 planes use bits 0-35,
+    plane 32 of the file being bit 0 of the second HDU). ``hdu`` (0 = the first MASK HDU) and
+    ``hdu_bit`` say where the plane lives in the file.
+    """
+
+    name: str
+    bit: int
+    description: Optional[str] = None
+    hdu: int = 0
+    hdu_bit: Optional[int] = None
+
+
+@dataclass
+class CellGrid:
+    """The cell grid of a cell-based coadd (``CellCoadd``), in parent (tract) pixels.
+
+    Cell ``(i, j)`` (i: row, j: column) covers x in ``[x0 + j*cw, x0 + (j+1)*cw)`` and y in
+    ``[y0 + i*ch, y0 + (i+1)*ch)`` where ``(x0, y0)`` is ``grid_origin`` and ``(cw, ch)``
+    ``cell_shape[::-1]``. ``cells`` are the cells of the grid the image covers; ``missing``
+    those of them that have no data (no inputs).
+    """
+
+    grid_origin: tuple[int, int]  # (x0, y0) of cell (0, 0)
+    cell_shape: tuple[int, int]  # (ny, nx) pixels per cell
+    grid_size: tuple[int, int]  # (rows, columns) of the whole grid (usually the patch's)
+    first_cell: tuple[int, int]  # (i, j) of the first cell the image covers
+    num_cells: tuple[int, int]  # (rows, columns) the image covers
+    missing: list[tuple[int, int]] = field(default_factory=list)  # (i, j)
+    psfs: list[PsfImage] = field(default_factory=list)  # one per present cell
+    skymap: Optional[str] = None
+    tract: Optional[int] = None
+    patch: Optional[int] = None
+    patch_index: Optional[tuple[int, int]] = None  # (x, y)
+    patch_inner_bbox: Optional[tuple[int, int, int, int]] = None  # (x0, y0, width, height)
+
+    def cell_bbox(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """(x0, y0, width, height) of cell (i, j) in parent pixels."""
+        ch, cw = self.cell_shape
+        return (self.grid_origin[0] + j * cw, self.grid_origin[1] + i * ch, cw, ch)
+
+    def cells(self) -> list[tuple[int, int]]:
+        """Every (i, j) the image covers, present or missing, row by row."""
+        i0, j0 = self.first_cell
+        return [(i, j) for i in range(i0, i0 + self.num_cells[0]) for j in range(j0, j0 + self.num_cells[1])]
+
+    def cell_of(self, x: float, y: float) -> tuple[int, int]:
+        """(i, j) of the cell holding parent pixel (x, y)."""
+        ch, cw = self.cell_shape
+        return (int(math.floor((round(y) - self.grid_origin[1]) / ch)),
+                int(math.floor((round(x) - self.grid_origin[0]) / cw)))
+
+    def psf(self, i: int, j: int) -> Optional[PsfImage]:
+        return next((p for p in self.psfs if p.cell == (i, j)), None)
 
 
 @dataclass
 class ExposureInfo:
-    """Everything about an afw-layout exposure except its pixels (cheap: headers and archive only)."""
+    """Everything about an exposure except its pixels (cheap: headers, archive, JSON tree only).
+
+    Both file formats land here: afw's (calexp, deepCoadd...) and lsst.images' (VisitImage,
+    DifferenceImage, CellCoadd: ``format == "lsst.images"``).
+
+    Sky positions: ``sky`` is the exact mapping (AST, from lsst.images' projection or afw's
+    archived SkyWcs) when the file has one; ``wcs`` is the FITS WCS of the header (for lsst.images
+    files and non-FITS afw WCSs an approximation, fitted when the header has none).
+    :meth:`pixel_to_sky` and :meth:`sky_to_pixel` use the exact mapping when there is one, else
+    the FITS WCS; ``sky_exact`` says which, so a readout can say "approx.".
+    """
 
     path: str
     shape: tuple[int, int]  # (ny, nx)
     xy0: tuple[int, int]  # (x0, y0) of the parent frame, from LTV1/LTV2
     plane_hdus: dict[str, int]  # {"image": i, "mask": j, "variance": k} present planes -> HDU index
-    mask_planes: dict[str, int]  # name (as written, without "MP_") -> bit
+    mask_planes: dict[str, int]  # name (as written, without "MP_") -> bit (see MaskPlane for > 31 planes)
     wcs: Any  # astropy.wcs.WCS or None; FITS convention (use pixel_to_sky for LSST convention)
     metadata: dict[str, Any]  # primary header cards (keyword -> value)
     visit_info: dict[str, Any]
@@ -124,6 +207,16 @@ class ExposureInfo:
     archive: list[dict[str, Any]] = field(default_factory=list)  # ARCHIVE_INDEX rows: id, name, ...
     compressed: bool = False
     plane_dtypes: dict[str, str] = field(default_factory=dict)
+    # --- added for Rubin's current formats (lsst.images, exact AST WCS) ---
+    format: str = "afw"  # "afw" | "lsst.images"
+    kind: Optional[str] = None  # lsst.images class: "VisitImage", "DifferenceImage", "CellCoadd", ...
+    sky: Any = None  # explorer.repo.ast_wcs.AstSkyMapping (exact) or None
+    mask_schema: list[MaskPlane] = field(default_factory=list)  # every plane, with descriptions
+    mask_hdus: list[int] = field(default_factory=list)  # HDU indices of every MASK HDU, in order
+    units: dict[str, str] = field(default_factory=dict)  # plane -> unit ("nJy", "nJy2")
+    summary_stats: dict[str, Any] = field(default_factory=dict)  # finite values only
+    cells: Optional[CellGrid] = None  # cell coadds only
+    extra_planes: dict[str, int] = field(default_factory=dict)  # other image HDUs: EXTNAME -> HDU index
 
     @property
     def planes(self) -> list[str]:
@@ -133,8 +226,24 @@ class ExposureInfo:
     def metadata_cards(self) -> int:
         return len(self.metadata)
 
+    @property
+    def has_sky(self) -> bool:
+        """Whether pixel <-> sky positions are known (exactly or through the FITS WCS)."""
+        return self.sky is not None or self.wcs is not None
+
+    @property
+    def sky_exact(self) -> bool:
+        """True when positions come from the exact mapping, False when from a FITS approximation."""
+        return self.sky is not None
+
+    def mask_descriptions(self) -> dict[str, str]:
+        """Plane name -> description, where the file (or afw's defaults) gives one."""
+        return {p.name: p.description for p in self.mask_schema if p.description}
+
     def pixel_to_sky(self, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
         """RA, Dec (deg) of LSST parent-pixel coordinates (0-based, xy0 included), as afw's pixelToSky."""
+        if self.sky is not None:
+            return self.sky.pixel_to_sky(x, y)
         if self.wcs is None:
             raise ValueError("this exposure has no WCS")
         x = np.asarray(x, dtype=float) - self.xy0[0]
@@ -144,6 +253,8 @@ class ExposureInfo:
 
     def sky_to_pixel(self, ra: Any, dec: Any) -> tuple[np.ndarray, np.ndarray]:
         """LSST parent-pixel coordinates (0-based, xy0 included) of RA, Dec in degrees."""
+        if self.sky is not None:
+            return self.sky.sky_to_pixel(ra, dec)
         if self.wcs is None:
             raise ValueError("this exposure has no WCS")
         x, y = self.wcs.all_world2pix(np.asarray(ra, float), np.asarray(dec, float), 0)
@@ -151,7 +262,7 @@ class ExposureInfo:
 
     def center_sky(self) -> Optional[tuple[float, float]]:
         """RA, Dec (deg) of the centre of the pixel grid, or None without a WCS."""
-        if self.wcs is None:
+        if not self.has_sky:
             return None
         ny, nx = self.shape
         ra, dec = self.pixel_to_sky(self.xy0[0] + (nx - 1) / 2.0, self.xy0[1] + (ny - 1) / 2.0)
@@ -161,7 +272,7 @@ class ExposureInfo:
 
     def corners_sky(self) -> Optional[np.ndarray]:
         """(4, 2) RA, Dec of the outer pixel corners, counter-clockwise from (x0, y0)."""
-        if self.wcs is None:
+        if not self.has_sky:
             return None
         ny, nx = self.shape
         x0, y0 = self.xy0

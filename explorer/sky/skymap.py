@@ -43,6 +43,47 @@ from .tract import PatchInfo, TractInfo, _inner_vertices, bbox_corners
 
 
 @dataclass(frozen=True)
+class CellTractBuilderConfig:
+    """lsst.skymap's "cells" tract builder (``CellTractBuilderConfig``), defaults as there.
+
+    Patches are ``num_cells_per_patch_inner`` cells of ``cell_inner_dimensions`` pixels across
+    (inner region), plus ``num_cells_in_patch_border`` cells on each side; each cell's outer box
+    grows its inner box by ``cell_border``. So the patch inner region is ``150 * 20 = 3000``
+    pixels and the patch border ``1 * 150 + cell_border`` (200 with the default 50). Unlike the
+    legacy builder, a patch's outer box is *not* clipped to the tract.
+    """
+
+    cell_inner_dimensions: tuple[int, int] = (150, 150)
+    cell_border: int = 50
+    num_cells_per_patch_inner: int = 20
+    num_cells_in_patch_border: int = 1
+
+    def __post_init__(self) -> None:
+        dims = tuple(int(v) for v in self.cell_inner_dimensions)
+        if len(dims) != 2 or min(dims) <= 0 or dims[0] != dims[1]:
+            raise ValueError(f"cell_inner_dimensions must be two equal positive ints, got {self.cell_inner_dimensions!r}")
+        object.__setattr__(self, "cell_inner_dimensions", dims)
+        if int(self.cell_border) < 0 or int(self.num_cells_in_patch_border) < 0:
+            raise ValueError("cell_border and num_cells_in_patch_border must be >= 0")
+        if int(self.num_cells_per_patch_inner) <= 0:
+            raise ValueError(f"num_cells_per_patch_inner must be > 0, got {self.num_cells_per_patch_inner!r}")
+
+    @property
+    def patch_inner_dimensions(self) -> tuple[int, int]:
+        n = int(self.num_cells_per_patch_inner)
+        return (self.cell_inner_dimensions[0] * n, self.cell_inner_dimensions[1] * n)
+
+    @property
+    def patch_border(self) -> int:
+        return int(self.num_cells_in_patch_border) * self.cell_inner_dimensions[0] + int(self.cell_border)
+
+    @property
+    def num_cells_per_patch(self) -> int:
+        """Cells across a whole patch (inner plus border cells), per axis."""
+        return int(self.num_cells_per_patch_inner) + 2 * int(self.num_cells_in_patch_border)
+
+
+@dataclass(frozen=True)
 class RingsSkyMapConfig:
     """Configuration of a rings sky map; names follow ``lsst.skymap`` (``numRings`` -> ``num_rings``).
 
@@ -58,8 +99,18 @@ class RingsSkyMapConfig:
     patch_border: int = 100
     ra_start_deg: float = 0.0
     rotation_deg: float = 0.0
+    #: the "cells" tract builder; when set it defines the patch inner dimensions and border
+    cells: CellTractBuilderConfig | None = None
+
+    @property
+    def tract_builder(self) -> str:
+        """``"cells"`` or ``"legacy"``, as ``config.tractBuilder.name`` in lsst.skymap."""
+        return "legacy" if self.cells is None else "cells"
 
     def __post_init__(self) -> None:
+        if self.cells is not None:
+            object.__setattr__(self, "patch_inner_dimensions", self.cells.patch_inner_dimensions)
+            object.__setattr__(self, "patch_border", self.cells.patch_border)
         if isinstance(self.num_rings, bool) or not isinstance(self.num_rings, (int, np.integer)) \
                 or self.num_rings <= 0:
             raise ValueError(f"num_rings must be a positive integer, got {self.num_rings!r}")
@@ -85,6 +136,17 @@ class RingsSkyMapConfig:
 DC2_CONFIG = RingsSkyMapConfig(num_rings=120, projection="TAN", pixel_scale_arcsec=0.2,
                                tract_overlap_deg=1.0 / 60, patch_inner_dimensions=(4000, 4000),
                                patch_border=100, ra_start_deg=0.0, rotation_deg=0.0)
+
+
+#: DP1's skymap (LSSTComCam, Gen3 name "lsst_cells_v1"; lsst/ci_lsstcam ``configs/skymap.py``): the DC2
+#: rings with the cells tract builder at its defaults: 150-pixel cells, 20x20 per patch inner
+#: region, one border cell and a 50-pixel cell border (patch inner 3000x3000, border 200):
+#: 18,938 tracts of 10x10 patches.
+LSST_CELLS_V1_CONFIG = RingsSkyMapConfig(num_rings=120, projection="TAN", pixel_scale_arcsec=0.2,
+                                         tract_overlap_deg=1.0 / 60, cells=CellTractBuilderConfig())
+#: DP2's skymap (LSSTCam, "lsst_cells_v2"): as v1 but with no cell border (patch border 150).
+LSST_CELLS_V2_CONFIG = RingsSkyMapConfig(num_rings=120, projection="TAN", pixel_scale_arcsec=0.2,
+                                         tract_overlap_deg=1.0 / 60, cells=CellTractBuilderConfig(cell_border=0))
 
 
 @dataclass(frozen=True)
@@ -215,7 +277,7 @@ class RingsSkyMap:
                          patch_border=self.config.patch_border, cd=self._cd,
                          projection=self.config.projection, inner_box=tuple(f.inner_boxes[0]),
                          ring=int(f.rings[0]), num_rings=self.config.num_rings,
-                         tract_overlap_deg=self.config.tract_overlap_deg)
+                         tract_overlap_deg=self.config.tract_overlap_deg, cells=self.config.cells)
         with self._lock:
             return self._cache.setdefault(t, info)
 
@@ -385,3 +447,29 @@ def dc2_skymap() -> RingsSkyMap:
         if _DC2 is None:
             _DC2 = RingsSkyMap(DC2_CONFIG, name="DC2")
         return _DC2
+
+
+_NAMED: dict[str, RingsSkyMap] = {}
+_NAMED_LOCK = threading.Lock()
+#: Built-in sky maps by the name the Gen3 registry gives them (case-insensitive look-up).
+SKYMAP_CONFIGS: dict[str, RingsSkyMapConfig] = {"DC2": DC2_CONFIG, "lsst_cells_v1": LSST_CELLS_V1_CONFIG,
+                                                "lsst_cells_v2": LSST_CELLS_V2_CONFIG}
+
+
+def skymap_names() -> list[str]:
+    """Names :func:`skymap_by_name` knows."""
+    return list(SKYMAP_CONFIGS)
+
+
+def skymap_by_name(name: str) -> RingsSkyMap:
+    """A built-in sky map by its registry name ("DC2", "lsst_cells_v1", "lsst_cells_v2"; any case);
+    one shared instance each. Raises KeyError for other names."""
+    key = next((k for k in SKYMAP_CONFIGS if k.lower() == str(name).lower()), None)
+    if key is None:
+        raise KeyError(f"unknown skymap {name!r}: built in are {', '.join(SKYMAP_CONFIGS)}")
+    if key == "DC2":
+        return dc2_skymap()
+    with _NAMED_LOCK:
+        if key not in _NAMED:
+            _NAMED[key] = RingsSkyMap(SKYMAP_CONFIGS[key], name=key)
+        return _NAMED[key]

@@ -65,6 +65,38 @@ class PatchInfo:
     outer_bbox: BBox
     inner_vertices_deg: np.ndarray = field(compare=False, repr=False)
     outer_vertices_deg: np.ndarray = field(compare=False, repr=False)
+    #: cell geometry (cells tract builder only): cells across the patch (x, y), 0 without cells
+    num_cells: tuple[int, int] = (0, 0)
+    cell_inner_dimensions: tuple[int, int] = (0, 0)
+    cell_border: int = 0
+    num_cells_in_patch_border: int = 0
+
+    def cell_inner_bbox(self, x: int, y: int) -> BBox:
+        """(x0, y0, w, h) tract pixels of cell ``(x, y)`` (``PatchInfo.getCellInfo(...).inner_bbox``):
+        cell (0, 0) starts ``num_cells_in_patch_border`` cells before the patch inner box."""
+        nx, ny = self.num_cells
+        if not (0 <= x < nx and 0 <= y < ny):
+            raise BadPatchError(f"cell {x},{y} is outside patch {self.name}'s {nx}x{ny} cells")
+        w, h = self.cell_inner_dimensions
+        b = self.num_cells_in_patch_border
+        return (self.inner_bbox[0] + (x - b) * w, self.inner_bbox[1] + (y - b) * h, w, h)
+
+    def cell_outer_bbox(self, x: int, y: int) -> BBox:
+        """The cell's inner box grown by the cell border."""
+        x0, y0, w, h = self.cell_inner_bbox(x, y)
+        c = self.cell_border
+        return (x0 - c, y0 - c, w + 2 * c, h + 2 * c)
+
+    def cell_inner_bboxes(self) -> np.ndarray:
+        """``(ny * nx, 4)`` inner boxes of every cell, sequential order (``y * nx + x``)."""
+        nx, ny = self.num_cells
+        if nx == 0:
+            return np.zeros((0, 4), dtype=np.int64)
+        y, x = np.divmod(np.arange(nx * ny, dtype=np.int64), nx)
+        w, h = self.cell_inner_dimensions
+        b = self.num_cells_in_patch_border
+        return np.stack([self.inner_bbox[0] + (x - b) * w, self.inner_bbox[1] + (y - b) * h,
+                         np.full_like(x, w), np.full_like(y, h)], axis=-1)
 
     @property
     def name(self) -> str:
@@ -92,7 +124,7 @@ class TractInfo:
                  dimensions: tuple[int, int], patch_inner_dimensions: tuple[int, int],
                  patch_border: int, cd: np.ndarray, projection: str,
                  inner_box: tuple[float, float, float, float], ring: int, num_rings: int,
-                 tract_overlap_deg: float):
+                 tract_overlap_deg: float, cells=None):
         self.tract_id = int(tract_id)
         self.ctr_coord = (float(ctr_coord[0]), float(ctr_coord[1]))
         self.crpix = (float(crpix[0]), float(crpix[1]))  # 0-based (LSST) reference pixel
@@ -104,6 +136,8 @@ class TractInfo:
         self.ring = int(ring)  # -1 south cap, num_rings north cap
         self.num_rings = int(num_rings)
         self.tract_overlap_deg = float(tract_overlap_deg)
+        #: the cells tract builder's config (explorer.sky.skymap.CellTractBuilderConfig) or None
+        self.cells = cells
         #: inner region as (ra_min, ra_max, dec_min, dec_max) degrees; ra_min in [0, 360) and
         #: ra_max = ra_min + width (may exceed 360); polar caps span RA 0..360.
         self.inner_box_deg = tuple(float(v) for v in inner_box)
@@ -226,10 +260,11 @@ class TractInfo:
         w, h = self.patch_inner_dimensions
         inner = np.stack([ix * w, iy * h, np.full_like(ix, w), np.full_like(iy, h)], axis=-1)
         b = self.patch_border
-        x0 = np.maximum(inner[:, 0] - b, 0)
-        y0 = np.maximum(inner[:, 1] - b, 0)
-        x1 = np.minimum(inner[:, 0] + w + b, self.bbox[2])
-        y1 = np.minimum(inner[:, 1] + h + b, self.bbox[3])
+        x0, y0 = inner[:, 0] - b, inner[:, 1] - b
+        x1, y1 = inner[:, 0] + w + b, inner[:, 1] + h + b
+        if self.cells is None:  # the legacy builder clips the outer box to the tract; cells do not
+            x0, y0 = np.maximum(x0, 0), np.maximum(y0, 0)
+            x1, y1 = np.minimum(x1, self.bbox[2]), np.minimum(y1, self.bbox[3])
         outer = np.stack([x0, y0, x1 - x0, y1 - y0], axis=-1)
         return inner, outer
 
@@ -256,8 +291,16 @@ class TractInfo:
                 self._patch_cache[ij] = PatchInfo(
                     tract_id=self.tract_id, index=ij, sequential_index=ij[1] * nx + ij[0],
                     inner_bbox=tuple(int(v) for v in inner[k]), outer_bbox=tuple(int(v) for v in outer[k]),
-                    inner_vertices_deg=vi, outer_vertices_deg=vo)
+                    inner_vertices_deg=vi, outer_vertices_deg=vo, **self._cell_fields())
         return [self._patch_cache[ij] for ij in indices]
+
+    def _cell_fields(self) -> dict:
+        c = self.cells
+        if c is None:
+            return {}
+        n = c.num_cells_per_patch
+        return {"num_cells": (n, n), "cell_inner_dimensions": tuple(c.cell_inner_dimensions),
+                "cell_border": int(c.cell_border), "num_cells_in_patch_border": int(c.num_cells_in_patch_border)}
 
     def patch(self, x, y=None) -> PatchInfo:
         """The patch at index ``(x, y)``; also accepts ``patch("x,y")`` or ``patch((x, y))``."""

@@ -1,0 +1,268 @@
+"""Files written by lsst-images itself (../shared/lsst-images) and afw's AST SkyWcs, read by the explorer.
+
+Every number compared here comes from ``expected.json``, which records what lsst.images put in
+each file and what lsst.images itself computes (pixel_to_sky, probe values); the readers under
+test are :mod:`explorer.repo.lsst_images` (through lsst.images' API) and :mod:`explorer.repo.fits`.
+"""
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from explorer.repo import access
+from explorer.repo import fits as F
+from explorer.repo.ast_wcs import AstSkyMapping
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+IMAGES = SHARED / "lsst-images"
+REAL = SHARED / "lsst-real"
+EXPECTED = json.loads((IMAGES / "expected.json").read_text()) if (IMAGES / "expected.json").exists() else {}
+
+needs_images = pytest.mark.skipif(not EXPECTED, reason="../shared/lsst-images is absent")
+FILES = sorted(EXPECTED)
+
+
+def _sep_arcsec(ra1, dec1, ra2, dec2) -> float:
+    r1, d1, r2, d2 = map(np.radians, (ra1, dec1, ra2, dec2))  # haversine: exact for tiny angles
+    h = np.sin((d2 - d1) / 2) ** 2 + np.cos(d1) * np.cos(d2) * np.sin((r2 - r1) / 2) ** 2
+    return float(np.degrees(2 * np.arcsin(np.sqrt(h))) * 3600)
+
+
+def _combined_bits(expected_bits: dict) -> dict[str, int]:
+    """The model's bit numbering: HDU k's bits follow the highest bit of HDU k-1."""
+    offsets, top = {}, {}
+    for v in expected_bits.values():
+        top[v["hdu"]] = max(top.get(v["hdu"], -1), v["bit"])
+    run = 0
+    for hdu in sorted(top):
+        offsets[hdu] = run
+        run += top[hdu] + 1
+    return {name: offsets[v["hdu"]] + v["bit"] for name, v in expected_bits.items()}
+
+
+@needs_images
+@pytest.mark.parametrize("name", FILES)
+def test_geometry_and_mask_schema(name):
+    exp = EXPECTED[name]
+    info = F.read_exposure_info(IMAGES / name)
+    assert info.format == "lsst.images"
+    assert info.kind == exp["class"]
+    assert list(info.shape) == exp["shape"]
+    assert list(info.xy0) == exp["xy0"]
+    assert info.planes == ["image", "mask", "variance"]
+    assert info.units.get("image") == exp["unit"]
+    # every plane of every MASK HDU, in the file's order, with its description
+    assert [p.name for p in info.mask_schema] == exp["mask"]["planes"]
+    assert len(info.mask_hdus) == exp["mask"]["n_mask_hdus"]
+    for p in info.mask_schema:
+        fb = exp["mask"]["fits_bits"][p.name]
+        assert (p.hdu, p.hdu_bit) == (fb["hdu"], fb["bit"])
+        assert p.description
+    assert info.mask_planes == _combined_bits(exp["mask"]["fits_bits"])
+
+
+@needs_images
+@pytest.mark.parametrize("name", FILES)
+def test_pixels_and_every_mask_rectangle(name):
+    exp = EXPECTED[name]
+    ex = access.open_exposure(IMAGES / name)
+    info = ex.info
+    x0, y0 = info.xy0
+    probe = exp["probe"]
+    ix, iy = probe["x"] - x0, probe["y"] - y0
+    assert float(ex.image[iy, ix]) == pytest.approx(probe["image"], rel=1e-6)
+    assert float(ex.variance[iy, ix]) == pytest.approx(probe["variance"], rel=1e-6)
+    assert sorted(info.decode_mask(ex.mask[iy, ix])) == sorted(probe["mask_planes"])
+    mask = ex.mask
+    assert mask.dtype == (np.int64 if max(info.mask_planes.values()) >= 31 else np.int32)
+    for plane, boxes in exp["mask"]["set"].items():
+        bit = 1 << info.mask_planes[plane]
+        want = np.zeros(mask.shape, bool)
+        for bx0, by0, bx1, by1 in boxes:  # inclusive-exclusive parent pixel rectangles
+            want[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0] = True
+        got = (mask & bit) != 0
+        assert np.array_equal(got, want), plane
+    for plane in exp["mask"]["planes"]:
+        if plane not in exp["mask"]["set"]:
+            assert not np.any(mask & (1 << info.mask_planes[plane])), plane
+
+
+@needs_images
+@pytest.mark.parametrize("name", FILES)
+def test_exact_sky_positions(name):
+    exp = EXPECTED[name]
+    info = F.read_exposure_info(IMAGES / name)
+    assert info.sky_exact and info.has_sky
+    pts = exp["sky"] + [dict(x=exp["probe"]["x"], y=exp["probe"]["y"], ra_deg=exp["probe"]["ra_deg"],
+                             dec_deg=exp["probe"]["dec_deg"])]
+    xs = np.array([p["x"] for p in pts], float)
+    ys = np.array([p["y"] for p in pts], float)
+    ra, dec = info.pixel_to_sky(xs, ys)  # one vectorised call
+    for k, p in enumerate(pts):
+        assert _sep_arcsec(ra[k], dec[k], p["ra_deg"], p["dec_deg"]) < 0.01
+    bx, by = info.sky_to_pixel([p["ra_deg"] for p in pts], [p["dec_deg"] for p in pts])
+    assert np.allclose(bx, xs, atol=1e-4) and np.allclose(by, ys, atol=1e-4)
+    c = info.center_sky()
+    assert c is not None and all(math.isfinite(v) for v in c)
+
+
+@needs_images
+@pytest.mark.parametrize("name", FILES)
+def test_calibration_band_visit_psf(name):
+    exp = EXPECTED[name]
+    info = F.read_exposure_info(IMAGES / name)
+    if "zero_point_mag" in exp:
+        assert info.zero_point_mag == pytest.approx(exp["zero_point_mag"], abs=1e-6)
+    if "photometric_scaling_nJy_per_electron" in exp:
+        assert info.photo_calib["mean"] == pytest.approx(exp["photometric_scaling_nJy_per_electron"])
+        # DESIGN.md's formula, -2.5 log10(scaling * 1e-9 / 3631); the writer's summary used 31.4 for
+        # 2.5 log10(3631e9), so the two agree to 1e-4 mag only
+        scaling = exp["photometric_scaling_nJy_per_electron"]
+        assert info.photo_calib["zero_point_instrumental"] == pytest.approx(-2.5 * math.log10(scaling * 1e-9 / 3631))
+        assert info.photo_calib["zero_point_instrumental"] == pytest.approx(exp["instrumental_zero_point_mag"], abs=1e-4)
+    if "summary_stats_zeroPoint" in exp:
+        assert info.summary_stats["zeroPoint"] == pytest.approx(exp["summary_stats_zeroPoint"])
+    if "band" in exp:
+        assert info.filter_label["band"] == exp["band"]
+    if "physical_filter" in exp:
+        assert info.filter_label["physical"] == exp["physical_filter"]
+    if "visit" in exp:
+        assert info.visit_info["visit"] == exp["visit"]
+        assert info.visit_info["exposure_time"] > 0
+        assert info.visit_info["date"].startswith("20")
+        assert "boresight_ra" in info.visit_info
+    if "detector" in exp:
+        assert info.detector["id"] == exp["detector"]
+    if "psf" in exp:
+        psf = info.psf
+        assert psf is not None and psf.image is not None
+        assert psf.sigma_pixels == pytest.approx(exp["psf"]["sigma_pix"])
+        assert psf.image.array.shape == (exp["psf"]["stamp_size"],) * 2
+        assert psf.image.array.sum() == pytest.approx(1.0, abs=1e-6)
+        # FWHM from sigma and the exact pixel scale (0.2"/px)
+        assert psf.fwhm_arcsec == pytest.approx(exp["psf"]["sigma_pix"] * 2.3548 * 0.2, rel=1e-3)
+
+
+@needs_images
+def test_cell_coadd_grid_missing_cells_and_cell_psfs():
+    exp = EXPECTED["cell_coadd.fits"]
+    info = F.read_exposure_info(IMAGES / "cell_coadd.fits")
+    cells = info.cells
+    assert cells is not None
+    assert list(cells.cell_shape) == exp["cell_shape"]
+    assert cells.tract == exp["tract"] and cells.patch == exp["patch"]
+    assert cells.skymap == "lsst_cells_v2"
+    assert [list(c) for c in cells.missing] == exp["missing_cells"]
+    # The cells cover the image exactly, and the missing cell is where NO_DATA is set.
+    covered = cells.cells()
+    x0s = {cells.cell_bbox(i, j)[0] for i, j in covered}
+    y0s = {cells.cell_bbox(i, j)[1] for i, j in covered}
+    assert min(x0s) == info.xy0[0] and min(y0s) == info.xy0[1]
+    assert max(x0s) + cells.cell_shape[1] == info.xy0[0] + info.shape[1]
+    assert max(y0s) + cells.cell_shape[0] == info.xy0[1] + info.shape[0]
+    (mi, mj), = cells.missing
+    bx, by, bw, bh = cells.cell_bbox(mi, mj)
+    assert [bx, by, bx + bw, by + bh] == exp["mask"]["set"]["NO_DATA"][0]
+    # one PSF image per present cell, none for the missing one
+    assert len(cells.psfs) == len(covered) - 1
+    assert cells.psf(mi, mj) is None
+    for p in cells.psfs:
+        assert p.array.ndim == 2 and p.array.sum() == pytest.approx(1.0, rel=1e-3)
+    px, py = exp["probe"]["x"], exp["probe"]["y"]
+    assert cells.cell_of(px, py) in covered
+
+
+@needs_images
+def test_second_mask_hdu_combined_bits_past_31():
+    info = F.read_exposure_info(IMAGES / "masked_image_36planes.fits")
+    assert info.mask_planes["EXTRA21"] == 30 and info.mask_planes["EXTRA22"] == 31
+    assert info.mask_planes["STREAK"] == 35
+    mask = access.open_exposure(IMAGES / "masked_image_36planes.fits").mask
+    streak = (mask >> 35) & 1
+    assert streak.sum() == 160  # one full row of the 160-pixel-wide image (EXPECTED: -50..110 x 135..136)
+
+
+@needs_images
+def test_cli_exposure_json_on_lsst_images(capsys):
+    from explorer.cli import main
+
+    exp = EXPECTED["visit_image_tan.fits"]
+    p = exp["sky"][2]
+    assert main(["exposure", str(IMAGES / "visit_image_tan.fits"), "--pixel", str(p["x"]), str(p["y"]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["shape"] == exp["shape"] and out["xy0"] == exp["xy0"]
+    assert out["mask_planes"] == {k: v["bit"] for k, v in exp["mask"]["fits_bits"].items()}
+    assert _sep_arcsec(out["sky"][0], out["sky"][1], p["ra_deg"], p["dec_deg"]) < 0.01
+    assert out["zero_point_mag"] == pytest.approx(exp["zero_point_mag"])
+    assert out["visit_info"]["visit"] == exp["visit"]
+    assert out["on_disk"] is True and out["metadata_cards"] > 0
+
+
+# ----- afw's AST SkyWcs ------------------------------------------------------------------------
+V2 = REAL / "lsst_afw" / "tests" / "data" / "exposure-version-2.fits"
+needs_real = pytest.mark.skipif(not V2.exists(), reason="../shared/lsst-real is absent")
+
+
+@needs_real
+def test_afw_skywcs_ast_matches_header_tan():
+    info = F.read_exposure_info(V2)
+    assert info.sky is not None and info.sky_exact
+    # TAN at CRVAL (30, 40), CRPIX 5 (1-based) -> parent pixel (4, 4) with xy0 = (0, 0)
+    ra, dec = info.pixel_to_sky(4.0, 4.0)
+    assert _sep_arcsec(ra, dec, 30.0, 40.0) < 1e-6
+    xs, ys = np.meshgrid(np.arange(10.0), np.arange(10.0))
+    ra, dec = info.sky.pixel_to_sky(xs, ys)
+    ra2, dec2 = info.wcs.all_pix2world(xs, ys, 0)
+    assert max(_sep_arcsec(a, b, c, d) for a, b, c, d in zip(ra.ravel(), dec.ravel(), ra2.ravel(), dec2.ravel())) < 1e-6
+
+
+@needs_real
+def test_ast_only_skywcs_still_has_exact_sky(tmp_path):
+    """An afw exposure whose WCS is in the archive only (no FITS cards): positions still exact."""
+    from astropy.io import fits
+
+    src = F.read_exposure_info(V2)
+    dst = tmp_path / "ast-only.fits"
+    shutil.copy(V2, dst)
+    with fits.open(dst, mode="update") as hdul:
+        for hdu in hdul[:4]:
+            for key in [k for k in hdu.header if k[:5] in ("CTYPE", "CRVAL", "CRPIX", "CD1_1", "CD1_2", "CD2_1",
+                                                           "CD2_2", "RADES", "WCSAX", "EQUIN")
+                        and not k.endswith("A")]:
+                del hdu.header[key]
+    assert F.make_wcs(fits.getheader(dst, 1), fits.getheader(dst, 0)) is None  # really no FITS WCS left
+    info = F.read_exposure_info(dst)
+    assert info.sky is not None
+    xs, ys = np.array([0.0, 9.0, 4.0]), np.array([0.0, 9.0, 4.0])
+    ra, dec = info.pixel_to_sky(xs, ys)
+    ra0, dec0 = src.pixel_to_sky(xs, ys)
+    assert max(_sep_arcsec(*v) for v in zip(ra, dec, ra0, dec0)) < 1e-6
+    assert info.wcs is not None  # a fitted approximation for code that wants an astropy WCS
+    assert info.center_sky() is not None
+
+
+@needs_real
+def test_ast_mapping_pickles_and_vectorises():
+    info = F.read_exposure_info(V2)
+    m = pickle.loads(pickle.dumps(info.sky))
+    assert isinstance(m, AstSkyMapping)
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(0, 9, 100_000), rng.uniform(0, 9, 100_000)
+    ra, dec = m.pixel_to_sky(x, y)
+    assert ra.shape == (100_000,) and np.all(np.isfinite(ra))
+    bx, by = m.sky_to_pixel(ra, dec)
+    assert np.allclose(bx, x, atol=1e-6) and np.allclose(by, y, atol=1e-6)
+
+
+@needs_real
+def test_afw_mask_planes_get_descriptions():
+    info = F.read_exposure_info(V2)
+    desc = info.mask_descriptions()
+    assert set(info.mask_planes) == {p.name for p in info.mask_schema}
+    assert "cosmic ray" in desc["CR"] and "saturated" in desc["SAT"]
