@@ -346,6 +346,159 @@ def cmd_exposure(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----- cutout ----------------------------------------------------------------------------------
+def cmd_cutout(args: argparse.Namespace) -> int:
+    """A FITS cutout around an RA/Dec centre (see explorer/repo/cutout.py)."""
+    from .repo import access
+    from .repo.cutout import sky_box, write_cutout
+
+    nx = args.size[0]
+    ny = args.size[1] if len(args.size) > 1 else nx
+    if len(args.size) > 2:
+        raise UsageError("--size takes NX or NX NY")
+    exposure, _ = _open_exposure_target(args)
+    box = sky_box(exposure, args.center[0], args.center[1], nx, ny)
+    summary = write_cutout(exposure, box, args.out)
+    written = access.exposure_info(summary["path"])
+    cx, cy = box.center
+    sky = written.pixel_to_sky(cx, cy) if written.wcs is not None else None
+    summary.update({
+        "source": exposure.info.path,
+        "dataset_type": exposure.dataset_type,
+        "data_id": exposure.data_id or None,
+        "center": [float(args.center[0]) % 360.0, float(args.center[1])],
+        "center_pixel": [float(cx), float(cy)],
+        "center_sky": None if sky is None else [float(sky[0]), float(sky[1])],
+    })
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(f"wrote {summary['path']}: {box.nx} x {box.ny} pixels at xy0 ({box.x0}, {box.y0}), planes "
+          f"{', '.join(summary['planes'])}" + (" (cut at the image edge)" if box.clipped else ""))
+    return 0
+
+
+# ----- histogram -------------------------------------------------------------------------------
+MAX_HISTOGRAM_FILES = 2000  # more catalog files than this: use a HATS catalog and Dask
+
+
+def _histogram_of_files(paths: list[str], column: str, bins: int, log: bool, value_range) -> Any:
+    """One histogram over the column of several catalog files (numpy's counts for their union)."""
+    import numpy as np
+
+    from .compute.histogram import (
+        HistogramResult,
+        _check_bins,
+        _check_range,
+        count,
+        edges_for,
+        prepare,
+    )
+    from .repo import access
+
+    bins = _check_bins(bins)
+    arrays, rows, non_finite, non_positive = [], 0, 0, 0
+    for path in paths:
+        df = access.read_catalog(path, [column])
+        values, nf, npos = prepare(df[column], column, log)
+        arrays.append(values)
+        rows += len(df)
+        non_finite += nf
+        non_positive += npos
+    values = np.concatenate(arrays) if arrays else np.zeros(0)
+    if value_range is not None:
+        lo, hi = _check_range(value_range, log)
+        source = "given"
+    else:
+        lo, hi = edges_for(float(values.min()), float(values.max()), bins) if values.size else (0.0, 1.0)
+        source = "data"
+    return HistogramResult(column, rows, np.linspace(lo, hi, bins + 1), count(values, bins, lo, hi), bool(log),
+                           non_finite, non_positive, source, {"files": len(paths)})
+
+
+def _catalog_paths(args: argparse.Namespace) -> list[str]:
+    """The catalog files a histogram TARGET names (a file, or datasets of a repository)."""
+    from .repo import detect_kind, open_repo
+    from .repo.base import COADD_CATALOG_TYPES, SOURCE_TYPES
+    from .repo.errors import NotOnDiskError
+
+    target = args.target
+    if os.path.isfile(target):
+        if args.data_id or args.dataset:
+            raise UsageError("--dataset and --data-id go with a repository, not with a catalog file")
+        return [target]
+    detect_kind(target)
+    repo = open_repo(target)
+    try:
+        dataset = args.dataset or repo.first_present(SOURCE_TYPES + COADD_CATALOG_TYPES)
+        if dataset is None:
+            raise ExplorerError(f"{target} holds no catalog dataset type: give --dataset NAME")
+        data_id = _parse_data_id(args.data_id)
+        if getattr(repo, "kind", "") == "gen3" and "patch" in data_id and "," in str(data_id["patch"]):
+            data_id["patch"] = repo.patch_id(str(data_id["patch"]))
+        if data_id:
+            ids = [data_id] if set(data_id) >= set(repo.dimensions_of(dataset)) - {"instrument", "skymap", "band"} \
+                else repo.query_data_ids(dataset, where=data_id, collections=args.collections)
+        else:
+            ids = repo.query_data_ids(dataset, collections=args.collections)
+        if not ids:
+            raise ExplorerError(f"no {dataset} datasets" + (f" with {args.data_id}" if data_id else "")
+                                + (f" in {args.collections}" if args.collections else ""))
+        if len(ids) > MAX_HISTOGRAM_FILES:
+            raise ExplorerError(f"{len(ids)} {dataset} files is more than {MAX_HISTOGRAM_FILES} to read here: "
+                                "narrow --data-id or histogram the HATS catalog with Dask")
+        paths = []
+        for did in ids:
+            try:
+                paths.append(repo._existing_path(dataset, did, args.collections))
+            except NotOnDiskError:
+                if len(ids) == 1:
+                    raise
+        if not paths:
+            raise NotOnDiskError(f"none of the {len(ids)} {dataset} files is on disk")
+        args.dataset = dataset
+        return paths
+    finally:
+        repo.close()
+
+
+def cmd_histogram(args: argparse.Namespace) -> int:
+    """Histogram of one catalog column: a catalog file, a repository's catalogs, or a HATS catalog."""
+    target = args.target
+    if "://" not in target and not os.path.exists(target):
+        raise ExplorerError(f"no such file, repository or HATS catalog: {target}")
+    if args.range is not None and not args.range[0] < args.range[1]:
+        raise UsageError(f"bad --range {args.range[0]:g} {args.range[1]:g}: LO must be below HI")
+    from .compute.hats import is_hats_catalog
+
+    if "://" in target or (os.path.isdir(target) and is_hats_catalog(target)):
+        if args.data_id or args.dataset:
+            raise UsageError("--dataset and --data-id go with a repository, not with a HATS catalog")
+        from .compute.cluster import dask_client
+        from .compute.hats import hats_histogram
+
+        progress = _progress_for(args)
+        with dask_client(args.dask_scheduler) as client:
+            hist = hats_histogram(target, args.column, client, bins=args.bins, log=args.log,
+                                  value_range=args.range,
+                                  progress=(lambda d, t: progress(f"{d}/{t} partitions")) if progress else None)
+    else:
+        paths = _catalog_paths(args)
+        hist = _histogram_of_files(paths, args.column, args.bins, args.log, args.range)
+        if args.dataset:
+            hist.extra["dataset_type"] = args.dataset
+    if args.json:
+        _print_json(hist.to_json())
+        return 0
+    label = f"log10({hist.column})" if hist.log else hist.column
+    print(f"{label}: {hist.used:,} of {hist.rows:,} rows in {len(hist.counts)} bins"
+          + (f" ({hist.non_finite:,} non-finite" + (f", {hist.non_positive:,} <= 0" if hist.log else "") + " left out)"
+             if hist.non_finite or hist.non_positive else ""))
+    for lo, hi, n in zip(hist.edges[:-1], hist.edges[1:], hist.counts):
+        print(f"{lo:14.6g} {hi:14.6g} {int(n):10d}")
+    return 0
+
+
 # ----- skymap ----------------------------------------------------------------------------------
 def _tract_json(tract, patches: Optional[list] = None) -> dict[str, Any]:
     ra, dec = tract.ctr_coord
@@ -459,6 +612,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0-based parent pixel (xy0 included), as afw's pixelToSky")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_exposure)
+
+    p = sub.add_parser("cutout", help="write a FITS cutout (image, mask, variance, WCS) around an RA/Dec")
+    p.add_argument("target", help="a FITS file, or a repository with --data-id")
+    p.add_argument("--dataset", default="calexp")
+    p.add_argument("--collections", metavar="GLOB")
+    p.add_argument("--data-id", metavar="KEY=VALUE,...")
+    p.add_argument("--center", nargs=2, type=float, required=True, metavar=("RA", "DEC"), help="degrees")
+    p.add_argument("--size", nargs="+", type=int, required=True, metavar="N", help="NX [NY] pixels")
+    p.add_argument("--out", required=True, metavar="FILE.fits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cutout)
+
+    p = sub.add_parser("histogram", help="histogram of a catalog column (file, repository or HATS catalog)")
+    p.add_argument("target", help="a repository, a catalog file (afw FITS or parquet) or a HATS catalog")
+    p.add_argument("--dataset", help="catalog dataset type in a repository (default: the first source table)")
+    p.add_argument("--collections", metavar="GLOB")
+    p.add_argument("--data-id", metavar="KEY=VALUE,...", help="one catalog, or a subset (default: all)")
+    p.add_argument("--column", required=True)
+    p.add_argument("--bins", type=int, default=50)
+    p.add_argument("--log", action="store_true", help="histogram log10 of the positive values")
+    p.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), help="(log10 units with --log)")
+    p.add_argument("--dask-scheduler", metavar="ADDR", help="tcp://HOST:PORT of a Dask scheduler (HATS "
+                                                           "catalogs; default: a local cluster)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--progress", action="store_true", help="progress lines on stderr even when not a terminal")
+    p.set_defaults(func=cmd_histogram)
 
     p = sub.add_parser("skymap", help="skymap geometry (DC2, lsst_cells_v1, lsst_cells_v2): tracts, patches, look-ups")
     p.add_argument("--name", default="dc2", help="dc2 (default), lsst_cells_v1 (DP1) or lsst_cells_v2 (DP2)")

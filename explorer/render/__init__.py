@@ -1,0 +1,1 @@
+"""Rendering kernels below the views: rasters, stretches, colours, display limits, RGB composites."""
