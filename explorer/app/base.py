@@ -35,6 +35,10 @@ class Panel(pn.viewable.Viewer):
     title: str = ""  # the card's title on the page
     failure = param.String(default="", doc="What failed the last time this panel built, or ''")
 
+    def attach(self, page: Any) -> None:
+        """Called once the page has built every panel: a panel that works with another (a tool
+        that centres the image, say) finds it here as ``page.panels[name]``. Default: nothing."""
+
     def safe(self, what: str, build: Callable[[], Any], fallback: Callable[[str], Any], report: bool = True) -> Any:
         """``build()``, or on any exception ``fallback(message)``: the failure is logged, said in
         place (the fallback shows it) and, with ``report``, reported to the page's banner."""

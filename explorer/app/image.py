@@ -22,6 +22,7 @@ from ..repo.model import Exposure
 from ..views.image import empty_image, frame_element, sources_element
 from ..views.info import pixel_readout, sexagesimal
 from .base import Panel
+from .overlays import IMAGE_OVERLAYS
 from .style import message_html
 
 SOURCE_LIMIT = 5000  # sources drawn individually in view; beyond, the brightest are drawn
@@ -65,6 +66,7 @@ class ImagePanel(Panel):
                                     css_classes=["explorer-readout"], styles={"font-family": "monospace"})
         self.title_pane = pn.pane.HTML(self.title_html(), sizing_mode="stretch_width", margin=(0, 10))
         self.pointer = None
+        self.figure = None  # the Bokeh figure of the current plot, once drawn (see center_on)
         self._sources_memo: tuple[Any, Optional[pd.DataFrame]] = (None, None)
         self.state.param.watch(self._update_extent, ["exposure_ref", "repo_root"])
         self.state.param.watch(self._on_exposure, ["exposure_ref"])
@@ -154,6 +156,7 @@ class ImagePanel(Panel):
                              lambda _m: empty)
 
         img = hv.DynamicMap(frame, streams=[rng, size, display])
+        layers = [self._overlay(img, overlay) for overlay in IMAGE_OVERLAYS]
         src_params = hv.streams.Params(st, ["catalog_ref", "show_sources", "column", "require_flags",
                                             "exclude_flags"])
         src = hv.DynamicMap(sources, streams=[hv.streams.RangeXY(source=img), src_params])
@@ -163,6 +166,7 @@ class ImagePanel(Panel):
 
         def move_axes(plot, _element):
             """After a change of origin, put the axes on the new frame (once; zooming is the user's)."""
+            self.figure = plot.state
             bounds = origin["move_axes"]
             if bounds is None:
                 return
@@ -171,7 +175,10 @@ class ImagePanel(Panel):
             fig.x_range.update(start=bounds[0], end=bounds[2])
             fig.y_range.update(start=bounds[1], end=bounds[3])
 
-        plot = (img * src).opts(
+        plot = img * src
+        for layer in layers:
+            plot = plot * layer
+        plot = plot.opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
                         toolbar="above", xlim=fx, ylim=fy, hooks=[move_axes]),
@@ -179,6 +186,30 @@ class ImagePanel(Panel):
         self.readout.object = readout_html(None)
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
                                  css_classes=["image-plot"])
+
+    def _overlay(self, img, overlay):
+        """A registered layer as a DynamicMap following the view and the parameters it watches."""
+        st = self.state
+        params = hv.streams.Params(st, sorted({"exposure_ref", *overlay.watch}))
+
+        def layer(x_range=None, y_range=None, **_kw):
+            return self.safe(overlay.name, lambda: overlay.build(st, x_range, y_range),
+                             lambda _m: overlay.empty())
+
+        return hv.DynamicMap(layer, streams=[hv.streams.RangeXY(source=img), params])
+
+    def center_on(self, x: float, y: float, half_width: Optional[float] = None) -> bool:
+        """Centre the view on parent pixel (x, y), keeping the zoom unless ``half_width`` (pixels)
+        is given. False when no plot is drawn yet (the next frame is then shown whole)."""
+        fig = self.figure
+        if fig is None:
+            return False
+        xs, ys = fig.x_range, fig.y_range
+        hw = half_width if half_width is not None else 0.5 * abs((xs.end or 0) - (xs.start or 0))
+        hh = half_width if half_width is not None else 0.5 * abs((ys.end or 0) - (ys.start or 0))
+        xs.update(start=x - hw, end=x + hw)
+        ys.update(start=y - hh, end=y + hh)
+        return True
 
     # ----- sources and readout ---------------------------------------------------------------------
     def sources(self) -> Optional[pd.DataFrame]:

@@ -85,6 +85,8 @@ class Explorer(pn.viewable.Viewer):
         for spec in PANELS:
             self.panels[spec.name] = spec.cls(state=st)
             setattr(self, spec.name, self.panels[spec.name])
+        for panel in self.panels.values():
+            panel.attach(self)
 
     def _hold(self):
         """Hold (and freeze) the Bokeh document while a cascade changes many things at once, so the

@@ -1,0 +1,49 @@
+"""Layers drawn over the image by other panels (graticule, compass, regions, go-to marker, cell grid, ...).
+
+A tool that draws on the image registers an :class:`ImageOverlay` in :data:`IMAGE_OVERLAYS` (one
+line in its own module, imported by the page). The image panel composes every registered overlay
+over the frame: each is a HoloViews DynamicMap that follows the view's ranges and the state
+parameters the overlay names, and each is built inside the image panel's error boundary, so a
+failing overlay shows nothing and says why in the banner; the image stays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+OverlayBuilder = Callable[[Any, Optional[Sequence[float]], Optional[Sequence[float]]], Any]
+
+
+@dataclass(frozen=True)
+class ImageOverlay:
+    """One layer over the image.
+
+    Parameters
+    ----------
+    name
+        What it is, for error messages ("the RA/Dec grid").
+    watch
+        Names of :class:`~explorer.state.ExplorerState` parameters whose change redraws it
+        (``exposure_ref`` is always watched).
+    build
+        ``build(state, x_range, y_range) -> hv.Element``: the layer for the current exposure and
+        view (ranges in parent pixels; None before the first view). Return ``empty()`` when
+        there is nothing to draw.
+    empty
+        ``empty() -> hv.Element``: the layer with nothing in it, of the same element type as what
+        ``build`` returns (a DynamicMap must keep one type); also shown when ``build`` fails.
+    """
+
+    name: str
+    watch: tuple[str, ...]
+    build: OverlayBuilder
+    empty: Callable[[], Any]
+
+
+IMAGE_OVERLAYS: list[ImageOverlay] = []
+
+
+def register_overlay(overlay: ImageOverlay) -> ImageOverlay:
+    """Add a layer to every image panel built from now on (idempotent by name)."""
+    IMAGE_OVERLAYS[:] = [o for o in IMAGE_OVERLAYS if o.name != overlay.name] + [overlay]
+    return overlay
