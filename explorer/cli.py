@@ -303,7 +303,7 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     release = getattr(args, "release", "dc2") or "dc2"
     if release != "dc2" and not args.dir:
-        dest = str(default_sample_dir().with_name(f"{release}-sample"))
+        dest = str(default_sample_dir().with_name(f"{release}-gen3"))
     path = make_sample(dest, layout=args.layout, size=args.size, seed=args.seed, progress=_say, release=release)
     _say(f"sample repository ({args.layout}, {args.size}, seed {args.seed}) written to {path} "
          f"in {time.perf_counter() - start:.1f} s")
