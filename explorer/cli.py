@@ -69,6 +69,25 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(_clean(json.loads(json.dumps(obj, default=_json_default))), indent=2))
 
 
+def _plain(value: Any) -> str:
+    """A value for a person to read (and paste back): no Python reprs, no quotes or brackets.
+
+    ``{'band': 'g', 'visit': 12}`` -> ``band=g, visit=12``; ``['SAT', 'CR']`` -> ``SAT, CR``.
+    """
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items() if v is not None)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.10g}"
+    return str(value)
+
+
+def _data_id_arg(data_id: dict[str, Any]) -> str:
+    """A data ID as ``--data-id`` takes it: ``visit=159223,detector=38`` (patch "x,y" kept)."""
+    return ",".join(f"{k}={v}" for k, v in data_id.items())
+
+
 # ----- inventory -------------------------------------------------------------------------------
 def cmd_inventory(args: argparse.Namespace) -> int:
     from .repo import open_repo
@@ -77,6 +96,7 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     try:
         inv = repo.inventory(collections=args.collections, check_files=args.check_files,
                              progress=_progress_for(args))
+        example = None if args.json else _exposure_example(repo, inv, args.collections)
     finally:
         repo.close()
     if args.json:
@@ -88,7 +108,7 @@ def cmd_inventory(args: argparse.Namespace) -> int:
                                                     + (" ..." if len(inv.collections) > 6 else "")
                                                     if inv.collections else ""))
     print(f"Bands        {' '.join(inv.bands) or '-'}")
-    print(f"Visits       {inv.visits}")
+    print(f"Visits       {inv.visits}" + _visit_list(example))
     print(f"Detectors    {inv.detectors}")
     print(f"Tracts       {len(inv.tracts)}" + (f": {' '.join(map(str, inv.tracts[:12]))}"
                                                 + (" ..." if len(inv.tracts) > 12 else "") if inv.tracts else ""))
@@ -104,9 +124,73 @@ def cmd_inventory(args: argparse.Namespace) -> int:
     for d in inv.dataset_types:
         miss = f"  {d.missing:>7}" if args.check_files else ""
         print(f"{d.name:<{width}}  {d.count:>8}{miss}  {d.storage_class or '-':<13}  {', '.join(d.dimensions)}")
+    missing = [d for d in inv.dataset_types if d.missing_ids]
+    if missing:
+        print()
+        print("Registered but not on disk:")
+        for d in missing:
+            for data_id in d.missing_ids[:MISSING_IDS_SHOWN]:
+                print(f"  {d.name}  {_plain(data_id)}")
+            if len(d.missing_ids) > MISSING_IDS_SHOWN:
+                print(f"  {d.name}  ... and {len(d.missing_ids) - MISSING_IDS_SHOWN} more (--json lists them all)")
+    if example is not None and example[1] is not None:
+        print()
+        print(f"Example      {PROG} exposure {args.repo} --dataset {example[0]} --data-id {_data_id_arg(example[1])}")
     for note in inv.notes:
         print(f"note: {note}")
     return 0
+
+
+MISSING_IDS_SHOWN = 20  # per dataset type in the text inventory; --json lists every one
+EXAMPLE_CANDIDATES = 8  # data IDs tried (one stat each) for an example that is on disk
+
+
+def _exposure_example(repo, inv, collections: Optional[str]) -> Optional[tuple[str, Optional[dict], list]]:
+    """(dataset type, short data ID on disk or None, visit ids with that type) for the text inventory.
+
+    The inventory counts visits; a person then needs ids to type after ``--data-id``. This takes
+    the first exposure type the inventory lists (calexps first, else coadds), whose data IDs the
+    inventory has just queried, and a short data ID (``visit``+``detector``, or ``tract``+``patch``
+    +``band``) that :meth:`locate` accepts and whose file is on disk.
+    """
+    from .repo.base import CALEXP_TYPES, COADD_TYPES
+
+    present = {d.name for d in inv.dataset_types if d.count}
+    name = next((t for t in CALEXP_TYPES + COADD_TYPES if t in present), None)
+    if name is None:
+        return None
+    try:
+        ids = repo.query_data_ids(name, collections=collections)
+    except ExplorerError:
+        return None
+    visits = sorted({d["visit"] for d in ids if d.get("visit") is not None}, key=str)
+    short_keys = ("visit", "detector", "ccd", "tract", "patch", "band", "filter")
+    for data_id in ids[:EXAMPLE_CANDIDATES]:
+        short = {k: data_id[k] for k in short_keys if k in data_id}
+        if "visit" in short:
+            short.pop("band", None), short.pop("filter", None)
+        if repo.kind == "gen3" and "patch" in short and "tract" in short:
+            short["patch"] = repo.patch_name(short["tract"], short["patch"])
+        for candidate in (short, data_id):
+            try:
+                query = dict(candidate)
+                if repo.kind == "gen3" and "," in str(query.get("patch", "")):
+                    query["patch"] = repo.patch_id(str(query["patch"]))
+                if repo.locate(name, query, collections).on_disk:
+                    return name, candidate, visits
+                break
+            except ExplorerError:
+                continue
+    return name, None, visits
+
+
+def _visit_list(example, limit: int = 12) -> str:
+    """``": 159223 159249 ... (with calexp)"``: the visit ids a person can pass to --data-id."""
+    if not example or not example[2]:
+        return ""
+    visits = example[2]
+    shown = " ".join(map(str, visits[:limit])) + (" ..." if len(visits) > limit else "")
+    return f" ({len(visits)} with {example[0]}: {shown})"
 
 
 # ----- exposure --------------------------------------------------------------------------------
@@ -153,7 +237,10 @@ def _open_exposure_target(args: argparse.Namespace):
     try:
         if getattr(repo, "kind", "") == "gen3" and "patch" in data_id and "," in str(data_id["patch"]):
             data_id["patch"] = repo.patch_id(str(data_id["patch"]))
-        return repo.get_exposure(args.dataset, data_id, collections=args.collections), True
+        exposure = repo.get_exposure(args.dataset, data_id, collections=args.collections)
+        # the data ID as the registry types it (ints as ints, implied keys filled in), not as typed
+        exposure.data_id = repo.locate(args.dataset, data_id, collections=args.collections).data_id
+        return exposure, True
     finally:
         repo.close()
 
@@ -198,9 +285,12 @@ def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[
             ra, dec = info.pixel_to_sky(x, y)
             out["sky"] = [float(ra), float(dec)]
         out["pixel"] = [x, y]
-        ix, iy = int(round(x)) - info.xy0[0], int(round(y)) - info.xy0[1]
+        # the pixel whose centre is nearest, half-pixels up (LSST convention, as views/info.py)
+        ix, iy = math.floor(x + 0.5) - info.xy0[0], math.floor(y + 0.5) - info.xy0[1]
         ny, nx = info.shape
-        if 0 <= ix < nx and 0 <= iy < ny:
+        out["pixel_index"] = [ix + info.xy0[0], iy + info.xy0[1]]
+        out["on_image"] = bool(0 <= ix < nx and 0 <= iy < ny)
+        if out["on_image"]:
             out["value"] = float(exposure.image[iy, ix])
             if "mask" in info.plane_hdus:
                 bits = int(exposure.mask[iy, ix])
@@ -210,6 +300,10 @@ def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[
                 out["variance"] = float(exposure.variance[iy, ix])
         else:
             out["value"] = None
+            x0, y0 = info.xy0
+            out["note"] = (f"pixel ({x:g}, {y:g}) is outside the image (x {x0}..{x0 + nx - 1}, "
+                           f"y {y0}..{y0 + ny - 1}, xy0 included): no value"
+                           + ("; its RA/Dec is extrapolated by the WCS" if out.get("sky") else ""))
     return out
 
 
@@ -222,7 +316,7 @@ def cmd_exposure(args: argparse.Namespace) -> int:
     info = exposure.info
     print(f"File          {info.path}")
     if exposure.dataset_type:
-        print(f"Dataset       {exposure.dataset_type} {exposure.data_id}")
+        print(f"Dataset       {exposure.dataset_type} {_plain(exposure.data_id)}")
     print(f"Shape         {info.shape[1]} x {info.shape[0]} (nx x ny), xy0 = {info.xy0}")
     print(f"Planes        {', '.join(info.planes)}")
     if info.mask_planes:
@@ -232,21 +326,176 @@ def cmd_exposure(args: argparse.Namespace) -> int:
     zp = info.zero_point_mag
     print(f"Zero point    {'unknown' if zp is None else f'{zp:.4f} mag (AB, 1 count)'}")
     if info.filter_label:
-        print(f"Filter        {info.filter_label}")
+        print(f"Filter        {_plain(info.filter_label)}")
     if info.psf is not None:
         print(f"PSF           {info.psf.kind}" + (f", FWHM {info.psf.fwhm_arcsec:.3f} arcsec" if info.psf.fwhm_arcsec else ""))
     if info.visit_info:
         print("Visit info")
         width = max(len(k) for k in info.visit_info) + 2
         for key, value in info.visit_info.items():
-            print(f"  {key:<{width}}{value}")
+            print(f"  {key:<{width}}{_plain(value)}")
     print(f"Metadata      {info.metadata_cards} cards")
     if args.pixel is not None:
         sky = summary.get("sky")
         print(f"Pixel         ({args.pixel[0]:g}, {args.pixel[1]:g}) -> "
               + ("no WCS" if sky is None else f"RA {sky[0]:.7f}  Dec {sky[1]:.7f}")
               + ("" if summary.get("value") is None else f"  value {summary['value']:.6g}")
-              + (f"  mask {summary['mask_set']}" if summary.get("mask_set") else ""))
+              + (f"  mask {_plain(summary['mask_set'])}" if summary.get("mask_set") else ""))
+        if not summary["on_image"]:
+            print(f"              {summary['note']}")
+    return 0
+
+
+# ----- cutout ----------------------------------------------------------------------------------
+def cmd_cutout(args: argparse.Namespace) -> int:
+    """A FITS cutout around an RA/Dec centre (see explorer/repo/cutout.py)."""
+    from .repo import access
+    from .repo.cutout import sky_box, write_cutout
+
+    nx = args.size[0]
+    ny = args.size[1] if len(args.size) > 1 else nx
+    if len(args.size) > 2:
+        raise UsageError("--size takes NX or NX NY")
+    exposure, _ = _open_exposure_target(args)
+    box = sky_box(exposure, args.center[0], args.center[1], nx, ny)
+    summary = write_cutout(exposure, box, args.out)
+    written = access.exposure_info(summary["path"])
+    cx, cy = box.center
+    sky = written.pixel_to_sky(cx, cy) if written.wcs is not None else None
+    summary.update({
+        "source": exposure.info.path,
+        "dataset_type": exposure.dataset_type,
+        "data_id": exposure.data_id or None,
+        "center": [float(args.center[0]) % 360.0, float(args.center[1])],
+        "center_pixel": [float(cx), float(cy)],
+        "center_sky": None if sky is None else [float(sky[0]), float(sky[1])],
+    })
+    if args.json:
+        _print_json(summary)
+        return 0
+    print(f"wrote {summary['path']}: {box.nx} x {box.ny} pixels at xy0 ({box.x0}, {box.y0}), planes "
+          f"{', '.join(summary['planes'])}" + (" (cut at the image edge)" if box.clipped else ""))
+    return 0
+
+
+# ----- histogram -------------------------------------------------------------------------------
+MAX_HISTOGRAM_FILES = 2000  # more catalog files than this: use a HATS catalog and Dask
+
+
+def _histogram_of_files(paths: list[str], column: str, bins: int, log: bool, value_range) -> Any:
+    """One histogram over the column of several catalog files (numpy's counts for their union)."""
+    import numpy as np
+
+    from .compute.histogram import (
+        HistogramResult,
+        _check_bins,
+        _check_range,
+        count,
+        edges_for,
+        prepare,
+    )
+    from .repo import access
+
+    bins = _check_bins(bins)
+    arrays, rows, non_finite, non_positive = [], 0, 0, 0
+    for path in paths:
+        df = access.read_catalog(path, [column])
+        values, nf, npos = prepare(df[column], column, log)
+        arrays.append(values)
+        rows += len(df)
+        non_finite += nf
+        non_positive += npos
+    values = np.concatenate(arrays) if arrays else np.zeros(0)
+    if value_range is not None:
+        lo, hi = _check_range(value_range, log)
+        source = "given"
+    else:
+        lo, hi = edges_for(float(values.min()), float(values.max()), bins) if values.size else (0.0, 1.0)
+        source = "data"
+    return HistogramResult(column, rows, np.linspace(lo, hi, bins + 1), count(values, bins, lo, hi), bool(log),
+                           non_finite, non_positive, source, {"files": len(paths)})
+
+
+def _catalog_paths(args: argparse.Namespace) -> list[str]:
+    """The catalog files a histogram TARGET names (a file, or datasets of a repository)."""
+    from .repo import detect_kind, open_repo
+    from .repo.base import COADD_CATALOG_TYPES, SOURCE_TYPES
+    from .repo.errors import NotOnDiskError
+
+    target = args.target
+    if os.path.isfile(target):
+        if args.data_id or args.dataset:
+            raise UsageError("--dataset and --data-id go with a repository, not with a catalog file")
+        return [target]
+    detect_kind(target)
+    repo = open_repo(target)
+    try:
+        dataset = args.dataset or repo.first_present(SOURCE_TYPES + COADD_CATALOG_TYPES)
+        if dataset is None:
+            raise ExplorerError(f"{target} holds no catalog dataset type: give --dataset NAME")
+        data_id = _parse_data_id(args.data_id)
+        if getattr(repo, "kind", "") == "gen3" and "patch" in data_id and "," in str(data_id["patch"]):
+            data_id["patch"] = repo.patch_id(str(data_id["patch"]))
+        if data_id:
+            ids = [data_id] if set(data_id) >= set(repo.dimensions_of(dataset)) - {"instrument", "skymap", "band"} \
+                else repo.query_data_ids(dataset, where=data_id, collections=args.collections)
+        else:
+            ids = repo.query_data_ids(dataset, collections=args.collections)
+        if not ids:
+            raise ExplorerError(f"no {dataset} datasets" + (f" with {args.data_id}" if data_id else "")
+                                + (f" in {args.collections}" if args.collections else ""))
+        if len(ids) > MAX_HISTOGRAM_FILES:
+            raise ExplorerError(f"{len(ids)} {dataset} files is more than {MAX_HISTOGRAM_FILES} to read here: "
+                                "narrow --data-id or histogram the HATS catalog with Dask")
+        paths = []
+        for did in ids:
+            try:
+                paths.append(repo._existing_path(dataset, did, args.collections))
+            except NotOnDiskError:
+                if len(ids) == 1:
+                    raise
+        if not paths:
+            raise NotOnDiskError(f"none of the {len(ids)} {dataset} files is on disk")
+        args.dataset = dataset
+        return paths
+    finally:
+        repo.close()
+
+
+def cmd_histogram(args: argparse.Namespace) -> int:
+    """Histogram of one catalog column: a catalog file, a repository's catalogs, or a HATS catalog."""
+    target = args.target
+    if "://" not in target and not os.path.exists(target):
+        raise ExplorerError(f"no such file, repository or HATS catalog: {target}")
+    if args.range is not None and not args.range[0] < args.range[1]:
+        raise UsageError(f"bad --range {args.range[0]:g} {args.range[1]:g}: LO must be below HI")
+    from .compute.hats import is_hats_catalog
+
+    if "://" in target or (os.path.isdir(target) and is_hats_catalog(target)):
+        if args.data_id or args.dataset:
+            raise UsageError("--dataset and --data-id go with a repository, not with a HATS catalog")
+        from .compute.cluster import dask_client
+        from .compute.hats import hats_histogram
+
+        progress = _progress_for(args)
+        with dask_client(args.dask_scheduler) as client:
+            hist = hats_histogram(target, args.column, client, bins=args.bins, log=args.log,
+                                  value_range=args.range,
+                                  progress=(lambda d, t: progress(f"{d}/{t} partitions")) if progress else None)
+    else:
+        paths = _catalog_paths(args)
+        hist = _histogram_of_files(paths, args.column, args.bins, args.log, args.range)
+        if args.dataset:
+            hist.extra["dataset_type"] = args.dataset
+    if args.json:
+        _print_json(hist.to_json())
+        return 0
+    label = f"log10({hist.column})" if hist.log else hist.column
+    print(f"{label}: {hist.used:,} of {hist.rows:,} rows in {len(hist.counts)} bins"
+          + (f" ({hist.non_finite:,} non-finite" + (f", {hist.non_positive:,} <= 0" if hist.log else "") + " left out)"
+             if hist.non_finite or hist.non_positive else ""))
+    for lo, hi, n in zip(hist.edges[:-1], hist.edges[1:], hist.counts):
+        print(f"{lo:14.6g} {hi:14.6g} {int(n):10d}")
     return 0
 
 
@@ -318,7 +567,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ExplorerError(f"no such repository: {args.repo}")
     serve(args.repo, port=args.port, repo_roots=args.repo_root or [], address=args.address,
           num_procs=args.num_procs, allow_websocket_origin=args.allow_websocket_origin or [],
-          basic_auth=args.basic_auth, show=args.show)
+          basic_auth=args.basic_auth, show=args.show, allow_registry_hosts=args.allow_registry_host or [])
     return 0
 
 
@@ -333,6 +582,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     p.add_argument("--repo-root", action="append", metavar="DIR",
                    help="confine the repository-path widget to this directory (repeatable)")
+    p.add_argument("--allow-registry-host", action="append", metavar="HOST",
+                   help="with --repo-root: let repositories use a database (or storage) server on HOST "
+                        "(repeatable; default: none, only files inside the roots)")
     p.add_argument("--num-procs", type=int, default=1)
     p.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]")
     p.add_argument("--basic-auth", metavar="USER:PASSWORD|FILE", help="require a login (see docs/hosting.md)")
@@ -342,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("make-sample", help="write the DC2-like sample repository")
     p.add_argument("dir", nargs="?", help="where to write it (default: sample_repo/ of the checkout)")
     p.add_argument("--layout", choices=["gen3", "gen2"], default="gen3")
-    p.add_argument("--size", choices=["small", "large"], default="small")
+    p.add_argument("--size", choices=["small", "large", "survey"], default="small")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--release", choices=["dc2", "dp1", "dp2"], default="dc2",
                    help="dc2 (default); dp1: LSSTComCam, lsst_cells_v1, afw files; dp2: LSSTCam, lsst_cells_v2, "
@@ -366,6 +618,32 @@ def build_parser() -> argparse.ArgumentParser:
                    help="0-based parent pixel (xy0 included), as afw's pixelToSky")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_exposure)
+
+    p = sub.add_parser("cutout", help="write a FITS cutout (image, mask, variance, WCS) around an RA/Dec")
+    p.add_argument("target", help="a FITS file, or a repository with --data-id")
+    p.add_argument("--dataset", default="calexp")
+    p.add_argument("--collections", metavar="GLOB")
+    p.add_argument("--data-id", metavar="KEY=VALUE,...")
+    p.add_argument("--center", nargs=2, type=float, required=True, metavar=("RA", "DEC"), help="degrees")
+    p.add_argument("--size", nargs="+", type=int, required=True, metavar="N", help="NX [NY] pixels")
+    p.add_argument("--out", required=True, metavar="FILE.fits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_cutout)
+
+    p = sub.add_parser("histogram", help="histogram of a catalog column (file, repository or HATS catalog)")
+    p.add_argument("target", help="a repository, a catalog file (afw FITS or parquet) or a HATS catalog")
+    p.add_argument("--dataset", help="catalog dataset type in a repository (default: the first source table)")
+    p.add_argument("--collections", metavar="GLOB")
+    p.add_argument("--data-id", metavar="KEY=VALUE,...", help="one catalog, or a subset (default: all)")
+    p.add_argument("--column", required=True)
+    p.add_argument("--bins", type=int, default=50)
+    p.add_argument("--log", action="store_true", help="histogram log10 of the positive values")
+    p.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), help="(log10 units with --log)")
+    p.add_argument("--dask-scheduler", metavar="ADDR", help="tcp://HOST:PORT of a Dask scheduler (HATS "
+                                                           "catalogs; default: a local cluster)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--progress", action="store_true", help="progress lines on stderr even when not a terminal")
+    p.set_defaults(func=cmd_histogram)
 
     p = sub.add_parser("skymap", help="skymap geometry (DC2, lsst_cells_v1, lsst_cells_v2): tracts, patches, look-ups")
     p.add_argument("--name", default="dc2", help="dc2 (default), lsst_cells_v1 (DP1) or lsst_cells_v2 (DP2)")

@@ -14,7 +14,11 @@ Rules, with roots given:
   percent-encoded text that decodes to an absolute path (``%2Fetc``) are refused outright;
 * a relative path is taken relative to the first root, an absolute one as it is;
 * the result is resolved with ``os.path.realpath`` (symbolic links followed) and must then lie in
-  (or be) the real path of one of the roots, so a symlink pointing out of a root is refused.
+  (or be) the real path of one of the roots, so a symlink pointing out of a root is refused;
+* every path the repository's own configuration leads to (registry database, datastore root, Gen2
+  parents and calibration roots) must lie inside the roots too, and a database server only on a
+  host the operator allowed (:mod:`explorer.repo.confine`); the files a registry points at are
+  checked when a dataset is located.
 
 With no roots the server is not confined: the path is only checked for NUL bytes and length and
 returned as an absolute path (``~`` expanded).
@@ -115,6 +119,11 @@ def resolve_repo_path(user_input: str, roots: Sequence[str]) -> str:
         how = " (through a symbolic link)" if real != os.path.abspath(candidate) else ""
         raise _refuse(f"repository path {_shown(user_input)} is outside the allowed directories{how} "
                       f"({allowed})")
+    # a directory inside may still lead out through its own configuration (registry, datastore,
+    # Gen2 parents and calib roots): refused here, before any registry is opened
+    from .repo.confine import check_repository
+
+    check_repository(real, real_roots)
     return real
 
 

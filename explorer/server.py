@@ -143,13 +143,16 @@ def basic_auth_config(value: Optional[str]) -> Union[None, str, dict[str, str]]:
 
 def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str] = (),
           address: str = "127.0.0.1", num_procs: int = 1, allow_websocket_origin: Sequence[str] = (),
-          basic_auth: Optional[str] = None, show: bool = False) -> None:
+          basic_auth: Optional[str] = None, show: bool = False,
+          allow_registry_hosts: Sequence[str] = ()) -> None:
     """Serve the explorer at ``http://ADDRESS:PORT/explorer`` until interrupted.
 
     ``repo``: the repository each new session opens (default: ``$REPO_EXPLORER_REPO`` or the
     sample, built first if absent); ``repo_roots``: confine the repository-path box (and
     ``?repo=``) to these directories; ``allow_websocket_origin``: extra ``host[:port]`` allowed
-    to connect (needed behind a proxy); ``basic_auth``: see :func:`basic_auth_config`.
+    to connect (needed behind a proxy); ``basic_auth``: see :func:`basic_auth_config`;
+    ``allow_registry_hosts``: database/storage servers a confined repository may use (by default
+    a confined repository's registry and datastore must be files inside the roots).
     """
     import panel as pn
 
@@ -157,6 +160,9 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     from .paths import check_roots
 
     roots = check_roots(list(repo_roots)) if repo_roots else []
+    from .repo.confine import allow_hosts
+
+    allow_hosts(allow_registry_hosts)  # process-wide, before any fork
     if not isinstance(port, int) or not 0 <= port < 65536:
         raise ServeError(f"bad port {port!r}: use 0..65535")
     if num_procs < 0:

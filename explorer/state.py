@@ -2,90 +2,52 @@
 
 :class:`ExplorerState` holds the repository, collection, band, tract, patch, visit, detector,
 plane, stretch, mask planes, catalog column, ... Selectors only offer values the repository has,
-computed by a shared :class:`~explorer.views.selection.RepoIndex`. Changing one choice updates the
+computed by the shared selector index (:mod:`explorer.shared`). Changing one choice updates the
 choices below it in one batch and then the two derived parameters ``exposure_ref`` and
-``catalog_ref``; views depend on those and on their own display parameters only, so changing the
-stretch re-renders the image and nothing else, and changing the histogram column recomputes the
-histogram and nothing else.
+``catalog_ref`` (:class:`~explorer.keys.DatasetKey`); views depend on those and on their own
+display parameters only, so changing the stretch re-renders the image and nothing else, and
+changing the histogram column recomputes the histogram and nothing else.
 
-No Panel here: the state works without a browser (tests, the benchmark, notebooks).
-``render_image`` returns the screen-sized frame the page would show, ``histogram`` the bins,
-``apply_query``/``to_query`` the URL round trip. Repositories and their indexes are shared by
-every session of a process (:func:`get_repository`, :func:`get_index`).
+No Panel and no views here: the state works without a browser (tests, the benchmark, notebooks).
+``render_image`` returns the screen-sized frame the page would show (:mod:`explorer.render`),
+``histogram`` the bins (:mod:`explorer.compute`), ``apply_query``/``to_query`` the URL round trip
+(the table in :mod:`explorer.urlstate`).
+
+Why this module is over 400 lines: it is one object, and most of it is the cascade (the options
+each selector offers and the choice it keeps, in one batch) which only makes sense whole; the
+shared repositories (:mod:`explorer.shared`), rendering (:mod:`explorer.render`), catalog
+computations (:mod:`explorer.compute`) and the URL codec (:mod:`explorer.urlstate`) live elsewhere.
 """
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, Optional, Sequence
 
-import numpy as np
 import pandas as pd
 import param
 
-from .paths import display_path, resolve_repo_path
-from .repo import open_repo
-from .repo.base import Repository
+from . import urlstate
+from .bands import band_key
+from .compute import catalog as cat
+from .compute.sources import position_columns, source_positions, wanted_columns
 from .errors import ExplorerError
+from .keys import DatasetKey
+from .paths import display_path, resolve_repo_path
+from .render.colors import default_shown, mask_plane_colors
+from .render.exposure import plane_limits, render_exposure
+from .render.raster import COLORMAPS, Frame
+from .render.stretch import STRETCHES
+from .repo.base import Repository
 from .repo.model import Exposure
-from .views import catalog as cat
-from .views.colors import default_shown, mask_plane_colors
-from .views.raster import COLORMAPS, Frame, render_plane
-from .views.selection import RepoIndex, band_key
-from .views.stretch import LIMITS, STRETCHES, compute_limits
+from .shared import _REPOS, forget_repositories, get_index, get_inventory, get_repository  # noqa: F401
+from .sky.predicates import find_containing, overlaps
 
 log = logging.getLogger(__name__)
 
 ENV_REPO = "REPO_EXPLORER_REPO"
 ENV_ROOTS = "REPO_EXPLORER_REPO_ROOTS"  # os.pathsep-separated, for `panel serve apps/explorer.py`
-
-# ----- repositories shared by every session -----------------------------------------------------
-_REPOS: dict[str, Repository] = {}
-_INDEXES: dict[tuple[str, Optional[str]], RepoIndex] = {}
-_REGISTRY_LOCK = threading.Lock()
-_OPEN_LOCKS: dict[str, threading.Lock] = {}
-
-
-def get_repository(path: str) -> Repository:
-    """The one :class:`Repository` object for a path, opened on first use and shared by sessions."""
-    real = os.path.realpath(path)
-    with _REGISTRY_LOCK:
-        repo = _REPOS.get(real)
-        if repo is not None:
-            return repo
-        lock = _OPEN_LOCKS.setdefault(real, threading.Lock())
-    with lock:  # a slow open (a Butler takes ~1 s) happens once even if sessions ask at once
-        with _REGISTRY_LOCK:
-            if real in _REPOS:
-                return _REPOS[real]
-        repo = open_repo(real)
-        with _REGISTRY_LOCK:
-            _REPOS[real] = repo
-        return repo
-
-
-def get_index(repo: Repository, collection: Optional[str]) -> RepoIndex:
-    """The shared selector index of a repository and collection ("" or None: all collections)."""
-    key = (repo.root, collection or None)
-    with _REGISTRY_LOCK:
-        index = _INDEXES.get(key)
-    if index is None:
-        index = RepoIndex(repo, collection or None)
-        with _REGISTRY_LOCK:
-            index = _INDEXES.setdefault(key, index)
-    return index
-
-
-def forget_repositories() -> None:
-    """Close and drop every shared repository (tests; a server picking up new data)."""
-    with _REGISTRY_LOCK:
-        repos = list(_REPOS.values())
-        _REPOS.clear()
-        _INDEXES.clear()
-    for repo in repos:
-        repo.close()
 
 
 def default_repository() -> str:
@@ -106,18 +68,8 @@ def env_repo_roots() -> list[str]:
 # ----- the state --------------------------------------------------------------------------------
 IMAGE_KINDS = ("coadd", "calexp")
 PLANES = ("image", "mask", "variance")
-# Query-string names of the state's parameters, in the order a link is applied.
-QUERY_ORDER = ("repo", "collection", "kind", "band", "tract", "patch", "visit", "detector", "plane",
-               "stretch", "cmap", "masks", "alpha", "catalog", "column", "logx", "logy", "bins",
-               "require", "exclude", "sources", "footprints", "skycolor")
+QUERY_ORDER = urlstate.QUERY_ORDER  # query-string keys, in the order a link is applied
 _LEVELS = ("repo", "collection", "tract", "patch", "band", "visit", "detector", "exposure", "catalog")
-
-
-def _as_int(value: Any) -> Optional[int]:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 class ExplorerState(param.Parameterized):
@@ -151,10 +103,13 @@ class ExplorerState(param.Parameterized):
 
     show_footprints = param.Boolean(default=False, doc="Draw calexp footprints on the sky map")
     sky_color = param.Selector(default="bands", objects=["bands", "visits"], check_on_set=True)
+    zoom = param.Parameter(default=None, doc="The image view (x0, x1, y0, y1) in parent pixels, or None: whole")
 
     # derived: what the views show (set by the cascade only, never by widgets)
-    exposure_ref = param.Parameter(default=None, doc="(dataset type, data ID) of the exposure shown")
-    catalog_ref = param.Parameter(default=None, doc="(dataset type, data ID) of the catalog shown")
+    exposure_ref = param.ClassSelector(class_=DatasetKey, default=None, allow_None=True,
+                                       doc="The exposure shown (a DatasetKey)")
+    catalog_ref = param.ClassSelector(class_=DatasetKey, default=None, allow_None=True,
+                                      doc="The catalog shown (a DatasetKey)")
     repo_root = param.String(default="", doc="Real path of the open repository")
     visit_note = param.String(default="", doc="How the visit list was chosen")
     error = param.String(default="", doc="The last problem, one line, for a notification")
@@ -169,7 +124,7 @@ class ExplorerState(param.Parameterized):
         self._user_masks: Optional[set[str]] = None  # planes the user chose (None: defaults)
         self._exposure_cache: tuple[Any, Optional[Exposure]] = (None, None)
         self.repo: Optional[Repository] = None
-        self.index: Optional[RepoIndex] = None
+        self.index = None  # the shared selector index of the repository and collection
         if repo is not None:
             self.repo_path = repo  # triggers _on_repo_path
 
@@ -308,8 +263,6 @@ class ExplorerState(param.Parameterized):
             dets = idx.detectors(visit)
             if detector not in dets and dets and tract is not None:
                 # prefer a detector of the visit that overlaps the chosen patch
-                from .views.sky import overlaps
-
                 region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
                 fps = idx.footprints()
                 over = [d for d in dets if region is not None and (visit, d) in fps and overlaps(fps[(visit, d)], region)]
@@ -318,22 +271,17 @@ class ExplorerState(param.Parameterized):
 
         kind = values.get("image_kind", self.image_kind)
         if kind == "coadd":
-            ref_id = idx.coadd_id(tract, patch, band)
-            ref = (idx.coadd_type, ref_id) if ref_id else None
+            ref = DatasetKey.maybe(idx.coadd_type, idx.coadd_id(tract, patch, band))
         else:
-            ref_id = idx.calexp_id(visit, detector)
-            ref = (idx.calexp_type, ref_id) if ref_id else None
+            ref = DatasetKey.maybe(idx.calexp_type, idx.calexp_id(visit, detector))
         if ref != self.exposure_ref or start <= _LEVELS.index("exposure"):
             values["exposure_ref"] = ref
             self._update_mask_options(ref, objects, values)
         # the catalog that goes with the image
         catalog = values.get("catalog", self.catalog)
-        cat_types = idx.catalog_types_for(ref[0]) if ref else []
+        cat_types = idx.catalog_types_for(ref.dataset_type) if ref else []
         catalog = choose("catalog", cat_types, catalog)
-        cat_ref = None
-        if ref and catalog:
-            cat_id = idx.catalog_id(catalog, ref[1])
-            cat_ref = (catalog, cat_id) if cat_id else None
+        cat_ref = DatasetKey.maybe(catalog, idx.catalog_id(catalog, ref.data_id)) if ref and catalog else None
         if cat_ref != self.catalog_ref:
             values["catalog_ref"] = cat_ref
             self._update_column_options(cat_ref, objects, values)
@@ -359,12 +307,12 @@ class ExplorerState(param.Parameterized):
         numeric, flags = [], []
         if cat_ref is not None:
             try:
-                schema = self.repo.catalog_schema(cat_ref[0], cat_ref[1], collections=self.collection or None)
+                schema = self._schema(cat_ref)
                 numeric, flags = cat.numeric_columns(schema), cat.flag_columns(schema)
             except ExplorerError as exc:
                 self.report(str(exc))
         objects["column"] = numeric
-        band = (cat_ref[1].get("band") if cat_ref else None) or self.band
+        band = (cat_ref.get("band") if cat_ref else None) or self.band
         current = values.get("column", self.column)
         values["column"] = current if current in numeric else cat.default_column(numeric, band)
         objects["require_flags"] = flags
@@ -376,15 +324,15 @@ class ExplorerState(param.Parameterized):
         values["exclude_flags"] = [f for f in self.exclude_flags if f in flags]
 
     # ----- data the views need --------------------------------------------------------------------
-    def _load_exposure(self, ref, report: bool = False) -> Optional[Exposure]:
+    def _load_exposure(self, ref: Optional[DatasetKey], report: bool = False) -> Optional[Exposure]:
         if ref is None:
             return None
-        key = (self.repo_root, ref[0], tuple(sorted(ref[1].items())))
+        key = (self.repo_root, ref)
         cached_key, cached = self._exposure_cache
         if cached_key == key:
             return cached
         try:
-            exposure = self.repo.get_exposure(ref[0], ref[1], collections=self.collection or None)
+            exposure = self.repo.get_exposure(ref.dataset_type, ref.data_id, collections=self.collection or None)
         except ExplorerError as exc:
             if report:
                 self.report(str(exc))
@@ -398,45 +346,21 @@ class ExplorerState(param.Parameterized):
 
     def limits(self, exposure: Exposure, plane: str):
         """Full-frame stretch limits of a plane, computed once per file and plane."""
-        from .repo.cache import file_key
-
-        def compute():
-            arr = exposure.plane(plane)
-            exclude_bits = None
-            mask = exposure.mask
-            if mask is not None and plane != "mask":
-                bad = 0
-                for name in ("NO_DATA", "SAT", "BAD", "SATURATED"):
-                    if name in exposure.info.mask_planes:
-                        bad |= 1 << exposure.info.mask_planes[name]
-                exclude_bits = (mask, bad) if bad else None
-            return compute_limits(arr, exclude_bits=exclude_bits)
-
-        try:
-            key = file_key(exposure.info.path, "limits", plane)
-        except OSError:
-            key = (exposure.info.path, "limits", plane)
-        return LIMITS.get(key, compute)
+        return plane_limits(exposure, plane)
 
     def render_image(self, width: int = 800, height: int = 800, x_range: Optional[Sequence[float]] = None,
                      y_range: Optional[Sequence[float]] = None) -> Optional[Frame]:
         """The current plane rendered at screen resolution (the page's image, without a browser).
 
-        Returns a :class:`~explorer.views.raster.Frame` (``rgba`` (h, w, 4) uint8 rows bottom to
+        Returns a :class:`~explorer.render.raster.Frame` (``rgba`` (h, w, 4) uint8 rows bottom to
         top, ``values`` the downsampled plane, ``x_range``/``y_range`` in parent pixels), or None
         when nothing is selected or the exposure cannot be read.
         """
         exposure = self.exposure()
         if exposure is None:
             return None
-        plane = self.plane if self.plane in exposure.info.planes else "image"
-        planes = {plane: exposure.plane(plane)}
-        if exposure.mask is not None:
-            planes["mask"] = exposure.mask
-        limits = None if plane == "mask" else self.limits(exposure, plane)
-        return render_plane(planes, exposure.info.xy0, plane, limits, self.stretch, exposure.info.mask_planes,
-                            list(self.mask_planes), self.mask_alpha, x_range, y_range, width, height, self.cmap,
-                            binned=exposure.binned)
+        return render_exposure(exposure, self.plane, self.stretch, self.cmap, self.mask_planes, self.mask_alpha,
+                               width, height, x_range, y_range)
 
     def mask_colors(self) -> dict[str, str]:
         exposure = self.exposure()
@@ -449,12 +373,12 @@ class ExplorerState(param.Parameterized):
         ref = ref if ref is not None else self.catalog_ref
         if ref is None:
             return None
-        name, data_id = ref
+        name, data_id = ref.dataset_type, ref.data_id
         known = self._schema_names(ref)
         require = [f for f in self.require_flags if f in known]  # (flags of this catalog only)
         exclude = [f for f in self.exclude_flags if f in known]
         wanted = list(dict.fromkeys([c for c in columns if c] + require + exclude))
-        per_detector = (self.exposure_ref is not None and "detector" in self.exposure_ref[1]
+        per_detector = (self.exposure_ref is not None and self.exposure_ref.get("detector") is not None
                         and "detector" not in data_id)
         if per_detector:
             wanted.append("detector")
@@ -474,15 +398,19 @@ class ExplorerState(param.Parameterized):
                 return None
         keep = cat.filter_rows(df, require, exclude)
         if per_detector and "detector" in df.columns:
-            keep &= df["detector"].to_numpy() == int(self.exposure_ref[1]["detector"])
+            keep &= df["detector"].to_numpy() == int(self.exposure_ref.get("detector"))
         if not keep.all():
             df = df.loc[keep]
         return df
 
-    def _schema_names(self, ref) -> set[str]:
-        """Column names of a catalog (cached by the data layer; empty when it cannot be read)."""
+    def _schema(self, ref: DatasetKey):
+        """A catalog's columns (cached by the data layer); raises ExplorerError."""
+        return self.repo.catalog_schema(ref.dataset_type, ref.data_id, collections=self.collection or None)
+
+    def _schema_names(self, ref: DatasetKey) -> set[str]:
+        """Column names of a catalog (empty when it cannot be read)."""
         try:
-            return {c.name for c in self.repo.catalog_schema(ref[0], ref[1], collections=self.collection or None)}
+            return {c.name for c in self._schema(ref)}
         except ExplorerError:
             return set()
 
@@ -499,44 +427,24 @@ class ExplorerState(param.Parameterized):
     def source_positions(self) -> Optional[pd.DataFrame]:
         """Sources of the current catalog in the image's parent-pixel coordinates: x, y, id, value."""
         exposure = self.exposure()
-        if exposure is None or self.catalog_ref is None:
-            return None
         ref = self.catalog_ref
-        name, data_id = ref
+        if exposure is None or ref is None:
+            return None
         try:
-            schema = self.repo.catalog_schema(name, data_id, collections=self.collection or None)
+            cols = position_columns(self._schema(ref), self.column)
         except ExplorerError as exc:
             self.report(str(exc))
             return None
-        names = [c.name for c in schema]
-        units = {c.name: c.unit for c in schema}
-        id_col = next((c for c in ("id", "sourceId", "objectId") if c in names), None)
-        pix = cat.centroid_columns(names)
-        sky = cat.sky_columns(names)
-        if pix is None and sky is None:
+        if cols is None:
             return None
-        value_col = self.column if self.column in names else None
-        cols = list(pix or sky) + ([id_col] if id_col else []) + ([value_col] if value_col else [])
-        df = self.catalog_frame(cols, ref)
+        df = self.catalog_frame(wanted_columns(cols), ref)
         if df is None:
             return None
-        if pix is not None:
-            x, y = df[pix[0]].to_numpy(float), df[pix[1]].to_numpy(float)
-        elif exposure.info.wcs is not None:
-            x, y = exposure.info.sky_to_pixel(cat.to_degrees(df[sky[0]].to_numpy(float), units.get(sky[0])),
-                                              cat.to_degrees(df[sky[1]].to_numpy(float), units.get(sky[1])))
-        else:
-            return None
-        out = pd.DataFrame({"x": x, "y": y,
-                            "id": df[id_col].to_numpy() if id_col else np.arange(len(df)),
-                            "value": df[value_col].to_numpy(float) if value_col in df.columns else np.nan})
-        return out[np.isfinite(out["x"]) & np.isfinite(out["y"])]
+        return source_positions(exposure.info, df, cols)
 
     # ----- sky map -------------------------------------------------------------------------------
     def select_sky(self, ra: float, dec: float) -> None:
         """A tap on the sky map at (RA, Dec): select the patch under it, or else the tract."""
-        from .views.sky import find_containing
-
         if self.index is None or ra is None or dec is None:
             return
         ra = float(ra) % 360.0
@@ -562,39 +470,17 @@ class ExplorerState(param.Parameterized):
 
     # ----- URL query -----------------------------------------------------------------------------
     def to_query(self) -> dict[str, str]:
-        """The selection as URL query parameters (only what differs from the defaults)."""
+        """The selection as URL query parameters (what differs from the defaults; see urlstate)."""
         q: dict[str, str] = {}
-        if self.repo_path:
-            q["repo"] = self.repo_path
-        if self.collection:
-            q["collection"] = self.collection
-        q["kind"] = self.image_kind
-        for key, name in (("band", "band"), ("tract", "tract"), ("patch", "patch")):
-            if getattr(self, name) is not None:
-                q[key] = str(getattr(self, name))
-        if self.image_kind == "calexp":
-            if self.visit is not None:
-                q["visit"] = str(self.visit)
-            if self.detector is not None:
-                q["detector"] = str(self.detector)
-        defaults = {"plane": "image", "stretch": "zscale", "cmap": "gray"}
-        for key, value in (("plane", self.plane), ("stretch", self.stretch), ("cmap", self.cmap)):
-            if value != defaults[key]:
-                q[key] = value
-        if self._user_masks is not None:
-            q["masks"] = ",".join(self.mask_planes) or "none"
-        if self.catalog:
-            q["catalog"] = self.catalog
-        if self.column:
-            q["column"] = self.column
-        if not self.log_x:
-            q["logx"] = "0"
-        if self.log_y:
-            q["logy"] = "1"
-        if self.sky_color != "bands":
-            q["skycolor"] = self.sky_color
-        if self.show_footprints:
-            q["footprints"] = "1"
+        for f in urlstate.FIELDS:
+            value = getattr(self, f.param)
+            if f.key in ("visit", "detector") and self.image_kind != "calexp":
+                continue
+            if f.key == "masks" and self._user_masks is None:
+                continue  # the defaults of each exposure, not a choice
+            if value is None or value == "" or (f.default is not None and urlstate.is_default(f, value)):
+                continue
+            q[f.key] = urlstate.encode(f, value)
         return q
 
     def apply_query(self, query: dict[str, Any]) -> list[str]:
@@ -603,81 +489,52 @@ class ExplorerState(param.Parameterized):
         Unknown values are refused with a message and the current choice kept, so a stale link
         still opens a working page.
         """
-        q = {}
-        for k, v in query.items():
-            if isinstance(v, (list, tuple)):
-                v = v[-1] if v else ""
-            if isinstance(v, bytes):
-                v = v.decode("utf-8", "replace")
-            q[str(k)] = str(v)
+        q = urlstate.normalise(query)
         problems: list[str] = []
 
         def refuse(what: str) -> None:
             problems.append(what)
             self.report(what)
 
-        if "repo" in q and q["repo"]:
+        if q.get("repo"):
             if not self.open(q["repo"]):
                 problems.append(self.error)
         elif self.index is None and self.repo_path:
             self.open(self.repo_path)
         if self.index is None:
             return problems
-        if "collection" in q:
-            if q["collection"] in self.param.collection.objects:
-                self.collection = q["collection"]
-            else:
-                refuse(f"no collection {q['collection']!r} in this repository")
-        if "kind" in q:
-            if q["kind"] in IMAGE_KINDS:
-                self._set_quietly(image_kind=q["kind"])
-                self._cascade("exposure")
-            else:
-                refuse(f"unknown image kind {q['kind']!r} (use coadd or calexp)")
-
-        def select(name: str, key: str, convert, level: str) -> None:
-            if key not in q:
-                return
-            value = convert(q[key])
-            if value in self.param[name].objects:
-                self._set_quietly(**{name: value})
-                self._cascade(level)
-            else:
-                offered = ", ".join(str(o) for o in self.param[name].objects[:20]) or "none"
-                refuse(f"{key} {q[key]!r} is not available here (choices: {offered})")
-
-        select("band", "band", str, "visit")
-        select("tract", "tract", _as_int, "patch")
-        select("patch", "patch", lambda s: s.replace(" ", ""), "visit")
-        select("visit", "visit", _as_int, "detector")
-        select("detector", "detector", _as_int, "exposure")
-        for key, name in (("plane", "plane"), ("stretch", "stretch"), ("cmap", "cmap"), ("skycolor", "sky_color")):
-            if key in q:
-                if q[key] in self.param[name].objects:
-                    setattr(self, name, q[key])
-                else:
-                    refuse(f"unknown {key} {q[key]!r}")
-        if "masks" in q:
-            wanted = [] if q["masks"] in ("", "none") else [m for m in q["masks"].split(",") if m]
-            self._user_masks = set(wanted)
-            self.mask_planes = [m for m in self.param.mask_planes.objects if m in self._user_masks]
-        if "alpha" in q:
+        for f in urlstate.FIELDS:
+            if f.key not in q or f.key == "repo":
+                continue
             try:
-                self.mask_alpha = min(1.0, max(0.0, float(q["alpha"])))
-            except ValueError:
-                refuse(f"bad alpha {q['alpha']!r}")
-        select("catalog", "catalog", str, "catalog")
-        if "column" in q:
-            if q["column"] in self.param.column.objects:
-                self.column = q["column"]
+                value = urlstate.decode(f, q[f.key])
+            except ValueError as exc:
+                refuse(str(exc))
+                continue
+            if f.choice:
+                offered = list(self.param[f.param].objects)
+                if isinstance(self.param[f.param].objects, dict):
+                    offered = list(self.param[f.param].objects.values())
+                if value not in offered:
+                    shown = ", ".join(str(o) for o in offered[:20]) or "none"
+                    refuse(f"{f.key} {q[f.key]!r} is not available here (choices: {shown})")
+                    continue
+                if f.level is not None:
+                    self._set_quietly(**{f.param: value})
+                    self._cascade(f.level)
+                else:
+                    setattr(self, f.param, value)
+            elif f.key == "masks":
+                self._user_masks = set(value)
+                self.mask_planes = [m for m in self.param.mask_planes.objects if m in self._user_masks]
+            elif f.codec == "list":
+                known = list(self.param[f.param].objects)
+                unknown = [v for v in value if v not in known]
+                if unknown:
+                    refuse(f"no flag {', '.join(unknown)} in the {self.catalog or 'current'} catalog")
+                setattr(self, f.param, [v for v in value if v in known])
             else:
-                refuse(f"no column {q['column']!r} in the {self.catalog or 'current'} catalog")
-        flags = {"logx": "log_x", "logy": "log_y", "sources": "show_sources", "footprints": "show_footprints"}
-        for key, name in flags.items():
-            if key in q:
-                setattr(self, name, q[key].lower() in ("1", "true", "yes", "on"))
-        if "bins" in q and _as_int(q["bins"]):
-            self.bins = min(400, max(5, _as_int(q["bins"])))
+                setattr(self, f.param, value)
         return problems
 
     # ----- summary ---------------------------------------------------------------------------------
@@ -685,31 +542,22 @@ class ExplorerState(param.Parameterized):
         """The repository's inventory for the chosen collection (files checked for small repos)."""
         if self.repo is None:
             return None
-        key = ("inventory", self.collection or None, check_files)
-        with _REGISTRY_LOCK:
-            memo = getattr(self.index, "_app_memo", None)
-            if memo is None:
-                memo = self.index._app_memo = {}
-            if key in memo:
-                return memo[key]
-        inv = self.repo.inventory(collections=self.collection or None, check_files=False)
         if check_files is None:
-            check_files = sum(d.count for d in inv.dataset_types) <= CHECK_FILES_LIMIT
-        if check_files:
-            inv = self.repo.inventory(collections=self.collection or None, check_files=True)
-        with _REGISTRY_LOCK:
-            memo[key] = inv
-        return inv
+            quick = get_inventory(self.repo, self.collection or None, False)
+            check_files = sum(d.count for d in quick.dataset_types) <= CHECK_FILES_LIMIT
+            if not check_files:
+                return quick
+        return get_inventory(self.repo, self.collection or None, check_files)
 
     def describe(self) -> str:
         """One line naming what the image shows."""
         ref = self.exposure_ref
         if ref is None:
             return "nothing selected"
-        dt, data_id = ref
+        dt = ref.dataset_type
         if self.image_kind == "coadd":
             return f"{dt} tract {self.tract} patch {self.patch} band {self.band}"
-        band = data_id.get("band", "")
+        band = ref.get("band") or ""
         return f"{dt} visit {self.visit} detector {self.detector}" + (f" ({band})" if band else "")
 
 

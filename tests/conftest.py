@@ -73,3 +73,97 @@ def sample_gen3(tmp_path_factory) -> Path:
     from explorer.sample import make_sample
 
     return make_sample(tmp_path_factory.mktemp("sample") / "dc2-gen3", layout="gen3", size="small", seed=1)
+
+
+# ----- a real PostgreSQL server (owned by the scale helper: registry tests) -----------------------
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL 15 server on 127.0.0.1 (a free port) in a temporary directory, for the
+    session; stopped and removed at the end. Yields a dict: ``host``, ``port``, ``user``,
+    ``database`` (holds ``btree_gist``), ``url(db)`` (no password in it), ``auth_file`` (a
+    ``db-auth.yaml`` with the password, also exported as ``LSST_DB_AUTH`` so the butler and CLI
+    subprocesses find it), ``plain`` (a database without ``btree_gist``), ``connect(db)``.
+
+    Skips when the PostgreSQL binaries are absent, except in CI (``REPO_EXPLORER_REQUIRE_BROWSER=1``)
+    where that fails. PostgreSQL refuses to run as root: its binaries run as ``postgres``.
+    """
+    import os
+    import secrets
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+    import time
+
+    if not (PG_BIN / "initdb").exists() or shutil.which("runuser") is None:
+        if os.environ.get("REPO_EXPLORER_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"PostgreSQL is required in CI but {PG_BIN}/initdb is absent")
+        pytest.skip(f"PostgreSQL binaries not found in {PG_BIN}")
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = Path(tempfile.mkdtemp(prefix="explorer-pg-"))
+    data = base / "data"
+    user, password = "explorer", secrets.token_hex(16)
+    pwfile = base / "pw"
+    pwfile.write_text(password)
+    if as_pg:
+        shutil.chown(base, "postgres", "postgres")
+        shutil.chown(pwfile, "postgres", "postgres")
+    pwfile.chmod(0o600)
+    subprocess.run(as_pg + [str(PG_BIN / "initdb"), "-D", str(data), "-U", user, f"--pwfile={pwfile}",
+                            "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    pwfile.unlink()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(base / "server.log", "wb")
+    proc = subprocess.Popen(as_pg + [str(PG_BIN / "postgres"), "-D", str(data), "-k", str(base),
+                                     "-h", "127.0.0.1", "-p", str(port), "-c", "fsync=off",
+                                     "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    import psycopg
+
+    def connect(db: str = "postgres", autocommit: bool = True):
+        return psycopg.connect(host="127.0.0.1", port=port, user=user, password=password, dbname=db,
+                               autocommit=autocommit)
+
+    deadline = time.time() + 60
+    while True:
+        try:
+            connect().close()
+            break
+        except psycopg.OperationalError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                raise RuntimeError(f"PostgreSQL did not start: {(base / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.2)
+    with connect() as con:
+        con.execute("CREATE DATABASE registry")
+        con.execute("CREATE DATABASE plain")
+    with connect("registry") as con:
+        con.execute("CREATE EXTENSION btree_gist")
+    auth_file = base / "db-auth.yaml"
+    auth_file.write_text(f"- url: postgresql://{user}@127.0.0.1:{port}/\n  password: {password}\n")
+    auth_file.chmod(0o600)
+    old_auth = os.environ.get("LSST_DB_AUTH")
+    os.environ["LSST_DB_AUTH"] = str(auth_file)
+    try:
+        yield {"host": "127.0.0.1", "port": port, "user": user, "database": "registry", "plain": "plain",
+               "url": lambda db="registry": f"postgresql://{user}@127.0.0.1:{port}/{db}",
+               "auth_file": auth_file, "connect": connect}
+    finally:
+        if old_auth is None:
+            os.environ.pop("LSST_DB_AUTH", None)
+        else:
+            os.environ["LSST_DB_AUTH"] = old_auth
+        proc.terminate()  # SIGTERM: smart shutdown; then fast if it lingers
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(base, ignore_errors=True)

@@ -51,7 +51,7 @@ def test_visits_overlap_the_chosen_patch(state, manifest, sample_gen3):
     from astropy.wcs import WCS
 
     from explorer.sky import dc2_skymap
-    from explorer.views.sky import overlaps
+    from explorer.sky.predicates import overlaps
 
     state.tract, state.patch = 3828, "3,3"
     patch_poly = dc2_skymap().tract(3828).patch("3,3").outer_vertices_deg
@@ -103,17 +103,19 @@ def test_view_dependencies_are_fine_grained(state):
 
     explorer = Explorer(state=state)
 
-    def deps(method):
-        return {d.name for d in explorer.param.method_dependencies(method)}
+    def deps(panel):
+        return {d.name for d in panel.param.method_dependencies("view")}
 
     # the image plot is rebuilt only when the frame geometry changes; everything else redraws it in place
-    assert deps("_image_view") == {"image_extent"}
-    assert deps("_summary_view") == {"repo_root", "collection"}
+    assert deps(explorer.image) == {"extent"}
+    assert deps(explorer.summary) == {"repo_root", "collection"}
+    assert deps(explorer.skymap) == {"repo_root", "collection"}
     # title, caption and info tables are updated in place (no new Bokeh models per selection)
-    title, caption, info = explorer.title_pane, explorer.caption_pane, explorer._info_view()
+    title, caption, info = explorer.image.title_pane, explorer.histogram.caption, explorer.info.update()
     text, cap = title.object, caption.object
     state.patch = [p for p in state.param.patch.objects if p != state.patch][0]
-    assert explorer.title_pane is title and explorer.caption_pane is caption and explorer._info_view() is info
+    assert explorer.image.title_pane is title and explorer.histogram.caption is caption
+    assert explorer.info.update() is info
     assert title.object != text and caption.object != cap
 
 
@@ -124,9 +126,9 @@ def test_same_shaped_exposures_redraw_the_image_plot_in_place(sample_gen3):
     explorer = Explorer(str(sample_gen3))
     st = explorer.state
     st.apply_query({"kind": "calexp", "tract": "3828", "patch": "3,3"})
-    first_plot, extent = explorer._image_view(), explorer.image_extent
+    first_plot, extent = explorer.image.view(), explorer.image.extent
     rebuilt = []
-    explorer.param.watch(lambda e: rebuilt.append(e.new), ["image_extent"])
+    explorer.image.param.watch(lambda e: rebuilt.append(e.new), ["extent"])
     others = [v for v in st.param.visit.objects if v != st.visit]
     shape = st.exposure().info.shape
     switched = 0
@@ -135,11 +137,11 @@ def test_same_shaped_exposures_redraw_the_image_plot_in_place(sample_gen3):
         st.visit = visit
         if st.exposure() is not None and st.exposure().info.shape == shape and st.exposure_ref != before:
             switched += 1
-            assert explorer.image_extent == extent  # same shape: redrawn in place, no rebuild
+            assert explorer.image.extent == extent  # same shape: redrawn in place, no rebuild
     assert switched
     st.image_kind = "coadd"
-    assert explorer.image_extent != extent and rebuilt  # another frame: rebuilt
-    assert explorer._image_view() is not first_plot
+    assert explorer.image.extent != extent and rebuilt  # another frame: rebuilt
+    assert explorer.image.view() is not first_plot
 
 
 def test_render_image_is_screen_sized(state, manifest):
@@ -329,11 +331,11 @@ def test_a_new_origin_moves_the_axes_and_keeps_the_sources(sample_gen3):
     explorer = Explorer(str(sample_gen3))
     st = explorer.state
     st.apply_query({"kind": "coadd", "tract": "3828", "patch": "3,3"})
-    pane = explorer._image_view()
+    pane = explorer.image.view()
     plot = hv.renderer("bokeh").get_plot(pane.object)
-    x0_before, extent = plot.state.x_range.start, explorer.image_extent
+    x0_before, extent = plot.state.x_range.start, explorer.image.extent
     st.patch = "4,3"
-    assert explorer.image_extent == extent  # same shape: the live plot is redrawn, not rebuilt
+    assert explorer.image.extent == extent  # same shape: the live plot is redrawn, not rebuilt
     info = st.exposure().info
     assert plot.state.x_range.start == pytest.approx(info.xy0[0] - 0.5) != x0_before
     assert plot.state.y_range.start == pytest.approx(info.xy0[1] - 0.5)
@@ -361,7 +363,7 @@ def test_sky_outlines_follow_the_selection_in_place(sample_gen3):
     renderers = [m for m in doc.models if getattr(m, "name", None) == HIGHLIGHT_RENDERER]
     assert len(renderers) == 1
     source = renderers[0].data_source
-    frame, idx = explorer._sky_frame, st.index
+    frame, idx = explorer.skymap.frame, st.index
 
     def ring(vertices):
         return list(frame.ra(vertices[:, 0]) % 360.0), list(vertices[:, 1])
@@ -374,7 +376,7 @@ def test_sky_outlines_follow_the_selection_in_place(sample_gen3):
     # no sky layer listens to the patch or the calexp: those redraw only the outline source
     from holoviews.plotting.util import get_nested_streams
 
-    watched = {p for stream in get_nested_streams(explorer._sky_view().object)
+    watched = {p for stream in get_nested_streams(explorer.skymap.view().object)
                if isinstance(stream, hv.streams.Params) for p in stream.parameters}
     assert watched and not {p.name for p in watched} & {"patch", "visit", "detector", "calexp_shown"}
     before_patch = shown()["#d00000"]
@@ -384,7 +386,7 @@ def test_sky_outlines_follow_the_selection_in_place(sample_gen3):
     assert np.allclose(after[0][:-1], want_ra) and np.allclose(after[1][:-1], want_dec)
     assert not np.allclose(after[0], before_patch[0])
     st.image_kind = "calexp"
-    visit, detector = explorer.calexp_shown
+    visit, detector = explorer.skymap.calexp_shown
     fp = idx.footprints()[(visit, detector)]
     got = shown()["#7b2cbf"]
     assert np.allclose(got[0][:-1], ring(fp)[0]) and np.allclose(got[1][:-1], ring(fp)[1])
@@ -410,18 +412,19 @@ def test_a_missing_file_blanks_the_plot_in_place_and_says_why(sample_gen3, manif
     st.apply_query({"kind": "calexp", "band": present["band"], "visit": str(present["visit"]),
                     "detector": str(present["detector"])})
     assert st.exposure() is not None
-    pane, extent = explorer._image_view(), explorer.image_extent
+    pane, extent = explorer.image.view(), explorer.image.extent
     plot = hv.renderer("bokeh").get_plot(pane.object)
     st.detector = missing["detector"]
     assert st.exposure() is None and "not on disk" in st.error
-    assert explorer.image_extent == extent  # not rebuilt
+    assert explorer.image.extent == extent  # not rebuilt
     image = plot.subplots[("RGB", "Image")]
     assert plot.state.title.text == "no image for this selection"
-    assert "not on disk" in explorer.title_pane.object and "image-missing" in explorer.title_pane.object
+    title = explorer.image.title_pane.object
+    assert "not on disk" in title and "image-missing" in title
     st.detector = present["detector"]
-    assert st.exposure() is not None and explorer.image_extent == extent
+    assert st.exposure() is not None and explorer.image.extent == extent
     assert image.current_frame.data.shape[0] > 2  # a rendered frame again, in the same plot
-    assert "image-missing" not in explorer.title_pane.object
+    assert "image-missing" not in explorer.image.title_pane.object
 
 
 def test_a_missing_file_first_shows_the_message_pane(sample_gen3, manifest):
@@ -433,5 +436,5 @@ def test_a_missing_file_first_shows_the_message_pane(sample_gen3, manifest):
     explorer = Explorer(str(sample_gen3), query={"repo": str(sample_gen3), "kind": "calexp", "band": band,
                                                  "visit": str(missing["visit"]),
                                                  "detector": str(missing["detector"])})
-    pane = explorer._image_view()
+    pane = explorer.image.view()
     assert "image-empty" in pane.object and "not on disk" in pane.object

@@ -111,3 +111,120 @@ def test_help_lists_every_command():
     out = run("--help").stdout
     for command in ("serve", "make-sample", "inventory", "exposure", "skymap"):
         assert command in out
+
+
+# ----- issue 11: what a new user meets ------------------------------------------------------------
+def _manifest(repo: Path) -> dict:
+    return json.loads((repo / "sample_manifest.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample_gen2_cli(tmp_path_factory):
+    from explorer.sample import make_sample
+
+    return make_sample(tmp_path_factory.mktemp("cli2") / "dc2-gen2", layout="gen2", size="small", seed=1)
+
+
+def test_check_files_names_the_missing_data_ids(sample_gen3):
+    missing = _manifest(sample_gen3)["missing"]
+    data = json.loads(run("inventory", str(sample_gen3), "--check-files", "--json").stdout)
+    by_name = {d["name"]: d for d in data["dataset_types"]}
+    calexp = by_name[missing["dataset_type"]]
+    assert calexp["missing"] == 1 and len(calexp["missing_ids"]) == 1
+    found = calexp["missing_ids"][0]
+    # values typed as the registry types them: integers stay integers
+    assert {k: found[k] for k in missing["data_id"]} == missing["data_id"]
+    assert isinstance(found["visit"], int) and isinstance(found["detector"], int)
+    assert all(d["missing_ids"] == [] for d in data["dataset_types"] if d["name"] != missing["dataset_type"])
+    text = run("inventory", str(sample_gen3), "--check-files").stdout
+    line = next(ln for ln in text.splitlines() if f"visit={missing['data_id']['visit']}" in ln)
+    assert line.split()[0] == "calexp" and f"detector={missing['data_id']['detector']}" in line
+    without = json.loads(run("inventory", str(sample_gen3), "--json").stdout)
+    assert all("missing_ids" not in d for d in without["dataset_types"])
+
+
+def test_check_files_names_the_missing_data_ids_gen2(sample_gen2_cli):
+    missing = _manifest(sample_gen2_cli)["missing"]
+    data = json.loads(run("inventory", str(sample_gen2_cli), "--check-files", "--json").stdout)
+    calexp = next(d for d in data["dataset_types"] if d["name"] == "calexp")
+    assert calexp["missing"] == len(calexp["missing_ids"]) == 1
+    assert calexp["missing_ids"][0]["visit"] == missing["data_id"]["visit"]
+    assert calexp["missing_ids"][0]["detector"] == missing["data_id"]["detector"]
+    # the text form stays readable however many are missing (the sample's raws are all absent)
+    raw = next(d for d in data["dataset_types"] if d["name"] == "raw")
+    assert raw["missing"] == len(raw["missing_ids"]) > 100
+    text = run("inventory", str(sample_gen2_cli), "--check-files").stdout
+    assert sum(1 for ln in text.splitlines() if ln.startswith("  raw ")) == 21
+    assert f"and {raw['missing'] - 20} more" in text
+
+
+def test_inventory_text_gives_visit_ids_and_an_example_that_works(sample_gen3):
+    text = run("inventory", str(sample_gen3)).stdout
+    visits = {v["id"] for v in _manifest(sample_gen3)["visits"] if v.get("has_calexp")}
+    visit_line = next(ln for ln in text.splitlines() if ln.startswith("Visits"))
+    assert visits <= {int(tok) for tok in visit_line.replace(":", " ").replace(")", " ").split() if tok.isdigit()}
+    example = next(ln for ln in text.splitlines() if ln.startswith("Example"))
+    command = example.split(None, 1)[1].split()
+    assert command[:2] == ["repo-explorer", "exposure"]
+    proc = run(*command[1:], "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["on_disk"] is True
+
+
+def test_text_output_has_no_python_reprs(sample_gen3):
+    calexp = next(c for c in _manifest(sample_gen3)["calexps"] if c["on_disk"] and c["stats"]["sat"])
+    x0, y0 = calexp["xy0"]
+    # a saturated pixel, so the readout lists mask planes
+    from astropy.io import fits
+
+    with fits.open(sample_gen3 / calexp["path"]) as hdul:
+        mask = hdul["MASK"].data
+        sat = int(hdul["MASK"].header["MP_SAT"])
+    import numpy as np
+
+    iy, ix = map(int, np.argwhere(mask & (1 << sat))[0])
+    proc = run("exposure", str(sample_gen3), "--data-id", f"visit={calexp['visit']},detector={calexp['detector']}",
+               "--pixel", str(x0 + ix), str(y0 + iy))
+    assert proc.returncode == 0, proc.stderr
+    for bad in ("{'", "['", "'}", "']"):
+        assert bad not in proc.stdout, proc.stdout
+    assert f"visit={calexp['visit']}" in proc.stdout and "band=" in proc.stdout
+    assert "SAT" in next(ln for ln in proc.stdout.splitlines() if ln.startswith("Pixel"))
+
+
+def test_exposure_json_data_id_is_typed_by_the_registry(sample_gen3):
+    calexp = next(c for c in _manifest(sample_gen3)["calexps"] if c["on_disk"])
+    data = json.loads(run("exposure", str(sample_gen3), "--data-id",
+                          f"visit={calexp['visit']},detector={calexp['detector']}", "--json").stdout)
+    assert data["data_id"]["visit"] == calexp["visit"] and data["data_id"]["detector"] == calexp["detector"]
+    assert data["data_id"]["band"] == calexp["band"]
+
+
+def test_pixel_outside_the_image_is_said(sample_gen3):
+    calexp = next(c for c in _manifest(sample_gen3)["calexps"] if c["on_disk"])
+    x0, y0 = calexp["xy0"]
+    args = ["exposure", str(sample_gen3), "--data-id", f"visit={calexp['visit']},detector={calexp['detector']}",
+            "--pixel", str(x0 - 10), str(y0 + 5)]
+    data = json.loads(run(*args, "--json").stdout)
+    assert data["on_image"] is False and data["value"] is None
+    assert "outside the image" in data["note"] and "extrapolated" in data["note"]
+    text = run(*args).stdout
+    assert "outside the image" in text
+    inside = json.loads(run(*args[:-2], str(x0 + 5), str(y0 + 5), "--json").stdout)
+    assert inside["on_image"] is True and inside["value"] is not None and "note" not in inside
+
+
+def test_half_pixel_rounds_up_as_lsst_does(tmp_path, write_afw_exposure):
+    """floor(x + 0.5), as the page's readout: x = 2.5 is pixel 3 (Python's round() gives 2)."""
+    import numpy as np
+
+    image = np.arange(8 * 8, dtype=np.float32).reshape(8, 8)
+    path = write_afw_exposure(tmp_path / "e.fits", image, np.zeros((8, 8), np.int32),
+                              np.ones((8, 8), np.float32), xy0=(100, 200))
+    for (x, y), (ix, iy) in {(102.5, 204.5): (3, 5), (101.5, 200.5): (2, 1), (102.49, 203.0): (2, 3),
+                             (99.5, 199.5): (0, 0)}.items():
+        data = json.loads(run("exposure", str(path), "--pixel", str(x), str(y), "--json").stdout)
+        assert data["pixel_index"] == [100 + ix, 200 + iy], (x, y)
+        assert data["value"] == image[iy, ix], (x, y)
+    edge = json.loads(run("exposure", str(path), "--pixel", "107.5", "200", "--json").stdout)
+    assert edge["on_image"] is False, "x = 107.5 is pixel 108, past the last column (107)"

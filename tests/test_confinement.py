@@ -213,3 +213,219 @@ def test_serve_on_all_interfaces_warns_on_stderr(sample_gen3):
 
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+
+
+# ----- a repository inside the roots whose own configuration leads out (issue 11, item 12) ------------
+@pytest.fixture
+def led_out(tmp_path, sample_gen3):
+    """``root`` (the only allowed directory) and ``outside``: the session's sample, a real
+    repository outside ``root``. Helpers write repositories inside ``root`` that lead to it."""
+    root = tmp_path / "root"
+    root.mkdir()
+    from explorer.repo import confine
+
+    yield {"root": root, "outside": sample_gen3, "butler_yaml": (sample_gen3 / "butler.yaml").read_text()}
+    confine.allow_hosts([])
+
+
+def _gen3_dir(root: Path, name: str, butler_yaml: str) -> Path:
+    repo = root / name
+    repo.mkdir()
+    (repo / "butler.yaml").write_text(butler_yaml)
+    return repo
+
+
+def _gen3_escapes(led_out) -> list[tuple[str, str, str]]:
+    """(name, butler.yaml, regex of the refusal) for each way a butler.yaml leads out."""
+    out, text = led_out["outside"], led_out["butler_yaml"]
+    db = "sqlite:///<butlerRoot>/gen3.sqlite3"
+    assert db in text and "root: <butlerRoot>" in text
+    return [
+        ("registry-and-datastore", text.replace(db, f"sqlite:///{out}/gen3.sqlite3")
+         .replace("root: <butlerRoot>", f"root: {out}"), "its registry database .*gen3.sqlite3 .*outside"),
+        ("datastore-only", text.replace("root: <butlerRoot>", f"root: {out}"), r"its datastore root .*outside"),
+        ("butler-root", f"root: {out}\n" + text, r"outside the allowed directories"),
+        ("chained-datastore", text.replace(
+            "  cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore\n  records:\n    table: file_datastore_records\n"
+            "  root: <butlerRoot>\n",
+            "  cls: lsst.daf.butler.datastores.chainedDatastore.ChainedDatastore\n  datastores:\n"
+            "    - datastore:\n        cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore\n"
+            "        root: <butlerRoot>\n"
+            "    - datastore:\n        cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore\n"
+            f"        root: {out}\n"), r"datastore root \(datastore\.datastores\[1\]\.root\) .*outside"),
+        ("postgres", text.replace(db, "postgresql://butler:hunter2@db.example.org:5432/dp1"),
+         r"registry database server postgresql://db\.example\.org:5432/dp1 .*not an allowed host"),
+        ("remote-storage", text.replace("root: <butlerRoot>", "root: s3://bucket/repo"),
+         r"datastore .* is a server on bucket"),
+    ]
+
+
+def test_gen3_configuration_leading_out_is_refused(led_out):
+    from explorer.repo import open_repo
+
+    for name, yaml_text, reason in _gen3_escapes(led_out):
+        repo = _gen3_dir(led_out["root"], name, yaml_text)
+        with pytest.raises(PathNotAllowedError, match=reason) as err:
+            resolve_repo_path(name, [str(led_out["root"])])
+        message = str(err.value)
+        assert message.startswith("refused: ") and "\n" not in message and "hunter2" not in message, message
+        if name == "registry-and-datastore":
+            assert open_repo(repo).kind == "gen3", "without confinement it opens: the rule is what refuses"
+    # unconfined, nothing is checked
+    assert resolve_repo_path(str(led_out["root"] / "postgres"), []) == str(led_out["root"] / "postgres")
+
+
+def test_registry_file_linked_out_is_refused(led_out):
+    text = led_out["butler_yaml"]
+    repo = _gen3_dir(led_out["root"], "linked", text)
+    (repo / "gen3.sqlite3").symlink_to(led_out["outside"] / "gen3.sqlite3")
+    with pytest.raises(PathNotAllowedError, match=r"registry database .*symbolic link"):
+        resolve_repo_path("linked", [str(led_out["root"])])
+
+
+def test_database_server_only_on_allowed_hosts(led_out):
+    from explorer.repo import confine
+
+    text = led_out["butler_yaml"].replace("sqlite:///<butlerRoot>/gen3.sqlite3",
+                                          "postgresql://butler@db.example.org/dp1")
+    _gen3_dir(led_out["root"], "pg", text)
+    roots = [str(led_out["root"])]
+    with pytest.raises(PathNotAllowedError, match="--allow-registry-host"):
+        resolve_repo_path("pg", roots)
+    confine.allow_hosts(["other.example.org"])
+    with pytest.raises(PathNotAllowedError, match="allowed hosts: other.example.org"):
+        resolve_repo_path("pg", roots)
+    confine.allow_hosts(["DB.example.org"])
+    assert resolve_repo_path("pg", roots) == os.path.realpath(led_out["root"] / "pg")
+
+
+def test_a_repository_inside_still_opens(led_out):
+    """The same sample, reached inside a root (its registry and datastore inside), is not refused."""
+    import shutil
+
+    inside = led_out["root"] / "copy"
+    shutil.copytree(led_out["outside"], inside, symlinks=True)
+    assert resolve_repo_path("copy", [str(led_out["root"])]) == os.path.realpath(inside)
+
+
+def _gen2_repo(path: Path, cfg: str = None) -> Path:
+    path.mkdir(parents=True)
+    if cfg is None:
+        (path / "_mapper").write_text("lsst.obs.lsst.imsim.ImsimMapper\n")
+    else:
+        (path / "repositoryCfg.yaml").write_text(cfg)
+    return path
+
+
+def test_gen2_configuration_leading_out_is_refused(led_out, tmp_path):
+    root = led_out["root"]
+    elsewhere = _gen2_repo(tmp_path / "elsewhere")
+    (elsewhere / "CALIB").mkdir()
+    head = "!RepositoryCfg_v1\n_mapper: !!python/name:lsst.obs.lsst.imsim.ImsimMapper ''\n"
+    _gen2_repo(root / "parents", head + f"_mapperArgs: {{}}\n_parents:\n- {elsewhere}\n_policy: null\n_root: null\n")
+    _gen2_repo(root / "nested", head + f"_mapperArgs: {{}}\n_parents:\n- !RepositoryCfg_v1\n  _root: {elsewhere}\n"
+               "  _parents: []\n_policy: null\n_root: null\n")
+    _gen2_repo(root / "calib", head + f"_mapperArgs: {{calibRoot: {elsewhere / 'CALIB'}}}\n_parents: []\n"
+               "_policy: null\n_root: null\n")
+    legacy = root / "legacy"
+    legacy.mkdir()
+    (legacy / "_parent").symlink_to(elsewhere)
+    linked = _gen2_repo(root / "linked-registry")
+    (linked / "registry.sqlite3").symlink_to(tmp_path / "elsewhere.sqlite3")
+    linked_calib = _gen2_repo(root / "linked-calib")
+    (linked_calib / "CALIB").symlink_to(elsewhere / "CALIB")
+    for name, reason in [("parents", "its parent repository .*outside"),
+                         ("nested", "its parent repository .*outside"),
+                         ("calib", r"its calibration root \(calibRoot\) .*outside"),
+                         ("legacy", "its parent repository .*outside"),
+                         ("linked-registry", "its registry .*outside the allowed directories .*symbolic link"),
+                         ("linked-calib", "its calibration root .*symbolic link")]:
+        with pytest.raises(PathNotAllowedError, match=reason):
+            resolve_repo_path(name, [str(root)])
+    # a parent inside the roots is fine
+    _gen2_repo(root / "base")
+    _gen2_repo(root / "rerun", head + "_mapperArgs: {}\n_parents:\n- ../base\n_policy: null\n_root: null\n")
+    assert resolve_repo_path("rerun", [str(root)]) == os.path.realpath(root / "rerun")
+
+
+def test_files_a_registry_points_at_are_checked_when_located(led_out):
+    """A registry inside the roots whose datastore records name a file outside (an absolute file
+    URI) or a dataset file that is a symlink out: the repository opens, that dataset is refused."""
+    import json
+    import sqlite3
+
+    from explorer.repo import open_repo
+
+    outside = led_out["outside"]
+    manifest = json.loads((outside / "sample_manifest.json").read_text())
+    calexps = [c for c in manifest["calexps"] if c["on_disk"]]
+    absolute, linked, fine = calexps[0], calexps[1], calexps[2]
+    repo = _gen3_dir(led_out["root"], "records", led_out["butler_yaml"])
+    con = sqlite3.connect(outside / "gen3.sqlite3")
+    con.execute(f"VACUUM INTO '{repo / 'gen3.sqlite3'}'")  # a copy of the registry, inside the root
+    con.close()
+    con = sqlite3.connect(repo / "gen3.sqlite3")
+    with con:
+        con.execute("UPDATE file_datastore_records SET path = ? WHERE path = ?",
+                    (f"file://{outside / absolute['path']}", absolute["path"]))
+    con.close()
+    (repo / linked["path"]).parent.mkdir(parents=True, exist_ok=True)
+    (repo / linked["path"]).symlink_to(outside / linked["path"])
+    (repo / fine["path"]).parent.mkdir(parents=True, exist_ok=True)
+    (repo / fine["path"]).write_bytes((outside / fine["path"]).read_bytes())
+
+    def data_id(c):
+        return {"visit": c["visit"], "detector": c["detector"]}
+
+    unconfined = open_repo(repo)  # before confinement the absolute record reads the outside file
+    assert unconfined.get_exposure("calexp", data_id(absolute)).image.shape == (512, 512)
+    unconfined.close()
+    real = resolve_repo_path("records", [str(led_out["root"])])
+    confined = open_repo(real)
+    try:
+        with pytest.raises(PathNotAllowedError, match="the calexp file .* is outside the allowed directories"):
+            confined.get_exposure("calexp", data_id(absolute))
+        with pytest.raises(PathNotAllowedError, match="outside the allowed directories .*symbolic link"):
+            confined.locate("calexp", data_id(linked))
+        assert confined.get_exposure("calexp", data_id(fine)).image.shape == (512, 512)
+    finally:
+        confined.close()
+
+
+def test_gen2_files_linked_out_are_refused_when_located(led_out, tmp_path):
+    from explorer.repo import open_repo
+
+    repo = _gen2_repo(led_out["root"] / "g2")
+    target = tmp_path / "secret.fits"
+    target.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
+    rel = repo / "deepCoadd-results" / "r" / "3828" / "1,1" / "calexp-r-3828-1,1.fits"
+    rel.parent.mkdir(parents=True)
+    rel.symlink_to(target)
+    real = resolve_repo_path("g2", [str(led_out["root"])])
+    r = open_repo(real)
+    with pytest.raises(PathNotAllowedError, match="symbolic link"):
+        r.locate("deepCoadd_calexp", {"tract": 3828, "patch": "1,1", "filter": "r"})
+
+
+def test_the_page_refuses_a_repository_leading_out(led_out):
+    from explorer.app import ExplorerState
+
+    text = led_out["butler_yaml"].replace("root: <butlerRoot>", f"root: {led_out['outside']}")
+    _gen3_dir(led_out["root"], "evil", text)
+    import shutil
+
+    shutil.copytree(led_out["outside"], led_out["root"] / "good", symlinks=True)
+    state = ExplorerState(repo="good", repo_roots=[str(led_out["root"])])
+    opened = state.repo_root
+    assert opened == os.path.realpath(led_out["root"] / "good")
+    problems = state.apply_query({"repo": [b"evil"]})
+    assert problems and "datastore root" in problems[0] and problems[0].startswith("refused: ")
+    assert state.repo_root == opened
+
+
+def test_serve_takes_allow_registry_host():
+    from explorer.cli import build_parser
+
+    args = build_parser().parse_args(["serve", "--repo-root", "/data", "--allow-registry-host", "db1",
+                                      "--allow-registry-host", "db2"])
+    assert args.allow_registry_host == ["db1", "db2"]

@@ -26,7 +26,7 @@ def broken(sample_gen3, tmp_path_factory):
     # calexps overlapping tract 3828 patch 3,3, by visit: the page offers a visit when one of its
     # calexps' footprints (read from their headers) overlaps the patch, so the calexp cut inside its
     # header must belong to a visit with another overlapping detector to be offered at all
-    from explorer.views.sky import overlaps
+    from explorer.sky.predicates import overlaps
 
     probe = ExplorerState(repo=str(sample_gen3))
     region = probe.index.patch_regions(3828)["3,3"]
@@ -71,7 +71,7 @@ def _render(pane) -> None:
 
 def _histogram_drawn(page) -> bool:
     """Whether the histogram plot shows bars (it redraws in place: render it and read what it drew)."""
-    dm = page._histogram_view().objects[0].object
+    dm = page.histogram.dmap
     hv.render(dm, backend="bokeh")
     title = str(dm.last.opts.get().kwargs.get("title", ""))
     return "no histogram" not in title and float(dm.last.dimension_values(1).sum()) > 0
@@ -90,17 +90,17 @@ def test_broken_calexp_shows_its_error_and_the_next_one_works(broken):
     # cut inside the primary header: the exposure cannot be opened; the image pane says why
     count = st.error_count
     assert st.apply_query(_calexp_query(files["cut_header"])) == []
-    view = page._image_view()
+    view = page.image.view()
     assert st.error_count > count and st.error
     assert "\n" not in st.error and "Traceback" not in st.error
     assert st.error in view.object  # the message is shown where the image would be
-    assert page.error_alert.visible and st.error in page.error_alert.object
-    page._info_view()  # the info panel copes with no exposure
+    assert page.errors.visible and st.error in page.errors.text
+    page.info.update()  # the info panel copes with no exposure
 
     # cut inside the image data: the header reads, the pixels do not; the render reports it
     count = st.error_count
     assert st.apply_query(_calexp_query(files["cut_data"])) == []
-    view = page._image_view()
+    view = page.image.view()
     if _is_plot(view):
         _render(view)  # the frame callback hits the truncated data and reports instead of raising
     assert st.error_count > count and st.error
@@ -110,7 +110,7 @@ def test_broken_calexp_shows_its_error_and_the_next_one_works(broken):
     # the next selection works
     count = st.error_count
     assert st.apply_query(_calexp_query(files["good"])) == []
-    view = page._image_view()
+    view = page.image.view()
     assert _is_plot(view)
     _render(view)
     frame = st.render_image(200, 200)
@@ -129,9 +129,9 @@ def test_noise_instead_of_a_catalog_keeps_the_image_and_other_bands(broken):
     drawn = _histogram_drawn(page)
     # said (naming the damaged file), not raised; the page may have said it already while building
     assert "deepCoadd_forced_src" in st.error and "\n" not in st.error
-    assert page.error_alert.visible
+    assert page.errors.visible
     assert not drawn
-    image = page._image_view()  # the coadd's pixels are intact
+    image = page.image.view()  # the coadd's pixels are intact
     assert _is_plot(image)
     _render(image)
     assert st.render_image(100, 100) is not None

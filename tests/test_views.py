@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.views import catalog as cat
-from explorer.views.colors import AFW_MASK_COLORS, CYCLE, mask_plane_colors, rgb
-from explorer.views.raster import (compose_rgba, downsample_or, full_range, output_size, render_plane)
-from explorer.views.stretch import Limits, apply_stretch, compute_limits, zscale_limits
+from explorer.compute import catalog as cat
+from explorer.render.colors import AFW_MASK_COLORS, CYCLE, mask_plane_colors, rgb
+from explorer.render.raster import (compose_rgba, downsample_or, full_range, output_size, render_plane)
+from explorer.render.stretch import Limits, apply_stretch, compute_limits, zscale_limits
 
 
 # ----- colours ------------------------------------------------------------------------------------
@@ -213,7 +213,8 @@ def test_ra_unwraps_around_the_reference():
 
 
 def test_point_in_polygon_and_overlap_on_the_sphere():
-    from explorer.views.sky import contains, find_containing, overlaps, sky_frame
+    from explorer.sky.predicates import contains, find_containing, overlaps
+    from explorer.views.sky import sky_frame
 
     square = np.array([[10.0, 10.0], [11.0, 10.0], [11.0, 11.0], [10.0, 11.0]])
     assert contains(square, 10.5, 10.5) and not contains(square, 12.0, 10.5)

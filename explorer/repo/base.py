@@ -90,6 +90,49 @@ class Repository(ABC):
         detector of each visit (empty where the registry keeps none, as in Gen2)."""
         return {}
 
+    # ----- scoped queries: what the index asks (defaults built on query_data_ids) ---------------
+    # A registry backend (Gen3) answers each with one query scoped to the choice; the defaults
+    # serve small directory-layout repositories (Gen2), where the scan is the index.
+    def count_datasets(self, dataset_type: str, collections: Optional[str] = None,
+                       where: Optional[dict[str, Any]] = None) -> int:
+        """How many datasets of a type the collections hold (optionally matching ``where``)."""
+        return len(self.query_data_ids(dataset_type, where=where, collections=collections))
+
+    def has_datasets(self, dataset_type: str, collections: Optional[str] = None,
+                     where: Optional[dict[str, Any]] = None) -> bool:
+        """Whether at least one dataset of a type matches (cheaper than a count in a registry)."""
+        try:
+            return bool(self.query_data_ids(dataset_type, where=where, collections=collections))
+        except ExplorerError:
+            return False
+
+    def distinct_values(self, dataset_type: str, keys: Sequence[str], where: Optional[dict[str, Any]] = None,
+                        collections: Optional[str] = None) -> list[tuple]:
+        """Distinct tuples of data ID values ``keys`` among a type's datasets matching ``where``
+        (e.g. the tracts with coadds, the patches of a tract, the detectors of a visit)."""
+        rows = self.query_data_ids(dataset_type, where=where, collections=collections)
+        out = {tuple(d.get(k) for k in keys) for d in rows}
+        return sorted((t for t in out if None not in t), key=lambda t: tuple(str(v) for v in t))
+
+    def overlapping_detectors(self, dataset_type: str, tract: int, patch: Optional[str] = None,
+                              collections: Optional[str] = None) -> Optional[list[tuple[int, int, Optional[str]]]]:
+        """(visit, detector, band) of the datasets of a visit-detector type whose registry region
+        overlaps the patch (or the tract): the registry's spatial join. None when the backend keeps
+        no regions (Gen2): the caller then works from exposure headers."""
+        return None
+
+    def visit_regions(self, visit: int) -> dict[int, Any]:
+        """Detector -> (N, 2) RA, Dec vertices the registry records for one visit (may be empty)."""
+        return {d: v for (vv, d), v in self.detector_regions().items() if vv == int(visit)}
+
+    def visit_bands(self, visits: Sequence[int]) -> dict[int, Optional[str]]:
+        """Band of each visit, from the registry (empty where the backend cannot say)."""
+        return {}
+
+    def patch_regions_of(self, tract: int, patches: Optional[Sequence[str]] = None) -> dict[str, Any]:
+        """The regions of a tract's patches (``patches``: only those, when the backend can)."""
+        return self.patch_regions(tract)
+
     def _present(self, names: Iterable[str]) -> tuple[str, ...]:
         known = set(self.dataset_type_names())
         return tuple(n for n in names if n in known)
@@ -170,6 +213,13 @@ def count_source_rows(paths_by_type: dict[str, Sequence[Optional[str]]], say: Ca
             notes.append(f"sources: {unreadable} of {len(paths)} {name} catalogs could not be read")
         return total
     return None
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """A text progress bar, e.g. ``[#####---------------] 25%``, for progress lines."""
+    frac = 0.0 if total <= 0 else min(1.0, done / total)
+    filled = int(round(frac * width))
+    return f"[{'#' * filled}{'-' * (width - filled)}] {frac:4.0%}"
 
 
 def format_data_id(data_id: dict[str, Any]) -> str:

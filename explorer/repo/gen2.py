@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
 from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
+from .confine import check_file
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, UnknownDatasetTypeError,
                      UnreachableParentError)
 from .gen2_config import SKYMAP_CONFIG_FILES, parse_skymap_config, resolve_chain
@@ -508,6 +509,7 @@ class Gen2Repository(Repository):
                                    os.path.join(roots[0] if roots else self.root, rel), False,
                                    storage_class=tmpl.storage_class, component=path.hdu)
         root, fpath = hit
+        check_file(self.root, fpath, f"the {dataset_type} file")  # no-op unless opened confined
         return DatasetLocation(dataset_type, self._decorate(cand), fpath, True,
                                storage_class=tmpl.storage_class, collection=root, component=path.hdu)
 
@@ -682,8 +684,9 @@ class Gen2Repository(Repository):
             scan = scans[name]
             if not scan.present:
                 continue
-            missing = len(scan.missing_keys()) if check_files else None
-            summaries.append(DatasetTypeSummary(name, list(scan.keys), scan.storage_class, len(scan.found), missing))
+            missing_ids = [dict(scan.expected[k]) for k in scan.missing_keys()] if check_files else None
+            summaries.append(DatasetTypeSummary(name, list(scan.keys), scan.storage_class, len(scan.found),
+                                                None if missing_ids is None else len(missing_ids), missing_ids))
         tracts: set[int] = set()
         patches: set[tuple[int, str]] = set()
         for scan in scans.values():

@@ -7,20 +7,90 @@ repository object is shared by all the sessions of a server.
 """
 from __future__ import annotations
 
+import logging
 import os
+import re
 import threading
 from collections import OrderedDict
-from typing import Any, Iterable, Optional
+from contextlib import contextmanager
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
+from .base import (SOURCE_COUNT_LIMIT, SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id,
+                   progress_bar)
+from .confine import check_file
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARepositoryError,
                      UnknownDatasetTypeError)
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
 
 BAND_ORDER = "ugrizy"
 REFS_MEMO_ENTRIES = 4096  # registry answers remembered per repository (a few kB each)
+CHECK_BATCH = 10000  # refs checked on disk at a time by inventory --check-files
+
+
+_BUTLER_LOGGERS = ("lsst.daf.butler.direct_butler._direct_butler", "lsst.daf.butler._butler",
+                   "lsst.daf.butler.registry")
+
+
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+@contextmanager
+def _quiet_butler_log():
+    """Drop the butler's own log lines (its "Failed to instantiate Butler from config ..." error)
+    while it is being built: a failure is reported once, by the ExplorerError raised from it."""
+    drop = _DropRecords()
+    loggers = [logging.getLogger(name) for name in _BUTLER_LOGGERS]
+    for lg in loggers:
+        lg.addFilter(drop)
+    try:
+        yield
+    finally:
+        for lg in loggers:
+            lg.removeFilter(drop)
+
+
+_SECRET_IN_URL = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
+
+
+def registry_problem(exc: BaseException) -> str:
+    """What stops a registry from opening, in one line a person can act on.
+
+    The butler wraps the database driver's error (psycopg, sqlite3) in its own; the chain is read
+    for the known causes: a server that does not answer, a refused password, a database that does
+    not exist, PostgreSQL without ``btree_gist``, a SQLite file that is not a database. Anything
+    else: the first line of the outermost error. Passwords in URLs are blanked.
+    """
+    texts, seen, e = [], set(), exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        texts.append(f"{type(e).__name__}: {e}")
+        e = e.__cause__ or e.__context__
+    text = " | ".join(texts)
+    low = text.lower()
+    host = re.search(r'server at "([^"]+)"(?:[^,]*), port (\d+)', text) or re.search(r'connection to server on socket "([^"]+)"', text)
+    where = f" at {host.group(1)}:{host.group(2)}" if host and host.lastindex == 2 else ""
+    if "password authentication failed" in low or "no password supplied" in low:
+        user = re.search(r'for user "([^"]+)"', text)
+        return (f"the registry database refused the password{' of user ' + user.group(1) if user else ''}"
+                f"{where}")
+    if "does not exist" in low and "database" in low:
+        name = re.search(r'database "([^"]+)" does not exist', text)
+        return f"the registry database {name.group(1) if name else ''} does not exist{where}".replace("  ", " ")
+    if "btree_gist" in low:
+        return "the registry's PostgreSQL database lacks the btree_gist extension (CREATE EXTENSION btree_gist)"
+    if ("connection refused" in low or "could not connect" in low or "connection failed" in low
+            or "timeout expired" in low or "no such file or directory" in low and "socket" in low):
+        return f"the registry database server{where} is not reachable (is it running?)"
+    if "file is not a database" in low or "database disk image is malformed" in low:
+        return "the registry gen3.sqlite3 is not a readable SQLite database (file is not a database)"
+    if "unable to open database file" in low:
+        return "the registry database file cannot be opened (unable to open database file)"
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return _SECRET_IN_URL.sub(r"\1***@", first)
 
 
 def band_sort_key(band: str) -> tuple[int, str]:
@@ -32,23 +102,29 @@ class Gen3Repository(Repository):
     """A Gen3 Butler repository, opened read-only."""
 
     kind = "gen3"
+    scoped_queries = True  # the index asks the registry scoped questions (explorer.index.RepoIndex)
 
     def __init__(self, root: str):
         super().__init__(root)
-        try:
-            from lsst.daf.butler import Butler
-
-            self.butler = Butler.from_config(self.root, writeable=False)
-        except ExplorerError:
-            raise
-        except Exception as exc:  # a broken butler.yaml or registry: say so, in one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise NotARepositoryError(f"cannot open the Butler repository at {self.root}: {first}") from None
+        with _quiet_butler_log():  # the butler logs its own line before raising: one line is ours
+            try:
+                self.butler = self._make_butler()
+            except ExplorerError:
+                raise
+            except Exception as exc:  # a broken butler.yaml or registry: say so, in one line
+                raise NotARepositoryError(
+                    f"cannot open the Butler repository at {self.root}: {registry_problem(exc)}") from None
         self.registry = self.butler.registry
         self._lock = threading.RLock()
         self._memo: dict[Any, Any] = {}
         self._refs_memo: OrderedDict[Any, tuple] = OrderedDict()
         self._uri_memo: dict[Any, Optional[str]] = {}
+
+    def _make_butler(self):
+        """The read-only Butler: the one place it is built (a remote backend overrides this)."""
+        from lsst.daf.butler import Butler
+
+        return Butler.from_config(self.root, writeable=False)
 
     # ----- helpers ---------------------------------------------------------------------------
     def _memoised(self, key: Any, compute):
@@ -183,6 +259,7 @@ class Gen3Repository(Repository):
                 f"also give {', '.join(missing) or 'a narrower collection'}")
         ref = refs[0]
         path = self._uri_path(ref)
+        check_file(self.root, path, f"the {dataset_type} file")  # no-op unless opened confined
         on_disk = bool(path) and os.path.exists(path)
         return DatasetLocation(dataset_type, dict(ref.dataId.mapping), path, on_disk,
                                storage_class=ref.datasetType.storageClass_name, collection=ref.run)
@@ -236,8 +313,7 @@ class Gen3Repository(Repository):
     def patch_regions(self, tract: int) -> dict[str, Any]:
         from ..sky.regions import vertices_from_region
 
-        return {f"{r.cell_x},{r.cell_y}": vertices_from_region(r.region) for r in self._records("patch")
-                if int(r.tract) == int(tract) and r.region is not None}
+        return dict(self.patch_regions_of(int(tract)))
 
     def detector_regions(self) -> dict[tuple[int, int], Any]:
         from ..sky.regions import vertices_from_region
@@ -260,52 +336,212 @@ class Gen3Repository(Repository):
         def compute():
             tracts = set()
             for name in self._types_with("tract"):
-                tracts.update(int(d["tract"]) for d in self.query_data_ids(name, collections=collections))
+                tracts.update(int(t) for (t,) in self.distinct_values(name, ["tract"], collections=collections))
             return sorted(tracts)
 
         return self._memoised(("tracts", collections), compute)
 
+    # ----- scoped registry queries (the index's questions; see Repository) ---------------------
+    def _governed(self, dataset_type: Optional[str], where: Optional[dict[str, Any]],
+                  keys: Iterable[str] = ()) -> dict[str, Any]:
+        """``where`` with integer-looking values coerced and the instrument/skymap filled in when
+        the repository holds only one, as the query system wants governors for visit/tract ids."""
+        out = {k: _coerce(v) for k, v in (where or {}).items()}
+        wanted = set(out) | set(keys) | (set(self.dimensions_of(dataset_type)) if dataset_type else set())
+        needs = {"instrument": {"visit", "detector", "exposure", "physical_filter"},
+                 "skymap": {"tract", "patch"}}
+        for governor, dims in needs.items():
+            if governor not in out and wanted & dims:
+                names = [r.name for r in self._records(governor)]
+                if len(names) == 1:
+                    out[governor] = names[0]
+        if "patch" in out and isinstance(out["patch"], str) and "," in out["patch"]:
+            out["patch"] = self.patch_id(out["patch"])
+        return out
+
+    def _query_rows(self, dataset_type: Optional[str], keys: Sequence[str], where: Optional[dict[str, Any]],
+                    collections: Optional[str], limit: Optional[int] = None) -> list[dict[str, Any]]:
+        """Distinct data IDs over ``keys`` (with their implied values), of datasets of a type (or
+        of the dimension tables alone when ``dataset_type`` is None), matching ``where``; spatial
+        joins between the keys' regions and those ``where`` names are the registry's own."""
+        constraint = self._governed(dataset_type, where, keys)
+        leaves = self._leaf_collections(collections) if dataset_type else None
+        with self._lock:
+            try:
+                with self.butler.query() as q:
+                    if dataset_type:
+                        q = q.join_dataset_search(dataset_type, leaves)
+                    results = q.data_ids(list(keys)).where(constraint)
+                    if limit is not None:
+                        results = results.limit(limit)
+                    return [dict(d.mapping) for d in results]
+            except ExplorerError:
+                raise
+            except Exception as exc:
+                raise BadDataIdError(f"bad query {format_data_id(constraint)} on {dataset_type or 'the registry'}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+
+    def count_datasets(self, dataset_type: str, collections: Optional[str] = None,
+                       where: Optional[dict[str, Any]] = None) -> int:
+        leaves = self._leaf_collections(collections)
+        constraint = self._governed(dataset_type, where)
+        with self._lock, self.butler.query() as q:
+            results = q.datasets(dataset_type, collections=leaves, find_first=False)
+            if constraint:
+                results = results.where(constraint)
+            return int(results.count(exact=True))
+
+    def has_datasets(self, dataset_type: str, collections: Optional[str] = None,
+                     where: Optional[dict[str, Any]] = None) -> bool:
+        leaves = self._leaf_collections(collections)
+        constraint = self._governed(dataset_type, where)
+        with self._lock, self.butler.query() as q:
+            results = q.datasets(dataset_type, collections=leaves, find_first=False)
+            if constraint:
+                results = results.where(constraint)
+            return bool(results.any(execute=True, exact=False))
+
+    def distinct_values(self, dataset_type: str, keys: Sequence[str], where: Optional[dict[str, Any]] = None,
+                        collections: Optional[str] = None) -> list[tuple]:
+        rows = self._query_rows(dataset_type, keys, where, collections)
+        out = {tuple(_plain(r.get(k)) for k in keys) for r in rows}
+        return sorted((t for t in out if None not in t), key=lambda t: tuple(str(v) for v in t))
+
+    def overlapping_detectors(self, dataset_type: str, tract: int, patch: Optional[str] = None,
+                              collections: Optional[str] = None) -> Optional[list[tuple[int, int, Optional[str]]]]:
+        where: dict[str, Any] = {"tract": int(tract)}
+        if patch is not None:
+            where["patch"] = patch
+        rows = self._query_rows(dataset_type, ["visit", "detector"], where, collections)
+        return sorted({(int(r["visit"]), int(r["detector"]), _plain(r.get("band"))) for r in rows})
+
+    def visit_regions(self, visit: int) -> dict[int, Any]:
+        from ..sky.regions import vertices_from_region
+
+        constraint = self._governed(None, {"visit": int(visit)})
+        with self._lock, self.butler.query() as q:
+            records = list(q.dimension_records("visit_detector_region").where(constraint))
+        out = {}
+        for r in records:
+            try:
+                out[int(r.detector)] = vertices_from_region(r.region)
+            except (ValueError, TypeError, AttributeError):
+                continue
+        return out
+
+    def visit_bands(self, visits: Sequence[int]) -> dict[int, Optional[str]]:
+        if not visits:
+            return {}
+        constraint = self._governed(None, {}, ["visit"])
+        with self._lock, self.butler.query() as q:
+            rows = q.data_ids(["visit"]).where("visit IN (vs)", constraint, bind={"vs": [int(v) for v in visits]})
+            return {int(r["visit"]): _plain(r.get("band")) for r in rows}
+
+    def patch_regions_of(self, tract: int, patches: Optional[Sequence[str]] = None) -> dict[str, Any]:
+        from ..sky.regions import vertices_from_region
+
+        def compute():
+            constraint = self._governed(None, {"tract": int(tract)})
+            with self._lock, self.butler.query() as q:
+                records = list(q.dimension_records("patch").where(constraint))
+            return {f"{r.cell_x},{r.cell_y}": vertices_from_region(r.region) for r in records
+                    if r.region is not None}
+
+        return self._memoised(("patch_regions", int(tract)), compute)
+
     # ----- the inventory ---------------------------------------------------------------------
     def inventory(self, collections: Optional[str] = None, check_files: bool = False,
                   progress: Progress = None) -> Inventory:
+        """Counts from the registry's own count queries (no refs materialised); ``check_files``
+        streams each type's refs in batches of :data:`CHECK_BATCH` and asks the datastore which
+        artifacts exist, so memory stays bounded whatever the repository's size."""
         say = progress or (lambda _msg: None)
         matched = self.collections(collections)
         if collections and not matched:
             raise ExplorerError(f"no collection matches {collections!r} in {self.root}")
         summaries: list[DatasetTypeSummary] = []
-        refs_by_type: dict[str, list] = {}
         names = self.dataset_type_names()
+        counts: dict[str, int] = {}
         for i, name in enumerate(names, 1):
-            say(f"[{i}/{len(names)}] querying {name}")
+            say(f"[{i}/{len(names)}] counting {name}")
             dt = self._dataset_type(name)
-            refs = self._refs(name, collections) if matched else []
-            refs_by_type[name] = refs
-            missing = None
+            counts[name] = self.count_datasets(name, collections) if matched else 0
+            missing = missing_ids = None
             if check_files:
-                say(f"[{i}/{len(names)}] checking {len(refs)} {name} files on disk")
-                missing = sum(1 for ref in refs if not _exists(self._uri_path(ref)))
+                missing_ids = self._missing_ids(name, collections, counts[name],
+                                                lambda msg, i=i: say(f"[{i}/{len(names)}] {msg}")) if counts[name] else []
+                missing = len(missing_ids)
             summaries.append(DatasetTypeSummary(name, list(dt.dimensions.names), dt.storageClass_name,
-                                                len(refs), missing))
+                                                counts[name], missing, missing_ids))
         tracts: set[int] = set()
         patches: set[tuple[int, int]] = set()
-        for name, refs in refs_by_type.items():
-            for ref in refs:
-                mapping = ref.dataId.mapping
-                if "tract" in mapping:
-                    tracts.add(int(mapping["tract"]))
-                    if "patch" in mapping:
-                        patches.add((int(mapping["tract"]), int(mapping["patch"])))
+        if matched:
+            for name in self._types_with("tract"):
+                if not counts.get(name):
+                    continue
+                if "patch" in self.dimensions_of(name):
+                    pairs = self.distinct_values(name, ["tract", "patch"], collections=collections)
+                    patches.update((int(t), int(p)) for t, p in pairs)
+                    tracts.update(int(t) for t, _ in pairs)
+                else:
+                    tracts.update(int(t) for (t,) in self.distinct_values(name, ["tract"], collections=collections))
         say("computing the sky area of the tracts")
         area = self._tract_area(tracts)
-        notes = []
-        sources = count_source_rows({name: [self._uri_path(ref) for ref in refs_by_type.get(name, [])]
-                                     for name in SOURCE_TYPES if refs_by_type.get(name)}, say, notes)
+        notes: list[str] = []
+        sources = None
+        for name in SOURCE_TYPES:
+            if not counts.get(name):
+                continue
+            if counts[name] > SOURCE_COUNT_LIMIT:
+                notes.append(f"sources not counted: {counts[name]} {name} files is more than a quick look")
+            else:
+                paths = [self._uri_path(ref) for ref in self._refs(name, collections)]
+                sources = count_source_rows({name: paths}, say, notes)
+            break
         return Inventory(
             kind=self.kind, root=self.root, collections=matched, dataset_types=summaries,
             instrument=self.instrument(), bands=self.all_bands(),
-            visits=len(self._records("visit")), detectors=len(self._records("detector")),
+            visits=self._count_records("visit"), detectors=len(self._records("detector")),
             tracts=sorted(tracts), patches=len(patches), sources=sources, sky_area_deg2=area,
             skymap=self.skymap_name(), notes=notes)
+
+    def _count_records(self, element: str) -> int:
+        with self._lock:
+            try:
+                with self.butler.query() as q:
+                    return int(q.dimension_records(element).count(exact=True))
+            except Exception:
+                return 0
+
+    def _missing_ids(self, name: str, collections: Optional[str], total: int, say) -> list[dict[str, Any]]:
+        """Data IDs of the registered datasets of a type whose file is absent, streamed in batches
+        (memory follows the batch and the missing ones, not the number registered)."""
+        leaves = self._leaf_collections(collections)
+        missing: list[dict[str, Any]] = []
+        done, batch, seen = 0, [], set()
+
+        def check() -> list[dict[str, Any]]:
+            existence = self.butler._exists_many(batch, full_check=True)
+            return [dict(ref.dataId.mapping) for ref, ex in existence.items() if not ex]
+
+        with self._lock, self.butler.query() as q:
+            for ref in q.datasets(name, collections=leaves, find_first=False):
+                if ref.id in seen:  # the same dataset in two collections counts once
+                    continue
+                if len(leaves) > 1:
+                    seen.add(ref.id)
+                batch.append(ref)
+                if len(batch) >= CHECK_BATCH:
+                    missing += check()
+                    done += len(batch)
+                    batch = []
+                    say(f"checking {name} files: {done}/{total} ({progress_bar(done, total)})")
+            if batch:
+                missing += check()
+                done += len(batch)
+        if total > CHECK_BATCH:
+            say(f"checking {name} files: {done}/{total} ({progress_bar(done, total)})")
+        return missing
 
     def _tract_area(self, tracts: Iterable[int]) -> float:
         wanted = set(tracts)
@@ -328,6 +564,13 @@ class Gen3Repository(Repository):
 
 def _exists(path: Optional[str]) -> bool:
     return bool(path) and os.path.exists(path)
+
+
+def _plain(value: Any) -> Any:
+    """A data ID value as a plain Python int or str (numpy integers from the registry)."""
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value
 
 
 def _coerce(value: Any) -> Any:

@@ -24,6 +24,7 @@ class DatasetTypeSummary:
     storage_class: Optional[str]
     count: int
     missing: Optional[int] = None  # only when files were checked: registered but absent
+    missing_ids: Optional[list[dict[str, Any]]] = None  # with missing: their data IDs, as the registry types them
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -34,6 +35,8 @@ class DatasetTypeSummary:
         }
         if self.missing is not None:
             out["missing"] = int(self.missing)
+        if self.missing_ids is not None:
+            out["missing_ids"] = [dict(d) for d in self.missing_ids]
         return out
 
 

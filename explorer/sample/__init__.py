@@ -76,7 +76,8 @@ def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "smal
         raise SampleError(f"unknown release {release!r} (use {', '.join(RELEASES)})")
     if release != "dc2":
         return _make_release_sample(dest, layout, size, seed, progress, release)
-
+    if size == "survey" or size.startswith("survey-"):  # registry-heavy, few files: sample/survey.py
+        return _make_survey(dest, layout, size, seed, progress)
     if layout not in ("gen3", "gen2"):
         raise SampleError(f"unknown layout {layout!r} (use gen3 or gen2)")
     if size not in C.SIZES:
@@ -156,6 +157,32 @@ def _make_release_sample(dest, layout: str, size: str, seed, progress, release: 
         json.dump(manifest, fh, indent=1, default=_json_default)
     if progress:
         progress(f"wrote {nfiles} files, {nbytes / 1e6:.1f} MB, in {manifest['seconds']:.1f} s")
+    return dest
+
+
+def _make_survey(dest, layout: str, size: str, seed, progress) -> Path:
+    from .survey import SURVEY_SIZES, write_survey
+
+    if layout != "gen3":
+        raise SampleError(f"the {size} sample is a Gen3 registry only (use --layout gen3)")
+    if size not in SURVEY_SIZES:
+        raise SampleError(f"unknown sample size {size!r} (use one of {', '.join(SURVEY_SIZES)})")
+    dest = Path(dest).expanduser().resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise SampleError(f"destination is not an empty directory: {dest}")
+    cfg = SURVEY_SIZES[size]
+    created = not dest.exists()
+    try:
+        manifest = write_survey(dest, cfg.visits, cfg.tracts, seed=int(seed), progress=progress)
+    except BaseException:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+    manifest.update({"generator": "explorer.sample", "size": size, "seed": int(seed)})
+    with open(dest / MANIFEST_NAME, "w") as fh:
+        json.dump(manifest, fh, indent=1, default=_json_default)
+    if progress:
+        progress(f"wrote {manifest['total_datasets']} datasets in {manifest['write_seconds']:.1f} s")
     return dest
 
 

@@ -1,9 +1,10 @@
-"""Views: pure functions from data-layer objects (Inventory, Exposure, catalogs, sky regions) to
-HoloViews elements, tables and arrays. No widgets and no server: the app (``explorer.app``)
-wires them to its state; tests and notebooks can call them directly.
+"""Views: functions from data (an Inventory, an Exposure, sky regions, histogram bins) to
+HoloViews elements and tables. No widgets, no server, no state: the page (``explorer.app``) binds
+them to the state; tests and notebooks call them directly.
 
-Modules: ``summary`` (the notebook's tables), ``sky`` (tract/patch/footprint polygons),
-``raster`` (screen-resolution image rendering with masks), ``stretch`` (zscale/asinh/log),
-``colors`` (afw.display mask colours), ``image`` (image elements), ``catalog`` (histograms,
-source overlays), ``info`` (WCS/VisitInfo/metadata tables and the pixel readout).
+Modules: ``summary`` (the notebook's tables), ``sky`` (tract/patch/footprint polygons), ``image``
+(image and source elements), ``catalog`` (the histogram element), ``info`` (WCS/VisitInfo/metadata
+tables and the pixel readout). Rendering moved to :mod:`explorer.render` and catalog computations
+to :mod:`explorer.compute` (``raster``, ``stretch``, ``colors`` here re-export them for old
+imports); ``selection`` (the repository index) is to move below the views as well.
 """

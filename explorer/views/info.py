@@ -8,6 +8,7 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from ..render.pixel import pixel_index
 from ..repo.model import Exposure, ExposureInfo
 
 
@@ -81,14 +82,14 @@ def metadata_table(info: ExposureInfo) -> pd.DataFrame:
 def pixel_readout(exposure: Exposure, x: float, y: float) -> Optional[dict[str, Any]]:
     """Value, variance, mask planes and RA/Dec of the pixel under parent-pixel position (x, y).
 
-    None when the position is off the image. Pixel centres are integers (LSST convention).
+    None when the position is off the image. Pixel centres are integers (LSST convention); the
+    pixel is :func:`~explorer.render.pixel.pixel_index`'s (``floor(x + 0.5)``).
     """
     info = exposure.info
-    ix, iy = int(math.floor(x + 0.5)), int(math.floor(y + 0.5))
-    jx, jy = ix - info.xy0[0], iy - info.xy0[1]
-    ny, nx = info.shape
-    if not (0 <= jx < nx and 0 <= jy < ny):
+    hit = pixel_index(x, y, info.xy0, info.shape)
+    if hit is None:
         return None
+    ix, iy, jx, jy = hit
     out: dict[str, Any] = {"x": ix, "y": iy, "value": float(exposure.image[jy, jx])}
     if "variance" in info.plane_hdus:
         out["variance"] = float(exposure.variance[jy, jx])

@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 import numpy as np
 
 from ..sky import geometry as geo
+# the spherical predicates live with the sky geometry; re-exported for existing imports
+from ..sky.predicates import contains, find_containing, overlaps  # noqa: F401
 
 BAND_COLORS = {"u": "#56b4e9", "g": "#009e73", "r": "#e69f00", "i": "#d55e00", "z": "#cc79a7",
                "y": "#7f4f24"}
@@ -65,32 +67,6 @@ def _ring(vertices: np.ndarray, frame: SkyFrame) -> tuple[np.ndarray, np.ndarray
     # keep a polygon contiguous if it straddles the wrap line
     ra = ra[0] + ((ra - ra[0] + 180.0) % 360.0) - 180.0
     return ra, v[:, 1]
-
-
-def contains(vertices: np.ndarray, ra: float, dec: float) -> bool:
-    """Whether a convex spherical polygon contains a point (exact, on the sphere)."""
-    v = np.asarray(vertices, float)
-    xyz = geo.ensure_ccw(geo.radec_to_xyz(v[:, 0], v[:, 1]))
-    point = geo.radec_to_xyz(np.array([ra]), np.array([dec]))
-    return bool(np.asarray(geo.convex_contains(xyz, point)).ravel()[0])
-
-
-def find_containing(regions: dict[Any, np.ndarray], ra: float, dec: float) -> Optional[Any]:
-    """The key of the first region containing the point (None when none does)."""
-    for key, verts in regions.items():
-        if verts is not None and len(verts) >= 3 and contains(verts, ra, dec):
-            return key
-    return None
-
-
-def overlaps(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether two convex spherical polygons (RA/Dec vertices) overlap (lsst.sphgeom, exact)."""
-    from ..sky.regions import to_sphgeom_polygon
-
-    try:
-        return bool(to_sphgeom_polygon(a).overlaps(to_sphgeom_polygon(b)))
-    except ValueError:
-        return False
 
 
 def tract_polygons(regions: dict[int, np.ndarray], frame: SkyFrame, stats: dict[int, dict[str, Any]],

@@ -76,8 +76,9 @@ def server(sample_gen3):
     while time.time() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"server exited with {proc.returncode}: {(ARTIFACTS / 'server.log').read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
+        try:  # one request at a time: a session takes seconds to build on a busy machine, and
+            # abandoned requests would pile up behind it
+            with urllib.request.urlopen(url, timeout=max(5.0, deadline - time.time())) as resp:
                 if resp.status == 200:
                     break
         except OSError:
@@ -320,3 +321,4 @@ def test_bad_repository_path_shows_an_error_and_the_page_stays_usable(open_page)
     p.page.locator(".w-band button", has_text="r").first.click()
     p.wait_for(lambda: "band r" in p.text(".image-title"), "the r-band coadd")
     assert [e for e in p.errors if "Failed to load resource" not in e] == []
+

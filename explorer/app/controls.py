@@ -1,0 +1,131 @@
+"""The sidebar: widgets bound to the state's parameters, and the mask-plane toggles with their colours.
+
+Every widget carries a stable CSS class (``w-repo``, ``w-band``, ...) for browser tests and for
+people styling a deployment.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+
+from .base import Panel
+from .style import HEADER, MASK_TOGGLE_CSS, swatch
+
+
+class Controls(Panel):
+    """Repository, selection, display, catalog and sky-map controls."""
+
+    title = "Controls"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        s, w = self.state, pn.widgets
+        outline = dict(color="primary", variant="outline")
+        self.repo_input = w.TextInput.from_param(s.param.repo_path, label="Repository",
+                                                 placeholder="path to a Gen3 or Gen2 repository")
+        self.open_button = w.Button(label="Open", color="primary", width=70, align="end")
+        self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value))
+        self.collection_select = w.Select.from_param(s.param.collection, label="Collection")
+        self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, label="Image", **outline)
+        self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", **outline)
+        self.tract_select = w.Select.from_param(s.param.tract, label="Tract")
+        self.patch_select = w.Select.from_param(s.param.patch, label="Patch")
+        self.visit_select = w.Select.from_param(s.param.visit, label="Visit")
+        self.detector_select = w.Select.from_param(s.param.detector, label="Detector")
+        self.plane_buttons = w.RadioButtonGroup.from_param(s.param.plane, label="Plane", **outline)
+        self.stretch_buttons = w.RadioButtonGroup.from_param(s.param.stretch, label="Stretch", **outline)
+        self.cmap_select = w.Select.from_param(s.param.cmap, label="Colour map")
+        self.alpha_slider = w.FloatSlider.from_param(s.param.mask_alpha, label="Mask opacity")
+        self.mask_box = pn.Column(sizing_mode="stretch_width", margin=(0, 5))
+        self.mask_checks: dict[str, Any] = {}
+        self.catalog_select = w.Select.from_param(s.param.catalog, label="Catalog")
+        self.column_select = w.Select.from_param(s.param.column, label="Histogram column")
+        self.logx_check = w.Checkbox.from_param(s.param.log_x, label="log10 of the column")
+        self.logy_check = w.Checkbox.from_param(s.param.log_y, label="log count axis")
+        self.bins_slider = w.IntSlider.from_param(s.param.bins, label="Bins")
+        self.require_choice = w.MultiChoice.from_param(s.param.require_flags, label="Require flags")
+        self.exclude_choice = w.MultiChoice.from_param(s.param.exclude_flags, label="Exclude flags")
+        self.sources_check = w.Checkbox.from_param(s.param.show_sources, label="Sources on the image")
+        self.skycolor_buttons = w.RadioButtonGroup.from_param(s.param.sky_color, label="Colour tracts by", **outline)
+        self.footprints_check = w.Checkbox.from_param(s.param.show_footprints, label="Calexp footprints")
+        for widget in (self.repo_input, self.collection_select, self.kind_buttons, self.band_buttons,
+                       self.tract_select, self.patch_select, self.visit_select, self.detector_select,
+                       self.plane_buttons, self.stretch_buttons, self.cmap_select, self.alpha_slider,
+                       self.catalog_select, self.column_select, self.bins_slider, self.require_choice,
+                       self.exclude_choice, self.skycolor_buttons):
+            widget.sizing_mode = "stretch_width"
+        for widget, css in ((self.repo_input, "w-repo"), (self.collection_select, "w-collection"),
+                            (self.kind_buttons, "w-kind"), (self.band_buttons, "w-band"),
+                            (self.tract_select, "w-tract"), (self.patch_select, "w-patch"),
+                            (self.visit_select, "w-visit"), (self.detector_select, "w-detector"),
+                            (self.plane_buttons, "w-plane"), (self.stretch_buttons, "w-stretch"),
+                            (self.catalog_select, "w-catalog"), (self.column_select, "w-column"),
+                            (self.logx_check, "w-logx"), (self.logy_check, "w-logy"),
+                            (self.require_choice, "w-require"), (self.exclude_choice, "w-exclude"),
+                            (self.sources_check, "w-sources"), (self.open_button, "w-open")):
+            widget.css_classes = [css]
+        self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
+                                           margin=(0, 10))
+        s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
+        self._sync_masks()
+        self._layout = None
+
+    # ----- mask toggles + legend -----------------------------------------------------------------
+    def _sync_masks(self, *_events) -> None:
+        planes = list(self.state.param.mask_planes.objects)
+        colors = self.state.mask_colors()
+        shown = set(self.state.mask_planes)
+        if list(self.mask_checks) != planes:
+            rows, self.mask_checks = [], {}
+            for name in planes:
+                # long names (DETECTED_NEGATIVE) must stay on one line, or rows overlap
+                box = pn.widgets.Checkbox(label=name, value=name in shown, margin=(0, 0), height=18, width=142,
+                                          css_classes=["mask-toggle"], stylesheets=[MASK_TOGGLE_CSS])
+                box.param.watch(self._mask_toggled, "value")
+                self.mask_checks[name] = box
+                rows.append(pn.Row(pn.pane.HTML(swatch(colors.get(name, "#888")), width=18, margin=(0, 0)), box,
+                                   margin=(0, 0), height=20))
+            half = (len(rows) + 1) // 2
+            self.mask_box[:] = [pn.Row(pn.Column(*rows[:half], margin=0), pn.Column(*rows[half:], margin=0),
+                                       margin=0)] if rows else [pn.pane.HTML("<i>no mask plane</i>")]
+        else:
+            for name, box in self.mask_checks.items():
+                if box.value != (name in shown):
+                    box.value = name in shown
+
+    def _mask_toggled(self, _event) -> None:
+        chosen = [n for n, box in self.mask_checks.items() if box.value]
+        if set(chosen) != set(self.state.mask_planes):
+            self.state.mask_planes = chosen
+
+    def set_all_masks(self, on: bool) -> None:
+        """Show every mask plane, or none."""
+        self.state.mask_planes = list(self.state.param.mask_planes.objects) if on else []
+
+    def __panel__(self):
+        if self._layout is not None:
+            return self._layout
+        mask_buttons = pn.Row(pn.widgets.Button(label="all", width=50, height=28),
+                              pn.widgets.Button(label="none", width=50, height=28))
+        mask_buttons[0].on_click(lambda _e: self.set_all_masks(True))
+        mask_buttons[1].on_click(lambda _e: self.set_all_masks(False))
+        self._layout = pn.Column(
+            pn.pane.HTML("Repository", styles=HEADER),
+            pn.Row(self.repo_input, self.open_button, sizing_mode="stretch_width"),
+            self.collection_select,
+            pn.pane.HTML("Selection", styles=HEADER),
+            self.kind_buttons, self.band_buttons, pn.Row(self.tract_select, self.patch_select),
+            pn.Row(self.visit_select, self.detector_select), self.visit_note,
+            pn.pane.HTML("Display", styles=HEADER),
+            self.plane_buttons, self.stretch_buttons, pn.Row(self.cmap_select, self.alpha_slider),
+            pn.Row(pn.pane.HTML("Mask planes", styles={"font-size": "12px"}), mask_buttons),
+            self.mask_box,
+            pn.pane.HTML("Catalog", styles=HEADER),
+            self.catalog_select, self.column_select, pn.Row(self.logx_check, self.logy_check),
+            self.bins_slider, self.require_choice, self.exclude_choice, self.sources_check,
+            pn.pane.HTML("Sky map", styles=HEADER),
+            self.skycolor_buttons, self.footprints_check,
+            sizing_mode="stretch_width",
+        )
+        return self._layout

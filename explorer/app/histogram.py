@@ -1,0 +1,57 @@
+"""The catalog histogram: one plot for the page's life, redrawn in place (axes follow each column)
+when the catalog, column, bins, log axes or flag filters change; and its caption (CSS hook
+``hist-caption``) naming the catalog."""
+from __future__ import annotations
+
+import holoviews as hv
+import panel as pn
+
+from ..views.catalog import histogram_element
+from .base import Panel
+
+HIST_PARAMS = ["catalog_ref", "column", "log_x", "log_y", "bins", "require_flags", "exclude_flags"]
+
+
+def empty_histogram(title: str = "no histogram for this selection"):
+    """The placeholder drawn when there are no bins to show."""
+    return hv.Histogram(([0.0, 1.0], [0.0]), kdims=["value"], vdims=["count"]).opts(title=title, logy=False)
+
+
+class HistogramPanel(Panel):
+    """Bins of the chosen column of the catalog that goes with the image."""
+
+    title = "Catalog histogram"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.caption = pn.pane.HTML(self.caption_html(), sizing_mode="stretch_width")
+        self.dmap = hv.DynamicMap(self._bars, streams=[hv.streams.Params(self.state, HIST_PARAMS)]).opts(
+            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True))
+        self.plot = pn.pane.HoloViews(self.dmap, linked_axes=False, sizing_mode="stretch_width",
+                                      css_classes=["histogram"])
+        self._layout = pn.Column(self.plot, self.caption, sizing_mode="stretch_width")
+        self.state.param.watch(self._on_catalog, ["catalog_ref", "column"])
+
+    def _bars(self, **_kw):
+        st = self.state
+        hist = self.safe(f"the histogram of {st.column}", st.histogram, lambda _m: None)
+        if hist is None:
+            return empty_histogram()
+        return histogram_element(hist, logy=st.log_y).opts(xlabel=hist.label)
+
+    def caption_html(self) -> str:
+        """Which catalog the histogram shows (or why there is none)."""
+        st = self.state
+        if st.catalog_ref is None or not st.column:
+            why = "no catalog goes with this image" if st.catalog_ref is None else "no numeric column chosen"
+            return f'<div class="hist-caption" style="padding:6px;color:#777">{why}</div>'
+        ref = st.catalog_ref
+        caption = f"{ref.dataset_type} " + ", ".join(f"{k}={v}" for k, v in ref.data_id.items()
+                                                     if k in ("visit", "detector", "tract", "patch", "band"))
+        return f'<span class="hist-caption" style="color:#666;font-size:11px">{caption}</span>'
+
+    def _on_catalog(self, *_events) -> None:
+        self.caption.object = self.caption_html()
+
+    def __panel__(self):
+        return self._layout

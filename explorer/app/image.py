@@ -1,0 +1,219 @@
+"""The image: a title naming what is shown, the plot (rendered at screen size on the server), and
+the pixel readout under the pointer.
+
+The plot is built once per frame geometry (:attr:`ImagePanel.extent`): selecting another
+exposure of that shape redraws it in place. On the same pixel grid (another visit of a detector,
+another band of a patch) the zoom is kept, as one blinks between exposures in ds9; at another
+origin (another patch) the new frame is shown whole: a plot hook moves the axes to it, once.
+"""
+from __future__ import annotations
+
+import html
+from typing import Any, Optional
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+import param
+
+from ..render.raster import full_range
+from ..repo.model import Exposure
+from ..views.image import empty_image, frame_element, sources_element
+from ..views.info import pixel_readout, sexagesimal
+from .base import Panel
+from .style import message_html
+
+SOURCE_LIMIT = 5000  # sources drawn individually in view; beyond, the brightest are drawn
+READOUT_HINT = "move the pointer over the image: pixel, value, mask planes, RA/Dec"
+
+
+def overlaps(x_range, y_range, bounds) -> bool:
+    """Whether a view's ranges (None: the whole frame) overlap a frame's (x0, y0, x1, y1)."""
+    if x_range is None or y_range is None:
+        return True
+    (xa, xb), (ya, yb) = sorted(x_range), sorted(y_range)
+    return xa < bounds[2] and xb > bounds[0] and ya < bounds[3] and yb > bounds[1]
+
+
+def readout_html(info: Optional[dict[str, Any]]) -> str:
+    """The readout's text for a pixel (None: the hint)."""
+    if info is None:
+        return f'<div class="readout" style="color:#777">{READOUT_HINT}</div>'
+    parts = [f"x <b>{info['x']}</b> y <b>{info['y']}</b>", f"value <b>{info['value']:.6g}</b>"]
+    if "variance" in info:
+        parts.append(f"var {info['variance']:.4g}")
+    if "mask_planes" in info:
+        parts.append("mask " + (",".join(info["mask_planes"]) or "-"))
+    line2 = ""
+    if "ra" in info:
+        line2 = (f"RA <b>{info['ra']:.6f}</b> Dec <b>{info['dec']:.6f}</b> "
+                 f"({sexagesimal(info['ra'], info['dec'])})")
+    return f'<div class="readout">{" · ".join(parts)}<br>{line2}</div>'
+
+
+class ImagePanel(Panel):
+    """The exposure the state names: title (CSS hook ``image-title``), plot, readout."""
+
+    title = "Image"
+    extent = param.Parameter(default=None, doc="What fixes the plot's frame: repository and shape of the "
+                             "exposure (or why there is none); only a change of it rebuilds the plot")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.readout = pn.pane.HTML(readout_html(None), sizing_mode="stretch_width", height=44,
+                                    css_classes=["explorer-readout"], styles={"font-family": "monospace"})
+        self.title_pane = pn.pane.HTML(self.title_html(), sizing_mode="stretch_width", margin=(0, 10))
+        self.pointer = None
+        self._sources_memo: tuple[Any, Optional[pd.DataFrame]] = (None, None)
+        self.state.param.watch(self._update_extent, ["exposure_ref", "repo_root"])
+        self.state.param.watch(self._on_exposure, ["exposure_ref"])
+        self._update_extent()
+        self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
+        self._layout = pn.Column(self.title_pane, self.plot_pane, self.readout, sizing_mode="stretch_width")
+
+    # ----- title ---------------------------------------------------------------------------------
+    def title_html(self) -> str:
+        """What the image shows, its zero point, or why there is no image."""
+        st = self.state
+        exposure = st.exposure()
+        text = html.escape(st.describe())
+        if exposure is not None and exposure.info.zero_point_mag is not None:
+            text += f" · zero point {exposure.info.zero_point_mag:.3f} mag"
+        elif exposure is None and st.exposure_ref is not None:  # say why, above the blank frame
+            why = self.no_image_message()
+            why = why.split("} ", 1)[1] if "} " in why else why  # (the data ID is in the line already)
+            text += f' · <span class="image-missing" style="color:#a33">{html.escape(why)}</span>'
+        return f'<div class="image-title" style="font-weight:600">{text}</div>'
+
+    def no_image_message(self) -> str:
+        """Why no image is shown for the current selection (the reader's error when there is one)."""
+        st = self.state
+        if st.exposure_ref is None:
+            return "nothing to show for this selection"
+        return st.error or f"cannot read {st.describe()}"
+
+    def _on_exposure(self, *_events) -> None:
+        self.title_pane.object = self.title_html()
+
+    # ----- the plot ------------------------------------------------------------------------------
+    def _update_extent(self, *_events) -> None:
+        st = self.state
+        exposure = st.exposure()
+        if exposure is not None:
+            extent = (st.repo_root, tuple(exposure.info.shape))
+        elif self.extent is not None and self.extent[0] == st.repo_root and len(self.extent) == 2:
+            # no exposure (say, a file registered but not on disk) after a plot: the plot stays and
+            # shows a blank frame, the title says why, and the next exposure redraws it in place
+            extent = self.extent
+        else:  # no exposure and no plot yet: the message pane, rebuilt for each selection (it names it)
+            extent = (st.repo_root, "none", st.exposure_ref, st.error_count)
+        if extent != self.extent:
+            self.extent = extent
+
+    @param.depends("extent")
+    def view(self):
+        """The plot for the current frame geometry, or the message saying why there is no image."""
+        return self.guard("the image", self._build, height=200)
+
+    def _build(self):
+        st = self.state
+        exposure = st.exposure()
+        if exposure is None:
+            return pn.pane.HTML(message_html(self.no_image_message(), "image-empty", "#a33", 200)
+                                .replace("padding:30px", "padding:40px"), sizing_mode="stretch_width", height=200)
+        fx, fy = full_range(exposure.info.shape, exposure.info.xy0)
+        display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha"])
+        rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
+        size = hv.streams.PlotSize(width=800, height=800)
+        origin = {"xy0": tuple(exposure.info.xy0), "move_axes": None}
+
+        def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
+            bounds = (fx[0], fy[0], fx[1], fy[1])
+            current = st.exposure()
+            if current is None:  # (e.g. a file not on disk): a blank frame; the title above says why
+                return empty_image("no image for this selection", bounds=bounds)
+            cx, cy = full_range(current.info.shape, current.info.xy0)
+            bounds = (cx[0], cy[0], cx[1], cy[1])
+            if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
+                origin["xy0"] = tuple(current.info.xy0)
+                origin["move_axes"] = bounds
+                x_range = y_range = None
+            elif not overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
+                x_range = y_range = None
+            f = self.safe(f"rendering {st.describe()}", lambda: st.render_image(
+                width=int(width or 800), height=int(height or 800), x_range=x_range, y_range=y_range),
+                lambda _m: None)
+            if f is None:
+                return empty_image("cannot render", bounds=bounds)
+            return frame_element(f)
+
+        def sources(x_range=None, y_range=None, **_kw):
+            empty = sources_element(np.zeros(0), np.zeros(0), value_name=st.column or "value")
+            return self.safe("the sources on the image", lambda: self._sources_element(x_range, y_range),
+                             lambda _m: empty)
+
+        img = hv.DynamicMap(frame, streams=[rng, size, display])
+        src_params = hv.streams.Params(st, ["catalog_ref", "show_sources", "column", "require_flags",
+                                            "exclude_flags"])
+        src = hv.DynamicMap(sources, streams=[hv.streams.RangeXY(source=img), src_params])
+        pointer = hv.streams.PointerXY(x=None, y=None, source=img)
+        pointer.add_subscriber(lambda x=None, y=None: self.show_pixel(x, y))
+        self.pointer = pointer
+
+        def move_axes(plot, _element):
+            """After a change of origin, put the axes on the new frame (once; zooming is the user's)."""
+            bounds = origin["move_axes"]
+            if bounds is None:
+                return
+            origin["move_axes"] = None
+            fig = plot.state
+            fig.x_range.update(start=bounds[0], end=bounds[2])
+            fig.y_range.update(start=bounds[1], end=bounds[3])
+
+        plot = (img * src).opts(
+            hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
+                        ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
+                        toolbar="above", xlim=fx, ylim=fy, hooks=[move_axes]),
+            hv.opts.Overlay(show_legend=False))
+        self.readout.object = readout_html(None)
+        return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
+                                 css_classes=["image-plot"])
+
+    # ----- sources and readout ---------------------------------------------------------------------
+    def sources(self) -> Optional[pd.DataFrame]:
+        """The catalog's sources on the current exposure (memoised per catalog, column and filters)."""
+        st = self.state
+        key = (st.catalog_ref, st.column, tuple(st.require_flags), tuple(st.exclude_flags),
+               st.exposure_ref and st.exposure_ref.dataset_type)
+        if self._sources_memo[0] != key:
+            self._sources_memo = (key, st.source_positions())
+        return self._sources_memo[1]
+
+    def _sources_element(self, x_range, y_range):
+        st = self.state
+        df = self.sources() if st.show_sources else None
+        if df is None or not len(df):
+            return sources_element(np.zeros(0), np.zeros(0), value_name=st.column or "value")
+        current = st.exposure()
+        if current is not None and x_range is not None and y_range is not None:
+            cx, cy = full_range(current.info.shape, current.info.xy0)
+            if overlaps(x_range, y_range, (cx[0], cy[0], cx[1], cy[1])):  # (else: a previous frame's view)
+                inside = (df["x"].between(*sorted(x_range))) & (df["y"].between(*sorted(y_range)))
+                df = df[inside]
+        if len(df) > SOURCE_LIMIT:
+            df = df.nlargest(SOURCE_LIMIT, "value") if df["value"].notna().any() else df.iloc[:SOURCE_LIMIT]
+        return sources_element(df["x"].to_numpy(), df["y"].to_numpy(), df["id"].to_numpy(),
+                               df["value"].to_numpy(), value_name=st.column or "value")
+
+    def show_pixel(self, x: Optional[float], y: Optional[float]) -> None:
+        """Put the pixel under (x, y) (parent pixels) in the readout; off the image: the hint."""
+        exposure: Optional[Exposure] = self.state.exposure()
+        try:
+            info = pixel_readout(exposure, x, y) if (exposure is not None and x is not None and y is not None) else None
+        except Exception:  # a pixel that cannot be read is no reason to bother anyone
+            info = None
+        self.readout.object = readout_html(info)
+
+    def __panel__(self):
+        return self._layout

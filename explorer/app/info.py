@@ -1,0 +1,64 @@
+"""Exposure information: overview, WCS, VisitInfo and metadata tabs, built once and given new rows
+for each exposure (a new table is a new Bokeh model, and every new model makes Bokeh walk the page)."""
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+
+from ..views import info as vi
+from .base import Panel
+from .style import message_html
+
+
+class InfoPanel(Panel):
+    """What the exposure shown says about itself."""
+
+    title = "Exposure information"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.tables: dict[str, Any] = {}
+        self.tabs = None
+        self.message = pn.pane.HTML(message_html("no exposure"), height=120)
+        self.pane = pn.Column(sizing_mode="stretch_width")
+        self.state.param.watch(lambda *_e: self.update(), ["exposure_ref"])
+        self.update()
+
+    def frames(self):
+        """The tables of the exposure shown (None when there is none)."""
+        exposure = self.state.exposure()
+        if exposure is None:
+            return None
+        inf = exposure.info
+        return {"Overview": vi.overview_table(inf, exposure.dataset_type, exposure.data_id),
+                "WCS": vi.wcs_table(inf), "VisitInfo": vi.visit_info_table(inf), "Metadata": vi.metadata_table(inf)}
+
+    def update(self):
+        """Show the current exposure's tables (or why there are none); returns the panel's column."""
+        def fail(message: str):
+            self.message.object = message_html(message, "panel-error", "#a33")
+            return None
+
+        frames = self.safe("the exposure information", self.frames, fail)
+        if frames is None:
+            if self.failure == "":
+                self.message.object = message_html("no exposure")
+            if list(self.pane) != [self.message]:
+                self.pane[:] = [self.message]
+            return self.pane
+        if not self.tables:
+            for name, df in frames.items():
+                self.tables[name] = pn.widgets.Tabulator(
+                    df, show_index=False, disabled=True, layout="fit_data_stretch", sizing_mode="stretch_width",
+                    height=330, header_filters=(name == "Metadata"))
+            self.tabs = pn.Tabs(*self.tables.items(), sizing_mode="stretch_width", dynamic=True)
+        else:
+            for name, df in frames.items():
+                self.tables[name].value = df
+        if list(self.pane) != [self.tabs]:
+            self.pane[:] = [self.tabs]
+        return self.pane
+
+    def __panel__(self):
+        return self.pane

@@ -1,0 +1,154 @@
+"""The sky map: tracts, the selected tract's patches, calexp footprints, and the selection outlines.
+
+Tapping selects the patch (or else the tract) under the pointer. The outlines of the tract,
+patch and calexp shown are not HoloViews layers: refreshing an overlay redraws and re-ranges every
+layer (~100 ms a selection with many sessions), so they are one Bokeh line renderer of the
+figure's own, whose source a new selection sets in place (:meth:`SkyMapPanel.outline_columns`).
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any, Optional
+
+import holoviews as hv
+import panel as pn
+import param
+
+from ..views import sky
+from .base import Panel
+
+TRACT_COLOR, PATCH_COLOR, CALEXP_COLOR = "#1d3557", "#d00000", "#7b2cbf"
+
+
+class SkyMapPanel(Panel):
+    """Tracts and patches on RA/Dec axes (CSS hook ``sky-plot``)."""
+
+    title = "Sky map: tap a tract or a patch"
+    calexp_shown = param.Parameter(default=None, doc="(visit, detector) of the calexp shown, or None: "
+                                   "the calexp outline moves only when it changes")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.frame: Optional[sky.SkyFrame] = None  # the RA/Dec layout of the current map
+        self.tap_stream = None
+        self._outline_sources: list[weakref.ref] = []  # the outline sources of the figures shown
+        self.state.param.watch(self._follow_exposure, ["exposure_ref", "image_kind"])
+        self.state.param.watch(self.refresh_outlines, ["tract", "patch", "repo_root", "collection"])
+        self.param.watch(self.refresh_outlines, ["calexp_shown"])
+        self._follow_exposure()
+        self.pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
+
+    def _follow_exposure(self, *_events) -> None:
+        ref = self.state.exposure_ref
+        shown = (ref.get("visit"), ref.get("detector")) if ref and self.state.image_kind == "calexp" else None
+        if shown != self.calexp_shown:  # (coadd to coadd: nothing to redraw)
+            self.calexp_shown = shown
+
+    @param.depends("state.repo_root", "state.collection")
+    def view(self):
+        """The sky map of the current repository and collection (rebuilt only when those change)."""
+        return self.guard("the sky map", self._build, height=460)
+
+    def _build(self):
+        st = self.state
+        idx = st.index
+        if idx is None or not idx.tracts:
+            return pn.pane.Markdown("*No tract holds data in this repository.*")
+        regions = idx.tract_regions()
+        frame = sky.sky_frame(regions.values())
+
+        def params(*names):
+            return [hv.streams.Params(st, list(names))]
+
+        # One DynamicMap per layer, each returning a single element: HoloViews links a tap stream
+        # to an element-returning DynamicMap (not to one returning an Overlay), and each layer
+        # then redraws only when its own parameters change.
+        def tracts(sky_color):
+            return self.safe("the tract layer", lambda: sky.tract_polygons(
+                regions, frame, idx.tract_stats(sky_color == "visits"), sky_color),
+                lambda _m: sky.tract_polygons({}, frame, {}, sky_color))
+
+        per_tract: dict[tuple[str, Any], Any] = {}  # a tract's patch layers, built once
+
+        def patches(tract, **_kw):
+            def build():
+                if ("patches", tract) not in per_tract:
+                    pregs = idx.patch_regions(tract)
+                    per_tract[("patches", tract)] = sky.patch_polygons(pregs, frame, idx.patches(tract), tract) \
+                        if pregs else sky.patch_polygons({}, frame, [], -1)
+                return per_tract[("patches", tract)]
+            return self.safe("the patch layer", build, lambda _m: sky.patch_polygons({}, frame, [], -1))
+
+        def patch_names(tract, **_kw):
+            def build():
+                if ("names", tract) not in per_tract:
+                    per_tract[("names", tract)] = sky.patch_labels(idx.patch_regions(tract), frame, idx.patches(tract))
+                return per_tract[("names", tract)]
+            return self.safe("the patch labels", build, lambda _m: sky.patch_labels({}, frame, []))
+
+        def footprints(show_footprints):
+            def build():
+                fps = [{"vertices": v, "visit": k[0], "detector": k[1], "band": idx.visit_band.get(k[0])}
+                       for k, v in idx.footprints().items()] if show_footprints else []
+                return sky.footprint_polygons(fps, frame)
+            return self.safe("the calexp footprints", build, lambda _m: sky.footprint_polygons([], frame))
+
+        tract_layer = hv.DynamicMap(tracts, streams=params("sky_color"))
+        tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
+        tap.add_subscriber(lambda x=None, y=None: self.tap(x, y))
+        self.tap_stream = tap
+        tract_stream = params("tract")  # one stream for both patch layers: one refresh per tract
+        overlay = (tract_layer * sky.tract_labels(regions, frame)
+                   * hv.DynamicMap(patches, streams=tract_stream)
+                   * hv.DynamicMap(patch_names, streams=tract_stream)
+                   * hv.DynamicMap(footprints, streams=params("show_footprints")))
+        self.frame = frame
+        hook = sky.highlight_hook(self.outline_columns,
+                                  lambda source: self._outline_sources.append(weakref.ref(source)))
+        # the axes span the tracts (first frame); labels never move them, so HoloViews need not
+        # recompute the overlay's ranges over every tract polygon on each selection
+        plot = sky.style_axes(overlay, frame, height=460).opts(
+            hv.opts.Overlay(show_legend=False, hooks=[hook]), hv.opts.Labels(apply_ranges=False))
+        return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
+                                 css_classes=["sky-plot"])
+
+    def tap(self, ra: Optional[float], dec: Optional[float]) -> None:
+        """A tap at (RA, Dec): select what is there (failures are reported, never raised)."""
+        self.safe("selecting on the sky map", lambda: self.state.select_sky(ra, dec), lambda _m: None)
+
+    def outline_columns(self) -> dict[str, list]:
+        """The selection outlines for the sky map: the tract (navy), patch (red), calexp (violet)."""
+        st, idx, frame = self.state, self.state.index, self.frame
+        if idx is None or frame is None:
+            return sky.highlight_columns([], frame)
+        tract, patch, shown = st.tract, st.patch, self.calexp_shown
+        return sky.highlight_columns([
+            (idx.tract_regions().get(tract), TRACT_COLOR, 2.5),
+            (idx.patch_regions(tract).get(patch) if tract is not None and patch else None, PATCH_COLOR, 3.0),
+            (idx.footprints().get(tuple(shown)) if shown else None, CALEXP_COLOR, 2.5)], frame)
+
+    def refresh_outlines(self, *_events) -> None:
+        """Give every live sky figure the outlines of the new selection (in place, no redraw)."""
+        live = [(ref, ref()) for ref in self._outline_sources]
+        self._outline_sources[:] = [ref for ref, source in live if source is not None]
+        if not self._outline_sources:
+            return
+        columns = self.outline_columns()
+        sources = [source for _ref, source in live if source is not None and source.data != columns]
+        if not sources:
+            return
+
+        def apply() -> None:
+            # as Panel updates its own models: a callback may run without the document lock (a tap
+            # on the sky map does), so the change is sent to the browser directly, or on the next
+            # tick when this thread may not touch the document
+            from panel.io.document import unlocked
+
+            with unlocked():
+                for source in sources:
+                    source.data = columns
+
+        pn.state.execute(apply)
+
+    def __panel__(self):
+        return self.pane

@@ -1,0 +1,138 @@
+"""The Dask side of catalog work: which cluster to use, and cancellable jobs that report progress.
+
+* :func:`dask_client` yields a ``distributed.Client``: to an existing scheduler
+  (``--dask-scheduler tcp://HOST:PORT``) or to a new ``LocalCluster`` of worker *processes* bound to
+  127.0.0.1 with no dashboard (so the catalog lives in the workers, never in the server process);
+  a scheduler that cannot be reached is a one-line :class:`ClusterError`.
+* :class:`PartitionJob` runs one delayed task per partition, can say how far it is
+  (``done``/``total``), and can be cancelled from another thread (when the selection changes);
+  :meth:`PartitionJob.result` then raises :class:`JobCancelled`.
+* :func:`ship_kernels` makes the per-partition kernels travel by value, so the workers of an
+  existing cluster need no copy of the explorer.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from ..errors import ExplorerError
+
+__all__ = ["ClusterError", "JobCancelled", "dask_client", "PartitionJob", "ship_kernels", "check_address"]
+
+_ADDRESS_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+(:\d+)?(/.*)?$")
+
+
+class ClusterError(ExplorerError):
+    """The Dask scheduler cannot be reached or the cluster cannot start."""
+
+
+class JobCancelled(ExplorerError):
+    """The work was cancelled (the selection changed) before it finished."""
+
+
+def check_address(address: str) -> str:
+    """A scheduler address as Dask writes it (``tcp://HOST:PORT``); a bare ``HOST:PORT`` gets tcp://."""
+    address = str(address).strip()
+    if "://" not in address:
+        address = "tcp://" + address
+    if not _ADDRESS_RE.match(address):
+        raise ClusterError(f"bad Dask scheduler address {address!r}: expected tcp://HOST:PORT")
+    return address
+
+
+_shipped = False
+
+
+def ship_kernels() -> None:
+    """Pickle :mod:`explorer.compute.kernels` by value (once per process)."""
+    global _shipped
+    if _shipped:
+        return
+    import cloudpickle
+
+    from . import kernels
+
+    cloudpickle.register_pickle_by_value(kernels)
+    _shipped = True
+
+
+@contextmanager
+def dask_client(scheduler: Optional[str] = None, n_workers: int = 2, threads_per_worker: int = 1,
+                memory_limit: str = "2GiB", timeout: float = 10.0) -> Iterator[Any]:
+    """A client to ``scheduler`` (an address) or to a new local cluster, closed on exit."""
+    from distributed import Client, LocalCluster
+
+    ship_kernels()
+    if scheduler:
+        address = check_address(scheduler)
+        try:
+            client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} "
+                               f"({' '.join(str(exc).split())[:120]})") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    try:
+        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=int(threads_per_worker),
+                               processes=True, host="127.0.0.1", dashboard_address=None,
+                               memory_limit=memory_limit)
+    except Exception as exc:
+        raise ClusterError(f"cannot start a local Dask cluster ({' '.join(str(exc).split())[:120]})") from None
+    try:
+        client = Client(cluster, set_as_default=False)
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        cluster.close()
+
+
+class PartitionJob:
+    """Delayed tasks (one per partition) computed on a client, with progress and cancellation."""
+
+    def __init__(self, client, tasks: Sequence[Any], label: str = "work"):
+        self.client = client
+        self.label = label
+        self.futures = client.compute(list(tasks)) if tasks else []
+        self._cancel = threading.Event()
+
+    @property
+    def total(self) -> int:
+        return len(self.futures)
+
+    @property
+    def done(self) -> int:
+        return sum(1 for f in self.futures if f.done())
+
+    def cancel(self) -> None:
+        """Stop the work (safe from any thread); :meth:`result` raises :class:`JobCancelled`."""
+        self._cancel.set()
+        if self.futures:
+            self.client.cancel(self.futures)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def result(self, progress: Optional[Callable[[int, int], None]] = None, poll: float = 0.05) -> list:
+        """Every partition's result, in order; ``progress(done, total)`` is called as they finish."""
+        import time
+
+        last = -1
+        while not self._cancel.is_set():
+            now = self.done
+            if progress is not None and now != last:
+                progress(now, self.total)
+                last = now
+            if now == self.total:
+                break
+            time.sleep(poll if now else min(poll, 0.05))
+        if self._cancel.is_set():
+            raise JobCancelled(f"{self.label} cancelled after {self.done} of {self.total} partitions")
+        return self.client.gather(self.futures)

@@ -1,0 +1,213 @@
+"""HATS catalogs through LSDB on Dask: open with a sky filter, histogram and density per partition.
+
+``lsdb.open_catalog(path, columns=[...], search_filter=...)`` reads only metadata; the rows stay in
+parquet until the workers read them, one HEALPix partition per task. Each task returns a range, a
+vector of counts or a density grid (:mod:`explorer.compute.kernels`), so the process asking never
+holds the catalog. Histogram ranges come from the catalog's column statistics (parquet footers,
+exact min/max) when the whole catalog is asked for; with a cone or box, or without statistics,
+from a first pass over the partitions. Work runs as a :class:`~explorer.compute.cluster.PartitionJob`
+(progress, cancellation).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import ExplorerError
+from .cluster import PartitionJob, ship_kernels
+from .density import DensityGrid
+from .histogram import (
+    HistogramResult,
+    _check_bins,
+    _check_range,
+    edges_for,
+    merge_ranges,
+)
+
+__all__ = ["SkyFilter", "is_hats_catalog", "catalog_columns", "open_hats", "statistics_range",
+           "hats_histogram", "hats_density", "HatsError"]
+
+Progress = Optional[Callable[[int, int], None]]
+
+
+class HatsError(ExplorerError):
+    """A path that is no HATS catalog, or a column it does not have."""
+
+
+@dataclass(frozen=True)
+class SkyFilter:
+    """A cone (``ra``, ``dec``, ``radius_arcsec``) or a box (``ra_range``, ``dec_range``), degrees."""
+
+    ra: Optional[float] = None
+    dec: Optional[float] = None
+    radius_arcsec: Optional[float] = None
+    ra_range: Optional[tuple[float, float]] = None
+    dec_range: Optional[tuple[float, float]] = None
+
+    def search(self):
+        import lsdb
+
+        if self.radius_arcsec is not None:
+            return lsdb.ConeSearch(ra=float(self.ra), dec=float(self.dec), radius_arcsec=float(self.radius_arcsec))
+        if self.ra_range is not None and self.dec_range is not None:
+            return lsdb.BoxSearch(ra=tuple(map(float, self.ra_range)), dec=tuple(map(float, self.dec_range)))
+        raise HatsError("a sky filter needs a cone (ra, dec, radius) or a box (RA and Dec ranges)")
+
+
+_MARKERS = ("hats.properties", "properties", "collection.properties")
+
+
+def is_hats_catalog(path: str | os.PathLike) -> bool:
+    """True for a local directory holding a HATS catalog or collection (its properties file); URLs
+    are taken on trust and checked when opened."""
+    p = os.fspath(path)
+    if "://" in p:
+        return True
+    return os.path.isdir(p) and any(os.path.isfile(os.path.join(p, m)) for m in _MARKERS)
+
+
+def catalog_columns(path: str | os.PathLike) -> list[str]:
+    """Every column of a HATS catalog, from its metadata (no rows read)."""
+    import lsdb
+
+    try:
+        return list(lsdb.open_catalog(os.fspath(path)).all_columns)
+    except Exception as exc:
+        raise HatsError(f"{os.fspath(path)}: not a readable HATS catalog ({' '.join(str(exc).split())[:140]})") from None
+
+
+def open_hats(path: str | os.PathLike, columns: Sequence[str], sky: Optional[SkyFilter] = None):
+    """The LSDB catalog with only ``columns`` (checked, one-line errors) and an optional sky filter."""
+    import difflib
+
+    import lsdb
+
+    path = os.fspath(path)
+    if not is_hats_catalog(path):
+        raise HatsError(f"{path}: not a HATS catalog (no hats.properties or properties file)")
+    available = catalog_columns(path)
+    for col in columns:
+        if col not in available:
+            close = difflib.get_close_matches(col, available, n=3)
+            raise HatsError(f"no column {col!r} in the HATS catalog {path}; it has {len(available)} columns"
+                            + (f"; did you mean {', '.join(close)}?" if close else ""))
+    kwargs: dict[str, Any] = {"columns": list(dict.fromkeys(columns))}
+    if sky is not None:
+        kwargs["search_filter"] = sky.search()
+        kwargs["error_empty_filter"] = False
+    try:
+        return lsdb.open_catalog(path, **kwargs)
+    except Exception as exc:
+        raise HatsError(f"{path}: cannot open ({' '.join(str(exc).split())[:140]})") from None
+
+
+def statistics_range(catalog, column: str, log: bool = False) -> Optional[tuple[float, float]]:
+    """(min, max) of a column from the catalog's parquet statistics (log10 with ``log``), or None
+    when they are absent, not finite, or (``log``) not positive."""
+    try:
+        stats = catalog.aggregate_column_statistics(include_columns=[column], use_default_columns=False,
+                                                    warn_on_modified_catalog=False)
+        lo = float(stats.loc[column, "min_value"])
+        hi = float(stats.loc[column, "max_value"])
+    except Exception:  # no statistics in the metadata, or a type without min/max
+        return None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    if log:
+        if lo <= 0:
+            return None
+        return math.log10(lo), math.log10(hi)
+    return lo, hi
+
+
+def _partitions(catalog) -> list:
+    return list(catalog.to_delayed())
+
+
+def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50, log: bool = False,
+                   value_range: Optional[Sequence[float]] = None, sky: Optional[SkyFilter] = None,
+                   progress: Progress = None, on_job: Optional[Callable[[PartitionJob], None]] = None) -> HistogramResult:
+    """Histogram of one column of a HATS catalog computed on ``client``'s workers.
+
+    The same counts as ``np.histogram`` of the column's finite values (log10 of the positive ones
+    with ``log``) over the same range. ``on_job`` receives each :class:`PartitionJob` as it starts,
+    so a caller can cancel it; ``progress(done, total)`` reports partitions finished.
+    """
+    import dask
+
+    from . import kernels
+
+    ship_kernels()
+    bins = _check_bins(bins)
+    catalog = open_hats(path, [column], sky)
+    parts = _partitions(catalog)
+    source = "given"
+    if value_range is not None:
+        lo, hi = _check_range(value_range, log)
+    else:
+        rng = statistics_range(catalog, column, log) if sky is None else None
+        source = "statistics"
+        if rng is None:
+            source = "data"
+            job = PartitionJob(client, [dask.delayed(kernels.partition_range)(p, column, log) for p in parts],
+                               f"range of {column}")
+            if on_job:
+                on_job(job)
+            rng = merge_ranges(job.result(progress))
+        lo, hi = edges_for(*(rng or (0.0, 1.0)), bins)
+    job = PartitionJob(client, [dask.delayed(kernels.partition_counts)(p, column, log, bins, lo, hi) for p in parts],
+                       f"histogram of {column}")
+    if on_job:
+        on_job(job)
+    results = job.result(progress)
+    counts = np.zeros(bins, np.int64)
+    rows = non_finite = non_positive = 0
+    for c, r, nf, npos in results:
+        counts += c
+        rows += r
+        non_finite += nf
+        non_positive += npos
+    return HistogramResult(column, rows, np.linspace(lo, hi, bins + 1), counts, bool(log), non_finite, non_positive,
+                           source, {"partitions": len(parts)})
+
+
+def hats_density(path: str | os.PathLike, x: str, y: str, client, x_range: Optional[Sequence[float]] = None,
+                 y_range: Optional[Sequence[float]] = None, width: int = 400, height: int = 400,
+                 sky: Optional[SkyFilter] = None, progress: Progress = None,
+                 on_job: Optional[Callable[[PartitionJob], None]] = None) -> DensityGrid:
+    """Points per cell of two columns of a HATS catalog (e.g. ``coord_ra``, ``coord_dec``), each
+    partition aggregated by datashader on a worker and the grids added. Ranges default to the
+    column statistics (or a pass over the partitions)."""
+    import dask
+
+    from . import kernels
+
+    ship_kernels()
+    catalog = open_hats(path, [x, y], sky)
+    parts = _partitions(catalog)
+    ranges = []
+    for col, given in ((x, x_range), (y, y_range)):
+        if given is not None:
+            ranges.append(_check_range(given, False))
+            continue
+        rng = statistics_range(catalog, col) if sky is None else None
+        if rng is None:
+            job = PartitionJob(client, [dask.delayed(kernels.partition_range)(p, col, False) for p in parts],
+                               f"range of {col}")
+            if on_job:
+                on_job(job)
+            rng = merge_ranges(job.result(progress)) or (0.0, 1.0)
+        ranges.append(edges_for(rng[0], rng[1], 1))
+    job = PartitionJob(client, [dask.delayed(kernels.partition_density)(p, x, y, ranges[0], ranges[1], width, height)
+                                for p in parts], f"density of {x}, {y}")
+    if on_job:
+        on_job(job)
+    grids = job.result(progress)
+    total = np.zeros((int(height), int(width)), np.int64)
+    for g in grids:
+        total += g
+    return DensityGrid(total, tuple(ranges[0]), tuple(ranges[1]), x, y)

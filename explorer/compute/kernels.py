@@ -1,0 +1,54 @@
+"""Per-partition kernels that run on Dask workers: numpy and pandas only.
+
+This module is pickled *by value* when work is sent to a cluster (see
+:func:`explorer.compute.cluster.ship_kernels`), so workers of an existing cluster need numpy and
+pandas (and lsdb to read HATS) but not the explorer itself. Each kernel turns one partition into a
+small result (a range, a few hundred counts) so only those travel back to the server.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def finite_values(frame, column: str, log: bool):
+    """(values to bin, rows, non_finite, non_positive) of one partition's column, as float64."""
+    series = frame[column]
+    arr = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(arr)
+    non_finite = int(arr.size - np.count_nonzero(finite))
+    arr = arr[finite]
+    non_positive = 0
+    if log:
+        pos = arr > 0
+        non_positive = int(arr.size - np.count_nonzero(pos))
+        arr = np.log10(arr[pos])
+    return arr, int(len(series)), non_finite, non_positive
+
+
+def partition_range(frame, column: str, log: bool):
+    """(min, max) of a partition's prepared values, or None when it has none."""
+    arr = finite_values(frame, column, log)[0]
+    if arr.size == 0:
+        return None
+    return float(arr.min()), float(arr.max())
+
+
+def partition_counts(frame, column: str, log: bool, bins: int, lo: float, hi: float):
+    """(counts int64, rows, non_finite, non_positive) of one partition, numpy's binning rule."""
+    arr, rows, non_finite, non_positive = finite_values(frame, column, log)
+    counts, _ = np.histogram(arr, bins=bins, range=(lo, hi))
+    return counts.astype(np.int64), rows, non_finite, non_positive
+
+
+def partition_density(frame, x: str, y: str, x_range, y_range, width: int, height: int):
+    """(height, width) int64 counts of the partition's (x, y) points on a grid (rows: y upward),
+    aggregated by datashader's ``Canvas.points`` (counts add up across partitions)."""
+    import datashader as ds
+    import pandas as pd
+
+    pts = pd.DataFrame({"x": frame[x].to_numpy(dtype=np.float64, na_value=np.nan),
+                        "y": frame[y].to_numpy(dtype=np.float64, na_value=np.nan)})
+    canvas = ds.Canvas(plot_width=int(width), plot_height=int(height), x_range=tuple(x_range),
+                       y_range=tuple(y_range))
+    agg = canvas.points(pts, "x", "y", agg=ds.count())
+    return np.asarray(agg.values, dtype=np.int64)

@@ -1,0 +1,901 @@
+"""What a repository offers to choose from: the index behind the explorer's selectors.
+
+A :class:`RepoIndex` answers the questions the selectors ask, each with a registry query scoped to
+the current choice: which bands and tracts have coadds (distinct-value queries), which patches of a
+tract hold data, which visits have a detector overlapping the chosen patch (the registry's spatial
+join of ``visit_detector_region`` with the patch region), which detectors a visit has, and the data
+ID of the exposure or catalog a selection names. Nothing enumerates a repository's image data IDs:
+opening a survey-sized registry costs what the first page shows, not what the registry holds.
+
+One index serves a (repository, collection) and is shared by every session (it holds no UI
+state): its answers are remembered in a bounded LRU (entries and bytes, :data:`MEMO_ENTRIES`,
+:data:`MEMO_BYTES`), and it is thread-safe. Long option lists come with counts and a type-ahead
+search (:meth:`RepoIndex.visit_options`); footprints come from registry regions, and many of them
+as counts per patch (:meth:`RepoIndex.patch_coverage`) rather than thousands of polygons.
+
+A backend without a registry to ask (Gen2 directories: ``scoped_queries`` false) gets a
+:class:`ScanIndex`, which scans its data IDs once (as the explorer always did for such sizes).
+
+Patches are always named "x,y" here, whatever the backend uses (Gen3: a sequential integer).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from .errors import ExplorerError
+from .repo.base import CALEXP_TYPES, COADD_CATALOG_TYPES, COADD_TYPES, SOURCE_TYPES, Repository
+
+BAND_ORDER = "ugrizy"
+PER_DETECTOR_SOURCES = ("src", "source", "single_visit_star")
+FOOTPRINT_LIMIT = 5000  # ScanIndex: beyond this many calexps, reading every header is no quick look
+MEMO_ENTRIES = 4096  # answers one index remembers (LRU)...
+MEMO_BYTES = 64 * 1024**2  # ...and at most this many bytes of them
+HEADER_FOOTPRINTS_PER_VISIT = 16  # a visit with at most this many calexps: footprints from their headers
+HEADER_REFINE_LIMIT = 64  # overlap candidates up to which cut-out calexps are checked by their headers
+OPTION_LIMIT = 200  # options returned at once by a type-ahead search
+
+
+def band_key(band: str) -> tuple[int, str]:
+    return (BAND_ORDER.index(band) if band in BAND_ORDER else len(BAND_ORDER), band)
+
+
+def patch_label(repo: Repository, tract: Any, patch: Any) -> str:
+    """A patch as "x,y" whatever the backend calls it."""
+    if isinstance(patch, str) and "," in patch:
+        return patch.replace(" ", "")
+    name = getattr(repo, "patch_name", None)
+    if name is not None and tract is not None:
+        return str(name(int(tract), int(patch)))
+    return str(patch)
+
+
+def overlaps(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two convex spherical polygons (RA/Dec vertices) overlap (lsst.sphgeom, exact)."""
+    from .sky.regions import to_sphgeom_polygon
+
+    try:
+        return bool(to_sphgeom_polygon(a).overlaps(to_sphgeom_polygon(b)))
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class VisitChoice:
+    """The visits a selection offers, and how they were chosen (shown to the user)."""
+
+    visits: list[int]
+    note: str
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a long list: its value, a label to show and search, and a count (e.g. the
+    detectors of a visit that overlap the chosen patch)."""
+
+    value: Any
+    label: str
+    count: int
+
+
+class _Memo:
+    """A thread-safe LRU of computed answers, bounded in entries and (approximate) bytes."""
+
+    def __init__(self, entries: int = MEMO_ENTRIES, nbytes: int = MEMO_BYTES):
+        self.entries, self.max_bytes = entries, nbytes
+        self._data: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.bytes = 0
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is not None:
+                self._data.move_to_end(key)
+                return hit[0]
+        value = compute()  # outside the lock: a slow query does not stall other sessions' hits
+        from .repo.cache import sizeof
+
+        size = sizeof(value)
+        with self._lock:
+            if key in self._data:
+                return self._data[key][0]
+            self._data[key] = (value, size)
+            self.bytes += size
+            while self._data and (len(self._data) > self.entries or self.bytes > self.max_bytes):
+                _, (_, old) = self._data.popitem(last=False)
+                self.bytes -= old
+        return value
+
+    def peek(self, key: Any) -> Any:
+        """The remembered answer, or None (no computing)."""
+        with self._lock:
+            hit = self._data.get(key)
+            return None if hit is None else hit[0]
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class _LazyIds(Mapping):
+    """``{key: data ID}`` of one image kind, asked key by key (the legacy ``coadds``/``calexps``
+    attributes): truthiness and ``get`` are one query each; iterating enumerates the registry."""
+
+    def __init__(self, index: "RepoIndex", kind: str):
+        self._index, self._kind = index, kind
+
+    def __bool__(self) -> bool:
+        return self._index.has_kind(self._kind)
+
+    def __getitem__(self, key):
+        value = (self._index.coadd_id(*key) if self._kind == "coadd" else self._index.calexp_id(*key))
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __iter__(self) -> Iterator:
+        return iter(self._index._all_keys(self._kind))
+
+    def __len__(self) -> int:
+        return self._index.count_kind(self._kind)
+
+
+class _VisitBands(Mapping):
+    """``{visit: band}``, asked visit by visit (the legacy ``visit_band`` attribute)."""
+
+    def __init__(self, index: "RepoIndex"):
+        self._index = index
+
+    def __getitem__(self, visit):
+        band = self._index.band_of_visit(visit)
+        if band is None:
+            raise KeyError(visit)
+        return band
+
+    def __iter__(self) -> Iterator:
+        return iter(self._index.visits)
+
+    def __len__(self) -> int:
+        return len(self._index.visits)
+
+
+class _Footprints(Mapping):
+    """``{(visit, detector): corners}``, asked visit by visit (the legacy ``footprints()``);
+    iterating enumerates every calexp's region (use :meth:`RepoIndex.footprints_in`)."""
+
+    def __init__(self, index: "RepoIndex"):
+        self._index = index
+
+    def __getitem__(self, key):
+        visit, detector = key
+        fps = self._index.visit_footprints(visit)
+        if int(detector) not in fps:
+            raise KeyError(key)
+        return fps[int(detector)]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._index._all_footprints())
+
+    def __len__(self) -> int:
+        return len(self._index._all_footprints())
+
+    def items(self):
+        return self._index._all_footprints().items()
+
+
+class RepoIndex:
+    """Selectable values of one repository and collection, from scoped registry queries (see the
+    module docstring). Public attributes ``bands``, ``tracts``, ``coadds``, ``calexps``,
+    ``visit_band`` and ``visits`` are computed on first use; the mappings answer key by key."""
+
+    def __new__(cls, repo: Repository, collection: Optional[str] = None):
+        if cls is RepoIndex and not getattr(repo, "scoped_queries", False):
+            return super().__new__(ScanIndex)
+        return super().__new__(cls)
+
+    def __init__(self, repo: Repository, collection: Optional[str] = None):
+        self.repo = repo
+        self.collection = collection or None
+        self._lock = threading.RLock()
+        self._memo = _Memo()
+        names = set(repo.dataset_type_names())
+        self.calexp_type = self._first_with_data([t for t in CALEXP_TYPES if t in names])
+        self.coadd_type = self._first_with_data([t for t in COADD_TYPES if t in names])
+        preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
+        self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
+        self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
+        self._tract_types = [n for n in sorted(names) if "tract" in self._dims(n)]
+        self._patch_types = [n for n in self._tract_types if "patch" in self._dims(n)]
+        self.coadds = _LazyIds(self, "coadd")
+        self.calexps = _LazyIds(self, "calexp")
+        self.visit_band = _VisitBands(self)
+
+    # ----- registry access -----------------------------------------------------------------
+    def _dims(self, name: str) -> list[str]:
+        try:
+            return list(self.repo.dimensions_of(name))
+        except ExplorerError:
+            return []
+
+    def _memoised(self, key: Any, compute):
+        return self._memo.get(key, compute)
+
+    def _ids(self, dataset_type: str, where: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+        try:
+            return self.repo.query_data_ids(dataset_type, where=where, collections=self.collection)
+        except ExplorerError:
+            return []
+
+    def _distinct(self, dataset_type: Optional[str], keys: list[str], where: Optional[dict[str, Any]] = None) -> list[tuple]:
+        if not dataset_type:
+            return []
+        key = ("distinct", dataset_type, tuple(keys), tuple(sorted((where or {}).items())))
+
+        def compute():
+            try:
+                return self.repo.distinct_values(dataset_type, keys, where=where, collections=self.collection)
+            except ExplorerError:
+                return []
+
+        return self._memoised(key, compute)
+
+    def _first_with_data(self, names: list[str]) -> Optional[str]:
+        for name in names:
+            try:
+                if self.repo.has_datasets(name, collections=self.collection):
+                    return name
+            except ExplorerError:
+                continue
+        return names[0] if names else None
+
+    def _patch_where(self, tract: int, patch: Optional[str]) -> dict[str, Any]:
+        where: dict[str, Any] = {"tract": int(tract)}
+        if patch is not None:
+            where["patch"] = self.repo.patch_id(patch) if hasattr(self.repo, "patch_id") else patch
+        return where
+
+    # ----- what the page opens with ---------------------------------------------------------
+    def has_kind(self, kind: str) -> bool:
+        """Whether the collection holds any coadd ("coadd") or calexp ("calexp")."""
+        dataset_type = self.coadd_type if kind == "coadd" else self.calexp_type
+        if not dataset_type:
+            return False
+
+        def compute():
+            try:
+                return self.repo.has_datasets(dataset_type, collections=self.collection)
+            except ExplorerError:
+                return False
+
+        return self._memoised(("has", kind), compute)
+
+    def count_kind(self, kind: str) -> int:
+        """How many coadds or calexps the collection holds (one count query)."""
+        dataset_type = self.coadd_type if kind == "coadd" else self.calexp_type
+        if not dataset_type:
+            return 0
+        return self._memoised(("count", kind), lambda: self.repo.count_datasets(dataset_type, collections=self.collection))
+
+    @property
+    def bands(self) -> list[str]:
+        """Bands with coadds or calexps, in wavelength order (distinct-value queries)."""
+        def compute():
+            found = {b for (b,) in self._distinct(self.coadd_type, ["band"])}
+            found |= {b for (b,) in self._distinct(self.calexp_type, ["band"])}
+            return sorted((str(b) for b in found), key=band_key)
+
+        return self._memoised("bands", compute)
+
+    @property
+    def tracts(self) -> list[int]:
+        """Tracts that hold at least one dataset with a tract dimension."""
+        def compute():
+            found: set[int] = set()
+            for name in self._tract_types:
+                found.update(int(t) for (t,) in self._distinct(name, ["tract"]))
+            return sorted(found)
+
+        return self._memoised("tracts", compute)
+
+    @property
+    def visits(self) -> list[int]:
+        """Every visit with a calexp (one distinct query; prefer :meth:`visit_options`)."""
+        return self._memoised("visits", lambda: sorted(int(v) for (v,) in self._distinct(self.calexp_type, ["visit"])))
+
+    def patches(self, tract: Optional[int]) -> list[str]:
+        """Patches of a tract that hold data, in (y, x) order as the skymap numbers them."""
+        if tract is None:
+            return []
+
+        def compute():
+            found: set[str] = set()
+            for name in self._patch_types:
+                found.update(patch_label(self.repo, tract, p) for (p,) in self._distinct(name, ["patch"], {"tract": int(tract)}))
+            return sorted(found, key=_patch_sort_key)
+
+        return self._memoised(("patches", int(tract)), compute)
+
+    def bands_of_patch(self, tract: Optional[int], patch: Optional[str]) -> list[str]:
+        if tract is None or patch is None:
+            return []
+        rows = self._distinct(self.coadd_type, ["band"], self._patch_where(tract, patch))
+        return sorted({str(b) for (b,) in rows}, key=band_key)
+
+    def detectors(self, visit: Optional[int]) -> list[int]:
+        if visit is None:
+            return []
+        return sorted(int(d) for (d,) in self._distinct(self.calexp_type, ["detector"], {"visit": int(visit)}))
+
+    def band_of_visit(self, visit: Any) -> Optional[str]:
+        """The band of one visit (from the overlap answers when known, else one registry query)."""
+        try:
+            visit = int(visit)
+        except (TypeError, ValueError):
+            return None
+
+        def compute():
+            bands = self.repo.visit_bands([visit])
+            if visit in bands:
+                return bands[visit]
+            rows = self._distinct(self.calexp_type, ["band"], {"visit": visit})
+            return str(rows[0][0]) if rows else None
+
+        return self._memoised(("visit_band", visit), compute)
+
+    # ----- regions --------------------------------------------------------------------------
+    def tract_regions(self) -> dict[int, np.ndarray]:
+        def compute():
+            wanted = set(self.tracts)
+            regions = self.repo.tract_regions()
+            return {int(t): np.asarray(v, float) for t, v in regions.items() if int(t) in wanted}
+
+        return self._memoised("tract_regions", compute)
+
+    def patch_regions(self, tract: Optional[int]) -> dict[str, np.ndarray]:
+        if tract is None:
+            return {}
+
+        def compute():
+            try:
+                regions = self.repo.patch_regions_of(int(tract))
+            except ExplorerError:
+                return {}
+            return {patch_label(self.repo, tract, k): np.asarray(v, float) for k, v in regions.items()}
+
+        return self._memoised(("patch_regions", int(tract)), compute)
+
+    def _region(self, tract: int, patch: Optional[str]) -> Optional[np.ndarray]:
+        return self.patch_regions(tract).get(patch) if patch is not None else self.tract_regions().get(int(tract))
+
+    def _header_corners(self, visit: int, detector: int) -> Optional[np.ndarray]:
+        data_id = self.calexp_id(visit, detector)
+        if data_id is None:
+            return None
+        try:
+            corners = self.repo.get_exposure(self.calexp_type, data_id, collections=self.collection).info.corners_sky()
+        except ExplorerError:
+            return None
+        return corners if corners is not None and np.all(np.isfinite(corners)) else None
+
+    def visit_footprints(self, visit: Optional[int]) -> dict[int, np.ndarray]:
+        """Detector -> corners on the sky of one visit's calexps: the registry's regions (one query),
+        or, for a visit with at most :data:`HEADER_FOOTPRINTS_PER_VISIT` calexps, their own WCS read
+        from the headers (cut-out calexps cover less than their detector); a calexp whose file is
+        absent or unreadable keeps its registry region."""
+        if visit is None or not self.calexp_type:
+            return {}
+        visit = int(visit)
+
+        def compute():
+            dets = self.detectors(visit)
+            regions = self.repo.visit_regions(visit)
+            out = {}
+            for d in dets:
+                corners = self._header_corners(visit, d) if len(dets) <= HEADER_FOOTPRINTS_PER_VISIT else None
+                if corners is None:
+                    corners = regions.get(d)
+                if corners is not None:
+                    out[d] = np.asarray(corners, float)
+            return out
+
+        return self._memoised(("visit_footprints", visit), compute)
+
+    def footprints(self) -> Mapping:
+        """(visit, detector) -> corners, answered visit by visit (see :meth:`visit_footprints`).
+        Iterating it enumerates every calexp: views use :meth:`footprints_in` instead."""
+        return _Footprints(self)
+
+    def _all_footprints(self) -> dict[tuple[int, int], np.ndarray]:
+        def compute():
+            out = {}
+            for visit in self.visits:
+                for d, corners in self.visit_footprints(visit).items():
+                    out[(visit, d)] = corners
+            return out
+
+        return self._memoised("all_footprints", compute)
+
+    def _all_keys(self, kind: str) -> list[tuple]:
+        if kind == "coadd":
+            rows = self._distinct(self.coadd_type, ["tract", "patch", "band"])
+            return [(int(t), patch_label(self.repo, t, p), str(b)) for t, p, b in rows]
+        return [(int(v), int(d)) for v, d in self._distinct(self.calexp_type, ["visit", "detector"])]
+
+    # ----- overlaps: the registry's spatial join -----------------------------------------------
+    def overlapping(self, tract: Optional[int], patch: Optional[str]) -> dict[int, list[int]]:
+        """Visit -> its calexp detectors whose footprint overlaps the patch (or the tract)."""
+        if tract is None or not self.calexp_type:
+            return {}
+
+        def compute():
+            try:
+                rows = self.repo.overlapping_detectors(self.calexp_type, int(tract), patch, self.collection)
+            except ExplorerError:
+                rows = []
+            by_visit: dict[int, list[int]] = {}
+            bands: dict[int, Optional[str]] = {}
+            for visit, det, band in rows or []:
+                by_visit.setdefault(int(visit), []).append(int(det))
+                bands[int(visit)] = band
+            region = self._region(int(tract), patch)
+            refine = region is not None and len(rows or ()) <= HEADER_REFINE_LIMIT
+            out: dict[int, list[int]] = {}
+            for visit, dets in by_visit.items():
+                if band_known := bands.get(visit):
+                    self._memo.get(("visit_band", visit), lambda b=band_known: str(b))
+                if refine and len(self.detectors(visit)) <= HEADER_FOOTPRINTS_PER_VISIT:
+                    fps = self.visit_footprints(visit)  # cut-outs: their own WCS decides
+                    dets = [d for d in dets if d in fps and overlaps(fps[d], region)]
+                if dets:
+                    out[visit] = sorted(dets)
+            return out
+
+        return self._memoised(("overlap", int(tract), patch), compute)
+
+    def visits_overlapping(self, tract: Optional[int], patch: Optional[str]) -> set[int]:
+        """Visits with at least one calexp footprint overlapping the patch (or the tract)."""
+        return set(self.overlapping(tract, patch))
+
+    def _visits_in_band(self, band: Optional[str]) -> set[int]:
+        if band is None:
+            return set(self.visits)
+        return self._memoised(("visits_in_band", band), lambda: {
+            int(v) for (v,) in self._distinct(self.calexp_type, ["visit"], {"band": band})})
+
+    def choose_visits(self, tract: Optional[int], patch: Optional[str], band: Optional[str]) -> VisitChoice:
+        """Visits overlapping the patch in the band; falling back, with a note saying so, to any
+        band, then to the tract, then to every visit in the band, then to every visit."""
+        def in_band(vs):
+            return {v for v in vs if band is None or self.band_of_visit(v) == band}
+
+        where_patch = f"tract {tract} patch {patch}"
+        if tract is not None and patch is not None:
+            over = self.visits_overlapping(tract, patch)
+            for visits, note in ((in_band(over), f"visits in {band} overlapping {where_patch}"),
+                                 (over, f"no {band} visit overlaps {where_patch}: visits in any band overlapping it")):
+                if visits:
+                    return VisitChoice(sorted(visits), note)
+        if tract is not None:
+            over_t = self.visits_overlapping(tract, None)
+            for visits, note in ((in_band(over_t), f"no visit overlaps {where_patch}: {band} visits overlapping tract {tract}"),
+                                 (over_t, f"no visit overlaps {where_patch}: visits overlapping tract {tract}")):
+                if visits:
+                    return VisitChoice(sorted(visits), note)
+        for visits, note in ((self._visits_in_band(band), f"no visit overlaps the selection: every {band} visit"),
+                             (set(self.visits), "every visit with a calexp")):
+            if visits:
+                return VisitChoice(sorted(visits), note)
+        return VisitChoice([], "no calexps in this collection")
+
+    def visit_options(self, tract: Optional[int], patch: Optional[str], band: Optional[str],
+                      search: str = "", limit: int = OPTION_LIMIT) -> tuple[list[Option], int, str]:
+        """The visits :meth:`choose_visits` offers, as options for a type-ahead selector: each with
+        its band and the number of its detectors overlapping the patch (or tract), filtered by
+        ``search`` (a substring of the label), at most ``limit`` of them. Returns (options, how
+        many matched in all, the note)."""
+        choice = self.choose_visits(tract, patch, band)
+        counts: dict[int, list[int]] = {}
+        if tract is not None:
+            counts = self.overlapping(tract, patch) or self.overlapping(tract, None)
+        text = (search or "").strip().lower()
+        matches = [v for v in choice.visits if not text or text in str(v)]
+        shown = matches[:limit]
+        bands = self._bands_of(shown)
+        out = []
+        for v in shown:
+            n = len(counts.get(v, ()))
+            b = bands.get(v)
+            out.append(Option(v, f"{v}" + (f" ({b})" if b else "") + f": {n} overlapping detector{'s' if n != 1 else ''}", n))
+        return out, len(matches), choice.note
+
+    def _bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
+        """Bands of some visits: remembered ones, the rest in one registry query."""
+        known, unknown = {}, []
+        for v in visits:
+            hit = self._memo.peek(("visit_band", int(v)))
+            if hit is not None:
+                known[int(v)] = hit
+            else:
+                unknown.append(int(v))
+        if unknown:
+            for v, b in self.repo.visit_bands(unknown).items():
+                known[int(v)] = b
+                if b is not None:
+                    self._memo.get(("visit_band", int(v)), lambda b=b: b)
+        return known
+
+    def detector_options(self, visit: Optional[int], tract: Optional[int] = None, patch: Optional[str] = None,
+                         search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
+        """The detectors of a visit as options (count 1 where the detector overlaps the chosen
+        patch or tract, else 0), overlapping ones first; ``search`` filters on id or name."""
+        dets = self.detectors(visit)
+        over = set(self.overlapping(tract, patch).get(int(visit), ())) if visit is not None and tract is not None else set()
+        names = getattr(self.repo, "detector_names", lambda: {})()
+        text = (search or "").strip().lower()
+        out = []
+        for d in sorted(dets, key=lambda d: (d not in over, d)):
+            label = f"{d}" + (f" {names[d]}" if d in names else "")
+            if text and text not in label.lower():
+                continue
+            out.append(Option(d, label, int(d in over)))
+            if len(out) >= limit:
+                break
+        return out
+
+    def footprints_in(self, tract: Optional[int], patch: Optional[str] = None,
+                      limit: int = 2000) -> dict[tuple[int, int], np.ndarray]:
+        """Footprints (registry regions) of the calexps overlapping a patch or tract, at most
+        ``limit`` of them: what a sky map can draw as glyphs (beyond: :meth:`patch_coverage`)."""
+        out: dict[tuple[int, int], np.ndarray] = {}
+        for visit, dets in sorted(self.overlapping(tract, patch).items()):
+            fps = self.visit_footprints(visit)
+            for d in dets:
+                if d in fps:
+                    out[(visit, d)] = fps[d]
+                    if len(out) >= limit:
+                        return out
+        return out
+
+    def patch_coverage(self, tract: Optional[int]) -> dict[str, int]:
+        """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map."""
+        if tract is None:
+            return {}
+        return self._memoised(("coverage", int(tract)), lambda: {
+            p: sum(len(d) for d in self.overlapping(tract, p).values()) for p in self.patches(tract)})
+
+    def tract_stats(self, with_visits: bool = False) -> dict[int, dict[str, Any]]:
+        """Per tract: bands with coadds, patches with data, and (optionally) overlapping visits."""
+        def compute():
+            bands: dict[int, set[str]] = {}
+            for t, b in self._distinct(self.coadd_type, ["tract", "band"]):
+                bands.setdefault(int(t), set()).add(str(b))
+            patches: dict[int, set[str]] = {}
+            for name in self._patch_types:
+                for t, p in self._distinct(name, ["tract", "patch"]):
+                    patches.setdefault(int(t), set()).add(str(p))
+            return {t: {"bands": sorted(bands.get(t, ()), key=band_key), "patches": len(patches.get(t, ())),
+                        "visits": 0} for t in self.tracts}
+
+        stats = {t: dict(v) for t, v in self._memoised("tract_stats", compute).items()}
+        if with_visits:
+            for t in stats:
+                stats[t]["visits"] = len(self.visits_overlapping(t, None))
+        return stats
+
+    # ----- data IDs ------------------------------------------------------------------------
+    def coadd_id(self, tract: Optional[int], patch: Optional[str], band: Optional[str]) -> Optional[dict[str, Any]]:
+        if tract is None or patch is None or band is None or not self.coadd_type:
+            return None
+        where = dict(self._patch_where(tract, str(patch)), band=str(band))
+        return self._memoised(("coadd_id", int(tract), str(patch), str(band)),
+                              lambda: next(iter(self._ids(self.coadd_type, where)), None))
+
+    def calexp_id(self, visit: Optional[int], detector: Optional[int]) -> Optional[dict[str, Any]]:
+        if visit is None or detector is None or not self.calexp_type:
+            return None
+        where = {"visit": int(visit), "detector": int(detector)}
+        return self._memoised(("calexp_id", int(visit), int(detector)),
+                              lambda: next(iter(self._ids(self.calexp_type, where)), None))
+
+    def catalog_types_for(self, image_type: Optional[str]) -> list[str]:
+        """Catalogs that go with an image dataset type: single-visit sources for a calexp,
+        coadd measurements and object tables for a coadd."""
+        if image_type is None:
+            return []
+        if image_type == self.calexp_type:
+            return list(self.source_types)
+        return list(self.coadd_catalog_types)
+
+    def catalog_id(self, catalog_type: str, image_id: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The catalog data ID matching an image data ID (on the keys they share)."""
+        try:
+            dims = set(self.repo.dimensions_of(catalog_type))
+        except ExplorerError:
+            return None
+        keys = ("visit", "detector", "tract", "patch", "band", "filter", "ccd")
+        where = {k: v for k, v in image_id.items() if k in dims and k in keys}
+        if "band" in where and "band" not in dims:
+            where.pop("band")
+        key = ("catalog_id", catalog_type, tuple(sorted((k, str(v)) for k, v in where.items())))
+        return self._memoised(key, lambda: next(iter(self._ids(catalog_type, where=where)), None))
+
+
+class ScanIndex(RepoIndex):
+    """The index of a repository without a registry to ask (Gen2): every data ID is scanned
+    once, up front, and the answers come from those tables (fine at the sizes Gen2 repositories
+    have; footprints come from exposure headers)."""
+
+    bands = tracts = None  # plain attributes here, set by the scan
+
+    def __init__(self, repo: Repository, collection: Optional[str] = None):
+        self.repo = repo
+        self.collection = collection or None
+        self._lock = threading.RLock()
+        self._memo: dict[Any, Any] = {}
+        names = set(repo.dataset_type_names())
+        self.calexp_type = self._first_with_data([t for t in CALEXP_TYPES if t in names])
+        self.coadd_type = self._first_with_data([t for t in COADD_TYPES if t in names])
+        # per-detector catalogs first: they match a calexp exactly (the notebook reads src)
+        preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
+        self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
+        self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
+
+        self.calexps: dict[tuple[int, int], dict[str, Any]] = {}
+        self.visit_band: dict[int, str] = {}
+        if self.calexp_type:
+            for d in self._ids(self.calexp_type):
+                if d.get("visit") is None or d.get("detector") is None:
+                    continue
+                key = (int(d["visit"]), int(d["detector"]))
+                self.calexps[key] = d
+                if d.get("band") is not None:
+                    self.visit_band[key[0]] = str(d["band"])
+        self.coadds: dict[tuple[int, str, str], dict[str, Any]] = {}
+        if self.coadd_type:
+            for d in self._ids(self.coadd_type):
+                if d.get("tract") is None or d.get("patch") is None or d.get("band") is None:
+                    continue
+                self.coadds[(int(d["tract"]), patch_label(repo, d["tract"], d["patch"]), str(d["band"]))] = d
+
+        self.patches_with_data: dict[int, set[str]] = {}
+        tracts: set[int] = set()
+        for name in sorted(names):
+            try:
+                dims = repo.dimensions_of(name)
+            except ExplorerError:
+                continue
+            if "tract" not in dims:
+                continue
+            for d in self._ids(name):
+                if d.get("tract") is None:
+                    continue
+                t = int(d["tract"])
+                tracts.add(t)
+                if "patch" in dims and d.get("patch") is not None:
+                    self.patches_with_data.setdefault(t, set()).add(patch_label(repo, t, d["patch"]))
+        self.tracts = sorted(tracts)
+        bands = {b for (_, _, b) in self.coadds} | set(self.visit_band.values())
+        self.bands = sorted(bands, key=band_key)
+
+    # ----- registry access -----------------------------------------------------------------
+    def _ids(self, dataset_type: str, where: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+        try:
+            return self.repo.query_data_ids(dataset_type, where=where, collections=self.collection)
+        except ExplorerError:
+            return []
+
+    def _first_with_data(self, names: list[str]) -> Optional[str]:
+        for name in names:
+            if self._ids(name):
+                return name
+        return names[0] if names else None
+
+    def _memoised(self, key: Any, compute):
+        with self._lock:
+            if key not in self._memo:
+                self._memo[key] = compute()
+            return self._memo[key]
+
+    # ----- selections ----------------------------------------------------------------------
+    @property
+    def visits(self) -> list[int]:
+        return sorted(self.visit_band)
+
+    def patches(self, tract: Optional[int]) -> list[str]:
+        """Patches of a tract that hold data, in (y, x) order as the skymap numbers them."""
+        if tract is None:
+            return []
+        names = self.patches_with_data.get(int(tract), set())
+        return sorted(names, key=_patch_sort_key)
+
+    def bands_of_patch(self, tract: Optional[int], patch: Optional[str]) -> list[str]:
+        return sorted({b for (t, p, b) in self.coadds if t == tract and p == patch}, key=band_key)
+
+    def detectors(self, visit: Optional[int]) -> list[int]:
+        if visit is None:
+            return []
+        return sorted(det for (v, det) in self.calexps if v == int(visit))
+
+    def tract_regions(self) -> dict[int, np.ndarray]:
+        def compute():
+            regions = self.repo.tract_regions()
+            return {int(t): np.asarray(v, float) for t, v in regions.items() if int(t) in set(self.tracts)}
+
+        return self._memoised("tract_regions", compute)
+
+    def patch_regions(self, tract: Optional[int]) -> dict[str, np.ndarray]:
+        if tract is None:
+            return {}
+
+        def compute():
+            try:
+                regions = self.repo.patch_regions(int(tract))
+            except ExplorerError:
+                return {}
+            return {patch_label(self.repo, tract, k): np.asarray(v, float) for k, v in regions.items()}
+
+        return self._memoised(("patch_regions", int(tract)), compute)
+
+    def footprints(self) -> dict[tuple[int, int], np.ndarray]:
+        """(visit, detector) -> outer corners on the sky, from each calexp's WCS (headers only).
+
+        A calexp whose file is absent or unreadable takes the region the registry records for its
+        detector, if any, so a damaged file does not hide its visit from the lists (choosing it then
+        says what is wrong). Above :data:`FOOTPRINT_LIMIT` calexps no header is read: the registry's
+        regions serve for all (none in Gen2, where the result is then empty).
+        """
+        def compute():
+            out: dict[tuple[int, int], np.ndarray] = {}
+            if not self.calexp_type:
+                return out
+            if len(self.calexps) > FOOTPRINT_LIMIT:  # too many headers to read: the registry's regions
+                regions = self.repo.detector_regions()
+                return {key: regions[key] for key in self.calexps if key in regions}
+            for key, data_id in sorted(self.calexps.items()):
+                try:
+                    info = self.repo.get_exposure(self.calexp_type, data_id, collections=self.collection).info
+                    corners = info.corners_sky()
+                except ExplorerError:
+                    corners = self.repo.detector_regions().get(key)
+                    if corners is None:
+                        continue
+                if corners is not None and np.all(np.isfinite(corners)):
+                    out[key] = corners
+            return out
+
+        return self._memoised("footprints", compute)
+
+    def visits_overlapping(self, tract: Optional[int], patch: Optional[str]) -> set[int]:
+        """Visits with at least one calexp footprint overlapping the patch (or the tract)."""
+
+        if tract is None:
+            return set()
+        key = ("overlap", int(tract), patch)
+
+        def compute():
+            if patch is not None:
+                region = self.patch_regions(tract).get(patch)
+            else:
+                region = self.tract_regions().get(int(tract))
+            if region is None:
+                return set()
+            return {v for (v, _), fp in self.footprints().items() if overlaps(fp, region)}
+
+        return self._memoised(key, compute)
+
+    def choose_visits(self, tract: Optional[int], patch: Optional[str], band: Optional[str]) -> VisitChoice:
+        """Visits overlapping the patch in the band; falling back, with a note saying so, to any
+        band, then to the tract, then to every visit in the band, then to every visit."""
+        def in_band(vs):
+            return {v for v in vs if band is None or self.visit_band.get(v) == band}
+
+        where_patch = f"tract {tract} patch {patch}"
+        tiers = []
+        if tract is not None and patch is not None:
+            over = self.visits_overlapping(tract, patch)
+            tiers += [(in_band(over), f"visits in {band} overlapping {where_patch}"),
+                      (over, f"no {band} visit overlaps {where_patch}: visits in any band overlapping it")]
+        if tract is not None:
+            over_t = self.visits_overlapping(tract, None)
+            tiers += [(in_band(over_t), f"no visit overlaps {where_patch}: {band} visits overlapping tract {tract}"),
+                      (over_t, f"no visit overlaps {where_patch}: visits overlapping tract {tract}")]
+        tiers += [(in_band(set(self.visit_band)), f"no visit overlaps the selection: every {band} visit"),
+                  (set(self.visit_band), "every visit with a calexp")]
+        for visits, note in tiers:
+            if visits:
+                return VisitChoice(sorted(visits), note)
+        return VisitChoice([], "no calexps in this collection")
+
+    def tract_stats(self, with_visits: bool = False) -> dict[int, dict[str, Any]]:
+        """Per tract: bands with coadds, patches with data, and (optionally) overlapping visits."""
+        stats: dict[int, dict[str, Any]] = {}
+        for t in self.tracts:
+            bands = sorted({b for (tt, _, b) in self.coadds if tt == t}, key=band_key)
+            stats[t] = {"bands": bands, "patches": len(self.patches_with_data.get(t, ())), "visits": 0}
+            if with_visits:
+                stats[t]["visits"] = len(self.visits_overlapping(t, None))
+        return stats
+
+    # ----- data IDs ------------------------------------------------------------------------
+    def coadd_id(self, tract: Optional[int], patch: Optional[str], band: Optional[str]) -> Optional[dict[str, Any]]:
+        if tract is None or patch is None or band is None:
+            return None
+        return self.coadds.get((int(tract), str(patch), str(band)))
+
+    def calexp_id(self, visit: Optional[int], detector: Optional[int]) -> Optional[dict[str, Any]]:
+        if visit is None or detector is None:
+            return None
+        return self.calexps.get((int(visit), int(detector)))
+
+    def catalog_types_for(self, image_type: Optional[str]) -> list[str]:
+        """Catalogs that go with an image dataset type: single-visit sources for a calexp,
+        coadd measurements and object tables for a coadd."""
+        if image_type is None:
+            return []
+        if image_type == self.calexp_type:
+            return list(self.source_types)
+        return list(self.coadd_catalog_types)
+
+    def catalog_id(self, catalog_type: str, image_id: dict[str, Any]) -> Optional[dict[str, Any]]:
+        """The catalog data ID matching an image data ID (on the keys they share)."""
+        try:
+            dims = set(self.repo.dimensions_of(catalog_type))
+        except ExplorerError:
+            return None
+        keys = ("visit", "detector", "tract", "patch", "band", "filter", "ccd")
+        where = {k: v for k, v in image_id.items() if k in dims and k in keys}
+        if "band" in where and "band" not in dims:
+            where.pop("band")
+        ids = self._ids(catalog_type, where=where)
+        return ids[0] if ids else None
+
+
+    # ----- the scoped methods, answered from the scan ---------------------------------------
+    def has_kind(self, kind: str) -> bool:
+        return bool(self.coadds if kind == "coadd" else self.calexps)
+
+    def count_kind(self, kind: str) -> int:
+        return len(self.coadds if kind == "coadd" else self.calexps)
+
+    def band_of_visit(self, visit: Any) -> Optional[str]:
+        try:
+            return self.visit_band.get(int(visit))
+        except (TypeError, ValueError):
+            return None
+
+    def _bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
+        return {int(v): self.visit_band.get(int(v)) for v in visits}
+
+    def visit_footprints(self, visit: Optional[int]) -> dict[int, np.ndarray]:
+        if visit is None:
+            return {}
+        return {d: fp for (v, d), fp in self.footprints().items() if v == int(visit)}
+
+    def overlapping(self, tract: Optional[int], patch: Optional[str]) -> dict[int, list[int]]:
+        if tract is None:
+            return {}
+        region = self._region(int(tract), patch)
+        if region is None:
+            return {}
+
+        def compute():
+            out: dict[int, list[int]] = {}
+            for (v, d), fp in sorted(self.footprints().items()):
+                if overlaps(fp, region):
+                    out.setdefault(v, []).append(d)
+            return out
+
+        return self._memoised(("overlapping", int(tract), patch), compute)
+
+
+def _patch_sort_key(name: str) -> tuple[int, int, str]:
+    try:
+        x, y = (int(v) for v in name.split(","))
+        return (y, x, name)
+    except ValueError:
+        return (1 << 30, 0, name)

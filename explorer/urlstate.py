@@ -1,0 +1,129 @@
+"""The URL codec as a table: which state parameter each query key holds, how its value is written
+and read, its default (left out of links), and the cascade level its change starts.
+
+:data:`FIELDS` is in the order a link is applied (a repository before its bands, a tract before
+its patches). :func:`encode` and :func:`decode` are the only conversions between strings and
+values; the state (:meth:`explorer.state.ExplorerState.apply_query` / ``to_query``) walks the
+table and adds nothing per key except what is special about opening a repository.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class QueryField:
+    """One query key.
+
+    ``codec``: ``"text"``, ``"int"``, ``"patch"`` (``"x,y"``, spaces dropped), ``"bool"``,
+    ``"float"`` (clamped to ``bounds``), ``"count"`` (an int clamped to ``bounds``), ``"list"``
+    (comma-separated; ``none`` for an empty list), ``"box"`` (four numbers). ``choice``: the value
+    must be one the state offers (its parameter's ``objects``). ``level``: the cascade level to run
+    after setting it (None: a display choice, set directly). ``default``: left out of links.
+    """
+
+    key: str
+    param: str
+    codec: str = "text"
+    choice: bool = True
+    level: Optional[str] = None
+    default: Any = None
+    bounds: Optional[tuple[float, float]] = None
+
+
+FIELDS: tuple[QueryField, ...] = (
+    QueryField("repo", "repo_path", choice=False),
+    QueryField("collection", "collection", level="collection", default=""),
+    QueryField("kind", "image_kind", level="exposure"),
+    QueryField("band", "band", level="visit"),
+    QueryField("tract", "tract", "int", level="patch"),
+    QueryField("patch", "patch", "patch", level="visit"),
+    QueryField("visit", "visit", "int", level="detector"),
+    QueryField("detector", "detector", "int", level="exposure"),
+    QueryField("plane", "plane", default="image"),
+    QueryField("stretch", "stretch", default="zscale"),
+    QueryField("cmap", "cmap", default="gray"),
+    QueryField("masks", "mask_planes", "list", choice=False),
+    QueryField("alpha", "mask_alpha", "float", choice=False, default=0.5, bounds=(0.0, 1.0)),
+    QueryField("catalog", "catalog", level="catalog"),
+    QueryField("column", "column"),
+    QueryField("logx", "log_x", "bool", choice=False, default=True),
+    QueryField("logy", "log_y", "bool", choice=False, default=False),
+    QueryField("bins", "bins", "count", choice=False, default=80, bounds=(5, 400)),
+    QueryField("require", "require_flags", "list", choice=False, default=()),
+    QueryField("exclude", "exclude_flags", "list", choice=False, default=()),
+    QueryField("sources", "show_sources", "bool", choice=False, default=True),
+    QueryField("footprints", "show_footprints", "bool", choice=False, default=False),
+    QueryField("skycolor", "sky_color", default="bands"),
+    QueryField("zoom", "zoom", "box", choice=False, default=None),
+)
+BY_KEY: dict[str, QueryField] = {f.key: f for f in FIELDS}
+QUERY_ORDER = tuple(f.key for f in FIELDS)
+
+
+def encode(field: QueryField, value: Any) -> str:
+    """A value as its query-string text."""
+    if field.codec == "bool":
+        return "1" if value else "0"
+    if field.codec == "list":
+        return ",".join(str(v) for v in value) or "none"
+    if field.codec == "box":
+        return ",".join(f"{float(v):.6g}" for v in value)
+    if field.codec == "float":
+        return f"{float(value):.6g}"
+    return str(value)
+
+
+def decode(field: QueryField, text: str) -> Any:
+    """A query-string text as a value; raises ValueError naming what is wrong."""
+    text = str(text).strip()
+    if field.codec == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"{field.key} {text!r} is not a number") from None
+    if field.codec == "patch":
+        return text.replace(" ", "")
+    if field.codec == "bool":
+        return text.lower() in TRUE
+    if field.codec in ("float", "count"):
+        try:
+            value = float(text) if field.codec == "float" else int(text)
+        except ValueError:
+            raise ValueError(f"bad {field.key} {text!r}") from None
+        if field.bounds:
+            value = min(field.bounds[1], max(field.bounds[0], value))
+        return value
+    if field.codec == "list":
+        return [] if text.lower() in ("", "none") else [v for v in text.split(",") if v]
+    if field.codec == "box":
+        try:
+            box = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"bad {field.key} {text!r} (x0,x1,y0,y1)") from None
+        if len(box) != 4 or not all(abs(v) < 1e12 for v in box) or box[0] == box[1] or box[2] == box[3]:
+            raise ValueError(f"bad {field.key} {text!r} (x0,x1,y0,y1)")
+        return box
+    return text
+
+
+def is_default(field: QueryField, value: Any) -> bool:
+    """Whether a value is the field's default (links leave it out)."""
+    if field.codec == "list" and field.default is not None:
+        return list(value or []) == list(field.default)
+    return value == field.default
+
+
+def normalise(query: Mapping[str, Any]) -> dict[str, str]:
+    """Query arguments as Bokeh or a dict give them (lists of bytes, str) as one str per key."""
+    out = {}
+    for k, v in query.items():
+        if isinstance(v, (list, tuple)):
+            v = v[-1] if v else ""
+        if isinstance(v, bytes):
+            v = v.decode("utf-8", "replace")
+        out[str(k)] = str(v)
+    return out

@@ -1,0 +1,92 @@
+"""Issue 11's page defects, without a browser: each test failed before its fix.
+
+What the browser shows (the log count axis, toasts, the address bar) is checked in real Chromium
+in tests/browser/test_explorer_browser.py.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from explorer.app import Explorer, ExplorerState, forget_repositories
+
+
+@pytest.fixture(scope="module")
+def manifest(sample_gen3):
+    return json.loads((sample_gen3 / "sample_manifest.json").read_text())
+
+
+def teardown_module(_module):
+    forget_repositories()
+
+
+def _distorted_info():
+    """A real astropy TAN-SIP WCS on a 4000 x 4000 exposure: inverting it far off the footprint
+    does not converge (``NoConvergence``), as on the coadd of issue 11."""
+    from astropy.wcs import WCS, Sip
+
+    from explorer.repo.model import ExposureInfo
+
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN-SIP", "DEC--TAN-SIP"]
+    w.wcs.crval = [56.0, -36.0]
+    w.wcs.crpix = [2000.0, 2000.0]
+    w.wcs.cd = np.array([[-5.5e-5, 0.0], [0.0, 5.5e-5]])
+    a, b = np.zeros((4, 4)), np.zeros((4, 4))
+    a[2, 0], a[0, 2], b[1, 1], a[3, 0], b[0, 3] = 2e-6, 1e-6, 2e-6, 1e-9, 1e-9
+    w.sip = Sip(a, b, None, None, w.wcs.crpix)
+    return ExposureInfo(path="x", shape=(4000, 4000), xy0=(100, 200), plane_hdus={"image": 1}, mask_planes={},
+                        wcs=w, metadata={}, visit_info={}, zero_point_mag=None)
+
+
+def test_sources_far_outside_the_wcs_are_dropped_not_fatal():
+    """Issue 11 item 2: positions far off a distorted WCS made ``all_world2pix`` raise for the whole
+    catalog; now those rows are dropped and the others placed where the WCS puts them."""
+    import pandas as pd
+
+    from explorer.compute.sources import source_positions
+
+    info = _distorted_info()
+    near_x, near_y = np.array([150.0, 2100.0, 3900.0]), np.array([300.0, 2200.0, 4000.0])
+    ra, dec = info.pixel_to_sky(near_x, near_y)
+    df = pd.DataFrame({"coord_ra": np.r_[ra, 57.5, 80.0, 236.0, np.nan],
+                       "coord_dec": np.r_[dec, -36.0, -10.0, 36.0, 0.0], "id": np.arange(7)})
+    cols = {"pix": None, "sky": ("coord_ra", "coord_dec"), "units": {}, "id": "id", "value": None}
+    out = source_positions(info, df, cols)
+    assert out["id"].tolist() == [0, 1, 2]
+    assert np.allclose(out["x"], near_x, atol=1e-3) and np.allclose(out["y"], near_y, atol=1e-3)
+
+
+def test_a_failing_layer_is_said_in_its_panel_and_the_page_builds(sample_gen3, monkeypatch):
+    """Issue 11 item 2: one failing layer (the sources on the image) blanked the page; now the page
+    builds, the image panel names what failed, and the other panels work."""
+    import holoviews as hv
+    from astropy.wcs import NoConvergence
+
+    def fail(self):
+        raise NoConvergence("'WCS.all_world2pix' failed to converge to the requested accuracy.")
+
+    monkeypatch.setattr(ExplorerState, "source_positions", fail)
+    page = Explorer(str(sample_gen3))
+    assert page.__panel__().get_root() is not None
+    hv.render(page.image.view().object, backend="bokeh")  # runs the layers' callbacks
+    assert "sources on the image failed: NoConvergence" in page.image.failure
+    assert "NoConvergence" in page.state.error
+    assert page.state.histogram() is not None and page.summary.failure == "" and page.skymap.failure == ""
+
+
+def test_every_panel_shows_its_own_failure_in_place(sample_gen3, monkeypatch):
+    """The panel error boundary: a panel whose build raises shows the failure where it would be."""
+    from explorer.app.summary import SummaryPanel
+
+    def broken(self):
+        raise RuntimeError("the registry went away")
+
+    monkeypatch.setattr(SummaryPanel, "_build", broken)
+    page = Explorer(str(sample_gen3))
+    assert page.__panel__().get_root() is not None
+    shown = page.summary.view()
+    assert "panel-error" in shown.object and "the registry went away" in shown.object
+    assert page.image.view() is not None and page.image.failure == ""
