@@ -326,3 +326,37 @@ def test_afw_gaussian_psf_gives_an_image():
     from explorer.repo.lsst_images import _moment_sigma
 
     assert _moment_sigma(psf.image.array) == pytest.approx(psf.sigma_pixels, rel=0.05)
+
+
+@needs_real
+def test_garbled_skywcs_row_falls_back_to_the_header(tmp_path):
+    """A SkyWcs archive row that is not AST text costs the exact mapping, not the exposure."""
+    raw = bytearray(V2.read_bytes())
+    start = raw.index(b"Begin FrameSet")  # the AST text lives in the SkyWcs row's heap: garble it in place
+    junk = b"\n Begin Nonsense\n ??? = ]]]\n" * 40
+    raw[start:start + len(junk)] = junk
+    dst = tmp_path / "garbled.fits"
+    dst.write_bytes(bytes(raw))
+    info = F.read_exposure_info(dst)
+    assert info.sky is None and not info.sky_exact
+    assert info.wcs is not None and info.has_sky
+    ra, dec = info.pixel_to_sky(4.0, 4.0)
+    assert _sep_arcsec(ra, dec, 30.0, 40.0) < 1e-6
+
+
+@needs_images
+def test_corrupt_json_tree_is_a_clear_error(tmp_path):
+    from astropy.io import fits
+
+    from explorer.errors import ExplorerError
+
+    src = IMAGES / "visit_image_tan.fits"
+    raw = bytearray(src.read_bytes())
+    addr = int(fits.getheader(src, 0)["JSONADDR"])
+    start = raw.index(b'{"', addr)  # the JSON document in the tree HDU's heap
+    raw[start:start + 64] = b"#" * 64
+    dst = tmp_path / "corrupt-tree.fits"
+    dst.write_bytes(bytes(raw))
+    with pytest.raises(ExplorerError, match="corrupt-tree.fits") as err:
+        F.read_exposure_info(dst)
+    assert "\n" not in str(err.value)
