@@ -138,13 +138,17 @@ def test_catalogs_in_degrees_and_njy(release):
         assert len(obj) == manifest["object_rows"] > 0
         t = skymap_by_name(exp["skymap"]).tract(tract)
         assert np.all(t.contains(obj["coord_ra"].to_numpy(), obj["coord_dec"].to_numpy()))
+        units = obj.attrs.get("units", {})
+        assert units.get("coord_ra") == "deg" and units.get("coord_dec") == "deg"
         for b in ("g", "r", "i"):
             flux = obj[f"{b}_psfFlux"].to_numpy()
             assert np.nanmedian(flux) > 0
+            assert units.get(f"{b}_psfFlux") == "nJy"
         v = manifest["visits"][0]["id"]
         src_visit = next(i["visit"] for i in manifest["visit_images"])
         src = repo.get_catalog("source", {"instrument": exp["instrument"], "visit": src_visit})
         assert {"coord_ra", "coord_dec", "psfFlux", "visit", "detector"} <= set(src.columns)
+        assert src.attrs.get("units", {}).get("psfFlux") == "nJy"
         assert set(src["visit"]) == {src_visit} and v > 2_000_000_000_000
         assert np.all(np.abs(src["coord_dec"]) <= 90)
     finally:

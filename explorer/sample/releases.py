@@ -13,7 +13,7 @@ physical filters          u_02 g_01 r_03 i_06 z_03 y_04    u_24 g_6 r_57 i_39 z_
 skymap                    lsst_cells_v1                    lsst_cells_v2
 visit_image               ExposureF, afw FITS              VisitImage, written by lsst-images
 deep_coadd                ExposureF, afw FITS              CellCoadd, written by lsst-images
-source                    ArrowAstropy parquet (instrument, visit); ra/dec in degrees, nJy fluxes
+source                    ArrowAstropy parquet (instrument, visit); units in the metadata: deg, nJy
 object                    ArrowAstropy parquet (skymap, tract); ``{band}_psfFlux`` in nJy
 ========================  ===============================  ===================================
 
@@ -315,6 +315,34 @@ def _source_table(rc: ReleaseContent, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _unit_of(column: str) -> Optional[str]:
+    """The unit a release table gives a column (Rubin's schemas: degrees, nJy, pixels)."""
+    if column in ("coord_ra", "coord_dec", "ra", "dec"):
+        return "deg"
+    if column.endswith(("Flux", "FluxErr")):
+        return "nJy"
+    if column in ("x", "y", "xErr", "yErr"):
+        return "pix"
+    return None
+
+
+def write_arrow_astropy(path: Path, df: pd.DataFrame) -> int:
+    """Write a table as daf_butler's ArrowAstropy storage class does: parquet whose
+    ``table_meta_yaml`` carries each column's unit (so a reader knows nJy from counts)."""
+    import astropy.table
+    import astropy.units as u
+    import pyarrow.parquet as pq
+    from lsst.daf.butler.formatters.parquet import astropy_to_arrow
+
+    table = astropy.table.Table.from_pandas(df)
+    for name in table.colnames:
+        unit = _unit_of(name)
+        if unit is not None:
+            table[name].unit = u.Unit(unit)
+    pq.write_table(astropy_to_arrow(table), os.fspath(path), compression="snappy")
+    return os.path.getsize(path)
+
+
 def write_release(dest: Path, release_name: str, seed: int, progress: Progress = None) -> dict:
     """Write the release-shaped sample at ``dest`` (an empty or absent directory); the manifest."""
     from lsst.daf.butler import Butler, DatasetIdGenEnum, DatasetRef, FileDataset
@@ -383,7 +411,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
             elif dtype == "sourceTable":
                 df = _source_table(rc, prod.make())
                 path = staging / f"source_{key}.parq"
-                afwfits.write_parquet(path, df)
+                write_arrow_astropy(path, df)
                 add("source", {"instrument": rel.instrument, "visit": rc.visit_ids[data_id["visit"]]}, path,
                     PARQUET_FORMATTER)
             elif dtype == "deepCoadd_calexp":
@@ -407,7 +435,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                 pending = []
         df = _object_table(rc, object_frames)
         path = staging / f"object_{rc.tract}.parq"
-        afwfits.write_parquet(path, df)
+        write_arrow_astropy(path, df)
         add("object", {"skymap": rel.skymap, "tract": rc.tract}, path, PARQUET_FORMATTER)
         butler.ingest(*pending, transfer="move")
         miss = next(i for i in images if not i["on_disk"])
