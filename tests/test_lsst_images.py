@@ -360,3 +360,18 @@ def test_corrupt_json_tree_is_a_clear_error(tmp_path):
     with pytest.raises(ExplorerError, match="corrupt-tree.fits") as err:
         F.read_exposure_info(dst)
     assert "\n" not in str(err.value)
+
+
+@needs_images
+def test_planes_past_bit_31_reach_the_rendered_frame():
+    """The 36th plane (bit 35, in the second MASK HDU) survives binning and screen rendering."""
+    from explorer.render.raster import render_plane
+
+    ex = access.open_exposure(IMAGES / "masked_image_36planes.fits")
+    info = ex.info
+    planes = {"image": ex.image, "mask": ex.mask}
+    for width in (160, 40):  # full resolution, and a binned level
+        frame = render_plane(planes, info.xy0, "mask", None, "linear", info.mask_planes, ["STREAK"],
+                             width=width, height=width * 3 // 4, binned=ex.binned)
+        streak = (frame.mask_bits >> info.mask_planes["STREAK"]) & 1
+        assert streak.any() and streak.sum() <= width  # one row of the image: at most one row of cells
