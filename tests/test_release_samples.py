@@ -44,7 +44,9 @@ def test_inventory_has_release_names(release):
         repo.close()
     assert inv.instrument == exp["instrument"]
     types = {d.name: d for d in inv.dataset_types}
-    assert set(types) == {"visit_image", "deep_coadd", "source", "object"}
+    assert set(types) == {"visit_image", "deep_coadd", "source", "object", "difference_image", "template_coadd"}
+    assert types["difference_image"].storage_class == ("DifferenceImage" if name == "dp2" else "ExposureF")
+    assert types["template_coadd"].storage_class == exp["coadd_sc"]
     assert types["visit_image"].storage_class == exp["image_sc"]
     assert types["deep_coadd"].storage_class == exp["coadd_sc"]
     assert types["source"].storage_class == types["object"].storage_class == "ArrowAstropy"
@@ -174,3 +176,45 @@ def test_release_argument_is_checked(tmp_path):
         make_sample(tmp_path / "x", release="dp9")
     with pytest.raises(SampleError, match="Gen3"):
         make_sample(tmp_path / "y", release="dp1", layout="gen2")
+
+
+def test_difference_images_and_templates(release):
+    """difference_image: sources cancel, what is left is noise as the variance plane says;
+    template_coadd: in the same cells tract frame as deep_coadd."""
+    name, root, manifest = release
+    exp = EXPECT[name]
+    repo = open_repo(str(root))
+    try:
+        ids = repo.query_data_ids("difference_image")
+        assert len(ids) >= 2
+        for d in ids[:2]:
+            key = {k: d[k] for k in ("instrument", "visit", "detector")}
+            diff = repo.get_exposure("difference_image", key)
+            sci = repo.get_exposure("visit_image", key)
+            assert diff.info.shape == sci.info.shape and diff.info.xy0 == sci.info.xy0
+            if name == "dp2":
+                assert diff.info.kind == "DifferenceImage" and diff.info.sky_exact
+            good = np.isfinite(diff.image) & np.isfinite(diff.variance) & (diff.variance > 0)
+            z = diff.image[good] / np.sqrt(diff.variance[good])
+            robust = 1.4826 * np.median(np.abs(z - np.median(z)))
+            assert 0.8 < robust < 1.2 and abs(np.median(z)) < 0.1
+            # sources cancel: where the science image is > 20 sigma, the difference is mostly noise
+            # (cosmic rays, saturated and interpolated pixels differ between realisations: left out)
+            flagged = 0
+            for plane in ("CR", "SAT", "INTRP", "BAD", "SUSPECT", "NO_DATA", "EDGE"):
+                flagged |= 1 << sci.info.mask_planes[plane]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                bright = good & (sci.image / np.sqrt(sci.variance) > 20) & ((sci.mask & flagged) == 0)
+            assert bright.sum() > 20
+            assert np.median(np.abs(diff.image[bright] / np.sqrt(diff.variance[bright]))) < 3
+        templates = repo.query_data_ids("template_coadd")
+        assert templates
+        t = templates[0]
+        tmpl = repo.get_exposure("template_coadd", {k: t[k] for k in ("skymap", "tract", "patch", "band")})
+        deep = repo.get_exposure("deep_coadd", {k: t[k] for k in ("skymap", "tract", "patch", "band")})
+        assert tmpl.info.xy0 == deep.info.xy0 and tmpl.info.shape == deep.info.shape
+        assert exp["coadd_sc"] != "CellCoadd" or tmpl.info.kind == "CellCoadd"
+        # deeper: less noise than the deep coadd
+        assert np.nanmedian(tmpl.variance) < np.nanmedian(deep.variance)
+    finally:
+        repo.close()

@@ -123,10 +123,12 @@ def _obs_info(v, rel, det: camera.DetectorGeom, det_id: int):
         can_see_sky=True)
 
 
-def write_visit_image(path: str | os.PathLike, data, v, rel, det_id: int) -> int:
-    """Write one visit image (``data``: the content's ExposureData, pixels in nJy) with lsst.images."""
+def write_visit_image(path: str | os.PathLike, data, v, rel, det_id: int, difference: bool = False) -> int:
+    """Write one visit image (``data``: the content's ExposureData, pixels in nJy) with lsst.images;
+    a ``DifferenceImage`` when ``difference``."""
     import astropy.units as u
-    from lsst.images import Box, DetectorFrame, Image, ObservationSummaryStats, SkyProjection, VisitImage
+    from lsst.images import (Box, DetectorFrame, DifferenceImage, Image, ObservationSummaryStats, SkyProjection,
+                             VisitImage)
     from lsst.images.fields import ChebyshevField
     from lsst.images.psfs import GaussianPointSpreadFunction
 
@@ -143,7 +145,7 @@ def write_visit_image(path: str | os.PathLike, data, v, rel, det_id: int) -> int
     zp = -2.5 * math.log10(calib * 1e-9 / 3631.0)
     stats = ObservationSummaryStats(psfSigma=float(data.psf_sigma), zeroPoint=zp, ra=float(v.ra), dec=float(v.dec),
                                     pixelScale=camera.PIXEL_SCALE_ARCSEC, expTime=EXPOSURE_TIME)
-    obj = VisitImage(
+    obj = (DifferenceImage if difference else VisitImage)(
         image, mask=_mask(data, bbox), variance=variance, sky_projection=projection,
         obs_info=_obs_info(v, rel, det_geom, det_id), summary_stats=stats,
         photometric_scaling=ChebyshevField(det_box, np.array([[calib]]), unit=u.nJy / u.electron),

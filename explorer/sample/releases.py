@@ -61,9 +61,11 @@ class Release:
 
     @property
     def storage_classes(self) -> dict[str, str]:
-        images = "VisitImage" if self.image_format == "lsst.images" else "ExposureF"
-        coadds = "CellCoadd" if self.image_format == "lsst.images" else "ExposureF"
-        return {"visit_image": images, "deep_coadd": coadds, "source": "ArrowAstropy", "object": "ArrowAstropy"}
+        lsst_images = self.image_format == "lsst.images"
+        images = "VisitImage" if lsst_images else "ExposureF"
+        coadds = "CellCoadd" if lsst_images else "ExposureF"
+        return {"visit_image": images, "deep_coadd": coadds, "source": "ArrowAstropy", "object": "ArrowAstropy",
+                "difference_image": "DifferenceImage" if lsst_images else "ExposureF", "template_coadd": coadds}
 
 
 _R22 = tuple(d for d in camera.DETECTORS if d.raft == "R22")
@@ -82,6 +84,8 @@ RELEASES = {
 }
 SKYMAPS_RUN = "skymaps"
 COADD_BOX = (400, 400)
+DIFFERENCE_IMAGES = 4  # difference images for the first visit images on disk
+TEMPLATE_SEED_OFFSET = 7919  # another noise realisation of the same sky, for templates and differences
 
 
 def _say(progress: Progress, msg: str) -> None:
@@ -228,6 +232,8 @@ DIMENSIONS = {
     "deep_coadd": ("band", "skymap", "tract", "patch"),
     "source": ("instrument", "visit"),
     "object": ("skymap", "tract"),
+    "difference_image": ("instrument", "visit", "detector"),
+    "template_coadd": ("band", "skymap", "tract", "patch"),
 }
 
 
@@ -278,6 +284,16 @@ def _relabel_exposure(data: C.ExposureData, rc: ReleaseContent, *, coadd: bool) 
                                variance=(data.variance * np.float32(calib) ** 2).astype(np.float32),
                                photo_calib=(1.0, float(err) / float(calib)), primary_cards=cards, detector=det,
                                xy0=xy0, stats=stats)
+
+
+def _difference(science: C.ExposureData, other: C.ExposureData) -> C.ExposureData:
+    """A difference image: the science pixels minus another realisation of the same sky (both nJy),
+    so sources cancel and noise, cosmic rays and saturation residuals remain; variances add."""
+    image = (science.image - other.image).astype(np.float32)
+    variance = (science.variance + other.variance).astype(np.float32)
+    cards = [c for c in science.primary_cards if c[0] != "IMGTYPE"] + [("IMGTYPE", "DIFFERENCE", "")]
+    return dataclasses.replace(science, image=image, variance=variance, primary_cards=cards,
+                               stats=dict(science.stats, kind="difference"))
 
 
 def _object_table(rc: ReleaseContent, frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -389,6 +405,10 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
 
             image_formatter = "lsst.images.formatters.GenericFormatter"
         object_frames: list = []
+        # the same sky with other noise (and a deeper template stack): templates and the images a
+        # difference is taken against
+        other = dataclasses.replace(content, seed=content.seed + TEMPLATE_SEED_OFFSET,
+                                    size=dataclasses.replace(content.size, coadd_depth=3 * content.size.coadd_depth))
         for prod in C.iter_products(content):
             dtype, data_id, info = prod.dataset_type, prod.data_id, prod.info
             if dtype in ("src", "deepCoadd_mergeDet", "deepCoadd_forced_src"):
@@ -408,6 +428,15 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                 ref = add("visit_image", new_id, path, image_formatter)
                 images.append({"visit": v.id, "detector": det_id, "band": v.band, "physical_filter": v.physical_filter,
                                "bbox": list(info["bbox"]), "on_disk": prod.on_disk, "dataset_id": str(ref.id)})
+                if prod.on_disk and counts["difference_image"] < DIFFERENCE_IMAGES:
+                    diff = _difference(data, _relabel_exposure(
+                        C.synthesize_calexp(other, data_id["visit"], data_id["detector"]), rc, coadd=False))
+                    path = staging / f"difference_image_{v.id}_{det_id}.fits"
+                    if rel.image_format == "afw":
+                        afwfits.write_exposure(path, diff)
+                    else:
+                        LW.write_visit_image(path, diff, v, rel, det_id, difference=True)
+                    add("difference_image", new_id, path, image_formatter)
             elif dtype == "sourceTable":
                 df = _source_table(rc, prod.make())
                 path = staging / f"source_{key}.parq"
@@ -425,6 +454,15 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                 else:
                     LW.write_cell_coadd(path, data, rc, spec)
                 add("deep_coadd", new_id, path, image_formatter)
+                if spec is content.coadds[0]:  # templates: one patch, a deeper stack of other visits
+                    tdata = _relabel_exposure(C.synthesize_coadd(other, spec.tract, spec.patch_x, spec.patch_y,
+                                                                 data_id["band"]), rc, coadd=True)
+                    path = staging / f"template_coadd_{key}.fits"
+                    if rel.image_format == "afw":
+                        afwfits.write_exposure(path, tdata)
+                    else:
+                        LW.write_cell_coadd(path, tdata, rc, spec)
+                    add("template_coadd", new_id, path, image_formatter)
                 coadds.append({"tract": rc.tract, "patch": spec.patch_id, "patch_xy": [spec.patch_x, spec.patch_y],
                                "band": data_id["band"], "xy0": list(data.xy0),
                                "shape": [int(data.image.shape[0]), int(data.image.shape[1])]})
