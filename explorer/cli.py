@@ -550,7 +550,10 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
     dest = args.dir or str(default_sample_dir() if args.layout == "gen3"
                            else default_sample_dir().with_name("dc2-gen2"))
     start = time.perf_counter()
-    path = make_sample(dest, layout=args.layout, size=args.size, seed=args.seed, progress=_say)
+    release = getattr(args, "release", "dc2") or "dc2"
+    if release != "dc2" and not args.dir:
+        dest = str(default_sample_dir().with_name(f"{release}-gen3"))
+    path = make_sample(dest, layout=args.layout, size=args.size, seed=args.seed, progress=_say, release=release)
     _say(f"sample repository ({args.layout}, {args.size}, seed {args.seed}) written to {path} "
          f"in {time.perf_counter() - start:.1f} s")
     print(path)
@@ -593,6 +596,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layout", choices=["gen3", "gen2"], default="gen3")
     p.add_argument("--size", choices=["small", "large", "survey"], default="small")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--release", choices=["dc2", "dp1", "dp2"], default="dc2",
+                   help="dc2 (default); dp1: LSSTComCam, lsst_cells_v1, afw files; dp2: LSSTCam, lsst_cells_v2, "
+                        "lsst.images files")
     p.set_defaults(func=cmd_make_sample)
 
     p = sub.add_parser("inventory", help="what the repository holds (registry queries only)")

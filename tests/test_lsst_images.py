@@ -266,3 +266,112 @@ def test_afw_mask_planes_get_descriptions():
     desc = info.mask_descriptions()
     assert set(info.mask_planes) == {p.name for p in info.mask_schema}
     assert "cosmic ray" in desc["CR"] and "saturated" in desc["SAT"]
+
+
+def _write_distorted_masked_image(path, k=3e-11):
+    """A MaskedImage whose projection is not a FITS WCS (a cubic distortion before TAN), written by
+    lsst.images with the TAN part as its FITS approximation; returns lsst.images' own projection."""
+    import astropy.units as u
+    import astropy.wcs
+    from lsst.images import (Box, DetectorFrame, Image, Mask, MaskedImage, MaskPlane, MaskSchema, SkyFrame,
+                             SkyProjection, Transform)
+    from lsst.images._transforms import _ast as ast  # lsst.images' AST bridge (no public PolyMap)
+
+    det_box = Box.factory[0:4000, 0:4072]
+    frame = DetectorFrame(instrument="LSSTCam", visit=1, detector=94, bbox=det_box)
+    hdr = {"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRPIX1": 2036.5, "CRPIX2": 2000.5, "CRVAL1": 53.1,
+           "CRVAL2": -28.1, "CD1_1": -0.2 / 3600, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 0.2 / 3600}
+    tan = Transform.from_fits_wcs(astropy.wcs.WCS(hdr), frame, SkyFrame.ICRS, in_bounds=det_box)
+    coeff = np.array([[1.0, 1, 1, 0], [k, 1, 3, 0], [k, 1, 1, 2], [1.0, 2, 0, 1], [k, 2, 0, 3], [k, 2, 2, 1]])
+    shift = ast.ShiftMap([-2035.5, -1999.5])
+    dist = ast.CmpMap(ast.CmpMap(shift, ast.PolyMap(coeff, 2, "IterInverse=1"), True), shift.inverted(), True)
+    exact = Transform(frame, frame, dist, det_box, det_box).then(tan)
+    proj = SkyProjection(exact, fits_approximation=tan)
+    img = Image(np.zeros((100, 120), np.float32), yx0=(50, 30), unit=u.nJy, sky_projection=proj)
+    var = Image(np.ones((100, 120), np.float32), yx0=(50, 30), unit=u.nJy ** 2)
+    mask = Mask(0, schema=MaskSchema([MaskPlane("BAD", "bad")]), bbox=img.bbox)
+    MaskedImage(img, mask=mask, variance=var).write(str(path))
+    return proj
+
+
+def test_non_fits_projection_is_exact_and_the_header_only_approximate(tmp_path):
+    from lsst.images import XY
+
+    path = tmp_path / "distorted.fits"
+    proj = _write_distorted_masked_image(path)
+    info = F.read_exposure_info(path)
+    assert info.sky_exact
+    xs = np.array([30.0, 149.0, 90.0, 100.5])
+    ys = np.array([50.0, 149.0, 100.0, 120.25])
+    truth = proj.pixel_to_sky(XY(xs, ys))  # lsst.images' own answer
+    ra, dec = info.pixel_to_sky(xs, ys)
+    assert max(_sep_arcsec(*v) for v in zip(ra, dec, truth.ra.deg, truth.dec.deg)) < 0.01
+    # the header's FITS WCS is the approximation, measurably off: the reader must not use it
+    ra2, dec2 = info.wcs.all_pix2world(xs - info.xy0[0], ys - info.xy0[1], 0)
+    assert max(_sep_arcsec(*v) for v in zip(ra2, dec2, truth.ra.deg, truth.dec.deg)) > 0.05
+    bx, by = info.sky_to_pixel(truth.ra.deg, truth.dec.deg)
+    assert np.allclose(bx, xs, atol=1e-3) and np.allclose(by, ys, atol=1e-3)
+
+
+EXAMPLE = REAL / "lsst_obs_test" / "data" / "calexpMetadataObjectsTest" / "example-calexp.fits.gz"
+
+
+@pytest.mark.skipif(not EXAMPLE.exists(), reason="../shared/lsst-real is absent")
+def test_afw_gaussian_psf_gives_an_image():
+    info = F.read_exposure_info(EXAMPLE)
+    psf = info.psf
+    assert psf.kind == "GaussianPsf" and psf.image is not None
+    assert psf.image.array.shape == (psf.params["dimensions_y"], psf.params["dimensions_x"])
+    assert psf.image.array.sum() == pytest.approx(1.0)
+    from explorer.repo.lsst_images import _moment_sigma
+
+    assert _moment_sigma(psf.image.array) == pytest.approx(psf.sigma_pixels, rel=0.05)
+
+
+@needs_real
+def test_garbled_skywcs_row_falls_back_to_the_header(tmp_path):
+    """A SkyWcs archive row that is not AST text costs the exact mapping, not the exposure."""
+    raw = bytearray(V2.read_bytes())
+    start = raw.index(b"Begin FrameSet")  # the AST text lives in the SkyWcs row's heap: garble it in place
+    junk = b"\n Begin Nonsense\n ??? = ]]]\n" * 40
+    raw[start:start + len(junk)] = junk
+    dst = tmp_path / "garbled.fits"
+    dst.write_bytes(bytes(raw))
+    info = F.read_exposure_info(dst)
+    assert info.sky is None and not info.sky_exact
+    assert info.wcs is not None and info.has_sky
+    ra, dec = info.pixel_to_sky(4.0, 4.0)
+    assert _sep_arcsec(ra, dec, 30.0, 40.0) < 1e-6
+
+
+@needs_images
+def test_corrupt_json_tree_is_a_clear_error(tmp_path):
+    from astropy.io import fits
+
+    from explorer.errors import ExplorerError
+
+    src = IMAGES / "visit_image_tan.fits"
+    raw = bytearray(src.read_bytes())
+    addr = int(fits.getheader(src, 0)["JSONADDR"])
+    start = raw.index(b'{"', addr)  # the JSON document in the tree HDU's heap
+    raw[start:start + 64] = b"#" * 64
+    dst = tmp_path / "corrupt-tree.fits"
+    dst.write_bytes(bytes(raw))
+    with pytest.raises(ExplorerError, match="corrupt-tree.fits") as err:
+        F.read_exposure_info(dst)
+    assert "\n" not in str(err.value)
+
+
+@needs_images
+def test_planes_past_bit_31_reach_the_rendered_frame():
+    """The 36th plane (bit 35, in the second MASK HDU) survives binning and screen rendering."""
+    from explorer.render.raster import render_plane
+
+    ex = access.open_exposure(IMAGES / "masked_image_36planes.fits")
+    info = ex.info
+    planes = {"image": ex.image, "mask": ex.mask}
+    for width in (160, 40):  # full resolution, and a binned level
+        frame = render_plane(planes, info.xy0, "mask", None, "linear", info.mask_planes, ["STREAK"],
+                             width=width, height=width * 3 // 4, binned=ex.binned)
+        streak = (frame.mask_bits >> info.mask_planes["STREAK"]) & 1
+        assert streak.any() and streak.sum() <= width  # one row of the image: at most one row of cells

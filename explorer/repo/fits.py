@@ -98,6 +98,23 @@ def _afw_mask_schema(planes: dict[str, int]) -> list[MaskPlane]:
             for name, bit in sorted(planes.items(), key=lambda kv: kv[1])]
 
 
+def _gaussian_psf_image(psf, shape, xy0):
+    """afw's GaussianPsf kernel image (``dimensions_x`` x ``dimensions_y``, unit sum) at the image
+    centre; None for other PSF kinds, whose models need afw or Piff to evaluate."""
+    if psf.kind != "GaussianPsf" or not psf.sigma_pixels:
+        return None
+    nx = int(psf.params.get("dimensions_x") or psf.params.get("width") or 0)
+    ny = int(psf.params.get("dimensions_y") or psf.params.get("height") or 0)
+    if not (0 < nx <= 257 and 0 < ny <= 257):
+        nx = ny = 2 * int(math.ceil(4 * psf.sigma_pixels)) + 1
+    from .model import PsfImage
+
+    y, x = np.mgrid[0:ny, 0:nx]
+    s = float(psf.sigma_pixels)
+    k = np.exp(-((x - nx // 2) ** 2 + (y - ny // 2) ** 2) / (2 * s * s))
+    return PsfImage(array=k / k.sum(), x=xy0[0] + (shape[1] - 1) / 2.0, y=xy0[1] + (shape[0] - 1) / 2.0)
+
+
 def _afw_sky(archive, primary, shape, xy0):
     """The exact AST mapping of the archived afw SkyWcs, or None (no archive row, unreadable)."""
     from .ast_wcs import AstSkyMapping
@@ -194,6 +211,8 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
         from .ast_wcs import approximate_fits_wcs
 
         wcs = approximate_fits_wcs(sky, shape, xy0)  # for code that wants an astropy WCS; not for positions
+    if psf is not None and psf.image is None:
+        psf.image = _gaussian_psf_image(psf, shape, xy0)
     if sky is not None and psf is not None and psf.sigma_pixels and psf.fwhm_arcsec is None:
         scale = sky.pixel_scale_arcsec(xy0[0] + (shape[1] - 1) / 2.0, xy0[1] + (shape[0] - 1) / 2.0)
         if scale:

@@ -54,8 +54,11 @@ def _dir_size(path: Path) -> tuple[int, int]:
     return total, files
 
 
+RELEASES = ("dc2", "dp1", "dp2")
+
+
 def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "small", seed: int = 1,
-                progress: Optional[Callable[[str], None]] = None) -> Path:
+                progress: Optional[Callable[[str], None]] = None, release: str = "dc2") -> Path:
     """Write the DC2-like sample repository at ``dest`` and return its path.
 
     ``layout``: "gen3" (a Butler repository) or "gen2" (the Gen2 directory layout, when
@@ -63,9 +66,16 @@ def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "smal
     benchmark repository: full-size images, 10M+ catalog rows; see README.md in this package).
     The same seed gives the same pixels, catalogs and dataset ids. ``dest`` must not exist or be
     an empty directory. ``sample_manifest.json`` at the root records the truth.
+    ``release``: "dc2" (default, the DC2-like sample), or "dp1"/"dp2" for a small Gen3 sample shaped
+    like Rubin's Data Preview 1 (LSSTComCam, lsst_cells_v1, afw files) or 2 (LSSTCam,
+    lsst_cells_v2, lsst.images files); see :mod:`explorer.sample.releases`.
     """
     from . import content as C
 
+    if release not in RELEASES:
+        raise SampleError(f"unknown release {release!r} (use {', '.join(RELEASES)})")
+    if release != "dc2":
+        return _make_release_sample(dest, layout, size, seed, progress, release)
     if size == "survey" or size.startswith("survey-"):  # registry-heavy, few files: sample/survey.py
         return _make_survey(dest, layout, size, seed, progress)
     if layout not in ("gen3", "gen2"):
@@ -108,6 +118,43 @@ def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "smal
     manifest["files_on_disk"] = nfiles + 1
     with open(dest / MANIFEST_NAME, "w") as fh:
         json.dump(manifest, fh, indent=1, sort_keys=False, default=_json_default)
+    if progress:
+        progress(f"wrote {nfiles} files, {nbytes / 1e6:.1f} MB, in {manifest['seconds']:.1f} s")
+    return dest
+
+
+def _make_release_sample(dest, layout: str, size: str, seed, progress, release: str) -> Path:
+    """A DP1/DP2-shaped sample (explorer.sample.releases): Gen3 and small only."""
+    if layout != "gen3":
+        raise SampleError(f"the {release} sample is a Gen3 repository (Rubin's releases have no Gen2 layout)")
+    if size != "small":
+        raise SampleError(f"the {release} sample comes in size small only")
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise SampleError(f"seed must be an integer, got {seed!r}") from None
+    if seed < 0:
+        raise SampleError(f"seed must be >= 0, got {seed}")
+    dest = Path(dest).expanduser().resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise SampleError(f"destination is not an empty directory: {dest}")
+    from .releases import write_release
+
+    start = time.perf_counter()
+    created = not dest.exists()
+    try:
+        manifest = write_release(dest, release, seed, progress)
+    except BaseException:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+    manifest.update({"generator": "explorer.sample", "format_version": 1, "size": size,
+                     "seconds": round(time.perf_counter() - start, 2)})
+    nbytes, nfiles = _dir_size(dest)
+    manifest["bytes_on_disk"] = nbytes
+    manifest["files_on_disk"] = nfiles + 1
+    with open(dest / MANIFEST_NAME, "w") as fh:
+        json.dump(manifest, fh, indent=1, default=_json_default)
     if progress:
         progress(f"wrote {nfiles} files, {nbytes / 1e6:.1f} MB, in {manifest['seconds']:.1f} s")
     return dest

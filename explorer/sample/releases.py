@@ -1,0 +1,504 @@
+"""Samples shaped like Rubin's own releases: DP1 (LSSTComCam) and DP2 (LSSTCam).
+
+``make_sample(dest, release="dp1"|"dp2")`` writes a real Gen3 Butler repository with the
+release's instrument, cell-based skymap and dataset-type names, reusing the DC2 sample's content
+model (:mod:`.content`: the same simulated sky, visits, pixels and measurements) under new names:
+
+========================  ===============================  ===================================
+                          dp1                              dp2
+========================  ===============================  ===================================
+instrument                LSSTComCam (9 detectors of R22,  LSSTCam (189 science detectors,
+                          ids 0-8)                         obs_lsst ids)
+physical filters          u_02 g_01 r_03 i_06 z_03 y_04    u_24 g_6 r_57 i_39 z_20 y_10
+skymap                    lsst_cells_v1                    lsst_cells_v2
+visit_image               ExposureF, afw FITS              VisitImage, written by lsst-images
+deep_coadd                ExposureF, afw FITS              CellCoadd, written by lsst-images
+source                    ArrowAstropy parquet (instrument, visit); units in the metadata: deg, nJy
+object                    ArrowAstropy parquet (skymap, tract); ``{band}_psfFlux`` in nJy
+========================  ===============================  ===================================
+
+Visit ids follow the releases' ``day_obs * 100000 + seq_num`` form. Coadds are 400 x 400
+cut-outs of the patches around the field centre in the cells skymap's tract frame; they are
+synthesised in the DC2 frame of the same tract (same centre, same projection; the two frames
+differ by a whole-pixel shift because the cells tract is a whole number of 3000-pixel patches)
+and shifted. One visit_image is registered but its file deleted, as in the DC2 sample.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from . import afwfits, camera, content as C, optics
+
+Progress = Optional[Callable[[str], None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Release:
+    """What makes a sample look like one release."""
+
+    name: str
+    instrument: str
+    instrument_class: str
+    skymap: str
+    physical_filters: dict
+    image_format: str  # "afw" or "lsst.images"
+    run: str
+    chain: str
+    detectors: tuple  # camera.DetectorGeom of the instrument's science detectors (content ids)
+    detector_id: Callable[[int], int]  # content (LSSTCam numbering) id -> the instrument's id
+    dither_deg: float
+    reason: str
+
+    @property
+    def storage_classes(self) -> dict[str, str]:
+        lsst_images = self.image_format == "lsst.images"
+        images = "VisitImage" if lsst_images else "ExposureF"
+        coadds = "CellCoadd" if lsst_images else "ExposureF"
+        return {"visit_image": images, "deep_coadd": coadds, "source": "ArrowAstropy", "object": "ArrowAstropy",
+                "difference_image": "DifferenceImage" if lsst_images else "ExposureF", "template_coadd": coadds}
+
+
+_R22 = tuple(d for d in camera.DETECTORS if d.raft == "R22")
+
+RELEASES = {
+    "dp1": Release(
+        name="dp1", instrument="LSSTComCam", instrument_class="lsst.obs.lsst.LsstComCam", skymap="lsst_cells_v1",
+        physical_filters={"u": "u_02", "g": "g_01", "r": "r_03", "i": "i_06", "z": "z_03", "y": "y_04"},
+        image_format="afw", run="LSSTComCam/runs/DRP/DP1/v29_0_0/DM-50260", chain="LSSTComCam/DP1",
+        detectors=_R22, detector_id=lambda d: d - _R22[0].id, dither_deg=0.12, reason="science_validation"),
+    "dp2": Release(
+        name="dp2", instrument="LSSTCam", instrument_class="lsst.obs.lsst.LsstCam", skymap="lsst_cells_v2",
+        physical_filters={"u": "u_24", "g": "g_6", "r": "r_57", "i": "i_39", "z": "z_20", "y": "y_10"},
+        image_format="lsst.images", run="LSSTCam/runs/DRP/DP2/v30_0_0/DM-53881", chain="LSSTCam/DP2",
+        detectors=tuple(camera.DETECTORS), detector_id=lambda d: d, dither_deg=1.0, reason="field_survey_science"),
+}
+SKYMAPS_RUN = "skymaps"
+COADD_BOX = (400, 400)
+DIFFERENCE_IMAGES = 4  # difference images for the first visit images on disk
+TEMPLATE_SEED_OFFSET = 7919  # another noise realisation of the same sky, for templates and differences
+
+
+def _say(progress: Progress, msg: str) -> None:
+    if progress is not None:
+        progress(msg)
+
+
+# ----- content ---------------------------------------------------------------------------------
+@dataclasses.dataclass
+class ReleaseContent:
+    release: Release
+    content: C.SampleContent
+    tract: int
+    offset: tuple[int, int]  # cells-frame pixel = DC2-frame pixel + offset (same tract)
+    visit_ids: dict  # content (DC2-style) visit id -> the release's id (day_obs * 100000 + seq_num)
+
+    @property
+    def visits(self):
+        """The visits as the release registers them (release ids and physical filters)."""
+        return [dataclasses.replace(v, id=self.visit_ids[v.id]) for v in self.content.visits]
+
+
+def build_release_content(release: Release, seed: int) -> ReleaseContent:
+    """The DC2 small sample's plan with the release's visits, detectors and cells-skymap coadds."""
+    from explorer.sky import dc2_skymap, skymap_by_name
+
+    cfg = dataclasses.replace(C.SIZES["small"], name=f"{release.name}-small", dither_deg=release.dither_deg)
+    # Synthesis keeps the content's small visit ids (object ids are packed from them); the
+    # registry, headers and tables use the release's day_obs * 100000 + seq_num form.
+    visits = [dataclasses.replace(v, physical_filter=release.physical_filters[v.band])
+              for v in C._make_visits(seed, cfg)]
+    visit_ids = {v.id: v.day_obs * 100_000 + v.seq_num + 1 for v in visits}
+    allowed = {d.id for d in release.detectors}
+    calexps = [c for c in C._make_calexps(visits, cfg) if c.detector in allowed]
+    if not any(not c.on_disk for c in calexps):  # the one registered-but-missing visit_image
+        last = calexps[-1]
+        calexps[-1] = dataclasses.replace(last, on_disk=False)
+    cells = skymap_by_name(release.skymap)
+    tract = int(cells.find_tract(*C.FOCUS).tract_id)
+    t_cells, t_dc2 = cells.tract(tract), dc2_skymap().tract(tract)
+    shift = np.array(t_cells.crpix) - np.array(t_dc2.crpix)
+    if not np.allclose(shift, np.round(shift)):
+        raise RuntimeError(f"tract {tract}: the cells and DC2 frames differ by a non-integer shift {shift}")
+    offset = (int(round(shift[0])), int(round(shift[1])))
+    fx, fy = (float(a) for a in t_cells.sky_to_pixel(*C.FOCUS))
+    home = t_cells.find_patch(*C.FOCUS)
+    px, py = home.index
+    neighbour = (px + 1, py) if px + 1 < t_cells.num_patches[0] else (px - 1, py)
+    coadds = []
+    for ix, iy in ((px, py), neighbour):
+        p = t_cells.patch(ix, iy)
+        ib = p.inner_bbox
+        cx = min(max(fx, ib[0] + COADD_BOX[0] / 2), ib[0] + ib[2] - COADD_BOX[0] / 2)
+        cy = min(max(fy, ib[1] + COADD_BOX[1] / 2), ib[1] + ib[3] - COADD_BOX[1] / 2)
+        x0, y0 = int(round(cx - COADD_BOX[0] / 2)), int(round(cy - COADD_BOX[1] / 2))
+        # the cut-out snapped to the 150-pixel cell grid, so the coadd is whole cells
+        cw = p.cell_inner_dimensions[0] or 1
+        x0 -= (x0 - ib[0]) % cw
+        y0 -= (y0 - ib[1]) % cw
+        w = -(-COADD_BOX[0] // cw) * cw
+        h = -(-COADD_BOX[1] // cw) * cw
+        dc2_bbox = (x0 - offset[0], y0 - offset[1], w, h)
+        coadds.append(C.CoaddSpec(tract, ix, iy, int(p.sequential_index), dc2_bbox))
+    planted = C.planted_stars(seed, C.FOCUS[0], C.FOCUS[1], [13.0, 15.5, 16.0, 17.0])
+    truth = C.TruthSky(seed, cfg.density, planted)
+    content = C.SampleContent(seed=int(seed), size=cfg, visits=visits, calexps=calexps, coadds=coadds,
+                              tracts=(tract,), truth=truth)
+    return ReleaseContent(release, content, tract, offset, visit_ids)
+
+
+# ----- registry ------------------------------------------------------------------------------
+def _skymap_hash(name: str) -> bytes:
+    from explorer.sky import skymap_by_name
+
+    cfg = skymap_by_name(name).config
+    return hashlib.sha1(repr(cfg).encode()).digest()
+
+
+def insert_dimensions(butler, rc: ReleaseContent, progress: Progress = None) -> dict:
+    from datetime import datetime, timedelta, timezone
+
+    from explorer.sky import skymap_by_name
+
+    from .gen3 import _polygon, _timespan
+
+    rel = rc.release
+    reg = butler.registry
+    inst = rel.instrument
+    reg.insertDimensionData("instrument", {
+        "name": inst, "visit_max": 2**40, "exposure_max": 2**40, "detector_max": 1000,
+        "class_name": rel.instrument_class, "visit_system": 0})
+    reg.insertDimensionData("physical_filter", *[
+        {"instrument": inst, "name": pf, "band": band} for band, pf in rel.physical_filters.items()])
+    reg.insertDimensionData("detector", *[
+        {"instrument": inst, "id": rel.detector_id(d.id), "full_name": d.full_name, "name_in_raft": d.name_in_raft,
+         "raft": d.raft, "purpose": d.purpose} for d in rel.detectors])
+    reg.insertDimensionData("visit_system", {"instrument": inst, "id": 0, "name": "one-to-one"})
+    days = sorted({v.day_obs for v in rc.visits})
+
+    def day_span(d: int):
+        start = datetime.strptime(str(d), "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(hours=12)
+        return _timespan(start, start + timedelta(days=1))
+
+    reg.insertDimensionData("day_obs", *[{"instrument": inst, "id": d, "timespan": day_span(d)} for d in days])
+    reg.insertDimensionData("group", *[{"instrument": inst, "name": str(v.id)} for v in rc.visits])
+    exposures, visits, defs, members, vdr = [], [], [], [], []
+    for v in rc.visits:
+        ts = _timespan(*v.timespan_tai())
+        common = {"instrument": inst, "id": v.id, "day_obs": v.day_obs, "physical_filter": v.physical_filter,
+                  "exposure_time": C.EXPOSURE_TIME, "target_name": "DC2 field", "observation_reason": rel.reason,
+                  "science_program": f"{rel.name.upper()} sample", "zenith_angle": v.zenith_angle,
+                  "azimuth": v.azimuth, "seq_num": v.seq_num, "timespan": ts}
+        exposures.append(dict(common, obs_id=str(v.id), group=str(v.id), dark_time=C.EXPOSURE_TIME,
+                              observation_type="science", seq_start=v.seq_num, seq_end=v.seq_num,
+                              tracking_ra=v.ra, tracking_dec=v.dec, sky_angle=v.sky_angle,
+                              has_simulated=True, can_see_sky=True))
+        corners = [optics.detector_corners_sky(v.pointing, d) for d in rel.detectors]
+        visits.append(dict(common, name=str(v.id), region=_polygon(np.concatenate(corners))))
+        defs.append({"instrument": inst, "exposure": v.id, "visit": v.id})
+        members.append({"instrument": inst, "visit_system": 0, "visit": v.id})
+        for d, c in zip(rel.detectors, corners):
+            vdr.append({"instrument": inst, "visit": v.id, "detector": rel.detector_id(d.id), "region": _polygon(c)})
+    reg.insertDimensionData("exposure", *exposures)
+    reg.insertDimensionData("visit", *visits)
+    reg.insertDimensionData("visit_definition", *defs)
+    reg.insertDimensionData("visit_system_membership", *members)
+    _say(progress, f"registering {len(vdr)} visit_detector_region records")
+    for i in range(0, len(vdr), 5000):
+        reg.insertDimensionData("visit_detector_region", *vdr[i:i + 5000])
+    sm = skymap_by_name(rel.skymap)
+    t = sm.tract(rc.tract)
+    reg.insertDimensionData("skymap", {"name": rel.skymap, "hash": _skymap_hash(rel.skymap),
+                                       "tract_max": sm.num_tracts, "patch_nx_max": t.num_patches[0],
+                                       "patch_ny_max": t.num_patches[1]})
+    reg.insertDimensionData("tract", {"skymap": rel.skymap, "id": rc.tract, "region": _polygon(t.outer_vertices_deg)})
+    reg.insertDimensionData("patch", *[
+        {"skymap": rel.skymap, "tract": rc.tract, "id": int(p.sequential_index), "cell_x": int(p.index[0]),
+         "cell_y": int(p.index[1]), "region": _polygon(p.outer_vertices_deg)} for p in t.patches()])
+    return {"visit_detector_regions": len(vdr), "patches_registered": len(t.patches()), "days": len(days)}
+
+
+DIMENSIONS = {
+    "visit_image": ("instrument", "visit", "detector"),
+    "deep_coadd": ("band", "skymap", "tract", "patch"),
+    "source": ("instrument", "visit"),
+    "object": ("skymap", "tract"),
+    "difference_image": ("instrument", "visit", "detector"),
+    "template_coadd": ("band", "skymap", "tract", "patch"),
+}
+
+
+def _register(butler, rel: Release) -> None:
+    from lsst.daf.butler import CollectionType, DatasetType
+
+    reg = butler.registry
+    for name, dims in DIMENSIONS.items():
+        reg.registerDatasetType(DatasetType(name, dims, rel.storage_classes[name], universe=reg.dimensions))
+    reg.registerRun(rel.run)
+    reg.registerRun(SKYMAPS_RUN)
+    reg.registerCollection(rel.chain, CollectionType.CHAINED, doc=f"{rel.name.upper()}-like sample: everything")
+    reg.setCollectionChain(rel.chain, [rel.run, SKYMAPS_RUN])
+
+
+# ----- products ------------------------------------------------------------------------------
+def _relabel_exposure(data: C.ExposureData, rc: ReleaseContent, *, coadd: bool) -> C.ExposureData:
+    """The DC2 synthesis relabelled for the release: instrument and detector ids, skymap and frame."""
+    rel = rc.release
+    cards = []
+    for key, value, comment in data.primary_cards:
+        if key in ("INSTRUMENT", "INSTRUME"):
+            value = rel.instrument
+        elif key == "SKYMAP":
+            value = rel.skymap
+        elif key == "PROGRAM":
+            value = f"{rel.name.upper()} sample"
+        elif key == "REASON":
+            value = rel.reason
+        elif key in ("EXPID", "IDNUM") and value in rc.visit_ids:
+            value = rc.visit_ids[value]
+        elif key == "CCDVISIT" and data.detector is not None:
+            visit = value // 1000
+            value = rc.visit_ids.get(visit, visit) * 1000 + rel.detector_id(data.detector["id"])
+        cards.append((key, value, comment))
+    det = None
+    if data.detector is not None:
+        det = dict(data.detector, id=rel.detector_id(data.detector["id"]))
+    xy0 = data.xy0
+    if coadd:
+        xy0 = (xy0[0] + rc.offset[0], xy0[1] + rc.offset[1])
+        return dataclasses.replace(data, primary_cards=cards, detector=det, xy0=xy0)
+    # The releases' visit images are calibrated: pixels in nJy (PhotoCalib mean 1).
+    calib, err = data.photo_calib
+    cards = [c for c in cards if c[0] not in ("BUNIT",)] + [("BUNIT", "nJy", "pixel units")]
+    stats = dict(data.stats, njy_per_adu=float(calib))
+    return dataclasses.replace(data, image=(data.image * np.float32(calib)).astype(np.float32),
+                               variance=(data.variance * np.float32(calib) ** 2).astype(np.float32),
+                               photo_calib=(1.0, float(err) / float(calib)), primary_cards=cards, detector=det,
+                               xy0=xy0, stats=stats)
+
+
+def _difference(science: C.ExposureData, other: C.ExposureData) -> C.ExposureData:
+    """A difference image: the science pixels minus another realisation of the same sky (both nJy),
+    so sources cancel and noise, cosmic rays and saturation residuals remain; variances add."""
+    image = (science.image - other.image).astype(np.float32)
+    variance = (science.variance + other.variance).astype(np.float32)
+    cards = [c for c in science.primary_cards if c[0] != "IMGTYPE"] + [("IMGTYPE", "DIFFERENCE", "")]
+    return dataclasses.replace(science, image=image, variance=variance, primary_cards=cards,
+                               stats=dict(science.stats, kind="difference"))
+
+
+def _object_table(rc: ReleaseContent, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One tract's ``object`` table from the patches' DP0.2-style rows, in the cells frame."""
+    from explorer.sky import skymap_by_name
+
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if df.empty:
+        return df
+    t = skymap_by_name(rc.release.skymap).tract(rc.tract)
+    df["x"] = df["x"] + rc.offset[0]
+    df["y"] = df["y"] + rc.offset[1]
+    inner = np.zeros(len(df), bool)
+    for pid in np.unique(df["patch"]):
+        p = t.patch_from_sequential(int(pid))
+        ib = p.inner_bbox
+        rows = df["patch"].to_numpy() == pid
+        inner[rows] = ((df["x"][rows] >= ib[0] - 0.5) & (df["x"][rows] < ib[0] + ib[2] - 0.5)
+                       & (df["y"][rows] >= ib[1] - 0.5) & (df["y"][rows] < ib[1] + ib[3] - 0.5)).to_numpy()
+    df["detect_isPatchInner"] = inner
+    df["detect_isPrimary"] = inner & (df["deblend_nChild"].to_numpy() == 0)
+    df = df.drop(columns=[c for c in df.columns if c.endswith(("_psFlux", "_psFluxErr"))])
+    return df
+
+
+def _source_table(rc: ReleaseContent, df: pd.DataFrame) -> pd.DataFrame:
+    rel = rc.release
+    df = df.copy()
+    if len(df):
+        det = df["detector"].to_numpy()
+        df["detector"] = np.array([rel.detector_id(int(d)) for d in det], np.int64)
+        df["visit"] = np.array([rc.visit_ids[int(v)] for v in df["visit"].to_numpy()], np.int64)
+        df["ccdVisitId"] = df["visit"].to_numpy() * 1000 + df["detector"].to_numpy()
+    df = df.rename(columns={"psFlux": "psfFlux", "psFluxErr": "psfFluxErr"})
+    return df
+
+
+def _unit_of(column: str) -> Optional[str]:
+    """The unit a release table gives a column (Rubin's schemas: degrees, nJy, pixels)."""
+    if column in ("coord_ra", "coord_dec", "ra", "dec"):
+        return "deg"
+    if column.endswith(("Flux", "FluxErr")):
+        return "nJy"
+    if column in ("x", "y", "xErr", "yErr"):
+        return "pix"
+    return None
+
+
+def write_arrow_astropy(path: Path, df: pd.DataFrame) -> int:
+    """Write a table as daf_butler's ArrowAstropy storage class does: parquet whose
+    ``table_meta_yaml`` carries each column's unit (so a reader knows nJy from counts)."""
+    import astropy.table
+    import astropy.units as u
+    import pyarrow.parquet as pq
+    from lsst.daf.butler.formatters.parquet import astropy_to_arrow
+
+    table = astropy.table.Table.from_pandas(df)
+    for name in table.colnames:
+        unit = _unit_of(name)
+        if unit is not None:
+            table[name].unit = u.Unit(unit)
+    pq.write_table(astropy_to_arrow(table), os.fspath(path), compression="snappy")
+    return os.path.getsize(path)
+
+
+def write_release(dest: Path, release_name: str, seed: int, progress: Progress = None) -> dict:
+    """Write the release-shaped sample at ``dest`` (an empty or absent directory); the manifest."""
+    from lsst.daf.butler import Butler, DatasetIdGenEnum, DatasetRef, FileDataset
+
+    from .gen3 import EXPOSURE_STAND_IN, PARQUET_FORMATTER, _fix_formatters
+
+    rel = RELEASES[release_name]
+    t0 = time.perf_counter()
+    _say(progress, f"planning the {release_name} sample ({rel.instrument}, {rel.skymap}, seed {seed})")
+    rc = build_release_content(rel, seed)
+    content = rc.content
+    dest.mkdir(parents=True, exist_ok=True)
+    Butler.makeRepo(os.fspath(dest))
+    butler = Butler(os.fspath(dest), writeable=True)
+    staging = dest / ".sample-staging"
+    staging.mkdir()
+    manifest: dict = {"layout": "gen3", "release": rel.name, "instrument": rel.instrument,
+                      "instrument_class": rel.instrument_class, "skymap": rel.skymap, "tracts": [rc.tract],
+                      "collections": {"defaults": rel.chain, "run": rel.run, "skymaps_run": SKYMAPS_RUN},
+                      "storage_classes": rel.storage_classes, "physical_filters": rel.physical_filters,
+                      "seed": int(seed), "image_format": rel.image_format}
+    refs: dict = {}
+    counts: dict = defaultdict(int)
+    images: list = []
+    coadds: list = []
+    try:
+        _say(progress, f"registering {rel.instrument}, its detectors, visits and the {rel.skymap} skymap")
+        manifest["registry"] = insert_dimensions(butler, rc, progress)
+        _register(butler, rel)
+        types = {name: butler.get_dataset_type(name) for name in DIMENSIONS}
+        pending = []
+
+        def add(name: str, data_id: dict, path: Path, formatter: str):
+            coord = butler.registry.expandDataId(data_id, dimensions=types[name].dimensions)
+            ref = DatasetRef(types[name], coord, run=rel.run, id_generation_mode=DatasetIdGenEnum.DATAID_TYPE_RUN)
+            pending.append(FileDataset(path=str(path), refs=[ref], formatter=formatter))
+            refs[(name, tuple(sorted(data_id.items())))] = ref
+            counts[name] += 1
+            return ref
+
+        image_formatter = EXPOSURE_STAND_IN
+        if rel.image_format == "lsst.images":
+            from . import lsst_images_writer as LW
+
+            image_formatter = "lsst.images.formatters.GenericFormatter"
+        object_frames: list = []
+        # the same sky with other noise (and a deeper template stack): templates and the images a
+        # difference is taken against
+        other = dataclasses.replace(content, seed=content.seed + TEMPLATE_SEED_OFFSET,
+                                    size=dataclasses.replace(content.size, coadd_depth=3 * content.size.coadd_depth))
+        for prod in C.iter_products(content):
+            dtype, data_id, info = prod.dataset_type, prod.data_id, prod.info
+            if dtype in ("src", "deepCoadd_mergeDet", "deepCoadd_forced_src"):
+                continue  # not in the releases' names (their catalogs are tables)
+            key = "_".join(str(v) for _, v in sorted(data_id.items()))
+            if dtype == "calexp":
+                v = dataclasses.replace(content.visit_by_id[data_id["visit"]], id=rc.visit_ids[data_id["visit"]])
+                det_id = rel.detector_id(data_id["detector"])
+                new_id = {"instrument": rel.instrument, "visit": v.id, "detector": det_id}
+                _say(progress, f"visit_image visit {v.id} {v.band} detector {det_id}")
+                data = _relabel_exposure(prod.make(), rc, coadd=False)
+                path = staging / f"visit_image_{v.id}_{det_id}.fits"
+                if rel.image_format == "afw":
+                    afwfits.write_exposure(path, data)
+                else:
+                    LW.write_visit_image(path, data, v, rel, det_id)
+                ref = add("visit_image", new_id, path, image_formatter)
+                images.append({"visit": v.id, "detector": det_id, "band": v.band, "physical_filter": v.physical_filter,
+                               "bbox": list(info["bbox"]), "on_disk": prod.on_disk, "dataset_id": str(ref.id)})
+                if prod.on_disk and counts["difference_image"] < DIFFERENCE_IMAGES:
+                    diff = _difference(data, _relabel_exposure(
+                        C.synthesize_calexp(other, data_id["visit"], data_id["detector"]), rc, coadd=False))
+                    path = staging / f"difference_image_{v.id}_{det_id}.fits"
+                    if rel.image_format == "afw":
+                        afwfits.write_exposure(path, diff)
+                    else:
+                        LW.write_visit_image(path, diff, v, rel, det_id, difference=True)
+                    add("difference_image", new_id, path, image_formatter)
+            elif dtype == "sourceTable":
+                df = _source_table(rc, prod.make())
+                path = staging / f"source_{key}.parq"
+                write_arrow_astropy(path, df)
+                add("source", {"instrument": rel.instrument, "visit": rc.visit_ids[data_id["visit"]]}, path,
+                    PARQUET_FORMATTER)
+            elif dtype == "deepCoadd_calexp":
+                spec = next(c for c in content.coadds if c.patch_id == data_id["patch"])
+                _say(progress, f"deep_coadd tract {rc.tract} patch {spec.patch_name} band {data_id['band']}")
+                data = _relabel_exposure(prod.make(), rc, coadd=True)
+                path = staging / f"deep_coadd_{key}.fits"
+                new_id = {"skymap": rel.skymap, "tract": rc.tract, "patch": spec.patch_id, "band": data_id["band"]}
+                if rel.image_format == "afw":
+                    afwfits.write_exposure(path, data)
+                else:
+                    LW.write_cell_coadd(path, data, rc, spec)
+                add("deep_coadd", new_id, path, image_formatter)
+                if spec is content.coadds[0]:  # templates: one patch, a deeper stack of other visits
+                    tdata = _relabel_exposure(C.synthesize_coadd(other, spec.tract, spec.patch_x, spec.patch_y,
+                                                                 data_id["band"]), rc, coadd=True)
+                    path = staging / f"template_coadd_{key}.fits"
+                    if rel.image_format == "afw":
+                        afwfits.write_exposure(path, tdata)
+                    else:
+                        LW.write_cell_coadd(path, tdata, rc, spec)
+                    add("template_coadd", new_id, path, image_formatter)
+                coadds.append({"tract": rc.tract, "patch": spec.patch_id, "patch_xy": [spec.patch_x, spec.patch_y],
+                               "band": data_id["band"], "xy0": list(data.xy0),
+                               "shape": [int(data.image.shape[0]), int(data.image.shape[1])]})
+            elif dtype == "objectTable":
+                object_frames.append(prod.make())
+            if len(pending) >= 48:
+                butler.ingest(*pending, transfer="move")
+                pending = []
+        df = _object_table(rc, object_frames)
+        path = staging / f"object_{rc.tract}.parq"
+        write_arrow_astropy(path, df)
+        add("object", {"skymap": rel.skymap, "tract": rc.tract}, path, PARQUET_FORMATTER)
+        butler.ingest(*pending, transfer="move")
+        miss = next(i for i in images if not i["on_disk"])
+        miss_ref = refs[("visit_image", tuple(sorted({"instrument": rel.instrument, "visit": miss["visit"],
+                                                       "detector": miss["detector"]}.items())))]
+        miss_path = butler.getURI(miss_ref).ospath
+        os.remove(miss_path)
+        manifest["missing"] = {"dataset_type": "visit_image", "data_id": {
+            "instrument": rel.instrument, "visit": miss["visit"], "detector": miss["detector"]},
+            "path": os.path.relpath(miss_path, dest)}
+        manifest["object_rows"] = int(len(df))
+    finally:
+        butler.close()
+        shutil.rmtree(staging, ignore_errors=True)
+    manifest["formatter_records_rewritten"] = _fix_formatters(dest) if rel.image_format == "afw" else 0
+    check = Butler(os.fspath(dest), writeable=False)
+    try:
+        for entry in images:
+            ref = refs[("visit_image", tuple(sorted({"instrument": rel.instrument, "visit": entry["visit"],
+                                                      "detector": entry["detector"]}.items())))]
+            entry["path"] = os.path.relpath(check.getURI(ref).ospath, dest)
+    finally:
+        check.close()
+    manifest.update({"visit_images": images, "coadds": coadds, "datasets": dict(counts),
+                     "visits": [{"id": v.id, "band": v.band, "physical_filter": v.physical_filter, "ra": v.ra,
+                                 "dec": v.dec, "day_obs": v.day_obs} for v in rc.visits],
+                     "write_seconds": round(time.perf_counter() - t0, 2)})
+    return manifest
