@@ -368,9 +368,12 @@ def cmd_histogram(args: argparse.Namespace) -> int:
     if "://" in target or (os.path.isdir(target) and is_hats_catalog(target)):
         if args.data_id or args.dataset:
             raise UsageError("--dataset and --data-id go with a repository, not with a HATS catalog")
-        from .compute.cluster import dask_client
-        from .compute.hats import hats_histogram
+        from .compute.cluster import check_address, dask_client
+        from .compute.hats import hats_histogram, open_hats
 
+        open_hats(target, [args.column])  # a bad column or catalog: say so before starting any cluster
+        if args.dask_scheduler:
+            check_address(args.dask_scheduler)
         progress = _progress_for(args)
         with dask_client(args.dask_scheduler) as client:
             hist = hats_histogram(target, args.column, client, bins=args.bins, log=args.log,
