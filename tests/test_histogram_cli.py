@@ -167,6 +167,13 @@ def test_a_repositorys_catalogs_together(sample_gen3, manifest):
                f"tract={coadd['tract']},patch={coadd['patch_name']}", "--column", "g_psfFlux", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["rows"] == manifest["rows"]["objectTable"][f"{coadd['tract']},{coadd['patch']}"]
+    # a partial data ID (no band) takes every band's catalog of the patch
+    proc = run("histogram", str(sample_gen3), "--dataset", "deepCoadd_forced_src", "--data-id",
+               f"tract={coadd['tract']},patch={coadd['patch_name']}", "--column", "base_PsfFlux_instFlux", "--json")
+    assert proc.returncode == 0, proc.stderr
+    per_band = manifest["rows"]["deepCoadd_forced_src"]
+    assert json.loads(proc.stdout)["rows"] == sum(per_band[f"{coadd['tract']},{coadd['patch']},{b}"]
+                                                  for b in coadd["bands"])
     text = run("histogram", str(sample_gen3), "--dataset", "objectTable", "--column", "g_psfFlux", "--bins", "3")
     assert text.returncode == 0 and len(text.stdout.strip().splitlines()) == 4
 
