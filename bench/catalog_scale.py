@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     label = f"{args.rows // 1_000_000}M" if args.rows >= 1_000_000 else str(args.rows)
     hats_dir = work / f"hats_{label}" / "object"
     print(f"catalog: {args.rows:,} rows, {hats_dir}")
-    if not hats_dir.exists():
+    if not (hats_dir / "hats.properties").exists() and not (hats_dir / "properties").exists():
         t = time.perf_counter()
         inputs = write_inputs(work / f"input_{label}", args.rows)
         print(f"  synthetic parquet written in {time.perf_counter() - t:.1f} s")

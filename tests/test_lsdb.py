@@ -204,3 +204,20 @@ def test_unreachable_scheduler_is_a_cluster_error():
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
         with dask_client(f"tcp://127.0.0.1:{port}", timeout=2):
             pass
+
+
+def test_write_hats_catalog_on_a_given_client_and_its_errors(objects, local_client, tmp_path):
+    import lsdb
+
+    from explorer.sample.hats import HatsWriteError, write_hats_catalog
+
+    paths, _ = objects
+    out = write_hats_catalog(paths[:1], tmp_path, name="one", client=local_client)
+    assert len(lsdb.open_catalog(out).compute(progress_bar=False)) == len(pd.read_parquet(paths[0]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one"]  # no temporary files left
+    with pytest.raises(HatsWriteError, match="already exists"):
+        write_hats_catalog(paths[:1], tmp_path, name="one", client=local_client)
+    with pytest.raises(HatsWriteError, match="no parquet tables"):
+        write_hats_catalog([], tmp_path, name="none")
+    with pytest.raises(HatsWriteError, match="no column 'ra'"):
+        write_hats_catalog(paths[:1], tmp_path, name="two", ra_column="ra")

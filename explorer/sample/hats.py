@@ -88,15 +88,20 @@ def write_hats_catalog(parquet_paths: Sequence[str | os.PathLike], dest_dir: str
         pixel_threshold=int(pixel_threshold), highest_healpix_order=int(highest_order),
         progress_bar=False, resume=False, tmp_dir=str(dest / f".{name}-tmp"), dask_tmp=str(dest / f".{name}-dask"),
     )
-    with _client(client) as c:
-        try:
-            pipeline_with_client(args, c)
-        except ValueError as exc:  # e.g. "single pixel row count ... exceeds threshold"
-            raise HatsWriteError(f"hats-import failed for {out}: {' '.join(str(exc).split())[:160]}") from None
-    for leftover in (dest / f".{name}-tmp", dest / f".{name}-dask"):
-        if leftover.exists():
-            import shutil
+    import shutil
 
+    try:
+        with _client(client) as c:
+            try:
+                with c.as_current():  # hats-import waits on futures through the current client
+                    pipeline_with_client(args, c)
+            except ValueError as exc:  # e.g. "single pixel row count ... exceeds threshold"
+                raise HatsWriteError(f"hats-import failed for {out}: {' '.join(str(exc).split())[:160]}") from None
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # no half-written catalog that looks like one
+        raise
+    finally:
+        for leftover in (dest / f".{name}-tmp", dest / f".{name}-dask"):
             shutil.rmtree(leftover, ignore_errors=True)
     return out
 
