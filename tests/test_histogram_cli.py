@@ -94,6 +94,9 @@ def test_derived_columns():
     np.testing.assert_allclose(evaluate("mag(g_psfFlux) - mag(r_psfFlux)", df), [-2.5, 0.0])
     np.testing.assert_allclose(evaluate("-(g - r) * 2 + 1 / 2", df), [-0.5, 1.5])
     assert expression_columns("mag(g_psfFlux) - r * g_psfFlux") == ["g_psfFlux", "r"]
+    np.testing.assert_allclose(evaluate("instmag(g_psfFlux)", df, zero_point_mag=30.0), [22.5, 27.5])
+    with pytest.raises(ExpressionError, match="zero point"):
+        evaluate("instmag(g_psfFlux)", df)
     for bad, needle in [("g -", "cannot read"), ("open(g)", "unknown function"), ("g.real", "not allowed"),
                         ("gg - r", "no column 'gg'"), ("g if r else g", "not allowed"), ("'a' + g", "not allowed")]:
         with pytest.raises(ExpressionError, match=needle):
