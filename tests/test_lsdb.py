@@ -191,6 +191,14 @@ def test_cli_histogram_on_an_existing_scheduler(hats_dir, objects, scheduler):
     assert data["rows"] == len(frame) and data["column"] == "r_psfFlux"
 
 
+def test_cli_histogram_on_its_own_local_cluster(hats_dir, objects):
+    _, frame = objects
+    proc = run("histogram", str(hats_dir), "--column", "g_psfFlux", "--bins", "9", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["counts"] == numpy_hist(frame.g_psfFlux, 9)[0].tolist()
+    assert proc.stderr.strip() == ""  # the cluster's own logging stays quiet
+
+
 def test_cli_histogram_errors(hats_dir):
     for args, needle in [(["--column", "nope"], "'nope'"), (["--column", "r_psfFlux", "--data-id", "tract=1"], "--data-id"),
                          (["--column", "r_psfFlux", "--dask-scheduler", "not an address"], "scheduler address")]:
