@@ -437,7 +437,7 @@ def _catalog_paths(args: argparse.Namespace) -> list[str]:
         if getattr(repo, "kind", "") == "gen3" and "patch" in data_id and "," in str(data_id["patch"]):
             data_id["patch"] = repo.patch_id(str(data_id["patch"]))
         if data_id:
-            ids = [data_id] if set(data_id) >= set(repo.dimensions_of(dataset)) - {"instrument", "skymap", "band"} \
+            ids = [data_id] if set(data_id) >= set(repo.dimensions_of(dataset)) - {"instrument", "skymap"} \
                 else repo.query_data_ids(dataset, where=data_id, collections=args.collections)
         else:
             ids = repo.query_data_ids(dataset, collections=args.collections)
@@ -465,18 +465,23 @@ def _catalog_paths(args: argparse.Namespace) -> list[str]:
 def cmd_histogram(args: argparse.Namespace) -> int:
     """Histogram of one catalog column: a catalog file, a repository's catalogs, or a HATS catalog."""
     target = args.target
-    if "://" not in target and not os.path.exists(target):
+    is_url = "://" in target
+    hats_url = is_url and "/api/butler/" not in target  # (a Butler server URL is a repository)
+    if not is_url and not os.path.exists(target):
         raise ExplorerError(f"no such file, repository or HATS catalog: {target}")
     if args.range is not None and not args.range[0] < args.range[1]:
         raise UsageError(f"bad --range {args.range[0]:g} {args.range[1]:g}: LO must be below HI")
     from .compute.hats import is_hats_catalog
 
-    if "://" in target or (os.path.isdir(target) and is_hats_catalog(target)):
+    if hats_url or (not is_url and os.path.isdir(target) and is_hats_catalog(target)):
         if args.data_id or args.dataset:
             raise UsageError("--dataset and --data-id go with a repository, not with a HATS catalog")
-        from .compute.cluster import dask_client
-        from .compute.hats import hats_histogram
+        from .compute.cluster import check_address, dask_client
+        from .compute.hats import hats_histogram, open_hats
 
+        open_hats(target, [args.column])  # a bad column or catalog: say so before starting any cluster
+        if args.dask_scheduler:
+            check_address(args.dask_scheduler)
         progress = _progress_for(args)
         with dask_client(args.dask_scheduler) as client:
             hist = hats_histogram(target, args.column, client, bins=args.bins, log=args.log,
@@ -637,7 +642,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-id", metavar="KEY=VALUE,...", help="one catalog, or a subset (default: all)")
     p.add_argument("--column", required=True)
     p.add_argument("--bins", type=int, default=50)
-    p.add_argument("--log", action="store_true", help="histogram log10 of the positive values")
+    p.add_argument("--log", action="store_true", help="histogram log10 of the positive values (edges in log10)")
     p.add_argument("--range", nargs=2, type=float, metavar=("LO", "HI"), help="(log10 units with --log)")
     p.add_argument("--dask-scheduler", metavar="ADDR", help="tcp://HOST:PORT of a Dask scheduler (HATS "
                                                            "catalogs; default: a local cluster)")

@@ -11,7 +11,7 @@ import pytest
 from astropy.io import fits
 
 from explorer.repo import access
-from explorer.repo.cutout import CutoutError, pixel_box, sky_box, write_cutout
+from explorer.repo.cutout import CutoutError, cutout_bytes, pixel_box, sky_box, view_box, write_cutout
 
 
 def _sep_arcsec(ra1, dec1, ra2, dec2):
@@ -108,6 +108,12 @@ def test_pixel_box_of_the_current_view(sample_calexp, tmp_path):
         pixel_box(exp, x0 + 600, y0, 10, 10)
     with pytest.raises(CutoutError, match="overwrite the source"):
         write_cutout(exp, box, exp.info.path)
+    # the view as the image pane reports it (pixel edges): every pixel seen, even in part
+    view = view_box(exp, (x0 + 99.7, x0 + 130.2), (y0 + 49.5, y0 + 60.5))
+    assert (view.x0, view.y0, view.nx, view.ny) == (x0 + 100, y0 + 50, 31, 11)
+    data = cutout_bytes(exp, view)
+    (tmp_path / "download.fits").write_bytes(data)
+    _check_cutout(exp, tmp_path / "download.fits", view)
 
 
 @pytest.mark.real

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from contextlib import contextmanager
@@ -80,7 +81,7 @@ def dask_client(scheduler: Optional[str] = None, n_workers: int = 2, threads_per
     try:
         cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=int(threads_per_worker),
                                processes=True, host="127.0.0.1", dashboard_address=None,
-                               memory_limit=memory_limit)
+                               memory_limit=memory_limit, silence_logs=logging.ERROR)
     except Exception as exc:
         raise ClusterError(f"cannot start a local Dask cluster ({' '.join(str(exc).split())[:120]})") from None
     try:

@@ -6,7 +6,8 @@
 * non-positive and non-finite fluxes have no magnitude (NaN).
 
 Derived columns are arithmetic over column names, e.g. ``g - r`` or
-``mag(g_psfFlux) - mag(r_psfFlux)``: :func:`parse_expression` checks the text once (only names,
+``mag(g_psfFlux) - mag(r_psfFlux)`` (nJy) or ``instmag(base_PsfFlux_instFlux)`` (counts, with the
+image's zero point): :func:`parse_expression` checks the text once (only names,
 numbers, ``+ - * / **``, parentheses and the functions in :data:`FUNCTIONS`; nothing is ever
 ``eval``-ed), :func:`expression_columns` lists the columns it needs (so only those are read), and
 :func:`evaluate` computes it on a pandas or Dask DataFrame (or a dict of arrays) column-wise.
@@ -70,6 +71,7 @@ def flux_to_ab(flux: Any, column: str, zero_point_mag: Optional[float] = None) -
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "mag": njy_to_ab,  # nJy -> AB
+    "instmag": instflux_to_ab,  # counts -> AB with the image's zero point (given to evaluate)
     "log10": _log10,
     "sqrt": np.sqrt,
     "abs": abs,
@@ -121,9 +123,10 @@ def _columns_of(frame: Any) -> list[str]:
     return [str(c) for c in (cols if cols is not None else frame.keys())]
 
 
-def evaluate(text: str, frame: Any) -> Any:
+def evaluate(text: str, frame: Any, zero_point_mag: Optional[float] = None) -> Any:
     """The expression computed over ``frame``'s columns (pandas/Dask DataFrame or dict of arrays);
-    integer and nullable columns are computed as float64."""
+    integer and nullable columns are computed as float64. ``instmag(col)`` uses ``zero_point_mag``
+    (the image's AB magnitude of one count)."""
     tree = parse_expression(text)
     available = _columns_of(frame)
     for name in expression_columns(text):
@@ -148,6 +151,8 @@ def evaluate(text: str, frame: Any) -> Any:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 return _BINOPS[type(node.op)](walk(node.left), walk(node.right))
         if isinstance(node, ast.Call):
+            if node.func.id == "instmag":
+                return instflux_to_ab(walk(node.args[0]), zero_point_mag)
             return FUNCTIONS[node.func.id](walk(node.args[0]))
         raise ExpressionError(f"cannot evaluate {ast.unparse(node)!r}")  # parse_expression forbids it
 

@@ -52,12 +52,13 @@ class ScatterPoints:
     y: str
 
 
-def axis_values(frame: Any, expr: str) -> Any:
-    """A column, or a derived expression of columns, of a pandas/Dask DataFrame."""
+def axis_values(frame: Any, expr: str, zero_point_mag: Optional[float] = None) -> Any:
+    """A column, or a derived expression of columns (``g - r``, ``mag(g_psfFlux)``,
+    ``instmag(base_PsfFlux_instFlux)`` with the image's zero point), of a pandas/Dask DataFrame."""
     if expr in getattr(frame, "columns", []):
         col = frame[expr]
         return col.astype("float64") if hasattr(col, "astype") else np.asarray(col, np.float64)
-    return evaluate(expr, frame)
+    return evaluate(expr, frame, zero_point_mag)
 
 
 def _finite_range(values: np.ndarray) -> tuple[float, float]:

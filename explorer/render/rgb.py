@@ -10,7 +10,8 @@ NaN pixels (no data) come out black.
 :func:`render_rgb` applies it to a view of three exposures (a coadd patch in three bands): each
 band is downsampled to the screen grid from the cached power-of-two binned copy of its image
 (the same pyramid the single-band view uses), so a whole 4200 x 4200 patch costs about a
-million pixels per band, not eighteen million.
+million pixels per band, not eighteen million; each screen cell is the mean of the finite pixels
+whose centres fall in it (one numba pass over the pixels in view).
 """
 from __future__ import annotations
 
@@ -122,14 +123,51 @@ class RGBFrame:
         return out
 
 
-def _raster_helpers():
-    # the single-band rasterizer is moving from explorer/views to explorer/render (another branch):
-    # use it from wherever it is until both land
-    try:
-        from . import raster  # type: ignore[attr-defined]
-    except ImportError:
-        from ..views import raster  # noqa: F401  (transitional)
-    return raster
+@numba.njit(cache=True, nogil=True)
+def _cell_mean(arr, ox, oy, f, xlo, xhi, ylo, yhi, w, h):  # pragma: no cover - compiled
+    """Mean of the finite pixels whose centres fall in each of ``w`` x ``h`` cells over the ranges;
+    pixel (i, j) of ``arr`` is centred on parent (ox + i f + (f - 1) / 2, oy + j f + (f - 1) / 2)."""
+    ny, nx = arr.shape
+    acc = np.zeros((h, w), np.float64)
+    num = np.zeros((h, w), np.int64)
+    sx = w / (xhi - xlo)
+    sy = h / (yhi - ylo)
+    c = (f - 1) / 2.0
+    i0 = max(0, int(math.floor((xlo - ox - c) / f)))
+    i1 = min(nx, int(math.ceil((xhi - ox - c) / f)) + 1)
+    j0 = max(0, int(math.floor((ylo - oy - c) / f)))
+    j1 = min(ny, int(math.ceil((yhi - oy - c) / f)) + 1)
+    for j in range(j0, j1):
+        cy = oy + j * f + c
+        if cy < ylo or cy >= yhi:
+            continue
+        J = min(int((cy - ylo) * sy), h - 1)
+        for i in range(i0, i1):
+            cx = ox + i * f + c
+            if cx < xlo or cx >= xhi:
+                continue
+            v = float(arr[j, i])
+            if math.isfinite(v):
+                I = min(int((cx - xlo) * sx), w - 1)
+                acc[J, I] += v
+                num[J, I] += 1
+    out = np.full((h, w), np.nan, np.float32)
+    for J in range(h):
+        for I in range(w):
+            if num[J, I] > 0:
+                out[J, I] = acc[J, I] / num[J, I]
+    return out
+
+
+def _axis_range(rng: Optional[Sequence[float]], full: tuple[float, float]) -> tuple[float, float]:
+    """A requested axis range (parent-pixel edges), defaulting to the frame, at least one pixel wide."""
+    if rng is None or len(rng) != 2 or not all(math.isfinite(float(v)) for v in rng):
+        return full
+    lo, hi = float(min(rng)), float(max(rng))
+    if hi - lo < 1.0:
+        mid = 0.5 * (lo + hi)
+        lo, hi = mid - 0.5, mid + 0.5
+    return lo, hi
 
 
 def render_rgb(exposures: Sequence, bands: Sequence[str] = ("i", "r", "g"),
@@ -152,15 +190,19 @@ def render_rgb(exposures: Sequence, bands: Sequence[str] = ("i", "r", "g"),
         if tuple(info.shape) != shape or tuple(info.xy0) != xy0:
             raise RGBError(f"band {band} is on another pixel grid ({info.shape[1]} x {info.shape[0]} at "
                            f"{tuple(info.xy0)}, not {shape[1]} x {shape[0]} at {xy0}): use three bands of one patch")
-    raster = _raster_helpers()
-    fx, fy = raster.full_range(shape, xy0)
-    xr_, yr_ = raster.clamp_range(x_range, fx), raster.clamp_range(y_range, fy)
-    w, h = raster.output_size(xr_, yr_, width, height)
+    ny, nx = shape
+    xr_ = _axis_range(x_range, (xy0[0] - 0.5, xy0[0] + nx - 0.5))
+    yr_ = _axis_range(y_range, (xy0[1] - 0.5, xy0[1] + ny - 0.5))
+    # the screen size, but never more cells than image pixels in view (as the single-band view)
+    w = int(max(1, min(int(width), math.ceil(xr_[1] - xr_[0]))))
+    h = int(max(1, min(int(height), math.ceil(yr_[1] - yr_[0]))))
     f = choose_factor(xr_[1] - xr_[0], yr_[1] - yr_[0], w, h)
     planes = []
     for exp in exposures:
         arr = exp.binned("image", f) if f > 1 else exp.image
-        planes.append(raster.downsample_mean(arr, xy0, xr_, yr_, w, h, f))
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        planes.append(_cell_mean(arr, float(xy0[0]), float(xy0[1]), int(f), xr_[0], xr_[1], yr_[0], yr_[1], w, h))
     rgb = lupton_rgb(planes[0], planes[1], planes[2], minimum=minimum, stretch=stretch, Q=Q)
     mins = tuple(float(v) for v in np.broadcast_to(np.asarray(minimum, float), (3,)))
     return RGBFrame(rgb, xr_, yr_, tuple(bands), float(stretch), float(Q), mins)

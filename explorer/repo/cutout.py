@@ -10,8 +10,9 @@ pixel coordinates, so they stay right for the cutout and the file still reads in
 planes are not HDUs 1-3 (very old afw) lose their archive (``AR_HDU`` is then dropped).
 
 :func:`sky_box` places a box of a given size on an RA/Dec centre (the nearest pixel is the box's
-centre pixel; :class:`CutoutError` when the centre is not on the image); :func:`write_cutout`
-writes the file. The source file is only read.
+centre pixel; :class:`CutoutError` when the centre is not on the image), :func:`view_box` takes
+the pixels of the current view; :func:`write_cutout` writes the file (:func:`cutout_bytes` returns
+it for a download). The source file is only read.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ import numpy as np
 from .errors import ExplorerError
 from .model import PLANES, Exposure
 
-__all__ = ["CutoutError", "CutoutBox", "sky_box", "pixel_box", "write_cutout", "MAX_CUTOUT_PIXELS"]
+__all__ = ["CutoutError", "CutoutBox", "sky_box", "pixel_box", "view_box", "write_cutout", "cutout_bytes",
+           "MAX_CUTOUT_PIXELS"]
 
 MAX_CUTOUT_PIXELS = 64 * 1024**2  # one plane; a full LSSTCam detector is 16 M pixels
 _STRUCTURAL = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "NAXIS3", "EXTEND", "XTENSION", "PCOUNT",
@@ -87,6 +89,17 @@ def pixel_box(exposure: Exposure, x0: int, y0: int, nx: int, ny: int) -> CutoutB
     """A box in parent pixels (e.g. the current view), cut at the image's edges."""
     nx, ny = _check_size(nx, ny)
     return _clip(exposure.info, int(x0), int(y0), nx, ny)
+
+
+def view_box(exposure: Exposure, x_range: tuple[float, float], y_range: tuple[float, float]) -> CutoutBox:
+    """The pixels a view shows (any part of them), from its parent-pixel edges as the image pane
+    reports them (pixel ``i`` spans ``i - 0.5 .. i + 0.5``), cut at the image's edges."""
+    (xlo, xhi), (ylo, yhi) = sorted(map(float, x_range)), sorted(map(float, y_range))
+    if not all(math.isfinite(v) for v in (xlo, xhi, ylo, yhi)):
+        raise CutoutError(f"bad view range x {x_range} y {y_range}")
+    i0, i1 = math.floor(xlo - 0.5) + 1, math.ceil(xhi + 0.5) - 1
+    j0, j1 = math.floor(ylo - 0.5) + 1, math.ceil(yhi + 0.5) - 1
+    return pixel_box(exposure, i0, j0, max(1, i1 - i0 + 1), max(1, j1 - j0 + 1))
 
 
 def sky_box(exposure: Exposure, ra: float, dec: float, nx: int, ny: Optional[int] = None) -> CutoutBox:
@@ -227,6 +240,18 @@ def write_cutout(exposure: Exposure, box: CutoutBox, out: str | os.PathLike) -> 
         "archive_kept": tail is not None,
         "bytes": os.path.getsize(out),
     }
+
+
+def cutout_bytes(exposure: Exposure, box: CutoutBox) -> bytes:
+    """The cutout FITS file as bytes (for a download button): :func:`write_cutout` to a private
+    temporary file, read back and removed."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cutout-") as tmp:
+        path = os.path.join(tmp, "cutout.fits")
+        write_cutout(exposure, box, path)
+        with open(path, "rb") as fh:
+            return fh.read()
 
 
 def _append_hdus(src: str, first_hdu: int, dest: str) -> None:

@@ -52,7 +52,8 @@ def write_hats_catalog(parquet_paths: Sequence[str | os.PathLike], dest_dir: str
     client
         A ``distributed.Client`` to run on; default: a small in-process cluster on 127.0.0.1.
     pixel_threshold, highest_order
-        Partitioning: at most this many rows per HEALPix pixel, pixels no finer than this order.
+        Partitioning: at most this many rows per HEALPix pixel, pixels no finer than this order
+        (hats-import holds a histogram of 12 * 4**order counts: order 10 is 100 MB, order 12 1.6 GB).
 
     Returns
     -------
@@ -87,11 +88,33 @@ def write_hats_catalog(parquet_paths: Sequence[str | os.PathLike], dest_dir: str
         pixel_threshold=int(pixel_threshold), highest_healpix_order=int(highest_order),
         progress_bar=False, resume=False, tmp_dir=str(dest / f".{name}-tmp"), dask_tmp=str(dest / f".{name}-dask"),
     )
-    with _client(client) as c:
-        pipeline_with_client(args, c)
-    for leftover in (dest / f".{name}-tmp", dest / f".{name}-dask"):
-        if leftover.exists():
-            import shutil
+    import shutil
 
+    try:
+        with _client(client) as c:
+            try:
+                with c.as_current():  # hats-import waits on futures through the current client
+                    pipeline_with_client(args, c)
+            except ValueError as exc:  # e.g. "single pixel row count ... exceeds threshold"
+                raise HatsWriteError(f"hats-import failed for {out}: {' '.join(str(exc).split())[:160]}") from None
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)  # no half-written catalog that looks like one
+        raise
+    finally:
+        for leftover in (dest / f".{name}-tmp", dest / f".{name}-dask"):
             shutil.rmtree(leftover, ignore_errors=True)
     return out
+
+
+def write_sample_hats(root: str | os.PathLike, manifest: dict, progress: Optional[Callable[[str], None]] = None,
+                      client=None) -> str:
+    """Write a sample repository's ``objectTable`` files as the HATS catalog ``<root>/hats/object``
+    and return that path relative to ``root`` (for the manifest). Partitions are small (at most
+    150 rows of the small sample each) so the sample exercises merges across partitions."""
+    root = Path(root)
+    paths = [str(root / p) for p in manifest["paths"]["objectTable"].values()]
+    size = manifest.get("size", "small")
+    threshold = 150 if size == "small" else 1_000_000
+    out = write_hats_catalog(paths, root / "hats", name="object", client=client, pixel_threshold=threshold,
+                             highest_order=8 if size == "small" else 10, progress=progress)
+    return str(out.relative_to(root))
