@@ -285,9 +285,14 @@ class RepoIndex:
     def bands(self) -> list[str]:
         """Bands with coadds or calexps, in wavelength order (distinct-value queries)."""
         def compute():
-            found = {b for (b,) in self._distinct(self.coadd_type, ["band"])}
-            found |= {b for (b,) in self._distinct(self.calexp_type, ["band"])}
-            return sorted((str(b) for b in found), key=band_key)
+            found = {str(b) for (b,) in self._distinct(self.coadd_type, ["band"])}
+            # calexps: one existence query per band the registry's filters name (each stops at its
+            # first match) rather than a distinct over every calexp of the collection
+            for band in getattr(self.repo, "all_bands", lambda: [])():
+                if band not in found and self.calexp_type and self.repo.has_datasets(
+                        self.calexp_type, collections=self.collection, where={"band": band}):
+                    found.add(str(band))
+            return sorted(found, key=band_key)
 
         return self._memoised("bands", compute)
 
@@ -327,9 +332,23 @@ class RepoIndex:
         return sorted({str(b) for (b,) in rows}, key=band_key)
 
     def detectors(self, visit: Optional[int]) -> list[int]:
-        if visit is None:
+        """The detectors of a visit with a calexp (with their registry regions, one query)."""
+        if visit is None or not self.calexp_type:
             return []
+        regions = self._calexp_regions(int(visit))
+        if regions:
+            return sorted(regions)
         return sorted(int(d) for (d,) in self._distinct(self.calexp_type, ["detector"], {"visit": int(visit)}))
+
+    def _calexp_regions(self, visit: int) -> dict[int, np.ndarray]:
+        def compute():
+            try:
+                return {int(d): np.asarray(v, float) for d, v in self.repo.visit_regions(
+                    visit, self.calexp_type, self.collection).items()}
+            except ExplorerError:
+                return {}
+
+        return self._memoised(("calexp_regions", visit), compute)
 
     def band_of_visit(self, visit: Any) -> Optional[str]:
         """The band of one visit (from the overlap answers when known, else one registry query)."""
@@ -393,7 +412,7 @@ class RepoIndex:
 
         def compute():
             dets = self.detectors(visit)
-            regions = self.repo.visit_regions(visit)
+            regions = self._calexp_regions(visit)
             out = {}
             for d in dets:
                 corners = self._header_corners(visit, d) if len(dets) <= HEADER_FOOTPRINTS_PER_VISIT else None

@@ -112,9 +112,15 @@ class Repository(ABC):
         no regions (Gen2): the caller then works from exposure headers."""
         return None
 
-    def visit_regions(self, visit: int) -> dict[int, Any]:
-        """Detector -> (N, 2) RA, Dec vertices the registry records for one visit (may be empty)."""
-        return {d: v for (vv, d), v in self.detector_regions().items() if vv == int(visit)}
+    def visit_regions(self, visit: int, dataset_type: Optional[str] = None,
+                      collections: Optional[str] = None) -> dict[int, Any]:
+        """Detector -> (N, 2) RA, Dec vertices the registry records for one visit (may be empty);
+        with ``dataset_type``, only the detectors that have such a dataset in the collections."""
+        regions = {d: v for (vv, d), v in self.detector_regions().items() if vv == int(visit)}
+        if dataset_type:
+            have = {d.get("detector") for d in self.query_data_ids(dataset_type, {"visit": int(visit)}, collections)}
+            regions = {d: v for d, v in regions.items() if d in have}
+        return regions
 
     def visit_bands(self, visits: Sequence[int]) -> dict[int, Optional[str]]:
         """Band of each visit, from the registry (empty where the backend cannot say)."""

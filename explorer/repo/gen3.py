@@ -407,17 +407,57 @@ class Gen3Repository(Repository):
 
     def overlapping_detectors(self, dataset_type: str, tract: int, patch: Optional[str] = None,
                               collections: Optional[str] = None) -> Optional[list[tuple[int, int, Optional[str]]]]:
-        where: dict[str, Any] = {"tract": int(tract)}
-        if patch is not None:
-            where["patch"] = patch
-        rows = self._query_rows(dataset_type, ["visit", "detector"], where, collections)
+        # The region as a literal, not a join with the patch table: the registry then scans the
+        # detector regions' skypix index over the patch's own pixel ranges (a join's plan can walk
+        # every detector region of the instrument instead when the database has no statistics).
+        from ..sky.regions import to_sphgeom_polygon
+
+        regions = self.patch_regions_of(int(tract)) if patch is not None else self.tract_regions_of([int(tract)])
+        key = str(patch).replace(" ", "") if patch is not None else int(tract)
+        if key not in regions:
+            return []
+        region = to_sphgeom_polygon(regions[key])
+        constraint = self._governed(dataset_type, {})
+        leaves = self._leaf_collections(collections)
+        with self._lock:
+            try:
+                with self.butler.query() as q:
+                    rows = list(q.join_dataset_search(dataset_type, leaves).data_ids(["visit", "detector"]).where(
+                        "visit_detector_region.region OVERLAPS(region)", constraint, bind={"region": region}))
+            except Exception as exc:
+                raise BadDataIdError(f"cannot find the {dataset_type} overlapping tract {tract}"
+                                     f"{'' if patch is None else ' patch ' + str(patch)}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         return sorted({(int(r["visit"]), int(r["detector"]), _plain(r.get("band"))) for r in rows})
 
-    def visit_regions(self, visit: int) -> dict[int, Any]:
+    def tract_regions_of(self, tracts: Sequence[int]) -> dict[int, Any]:
+        """Regions of some tracts (one query; remembered per tract)."""
+        from ..sky.regions import vertices_from_region
+
+        out, wanted = {}, []
+        for t in tracts:
+            hit = self._memo.get(("tract_region", int(t)))
+            if hit is not None:
+                out[int(t)] = hit
+            else:
+                wanted.append(int(t))
+        if wanted:
+            constraint = self._governed(None, {}, ["tract"])
+            with self._lock, self.butler.query() as q:
+                records = list(q.dimension_records("tract").where("tract IN (ts)", constraint, bind={"ts": wanted}))
+            for r in records:
+                if r.region is not None:
+                    out[int(r.id)] = self._memo.setdefault(("tract_region", int(r.id)), vertices_from_region(r.region))
+        return out
+
+    def visit_regions(self, visit: int, dataset_type: Optional[str] = None,
+                      collections: Optional[str] = None) -> dict[int, Any]:
         from ..sky.regions import vertices_from_region
 
         constraint = self._governed(None, {"visit": int(visit)})
         with self._lock, self.butler.query() as q:
+            if dataset_type:  # only the detectors with such a dataset: one query for both answers
+                q = q.join_dataset_search(dataset_type, self._leaf_collections(collections))
             records = list(q.dimension_records("visit_detector_region").where(constraint))
         out = {}
         for r in records:
