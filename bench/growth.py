@@ -138,7 +138,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="survey-25k,survey-250k")
     ap.add_argument("--repo", action="append", default=[], help="measure this survey-like repository")
@@ -146,7 +146,7 @@ def main() -> int:
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--from-json", help="print the table of an earlier --json run")
     ap.add_argument("--code", default=str(ROOT), help="the explorer checkout to measure (e.g. an older one)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.from_json:
         rows = json.loads(Path(args.from_json).read_text())["rows"]
     else:
