@@ -107,21 +107,23 @@ def measure(path: Path, code_root: Path = ROOT) -> dict[str, Any]:
     manifest = json.loads((path / "sample_manifest.json").read_text())
     child_env = dict(os.environ, PYTHONPATH=str(code_root))
     log(f"{path.name}: first page and switches")
+    path = path.resolve()
+    # cwd = the checkout measured: ``python -c`` puts the working directory first on sys.path
     proc = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, env=child_env,
-                          timeout=1800)
+                          timeout=1800, cwd=str(code_root))
     if proc.returncode != 0:
         raise SystemExit(f"growth: measuring {path} failed:\n{proc.stderr[-3000:]}")
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     log(f"{path.name}: inventory --json")
     t0 = time.perf_counter()
     inv = subprocess.run([sys.executable, "-m", "explorer.cli", "inventory", str(path), "--json"],
-                         capture_output=True, text=True, env=child_env, timeout=1800)
+                         capture_output=True, text=True, env=child_env, timeout=1800, cwd=str(code_root))
     row["inventory_s"] = round(time.perf_counter() - t0, 2)
     row["inventory_ok"] = inv.returncode == 0
     if inv.returncode == 0:
         counts = {d["name"]: d["count"] for d in json.loads(inv.stdout)["dataset_types"]}
         row["inventory_counts_match"] = counts == manifest.get("datasets")
-    row.update(repo=str(path), size=manifest.get("size"), datasets=manifest.get("total_datasets"),
+    row.update(repo=str(path), code=str(code_root), size=manifest.get("size"), datasets=manifest.get("total_datasets"),
                visits=manifest.get("visits"), tracts=len(manifest.get("tracts", [])),
                build_s=manifest.get("write_seconds"))
     return row

@@ -430,11 +430,16 @@ class RepoIndex:
         return _Footprints(self)
 
     def _all_footprints(self) -> dict[tuple[int, int], np.ndarray]:
+        """Every calexp's footprint, visit by visit, stopping after :data:`FOOTPRINT_LIMIT` of
+        them: a survey's million footprints are no quick look (the sky map asks for those of the
+        chosen tract or patch, :meth:`footprints_in`, or for counts, :meth:`patch_coverage`)."""
         def compute():
             out = {}
             for visit in self.visits:
                 for d, corners in self.visit_footprints(visit).items():
                     out[(visit, d)] = corners
+                if len(out) >= FOOTPRINT_LIMIT:
+                    break
             return out
 
         return self._memoised("all_footprints", compute)
@@ -602,8 +607,14 @@ class RepoIndex:
 
         stats = {t: dict(v) for t, v in self._memoised("tract_stats", compute).items()}
         if with_visits:
+            counts = None
+            if len(stats) > 8 or self.count_kind("calexp") > FOOTPRINT_LIMIT:
+                try:  # beyond a few tracts: one spatial join of visit and tract regions for all
+                    counts = self.repo.visit_counts_by_tract()
+                except ExplorerError:
+                    counts = None
             for t in stats:
-                stats[t]["visits"] = len(self.visits_overlapping(t, None))
+                stats[t]["visits"] = counts.get(t, 0) if counts is not None else len(self.visits_overlapping(t, None))
         return stats
 
     # ----- data IDs ------------------------------------------------------------------------

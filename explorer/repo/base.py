@@ -122,6 +122,11 @@ class Repository(ABC):
             regions = {d: v for d, v in regions.items() if d in have}
         return regions
 
+    def visit_counts_by_tract(self) -> Optional[dict[int, int]]:
+        """Tract -> number of visits overlapping it, from the registry's regions in one query;
+        None when the backend cannot say (the index then counts overlaps tract by tract)."""
+        return None
+
     def visit_bands(self, visits: Sequence[int]) -> dict[int, Optional[str]]:
         """Band of each visit, from the registry (empty where the backend cannot say)."""
         return {}

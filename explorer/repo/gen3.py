@@ -430,6 +430,20 @@ class Gen3Repository(Repository):
                                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         return sorted({(int(r["visit"]), int(r["detector"]), _plain(r.get("band"))) for r in rows})
 
+    def visit_counts_by_tract(self) -> Optional[dict[int, int]]:
+        """Tract -> how many visits' focal-plane regions overlap it: one spatial join of the visit
+        and tract regions for every tract (remembered), for colouring a sky map by depth."""
+        def compute():
+            constraint = self._governed(None, {}, ["visit", "tract"])
+            with self._lock, self.butler.query() as q:
+                rows = q.data_ids(["tract", "visit"]).where(constraint)
+                counts: dict[int, int] = {}
+                for r in rows:
+                    counts[int(r["tract"])] = counts.get(int(r["tract"]), 0) + 1
+            return counts
+
+        return self._memoised(("visit_counts_by_tract",), compute)
+
     def tract_regions_of(self, tracts: Sequence[int]) -> dict[int, Any]:
         """Regions of some tracts (one query; remembered per tract)."""
         from ..sky.regions import vertices_from_region
