@@ -586,11 +586,40 @@ class RepoIndex:
         return out
 
     def patch_coverage(self, tract: Optional[int]) -> dict[str, int]:
-        """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map."""
+        """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map (the
+        registry's regions of the tract's calexps in one query, matched to the patches here)."""
         if tract is None:
             return {}
-        return self._memoised(("coverage", int(tract)), lambda: {
-            p: sum(len(d) for d in self.overlapping(tract, p).values()) for p in self.patches(tract)})
+
+        def compute():
+            try:
+                regions = self.repo.detector_regions_in(self.calexp_type, int(tract), self.collection,
+                                                        as_regions=True) \
+                    if self.calexp_type and self.count_kind("calexp") > FOOTPRINT_LIMIT else None
+            except ExplorerError:
+                regions = None
+            if regions is None:  # few calexps (or no regions): their footprints patch by patch
+                return {p: sum(len(d) for d in self.overlapping(tract, p).values()) for p in self.patches(tract)}
+            patches = {p: r for p, r in self.patch_regions(tract).items() if p in set(self.patches(tract))}
+            return {p: n for p, n in zip(patches, _overlap_counts(list(patches.values()), list(regions.values())))}
+
+        return self._memoised(("coverage", int(tract)), compute)
+
+    def tract_options(self, search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
+        """Tracts with data as options: the count is the number of patches with data."""
+        stats = self.tract_stats()
+        text = (search or "").strip()
+        out = [Option(t, f"{t}: {s['patches']} patches, {''.join(s['bands'])}", s["patches"])
+               for t, s in stats.items() if not text or text in str(t)]
+        return out[:limit]
+
+    def patch_options(self, tract: Optional[int], search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
+        """Patches of a tract with data as options: the count is the calexps overlapping each."""
+        coverage = self.patch_coverage(tract)
+        text = (search or "").strip().replace(" ", "")
+        out = [Option(p, f"{p}: {coverage.get(p, 0)} calexps", coverage.get(p, 0))
+               for p in self.patches(tract) if not text or text in p]
+        return out[:limit]
 
     def tract_stats(self, with_visits: bool = False) -> dict[int, dict[str, Any]]:
         """Per tract: bands with coadds, patches with data, and (optionally) overlapping visits."""
@@ -921,6 +950,28 @@ class ScanIndex(RepoIndex):
             return out
 
         return self._memoised(("overlapping", int(tract), patch), compute)
+
+
+def _overlap_counts(polygons: list, others: list) -> list[int]:
+    """For each polygon (RA/Dec vertices), how many of ``others`` (sphgeom regions) overlap it:
+    pairs are pre-selected by bounding circles with numpy, then tested exactly with sphgeom."""
+    from .sky.geometry import radec_to_xyz
+    from .sky.regions import to_sphgeom_polygon
+
+    if not polygons or not others:
+        return [0] * len(polygons)
+    regions = [to_sphgeom_polygon(v) for v in polygons]
+    circles = [r.getBoundingCircle() for r in regions]
+    pc = np.array([[c.getCenter().x(), c.getCenter().y(), c.getCenter().z()] for c in circles])
+    pr = np.array([c.getOpeningAngle().asRadians() for c in circles])
+    ocircles = [o.getBoundingCircle() for o in others]
+    oc = np.array([[c.getCenter().x(), c.getCenter().y(), c.getCenter().z()] for c in ocircles])
+    orad = np.array([c.getOpeningAngle().asRadians() for c in ocircles])
+    counts = []
+    for i, region in enumerate(regions):
+        near = np.nonzero(np.arccos(np.clip(oc @ pc[i], -1, 1)) <= pr[i] + orad)[0]
+        counts.append(sum(1 for j in near if region.overlaps(others[j])))
+    return counts
 
 
 def _patch_sort_key(name: str) -> tuple[int, int, str]:

@@ -122,6 +122,12 @@ class Repository(ABC):
             regions = {d: v for d, v in regions.items() if d in have}
         return regions
 
+    def detector_regions_in(self, dataset_type: str, tract: int, collections: Optional[str] = None,
+                            as_regions: bool = False) -> Optional[dict[tuple[int, int], Any]]:
+        """(visit, detector) -> registry region vertices (``as_regions``: sphgeom regions) of a
+        type's datasets overlapping a tract, in one query; None when the backend keeps no regions."""
+        return None
+
     def visit_counts_by_tract(self) -> Optional[dict[int, int]]:
         """Tract -> number of visits overlapping it, from the registry's regions in one query;
         None when the backend cannot say (the index then counts overlaps tract by tract)."""

@@ -430,6 +430,32 @@ class Gen3Repository(Repository):
                                      f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         return sorted({(int(r["visit"]), int(r["detector"]), _plain(r.get("band"))) for r in rows})
 
+    def detector_regions_in(self, dataset_type: str, tract: int, collections: Optional[str] = None,
+                            as_regions: bool = False) -> Optional[dict[tuple[int, int], Any]]:
+        """(visit, detector) -> vertices (``as_regions``: the sphgeom regions) of the datasets of a
+        visit-detector type whose registry region overlaps a tract (one query, the tract region as
+        a literal)."""
+        from ..sky.regions import to_sphgeom_polygon, vertices_from_region
+
+        regions = self.tract_regions_of([int(tract)])
+        if int(tract) not in regions:
+            return {}
+        constraint = self._governed(dataset_type, {})
+        leaves = self._leaf_collections(collections)
+        with self._lock, self.butler.query() as q:
+            records = list(q.join_dataset_search(dataset_type, leaves).dimension_records("visit_detector_region").where(
+                "visit_detector_region.region OVERLAPS(region)", constraint,
+                bind={"region": to_sphgeom_polygon(regions[int(tract)])}))
+        if as_regions:
+            return {(int(r.visit), int(r.detector)): r.region for r in records if r.region is not None}
+        out = {}
+        for r in records:
+            try:
+                out[(int(r.visit), int(r.detector))] = vertices_from_region(r.region)
+            except (ValueError, TypeError, AttributeError):
+                continue
+        return out
+
     def visit_counts_by_tract(self) -> Optional[dict[int, int]]:
         """Tract -> how many visits' focal-plane regions overlap it: one spatial join of the visit
         and tract regions for every tract (remembered), for colouring a sky map by depth."""
