@@ -381,13 +381,28 @@ class Gen3Repository(Repository):
 
     def count_datasets(self, dataset_type: str, collections: Optional[str] = None,
                        where: Optional[dict[str, Any]] = None) -> int:
+        """The registry's own count; when a TAGGED or CALIBRATION collection is searched (a
+        dataset may then sit in several), distinct dataset ids are counted instead."""
         leaves = self._leaf_collections(collections)
         constraint = self._governed(dataset_type, where)
         with self._lock, self.butler.query() as q:
             results = q.datasets(dataset_type, collections=leaves, find_first=False)
             if constraint:
                 results = results.where(constraint)
+            if len(leaves) > 1 and not self._runs_only(tuple(leaves)):
+                return len({ref.id for ref in results})
             return int(results.count(exact=True))
+
+    def _runs_only(self, leaves: tuple[str, ...]) -> bool:
+        def compute():
+            from lsst.daf.butler import CollectionType
+
+            try:
+                return all(self.registry.getCollectionType(c) == CollectionType.RUN for c in leaves)
+            except Exception:
+                return False
+
+        return self._memoised(("runs_only", leaves), compute)
 
     def has_datasets(self, dataset_type: str, collections: Optional[str] = None,
                      where: Optional[dict[str, Any]] = None) -> bool:
@@ -595,15 +610,23 @@ class Gen3Repository(Repository):
         leaves = self._leaf_collections(collections)
         missing, done, batch, seen = 0, 0, [], set()
 
-        def check() -> int:
-            existence = self.butler._exists_many(batch, full_check=True)
-            return sum(1 for ex in existence.values() if not ex)
+        datastore = getattr(self.butler, "_datastore", None)
 
+        def check() -> int:
+            if datastore is None:  # a client butler: its own existence check
+                existence = self.butler._exists_many(batch, full_check=True)
+                return sum(1 for ex in existence.values() if not ex)
+            # the refs come from the registry: ask the datastore which it records, then stat those
+            known = [ref for ref, yes in datastore.knows_these(batch).items() if yes]
+            present = sum(1 for yes in datastore.mexists(known).values() if yes) if known else 0
+            return len(batch) - present
+
+        dedupe = len(leaves) > 1 and not self._runs_only(tuple(leaves))  # else no dataset repeats
         with self._lock, self.butler.query() as q:
             for ref in q.datasets(name, collections=leaves, find_first=False):
                 if ref.id in seen:  # the same dataset in two collections counts once
                     continue
-                if len(leaves) > 1:
+                if dedupe:
                     seen.add(ref.id)
                 batch.append(ref)
                 if len(batch) >= CHECK_BATCH:
