@@ -7,6 +7,7 @@
     python bench/run.py --only image_switch_ms,histogram_10m_ms
     python bench/run.py --repo PATH           # measure another (large) sample repository
     python bench/run.py --from-json bench/out/results.json --write-benchmarks   # refresh BENCHMARKS.md
+    python bench/run.py --growth survey-25k,survey-250k,survey   # cost against registry size (growth.py)
 
 Progress goes to stderr; stdout holds only the JSON (``--json``), the Markdown table
 (``--markdown``) or a short text table. No figure is asserted: the goals are reported, met or not.
@@ -214,7 +215,13 @@ def main(argv=None) -> int:
     ap.add_argument("--only", metavar="KEY[,KEY]", help=f"measure only these figures ({', '.join(KEYS)})")
     ap.add_argument("--repo", help="a large sample repository to reuse (default bench/out/large, built if absent)")
     ap.add_argument("--repeat", type=int, help="repeats per figure (default 7, --quick 3)")
+    ap.add_argument("--growth", metavar="SIZES", help="instead: the growth table over survey samples, e.g. "
+                    "survey-25k,survey-250k,survey (bench/growth.py; samples built in bench/out if absent)")
     args = ap.parse_args(argv)
+    if args.growth:
+        import growth
+
+        return growth.main(["--sizes", args.growth] + (["--json"] if args.json else []))
     if args.from_json:
         res = json.loads(Path(args.from_json).read_text())
     else:

@@ -285,9 +285,14 @@ class RepoIndex:
     def bands(self) -> list[str]:
         """Bands with coadds or calexps, in wavelength order (distinct-value queries)."""
         def compute():
-            found = {b for (b,) in self._distinct(self.coadd_type, ["band"])}
-            found |= {b for (b,) in self._distinct(self.calexp_type, ["band"])}
-            return sorted((str(b) for b in found), key=band_key)
+            found = {str(b) for (b,) in self._distinct(self.coadd_type, ["band"])}
+            # calexps: one existence query per band the registry's filters name (each stops at its
+            # first match) rather than a distinct over every calexp of the collection
+            for band in getattr(self.repo, "all_bands", lambda: [])():
+                if band not in found and self.calexp_type and self.repo.has_datasets(
+                        self.calexp_type, collections=self.collection, where={"band": band}):
+                    found.add(str(band))
+            return sorted(found, key=band_key)
 
         return self._memoised("bands", compute)
 
@@ -327,9 +332,23 @@ class RepoIndex:
         return sorted({str(b) for (b,) in rows}, key=band_key)
 
     def detectors(self, visit: Optional[int]) -> list[int]:
-        if visit is None:
+        """The detectors of a visit with a calexp (with their registry regions, one query)."""
+        if visit is None or not self.calexp_type:
             return []
+        regions = self._calexp_regions(int(visit))
+        if regions:
+            return sorted(regions)
         return sorted(int(d) for (d,) in self._distinct(self.calexp_type, ["detector"], {"visit": int(visit)}))
+
+    def _calexp_regions(self, visit: int) -> dict[int, np.ndarray]:
+        def compute():
+            try:
+                return {int(d): np.asarray(v, float) for d, v in self.repo.visit_regions(
+                    visit, self.calexp_type, self.collection).items()}
+            except ExplorerError:
+                return {}
+
+        return self._memoised(("calexp_regions", visit), compute)
 
     def band_of_visit(self, visit: Any) -> Optional[str]:
         """The band of one visit (from the overlap answers when known, else one registry query)."""
@@ -393,7 +412,7 @@ class RepoIndex:
 
         def compute():
             dets = self.detectors(visit)
-            regions = self.repo.visit_regions(visit)
+            regions = self._calexp_regions(visit)
             out = {}
             for d in dets:
                 corners = self._header_corners(visit, d) if len(dets) <= HEADER_FOOTPRINTS_PER_VISIT else None
@@ -411,11 +430,16 @@ class RepoIndex:
         return _Footprints(self)
 
     def _all_footprints(self) -> dict[tuple[int, int], np.ndarray]:
+        """Every calexp's footprint, visit by visit, stopping after :data:`FOOTPRINT_LIMIT` of
+        them: a survey's million footprints are no quick look (the sky map asks for those of the
+        chosen tract or patch, :meth:`footprints_in`, or for counts, :meth:`patch_coverage`)."""
         def compute():
             out = {}
             for visit in self.visits:
                 for d, corners in self.visit_footprints(visit).items():
                     out[(visit, d)] = corners
+                if len(out) >= FOOTPRINT_LIMIT:
+                    break
             return out
 
         return self._memoised("all_footprints", compute)
@@ -562,11 +586,40 @@ class RepoIndex:
         return out
 
     def patch_coverage(self, tract: Optional[int]) -> dict[str, int]:
-        """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map."""
+        """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map (the
+        registry's regions of the tract's calexps in one query, matched to the patches here)."""
         if tract is None:
             return {}
-        return self._memoised(("coverage", int(tract)), lambda: {
-            p: sum(len(d) for d in self.overlapping(tract, p).values()) for p in self.patches(tract)})
+
+        def compute():
+            try:
+                regions = self.repo.detector_regions_in(self.calexp_type, int(tract), self.collection,
+                                                        as_regions=True) \
+                    if self.calexp_type and self.count_kind("calexp") > FOOTPRINT_LIMIT else None
+            except ExplorerError:
+                regions = None
+            if regions is None:  # few calexps (or no regions): their footprints patch by patch
+                return {p: sum(len(d) for d in self.overlapping(tract, p).values()) for p in self.patches(tract)}
+            patches = {p: r for p, r in self.patch_regions(tract).items() if p in set(self.patches(tract))}
+            return {p: n for p, n in zip(patches, _overlap_counts(list(patches.values()), list(regions.values())))}
+
+        return self._memoised(("coverage", int(tract)), compute)
+
+    def tract_options(self, search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
+        """Tracts with data as options: the count is the number of patches with data."""
+        stats = self.tract_stats()
+        text = (search or "").strip()
+        out = [Option(t, f"{t}: {s['patches']} patches, {''.join(s['bands'])}", s["patches"])
+               for t, s in stats.items() if not text or text in str(t)]
+        return out[:limit]
+
+    def patch_options(self, tract: Optional[int], search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
+        """Patches of a tract with data as options: the count is the calexps overlapping each."""
+        coverage = self.patch_coverage(tract)
+        text = (search or "").strip().replace(" ", "")
+        out = [Option(p, f"{p}: {coverage.get(p, 0)} calexps", coverage.get(p, 0))
+               for p in self.patches(tract) if not text or text in p]
+        return out[:limit]
 
     def tract_stats(self, with_visits: bool = False) -> dict[int, dict[str, Any]]:
         """Per tract: bands with coadds, patches with data, and (optionally) overlapping visits."""
@@ -583,8 +636,14 @@ class RepoIndex:
 
         stats = {t: dict(v) for t, v in self._memoised("tract_stats", compute).items()}
         if with_visits:
+            counts = None
+            if len(stats) > 8 or self.count_kind("calexp") > FOOTPRINT_LIMIT:
+                try:  # beyond a few tracts: one spatial join of visit and tract regions for all
+                    counts = self.repo.visit_counts_by_tract()
+                except ExplorerError:
+                    counts = None
             for t in stats:
-                stats[t]["visits"] = len(self.visits_overlapping(t, None))
+                stats[t]["visits"] = counts.get(t, 0) if counts is not None else len(self.visits_overlapping(t, None))
         return stats
 
     # ----- data IDs ------------------------------------------------------------------------
@@ -891,6 +950,28 @@ class ScanIndex(RepoIndex):
             return out
 
         return self._memoised(("overlapping", int(tract), patch), compute)
+
+
+def _overlap_counts(polygons: list, others: list) -> list[int]:
+    """For each polygon (RA/Dec vertices), how many of ``others`` (sphgeom regions) overlap it:
+    pairs are pre-selected by bounding circles with numpy, then tested exactly with sphgeom."""
+    from .sky.geometry import radec_to_xyz
+    from .sky.regions import to_sphgeom_polygon
+
+    if not polygons or not others:
+        return [0] * len(polygons)
+    regions = [to_sphgeom_polygon(v) for v in polygons]
+    circles = [r.getBoundingCircle() for r in regions]
+    pc = np.array([[c.getCenter().x(), c.getCenter().y(), c.getCenter().z()] for c in circles])
+    pr = np.array([c.getOpeningAngle().asRadians() for c in circles])
+    ocircles = [o.getBoundingCircle() for o in others]
+    oc = np.array([[c.getCenter().x(), c.getCenter().y(), c.getCenter().z()] for c in ocircles])
+    orad = np.array([c.getOpeningAngle().asRadians() for c in ocircles])
+    counts = []
+    for i, region in enumerate(regions):
+        near = np.nonzero(np.arccos(np.clip(oc @ pc[i], -1, 1)) <= pr[i] + orad)[0]
+        counts.append(sum(1 for j in near if region.overlaps(others[j])))
+    return counts
 
 
 def _patch_sort_key(name: str) -> tuple[int, int, str]:

@@ -76,7 +76,14 @@ def sample_gen3(tmp_path_factory) -> Path:
 
 
 # ----- a real PostgreSQL server (owned by the scale helper: registry tests) -----------------------
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+def _pg_bin() -> Path:
+    """The newest Debian PostgreSQL's binaries (``/usr/lib/postgresql/<version>/bin``)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 
 
 @pytest.fixture(scope="session")

@@ -206,3 +206,28 @@ def test_corrupt_sqlite_registry_is_one_line(sample_gen3, tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "gen3.sqlite3" in lines[0] and "not a readable SQLite database" in lines[0], result.stderr
+
+
+def test_coverage_from_one_tract_query_matches_the_patch_joins(survey_repo):
+    """The sky map's counts per patch (one query for the tract's detector regions, matched to the
+    patches in numpy + sphgeom) equal the registry's own overlap join, patch by patch."""
+    from explorer.index import RepoIndex, _overlap_counts
+    from explorer.repo import open_repo
+
+    root, manifest = survey_repo
+    repo = open_repo(str(root))
+    try:
+        idx = RepoIndex(repo)
+        tract = manifest["tracts"][0]
+        regions = repo.detector_regions_in("calexp", tract, as_regions=True)
+        assert regions and len(regions) < 8 * 189
+        patches = idx.patch_regions(tract)
+        counts = dict(zip(patches, _overlap_counts(list(patches.values()), list(regions.values()))))
+        for patch in patches:
+            assert counts[patch] == sum(len(d) for d in idx.overlapping(tract, patch).values()), patch
+        assert idx.patch_coverage(tract) == {p: counts[p] for p in idx.patches(tract)}
+        options = idx.patch_options(tract, search="3,")
+        assert options and all(o.value.startswith("3,") and o.count == counts[o.value] for o in options)
+        assert [o.value for o in idx.tract_options()] == idx.tracts
+    finally:
+        repo.close()

@@ -121,9 +121,26 @@ class Repository(ABC):
         no regions (Gen2): the caller then works from exposure headers."""
         return None
 
-    def visit_regions(self, visit: int) -> dict[int, Any]:
-        """Detector -> (N, 2) RA, Dec vertices the registry records for one visit (may be empty)."""
-        return {d: v for (vv, d), v in self.detector_regions().items() if vv == int(visit)}
+    def visit_regions(self, visit: int, dataset_type: Optional[str] = None,
+                      collections: Optional[str] = None) -> dict[int, Any]:
+        """Detector -> (N, 2) RA, Dec vertices the registry records for one visit (may be empty);
+        with ``dataset_type``, only the detectors that have such a dataset in the collections."""
+        regions = {d: v for (vv, d), v in self.detector_regions().items() if vv == int(visit)}
+        if dataset_type:
+            have = {d.get("detector") for d in self.query_data_ids(dataset_type, {"visit": int(visit)}, collections)}
+            regions = {d: v for d, v in regions.items() if d in have}
+        return regions
+
+    def detector_regions_in(self, dataset_type: str, tract: int, collections: Optional[str] = None,
+                            as_regions: bool = False) -> Optional[dict[tuple[int, int], Any]]:
+        """(visit, detector) -> registry region vertices (``as_regions``: sphgeom regions) of a
+        type's datasets overlapping a tract, in one query; None when the backend keeps no regions."""
+        return None
+
+    def visit_counts_by_tract(self) -> Optional[dict[int, int]]:
+        """Tract -> number of visits overlapping it, from the registry's regions in one query;
+        None when the backend cannot say (the index then counts overlaps tract by tract)."""
+        return None
 
     def visit_bands(self, visits: Sequence[int]) -> dict[int, Optional[str]]:
         """Band of each visit, from the registry (empty where the backend cannot say)."""

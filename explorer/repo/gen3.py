@@ -383,13 +383,28 @@ class Gen3Repository(Repository):
 
     def count_datasets(self, dataset_type: str, collections: Optional[str] = None,
                        where: Optional[dict[str, Any]] = None) -> int:
+        """The registry's own count; when a TAGGED or CALIBRATION collection is searched (a
+        dataset may then sit in several), distinct dataset ids are counted instead."""
         leaves = self._leaf_collections(collections)
         constraint = self._governed(dataset_type, where)
         with self._lock, self.butler.query() as q:
             results = q.datasets(dataset_type, collections=leaves, find_first=False)
             if constraint:
                 results = results.where(constraint)
+            if len(leaves) > 1 and not self._runs_only(tuple(leaves)):
+                return len({ref.id for ref in results})
             return int(results.count(exact=True))
+
+    def _runs_only(self, leaves: tuple[str, ...]) -> bool:
+        def compute():
+            from lsst.daf.butler import CollectionType
+
+            try:
+                return all(self.registry.getCollectionType(c) == CollectionType.RUN for c in leaves)
+            except Exception:
+                return False
+
+        return self._memoised(("runs_only", leaves), compute)
 
     def has_datasets(self, dataset_type: str, collections: Optional[str] = None,
                      where: Optional[dict[str, Any]] = None) -> bool:
@@ -409,17 +424,97 @@ class Gen3Repository(Repository):
 
     def overlapping_detectors(self, dataset_type: str, tract: int, patch: Optional[str] = None,
                               collections: Optional[str] = None) -> Optional[list[tuple[int, int, Optional[str]]]]:
-        where: dict[str, Any] = {"tract": int(tract)}
-        if patch is not None:
-            where["patch"] = patch
-        rows = self._query_rows(dataset_type, ["visit", "detector"], where, collections)
+        # The region as a literal, not a join with the patch table: the registry then scans the
+        # detector regions' skypix index over the patch's own pixel ranges (a join's plan can walk
+        # every detector region of the instrument instead when the database has no statistics).
+        from ..sky.regions import to_sphgeom_polygon
+
+        regions = self.patch_regions_of(int(tract)) if patch is not None else self.tract_regions_of([int(tract)])
+        key = str(patch).replace(" ", "") if patch is not None else int(tract)
+        if key not in regions:
+            return []
+        region = to_sphgeom_polygon(regions[key])
+        constraint = self._governed(dataset_type, {})
+        leaves = self._leaf_collections(collections)
+        with self._lock:
+            try:
+                with self.butler.query() as q:
+                    rows = list(q.join_dataset_search(dataset_type, leaves).data_ids(["visit", "detector"]).where(
+                        "visit_detector_region.region OVERLAPS(region)", constraint, bind={"region": region}))
+            except Exception as exc:
+                raise BadDataIdError(f"cannot find the {dataset_type} overlapping tract {tract}"
+                                     f"{'' if patch is None else ' patch ' + str(patch)}: "
+                                     f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
         return sorted({(int(r["visit"]), int(r["detector"]), _plain(r.get("band"))) for r in rows})
 
-    def visit_regions(self, visit: int) -> dict[int, Any]:
+    def detector_regions_in(self, dataset_type: str, tract: int, collections: Optional[str] = None,
+                            as_regions: bool = False) -> Optional[dict[tuple[int, int], Any]]:
+        """(visit, detector) -> vertices (``as_regions``: the sphgeom regions) of the datasets of a
+        visit-detector type whose registry region overlaps a tract (one query, the tract region as
+        a literal)."""
+        from ..sky.regions import to_sphgeom_polygon, vertices_from_region
+
+        regions = self.tract_regions_of([int(tract)])
+        if int(tract) not in regions:
+            return {}
+        constraint = self._governed(dataset_type, {})
+        leaves = self._leaf_collections(collections)
+        with self._lock, self.butler.query() as q:
+            records = list(q.join_dataset_search(dataset_type, leaves).dimension_records("visit_detector_region").where(
+                "visit_detector_region.region OVERLAPS(region)", constraint,
+                bind={"region": to_sphgeom_polygon(regions[int(tract)])}))
+        if as_regions:
+            return {(int(r.visit), int(r.detector)): r.region for r in records if r.region is not None}
+        out = {}
+        for r in records:
+            try:
+                out[(int(r.visit), int(r.detector))] = vertices_from_region(r.region)
+            except (ValueError, TypeError, AttributeError):
+                continue
+        return out
+
+    def visit_counts_by_tract(self) -> Optional[dict[int, int]]:
+        """Tract -> how many visits' focal-plane regions overlap it: one spatial join of the visit
+        and tract regions for every tract (remembered), for colouring a sky map by depth."""
+        def compute():
+            constraint = self._governed(None, {}, ["visit", "tract"])
+            with self._lock, self.butler.query() as q:
+                rows = q.data_ids(["tract", "visit"]).where(constraint)
+                counts: dict[int, int] = {}
+                for r in rows:
+                    counts[int(r["tract"])] = counts.get(int(r["tract"]), 0) + 1
+            return counts
+
+        return self._memoised(("visit_counts_by_tract",), compute)
+
+    def tract_regions_of(self, tracts: Sequence[int]) -> dict[int, Any]:
+        """Regions of some tracts (one query; remembered per tract)."""
+        from ..sky.regions import vertices_from_region
+
+        out, wanted = {}, []
+        for t in tracts:
+            hit = self._memo.get(("tract_region", int(t)))
+            if hit is not None:
+                out[int(t)] = hit
+            else:
+                wanted.append(int(t))
+        if wanted:
+            constraint = self._governed(None, {}, ["tract"])
+            with self._lock, self.butler.query() as q:
+                records = list(q.dimension_records("tract").where("tract IN (ts)", constraint, bind={"ts": wanted}))
+            for r in records:
+                if r.region is not None:
+                    out[int(r.id)] = self._memo.setdefault(("tract_region", int(r.id)), vertices_from_region(r.region))
+        return out
+
+    def visit_regions(self, visit: int, dataset_type: Optional[str] = None,
+                      collections: Optional[str] = None) -> dict[int, Any]:
         from ..sky.regions import vertices_from_region
 
         constraint = self._governed(None, {"visit": int(visit)})
         with self._lock, self.butler.query() as q:
+            if dataset_type:  # only the detectors with such a dataset: one query for both answers
+                q = q.join_dataset_search(dataset_type, self._leaf_collections(collections))
             records = list(q.dimension_records("visit_detector_region").where(constraint))
         out = {}
         for r in records:
@@ -520,15 +615,23 @@ class Gen3Repository(Repository):
         missing: list[dict[str, Any]] = []
         done, batch, seen = 0, [], set()
 
-        def check() -> list[dict[str, Any]]:
-            existence = self.butler._exists_many(batch, full_check=True)
-            return [dict(ref.dataId.mapping) for ref, ex in existence.items() if not ex]
+        datastore = getattr(self.butler, "_datastore", None)
 
+        def check() -> list[dict[str, Any]]:
+            if datastore is None:  # a client butler: its own existence check
+                existence = self.butler._exists_many(batch, full_check=True)
+                return [dict(ref.dataId.mapping) for ref, ex in existence.items() if not ex]
+            # the refs come from the registry: ask the datastore which it records, then stat those
+            known = [ref for ref, yes in datastore.knows_these(batch).items() if yes]
+            present = {ref.id for ref, yes in datastore.mexists(known).items() if yes} if known else set()
+            return [dict(ref.dataId.mapping) for ref in batch if ref.id not in present]
+
+        dedupe = len(leaves) > 1 and not self._runs_only(tuple(leaves))  # else no dataset repeats
         with self._lock, self.butler.query() as q:
             for ref in q.datasets(name, collections=leaves, find_first=False):
                 if ref.id in seen:  # the same dataset in two collections counts once
                     continue
-                if len(leaves) > 1:
+                if dedupe:
                     seen.add(ref.id)
                 batch.append(ref)
                 if len(batch) >= CHECK_BATCH:

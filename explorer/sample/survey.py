@@ -310,6 +310,24 @@ def ingest_files(butler, dest: Path, visit: dict, n_files: int, seed: int) -> li
     return keys
 
 
+def analyze_sqlite(dest: str | os.PathLike) -> None:
+    """``ANALYZE`` the SQLite registry after the bulk load, as a database administrator would.
+
+    Without statistics SQLite plans a lookup such as "the calexps of visit V" through the
+    (dataset type, collection, instrument) unique index, i.e. a scan of every calexp (0.1 s at
+    250 k datasets, growing with the registry); with them it takes the (instrument, visit) index
+    (0.2 ms). PostgreSQL, where registries of this size live, gathers statistics by itself.
+    """
+    import sqlite3
+
+    con = sqlite3.connect(os.fspath(Path(dest) / "gen3.sqlite3"))
+    try:
+        con.execute("ANALYZE")
+        con.commit()
+    finally:
+        con.close()
+
+
 def write_survey(dest: str | os.PathLike, visits: int, tracts: int, seed: int = 1,
                  progress: Progress = None, registry_db: Optional[str] = None,
                  registry_namespace: Optional[str] = None) -> dict:
@@ -346,6 +364,8 @@ def write_survey(dest: str | os.PathLike, visits: int, tracts: int, seed: int = 
         from .gen3 import _fix_formatters
 
         _fix_formatters(dest)
+        _say(progress, "ANALYZE: table statistics for SQLite's query planner")
+        analyze_sqlite(dest)
     seconds = round(time.perf_counter() - t0, 1)
     return {"layout": "gen3", "kind": "survey", "instrument": INSTRUMENT, "skymap": SKYMAP,
             "collections": {"defaults": CHAIN, "calexp_run": RUN_CALEXP, "coadd_run": RUN_COADD},
