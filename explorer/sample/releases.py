@@ -15,7 +15,13 @@ visit_image               ExposureF, afw FITS              VisitImage, written b
 deep_coadd                ExposureF, afw FITS              CellCoadd, written by lsst-images
 source                    ArrowAstropy parquet (instrument, visit); units in the metadata: deg, nJy
 object                    ArrowAstropy parquet (skymap, tract); ``{band}_psfFlux`` in nJy
+difference_image          ExposureF                        DifferenceImage (lsst-images)
+template_coadd            ExposureF                        CellCoadd (lsst-images)
 ========================  ===============================  ===================================
+
+Difference images (the first four visit images) are the science pixels minus another noise
+realisation of the same sky, so sources cancel; templates (one patch, every band) are coadds of
+the same sky three times deeper.
 
 Visit ids follow the releases' ``day_obs * 100000 + seq_num`` form. Coadds are 400 x 400
 cut-outs of the patches around the field centre in the cells skymap's tract frame; they are
