@@ -375,3 +375,18 @@ def test_planes_past_bit_31_reach_the_rendered_frame():
                              width=width, height=width * 3 // 4, binned=ex.binned)
         streak = (frame.mask_bits >> info.mask_planes["STREAK"]) & 1
         assert streak.any() and streak.sum() <= width  # one row of the image: at most one row of cells
+
+
+def test_catalog_positions_use_the_exact_mapping(tmp_path):
+    """Sources drawn on the image are placed through the exact projection, not its FITS approximation."""
+    from lsst.images import XY
+
+    from explorer.compute.sources import sky_to_pixel
+
+    proj = _write_distorted_masked_image(tmp_path / "distorted.fits")
+    info = F.read_exposure_info(tmp_path / "distorted.fits")
+    xs = np.array([31.0, 148.0, 90.25, 100.5])
+    ys = np.array([51.0, 148.0, 100.0, 120.75])
+    truth = proj.pixel_to_sky(XY(xs, ys))
+    px, py = sky_to_pixel(info, truth.ra.deg, truth.dec.deg)
+    assert np.allclose(px, xs, atol=1e-3) and np.allclose(py, ys, atol=1e-3)

@@ -46,13 +46,17 @@ def sky_to_pixel(info: ExposureInfo, ra_deg: np.ndarray, dec_deg: np.ndarray) ->
         ok &= _separation_deg(centre[0], centre[1], ra_deg, dec_deg) <= FOOTPRINT_MARGIN * radius + 1e-3
     if not ok.any():
         return x, y
-    wcs = info.wcs
-    try:
-        px, py = wcs.all_world2pix(ra_deg[ok], dec_deg[ok], 0, quiet=True)
-    except Exception:  # noqa: BLE001 - a WCS that cannot invert at all: its linear part then
-        px, py = wcs.wcs_world2pix(ra_deg[ok], dec_deg[ok], 0)
-    px = np.asarray(px, float) + info.xy0[0]
-    py = np.asarray(py, float) + info.xy0[1]
+    if info.sky_exact:  # the exact mapping (AST), vectorised; it maps in parent pixels already
+        with np.errstate(invalid="ignore"):
+            px, py = (np.asarray(v, float) for v in info.sky_to_pixel(ra_deg[ok], dec_deg[ok]))
+    else:
+        wcs = info.wcs
+        try:
+            px, py = wcs.all_world2pix(ra_deg[ok], dec_deg[ok], 0, quiet=True)
+        except Exception:  # noqa: BLE001 - a WCS that cannot invert at all: its linear part then
+            px, py = wcs.wcs_world2pix(ra_deg[ok], dec_deg[ok], 0)
+        px = np.asarray(px, float) + info.xy0[0]
+        py = np.asarray(py, float) + info.xy0[1]
     with np.errstate(invalid="ignore"):
         back_ra, back_dec = info.pixel_to_sky(px, py)
         err = _separation_deg(ra_deg[ok], dec_deg[ok], back_ra, back_dec) * 3600.0
@@ -78,7 +82,7 @@ def source_positions(info: ExposureInfo, df: pd.DataFrame, cols: dict) -> Option
     """x, y (parent pixels), id, value of each row that maps to a finite position."""
     if cols["pix"] is not None:
         x, y = df[cols["pix"][0]].to_numpy(float), df[cols["pix"][1]].to_numpy(float)
-    elif info.wcs is not None:
+    elif info.has_sky:
         ra_col, dec_col = cols["sky"]
         x, y = sky_to_pixel(info, to_degrees(df[ra_col].to_numpy(float), cols["units"].get(ra_col)),
                             to_degrees(df[dec_col].to_numpy(float), cols["units"].get(dec_col)))
