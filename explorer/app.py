@@ -18,6 +18,7 @@ import pandas as pd
 import panel as pn
 import param
 
+from . import notebook
 from .errors import ExplorerError
 from .repo.model import Exposure
 # the state's names, re-exported: ``explorer.app`` is where people (and apps/explorer.py) look first
@@ -38,7 +39,7 @@ def _ensure_extensions() -> None:
     """Load the Bokeh backend and the Panel extensions the page uses (cheap to repeat)."""
     import holoviews as hv
 
-    pn.extension("tabulator", notifications=True, loading_indicator=True)
+    pn.extension("tabulator", notifications=True, loading_indicator=True, **notebook.extension_kwargs())
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
 
@@ -244,8 +245,8 @@ class Explorer(pn.viewable.Viewer):
         return self.template(title).servable(title=title)
 
     def show(self, port: int = 0, **kwargs):
-        """Open the page in its own browser tab (a small server in this process)."""
-        return self.pn.serve({"explorer": lambda: self.template()}, port=port, show=True, **kwargs)
+        """Serve the page from this process and say where (see :func:`explorer.notebook.show`)."""
+        return notebook.show(lambda: self.template(), port=port, **kwargs)
 
     # ----- errors -----------------------------------------------------------------------------------
     def _on_error(self, _event=None) -> None:
