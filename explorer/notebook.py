@@ -134,7 +134,10 @@ def _served_here(make_page: Callable[[], Any]) -> Callable[[], Any]:
     """
     def make() -> Any:
         try:
-            from panel.io.resources import get_notebook_resources, set_default_resource_mode
+            from panel.io.resources import (
+                get_notebook_resources,
+                set_default_resource_mode,
+            )
 
             set_default_resource_mode("server", notebook=get_notebook_resources())
         except ImportError:  # another Panel version: its own behaviour stands
