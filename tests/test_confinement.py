@@ -308,7 +308,7 @@ def test_a_repository_inside_still_opens(led_out):
     assert resolve_repo_path("copy", [str(led_out["root"])]) == os.path.realpath(inside)
 
 
-def _gen2_repo(path: Path, cfg: str = None) -> Path:
+def _gen2_repo(path: Path, cfg: "str | None" = None) -> Path:
     path.mkdir(parents=True)
     if cfg is None:
         (path / "_mapper").write_text("lsst.obs.lsst.imsim.ImsimMapper\n")

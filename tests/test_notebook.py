@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,39 @@ def test_example_notebook_runs_and_displays_the_page(sample_gen3, monkeypatch):
     assert "deepCoadd" in printed and "patches of this tract with data" in printed
     summary = next(o for o in code[2].outputs if o.output_type == "execute_result").data["text/plain"]
     assert f"'visits': {len(manifest['visits'])}" in summary
+
+
+# ----- where the page's resources come from, and what .show() says (explorer.notebook) -------------
+def test_resource_mode_is_inline_unless_the_jupyter_endpoint_can_serve(monkeypatch):
+    from explorer import notebook
+
+    for name in ("PANEL_JUPYTER_ENDPOINT", notebook.ENV_HUB_PREFIX, notebook.ENV_RESOURCES,
+                 "PANEL_NOTEBOOK_RESOURCES"):
+        monkeypatch.delenv(name, raising=False)
+    assert notebook.resource_mode() == "inline"  # no Panel server extension in this kernel's server
+    monkeypatch.setenv("PANEL_JUPYTER_ENDPOINT", "1")  # what Panel's server extension sets for kernels
+    assert notebook.resource_mode() == "jupyter"
+    monkeypatch.setenv(notebook.ENV_HUB_PREFIX, "/user/ada/")  # Panel's endpoint URLs miss the prefix
+    assert notebook.resource_mode() == "inline"
+    monkeypatch.setenv(notebook.ENV_RESOURCES, "cdn")
+    assert notebook.resource_mode() == "cdn"
+    # outside a kernel (here: pytest) the page gets its resources from its own server
+    assert notebook.extension_kwargs() == {}
+
+
+def test_show_message_says_where_the_page_is(monkeypatch):
+    from explorer import notebook
+
+    monkeypatch.delenv(notebook.ENV_HUB_PREFIX, raising=False)
+    text = notebook.show_message(5123, opened=False)
+    assert "No browser tab was opened" in text and "http://localhost:5123/explorer" in text
+    assert "ssh -L 5123:localhost:5123" in text
+    assert "new browser tab" in notebook.show_message(5123, opened=True)
+    monkeypatch.setenv(notebook.ENV_HUB_PREFIX, "/user/ada/")
+    monkeypatch.setenv("JUPYTERHUB_PUBLIC_URL", "https://hub.example.org/")
+    text = notebook.show_message(5123, opened=False)
+    assert "https://hub.example.org/user/ada/proxy/5123/explorer" in text and "jupyter-server-proxy" in text
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    if sys.platform.startswith("linux"):
+        assert notebook.can_open_browser() is False

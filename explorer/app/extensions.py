@@ -7,7 +7,10 @@ def ensure_extensions() -> None:
     import holoviews as hv
     import panel as pn
 
-    pn.extension("tabulator", notifications=True, loading_indicator=True)
+    from .. import notebook
+
+    # in a notebook, the resources come from this server, not a CDN (see explorer.notebook)
+    pn.extension("tabulator", notifications=True, loading_indicator=True, **notebook.extension_kwargs())
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
 

@@ -125,8 +125,10 @@ class Explorer(pn.viewable.Viewer):
         return self.template(title).servable(title=title)
 
     def show(self, port: int = 0, **kwargs):
-        """Open the page in its own browser tab (a small server in this process)."""
-        return pn.serve({"explorer": lambda: self.template()}, port=port, show=True, **kwargs)
+        """Serve the page from this process and say where (see :func:`explorer.notebook.show`)."""
+        from .. import notebook
+
+        return notebook.show(lambda: self.template(), port=port, **kwargs)
 
 
 # ----- serving ------------------------------------------------------------------------------------

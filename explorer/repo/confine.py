@@ -76,8 +76,7 @@ def _sqlite_path(db: str) -> Optional[str]:
     database = make_url(db).database or ""
     if database.startswith("file:"):  # sqlite URI mode (?uri=true)
         database = database[len("file:"):].split("?", 1)[0]
-        if database.startswith("//"):
-            database = database[2:]
+        database = database.removeprefix("//")
     if not database or database == ":memory:" or "mode=memory" in db:
         return None
     return os.path.abspath(database)
@@ -106,7 +105,9 @@ def _gen3_leads(root: str) -> list[Lead]:
     from lsst.resources import ResourcePath
 
     source = os.path.join(root, "butler.yaml")
-    config = ButlerConfig(root)  # butler.yaml merged with the defaults, as Butler.from_config reads it
+    # butler.yaml merged with the defaults, as Butler.from_config reads it (a ResourcePath, not a
+    # str, so no repository-index alias is looked up)
+    config = ButlerConfig(ResourcePath(root, forceDirectory=True))
     leads: list[Lead] = []
     remote = config.get(("remote_butler", "url")) if "remote_butler" in config else None
     if remote:
@@ -228,8 +229,9 @@ def check_file(repo_root: str, path: Optional[str], what: str = "file") -> None:
         return
     if "://" in path and not path.startswith("file://"):
         raise PathNotAllowedError(f"refused: {what} {path} of repository {repo_root} is not a local file")
-    real = os.path.realpath(path[len("file://"):] if path.startswith("file://") else path)
+    local = path.removeprefix("file://")
+    real = os.path.realpath(local)
     if not any(_within(real, r) for r in roots):
-        how = " (through a symbolic link)" if real != os.path.abspath(path) else ""
+        how = " (through a symbolic link)" if real != os.path.abspath(local) else ""
         raise PathNotAllowedError(f"refused: {what} {path} of repository {repo_root} is outside the "
                                   f"allowed directories{how} ({', '.join(roots)})")
