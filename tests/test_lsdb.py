@@ -228,3 +228,22 @@ def test_write_hats_catalog_on_a_given_client_and_its_errors(objects, local_clie
         write_hats_catalog([], tmp_path, name="none")
     with pytest.raises(HatsWriteError, match="no column 'ra'"):
         write_hats_catalog(paths[:1], tmp_path, name="two", ra_column="ra")
+
+
+def test_columns_stay_on_the_workers_between_histograms(hats_dir, objects, local_client, monkeypatch):
+    from explorer.compute import hats
+
+    _, frame = objects
+    hats.forget_columns(local_client)
+    hats_histogram(hats_dir, "g_apFlux", local_client, bins=5)
+    kept = hats._persisted[local_client.id]
+    (key, (futures, nbytes)), = kept.items()
+    assert key[1] == "g_apFlux" and nbytes == 8 * len(frame)
+    again = hats_histogram(hats_dir, "g_apFlux", local_client, bins=33, log=True)  # no re-read: same arrays
+    assert kept[key][0] is futures
+    np.testing.assert_array_equal(again.counts, numpy_hist(frame.g_apFlux, 33, log=True)[0])
+    monkeypatch.setattr(hats, "MAX_PERSISTED_BYTES", nbytes)  # room for one column: the older goes
+    hats_histogram(hats_dir, "r_apFlux", local_client, bins=5)
+    assert [k[1] for k in hats._persisted[local_client.id]] == ["r_apFlux"]
+    hats.forget_columns(local_client)
+    assert local_client.id not in hats._persisted
