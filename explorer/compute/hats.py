@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from ..errors import ExplorerError
-from .cluster import PartitionJob, ship_kernels
+from .cluster import PartitionJob
 from .density import DensityGrid
 from .histogram import (
     HistogramResult,
@@ -128,23 +130,77 @@ def _partitions(catalog) -> list:
     return list(catalog.to_delayed())
 
 
+# Column arrays kept on the workers between histograms (per client, least recently used first):
+# a warm histogram then reads no parquet at all. Bounded in bytes of worker memory.
+MAX_PERSISTED_BYTES = 2 * 1024**3
+_persisted: dict[str, "OrderedDict[tuple, tuple[list, int]]"] = {}
+_persisted_lock = threading.Lock()
+
+
+def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], catalog,
+                    progress: Progress, on_job) -> list:
+    """Futures of one float64 array per partition of the column, loaded once and kept on the
+    workers (evicting the least recently used columns beyond MAX_PERSISTED_BYTES)."""
+    import dask
+
+    from . import kernels
+
+    key = (os.path.realpath(path) if "://" not in path else path, column, sky)
+    with _persisted_lock:
+        cache = _persisted.setdefault(client.id, OrderedDict())
+        hit = cache.get(key)
+        if hit is not None and not any(f.status in ("error", "cancelled", "lost") for f in hit[0]):
+            cache.move_to_end(key)
+            futures = hit[0]
+        else:
+            hit = None
+    if hit is None:
+        futures = client.compute([dask.delayed(kernels.column_values)(p, column) for p in _partitions(catalog)])
+    job = PartitionJob.of_futures(client, futures, f"reading {column}")
+    if on_job:
+        on_job(job)
+    try:
+        job.result(progress)
+    except BaseException:
+        with _persisted_lock:
+            _persisted.get(client.id, {}).pop(key, None)
+        raise
+    if hit is None:
+        nbytes = 8 * int(sum(client.gather(client.map(len, futures))))
+        with _persisted_lock:
+            cache = _persisted.setdefault(client.id, OrderedDict())
+            cache[key] = (futures, nbytes)
+            while len(cache) > 1 and sum(n for _, n in cache.values()) > MAX_PERSISTED_BYTES:
+                cache.popitem(last=False)  # dropping the futures frees the workers' copies
+    return futures
+
+
+def forget_columns(client=None) -> None:
+    """Release the column arrays kept on the workers (of one client, or of all)."""
+    with _persisted_lock:
+        if client is None:
+            _persisted.clear()
+        else:
+            _persisted.pop(client.id, None)
+
+
 def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50, log: bool = False,
                    value_range: Optional[Sequence[float]] = None, sky: Optional[SkyFilter] = None,
                    progress: Progress = None, on_job: Optional[Callable[[PartitionJob], None]] = None) -> HistogramResult:
     """Histogram of one column of a HATS catalog computed on ``client``'s workers.
 
     The same counts as ``np.histogram`` of the column's finite values (log10 of the positive ones
-    with ``log``) over the same range. ``on_job`` receives each :class:`PartitionJob` as it starts,
-    so a caller can cancel it; ``progress(done, total)`` reports partitions finished.
+    with ``log``) over the same range. The column's partitions are read once into the workers'
+    memory and kept there (:data:`MAX_PERSISTED_BYTES`), so changing bins, range or log costs no
+    I/O. ``on_job`` receives each :class:`PartitionJob` as it starts, so a caller can cancel it;
+    ``progress(done, total)`` reports partitions finished.
     """
-    import dask
-
     from . import kernels
 
-    ship_kernels()
     bins = _check_bins(bins)
+    path = os.fspath(path)
     catalog = open_hats(path, [column], sky)
-    parts = _partitions(catalog)
+    arrays = _column_futures(client, path, column, sky, catalog, progress, on_job)
     source = "given"
     if value_range is not None:
         lo, hi = _check_range(value_range, log)
@@ -153,14 +209,14 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
         source = "statistics"
         if rng is None:
             source = "data"
-            job = PartitionJob(client, [dask.delayed(kernels.partition_range)(p, column, log) for p in parts],
-                               f"range of {column}")
+            job = PartitionJob.of_futures(client, client.map(kernels.array_range, arrays, log=log),
+                                          f"range of {column}")
             if on_job:
                 on_job(job)
             rng = merge_ranges(job.result(progress))
         lo, hi = edges_for(*(rng or (0.0, 1.0)), bins)
-    job = PartitionJob(client, [dask.delayed(kernels.partition_counts)(p, column, log, bins, lo, hi) for p in parts],
-                       f"histogram of {column}")
+    job = PartitionJob.of_futures(client, client.map(kernels.array_counts, arrays, log=log, bins=bins, lo=lo, hi=hi),
+                                  f"histogram of {column}")
     if on_job:
         on_job(job)
     results = job.result(progress)
@@ -172,7 +228,7 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
         non_finite += nf
         non_positive += npos
     return HistogramResult(column, rows, np.linspace(lo, hi, bins + 1), counts, bool(log), non_finite, non_positive,
-                           source, {"partitions": len(parts)})
+                           source, {"partitions": len(arrays)})
 
 
 def hats_density(path: str | os.PathLike, x: str, y: str, client, x_range: Optional[Sequence[float]] = None,
@@ -186,7 +242,6 @@ def hats_density(path: str | os.PathLike, x: str, y: str, client, x_range: Optio
 
     from . import kernels
 
-    ship_kernels()
     catalog = open_hats(path, [x, y], sky)
     parts = _partitions(catalog)
     ranges = []

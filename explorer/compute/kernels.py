@@ -1,8 +1,7 @@
 """Per-partition kernels that run on Dask workers: numpy and pandas only.
 
-This module is pickled *by value* when work is sent to a cluster (see
-:func:`explorer.compute.cluster.ship_kernels`), so workers of an existing cluster need numpy and
-pandas (and lsdb to read HATS) but not the explorer itself. Each kernel turns one partition into a
+Workers import this module (the cluster needs the client's environment, the explorer included);
+it imports nothing of the explorer's, so it loads fast in a worker. Each kernel turns one partition into a
 small result (a range, a few hundred counts) so only those travel back to the server.
 """
 from __future__ import annotations
@@ -52,3 +51,35 @@ def partition_density(frame, x: str, y: str, x_range, y_range, width: int, heigh
                        y_range=tuple(y_range))
     agg = canvas.points(pts, "x", "y", agg=ds.count())
     return np.asarray(agg.values, dtype=np.int64)
+
+
+def column_values(frame, column: str):
+    """One partition's column as a float64 numpy array (NaN for nulls): what stays on a worker."""
+    return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _prepared(arr, log: bool):
+    finite = np.isfinite(arr)
+    non_finite = int(arr.size - np.count_nonzero(finite))
+    vals = arr[finite]
+    non_positive = 0
+    if log:
+        pos = vals > 0
+        non_positive = int(vals.size - np.count_nonzero(pos))
+        vals = np.log10(vals[pos])
+    return vals, non_finite, non_positive
+
+
+def array_range(arr, log: bool):
+    """(min, max) of a column array's finite (positive, log10) values, or None."""
+    vals = _prepared(arr, log)[0]
+    if vals.size == 0:
+        return None
+    return float(vals.min()), float(vals.max())
+
+
+def array_counts(arr, log: bool, bins: int, lo: float, hi: float):
+    """(counts int64, rows, non_finite, non_positive) of a column array, numpy's binning rule."""
+    vals, non_finite, non_positive = _prepared(arr, log)
+    counts, _ = np.histogram(vals, bins=bins, range=(lo, hi))
+    return counts.astype(np.int64), int(arr.size), non_finite, non_positive
