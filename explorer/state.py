@@ -139,23 +139,27 @@ class ExplorerState(param.Parameterized):
     def _on_repo_path(self) -> None:
         if self._busy:
             return
-        self.open(self.repo_path)
+        self.open(self.repo_path, typed=True)
 
-    def open(self, path: str) -> bool:
-        """Open a repository (confined to the roots, if any); on failure keep the current one."""
+    def open(self, path: str, typed: bool = False) -> bool:
+        """Open a repository (confined to the roots, if any); on failure keep the current one.
+
+        ``typed``: the path was typed in the repository box; a refused one then stays in the box
+        to be corrected (a path from a link is replaced by the open repository's).
+        """
         previous = self.repo_root
         try:
             real = resolve_repo_path(path, self.repo_roots)
             repo = get_repository(real)
             index = get_index(repo, None)
-        except ExplorerError as exc:
-            self.report(str(exc))
-            self._set_quietly(repo_path=display_path(previous, self.repo_roots) if previous else "")
-            return False
-        except Exception as exc:  # a backend bug must not take the page down
-            log.exception("opening %s", path)
-            self.report(f"cannot open {path}: {type(exc).__name__}: {exc}")
-            self._set_quietly(repo_path=display_path(previous, self.repo_roots) if previous else "")
+        except Exception as exc:  # (a backend bug, too, must not take the page down)
+            if isinstance(exc, ExplorerError):
+                self.report(str(exc))
+            else:
+                log.exception("opening %s", path)
+                self.report(f"cannot open {path}: {type(exc).__name__}: {exc}")
+            if not typed:
+                self._set_quietly(repo_path=self.open_path() if previous else "")
             return False
         self.repo, self.index = repo, index
         collections = [""]
@@ -167,6 +171,10 @@ class ExplorerState(param.Parameterized):
         self._set_quietly(repo_root=real, repo_path=display_path(real, self.repo_roots), collection="")
         self._cascade("collection")
         return True
+
+    def open_path(self) -> str:
+        """The open repository as the repository box shows it (relative to the first root, if any)."""
+        return display_path(self.repo_root, self.repo_roots) if self.repo_root else ""
 
     @param.depends("collection", watch=True)
     def _on_collection(self) -> None:
@@ -473,7 +481,7 @@ class ExplorerState(param.Parameterized):
         """The selection as URL query parameters (what differs from the defaults; see urlstate)."""
         q: dict[str, str] = {}
         for f in urlstate.FIELDS:
-            value = getattr(self, f.param)
+            value = self.open_path() if f.key == "repo" else getattr(self, f.param)
             if f.key in ("visit", "detector") and self.image_kind != "calexp":
                 continue
             if f.key == "masks" and self._user_masks is None:

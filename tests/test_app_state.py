@@ -216,7 +216,9 @@ def test_bad_repository_path_reports_and_keeps_the_open_one(state, tmp_path):
     count = state.error_count
     state.repo_path = str(tmp_path)  # a directory that is no repository, typed in the box
     assert state.error_count == count + 1 and "not a data repository" in state.error
-    assert state.repo_path == root
+    # typed: it stays in the box to be corrected; the open repository (and links to it) stay
+    assert state.repo_path == str(tmp_path) and state.repo_root == root
+    assert state.to_query()["repo"] == root
 
 
 def test_missing_calexp_says_not_on_disk(state, manifest):

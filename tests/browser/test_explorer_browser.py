@@ -372,3 +372,24 @@ def test_log_count_axis_draws_bars_on_a_log_axis(open_page):
     p.wait_for(lambda: p.page.evaluate(JS_BARS, label)["scale"] == "LinearScale", "the linear axis again")
     assert p.page.evaluate(JS_BARS, label)["bars"] == linear["bars"]
 
+
+def test_a_refused_path_toasts_once_and_keeps_what_was_typed(open_page, server):
+    """Issue 11 item 6: every error toast appeared twice, and a refused path snapped the box back to
+    the old repository (the user retyped the whole path)."""
+    p = open_page()
+    box = p.page.locator(".w-repo input")
+    for typed, says in (("no/such/repository", "no such directory"),
+                        (str(server["repo"].parent), "not a data repository")):
+        box.fill(typed)
+        box.press("Enter")
+        p.wait_for(lambda says=says: says in p.text(".explorer-error"), f"the message {says!r}")
+        p.page.wait_for_timeout(1500)
+        toasts = p.page.evaluate(
+            "(says) => Array.from(document.querySelectorAll('.notyf__toast')).filter(t => t.innerText.includes(says)).length",
+            says)
+        assert toasts == 1, (typed, toasts)
+        assert box.input_value() == typed  # kept as typed, to be corrected
+    p.shot("12-refused-path")
+    # the open repository still works: another band, and the image follows
+    p.page.locator(".w-band button", has_text="r").first.click()
+    p.wait_for(lambda: "band r" in p.text(".image-title"), "the r-band coadd")
