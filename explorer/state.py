@@ -482,8 +482,6 @@ class ExplorerState(param.Parameterized):
         q: dict[str, str] = {}
         for f in urlstate.FIELDS:
             value = self.open_path() if f.key == "repo" else getattr(self, f.param)
-            if f.key in ("visit", "detector") and self.image_kind != "calexp":
-                continue
             if f.key == "masks" and self._user_masks is None:
                 continue  # the defaults of each exposure, not a choice
             if value is None or value == "" or (f.default is not None and urlstate.is_default(f, value)):
@@ -492,25 +490,25 @@ class ExplorerState(param.Parameterized):
         return q
 
     def apply_query(self, query: dict[str, Any]) -> list[str]:
-        """Apply URL query parameters in dependency order; returns the problems (also reported).
+        """Apply URL query parameters in dependency order; returns the problems.
 
-        Unknown values are refused with a message and the current choice kept, so a stale link
-        still opens a working page.
+        Unknown values are refused and the current choice kept, so a stale link still opens a
+        working page; every refused value is named in one report. A link's visit (and detector)
+        wins over the defaults: it is shown even when it does not overlap the default patch.
         """
         q = urlstate.normalise(query)
         problems: list[str] = []
-
-        def refuse(what: str) -> None:
-            problems.append(what)
-            self.report(what)
+        refuse = problems.append
 
         if q.get("repo"):
             if not self.open(q["repo"]):
-                problems.append(self.error)
+                return [self.error]
         elif self.index is None and self.repo_path:
             self.open(self.repo_path)
         if self.index is None:
             return problems
+        if "kind" not in q and ("visit" in q or "detector" in q) and self.index.calexps:
+            q["kind"] = "calexp"  # a link to a visit is a link to its calexp
         for f in urlstate.FIELDS:
             if f.key not in q or f.key == "repo":
                 continue
@@ -519,6 +517,8 @@ class ExplorerState(param.Parameterized):
             except ValueError as exc:
                 refuse(str(exc))
                 continue
+            if f.key == "visit":
+                self._offer_visit(value)
             if f.choice:
                 offered = list(self.param[f.param].objects)
                 if isinstance(self.param[f.param].objects, dict):
@@ -543,7 +543,24 @@ class ExplorerState(param.Parameterized):
                 setattr(self, f.param, [v for v in value if v in known])
             else:
                 setattr(self, f.param, value)
+        if problems:
+            self.report(("this link has stale values: " if len(problems) > 1 else "") + "; ".join(problems))
         return problems
+
+    def _offer_visit(self, visit: Any) -> None:
+        """Make a visit the repository has selectable, whatever the current tract, patch and band:
+        its band follows it, and it is added to the visit list when it overlaps none of them."""
+        idx = self.index
+        if not isinstance(visit, int) or visit in self.param.visit.objects or not idx.detectors(visit):
+            return
+        band = idx.visit_band.get(visit)
+        if band is not None and band != self.band and band in self.param.band.objects:
+            self._set_quietly(band=band)
+            self._cascade("visit")
+        if visit not in self.param.visit.objects:
+            self.param.visit.objects = sorted(list(self.param.visit.objects) + [visit])
+            self._set_quietly(visit_note=f"visit {visit} from the link (it does not overlap tract {self.tract}"
+                              f" patch {self.patch})")
 
     # ----- summary ---------------------------------------------------------------------------------
     def inventory(self, check_files: Optional[bool] = None):

@@ -90,3 +90,63 @@ def test_every_panel_shows_its_own_failure_in_place(sample_gen3, monkeypatch):
     shown = page.summary.view()
     assert "panel-error" in shown.object and "the registry went away" in shown.object
     assert page.image.view() is not None and page.image.failure == ""
+
+
+def test_a_link_with_only_a_visit_shows_that_visit(sample_gen3, manifest):
+    """Issue 11 item 7: a link with only a visit was refused ("visit ... is not available here")
+    because visits were filtered by overlap with the default tract and band; the link wins."""
+    default = ExplorerState(repo=str(sample_gen3))
+    default.image_kind = "calexp"
+    offered = set(default.param.visit.objects)
+    on_disk = [c for c in manifest["calexps"] if c["on_disk"]]
+    # a visit the default selection does not offer (another band, or off the default patch)
+    target = next((c for c in on_disk if c["visit"] not in offered), on_disk[-1])
+    fresh = ExplorerState(repo=str(sample_gen3))
+    assert fresh.apply_query({"visit": str(target["visit"])}) == []
+    assert fresh.image_kind == "calexp" and fresh.visit == target["visit"]
+    assert fresh.exposure_ref.get("visit") == target["visit"] and fresh.band == target["band"]
+    assert fresh.exposure() is not None
+    linked = ExplorerState(repo=str(sample_gen3))
+    assert linked.apply_query({"visit": str(target["visit"]), "detector": str(target["detector"])}) == []
+    assert (linked.visit, linked.detector) == (target["visit"], target["detector"])
+
+
+def test_links_keep_flags_zoom_and_the_coadd_modes_visit(sample_gen3):
+    """Issue 11 item 8: zoom, require/exclude flags and (in coadd mode) visit/detector were not
+    restored from a link."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    visit, detector = st.visit, st.detector
+    st.image_kind = "coadd"
+    flags = st.param.exclude_flags.objects
+    st.exclude_flags = [flags[0]]
+    st.require_flags = []
+    st.zoom = (13850.0, 13950.5, 13900.0, 14000.0)
+    query = st.to_query()
+    assert query["zoom"] == "13850,13950.5,13900,14000"
+    assert query["exclude"] == flags[0] and query["require"] == "none"
+    assert query["visit"] == str(visit) and query["detector"] == str(detector)
+    fresh = ExplorerState(repo=str(sample_gen3))
+    assert fresh.apply_query(query) == []
+    for name in ("image_kind", "tract", "patch", "band", "visit", "detector", "exclude_flags", "require_flags",
+                 "zoom"):
+        assert getattr(fresh, name) == getattr(st, name), name
+    assert fresh.histogram().rows == st.histogram().rows
+
+
+def test_a_stale_link_names_every_stale_value(sample_gen3):
+    """Issue 11 item 8: a link with several stale values reported only the last."""
+    fresh = ExplorerState(repo=str(sample_gen3))
+    problems = fresh.apply_query({"tract": "99999", "band": "q", "stretch": "sqrt"})
+    assert len(problems) == 3
+    assert "99999" in fresh.error and "'q'" in fresh.error and "sqrt" in fresh.error
+
+
+def test_the_image_opens_at_a_linked_zoom(sample_gen3):
+    """The zoom of a link is the image's first view (and panning writes it back to the state)."""
+    import holoviews as hv
+
+    page = Explorer(str(sample_gen3), query={"tract": "3828", "patch": "3,3", "zoom": "13850,13950,13900,14000"})
+    plot = hv.renderer("bokeh").get_plot(page.image.view().object)
+    assert (plot.state.x_range.start, plot.state.x_range.end) == (13850, 13950)
+    assert (plot.state.y_range.start, plot.state.y_range.end) == (13900, 14000)

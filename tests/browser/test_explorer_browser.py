@@ -393,3 +393,24 @@ def test_a_refused_path_toasts_once_and_keeps_what_was_typed(open_page, server):
     # the open repository still works: another band, and the image follows
     p.page.locator(".w-band button", has_text="r").first.click()
     p.wait_for(lambda: "band r" in p.text(".image-title"), "the r-band coadd")
+
+
+def test_a_stale_link_is_named_whole_and_dropped_from_the_address_bar(open_page):
+    """Issue 11 item 8: a link with several stale values reported only the last, and the address
+    bar kept the stale values."""
+    p = open_page("?tract=99999&band=q&stretch=asinh")
+    p.wait_for(lambda: "99999" in p.text(".explorer-error") and "'q'" in p.text(".explorer-error"),
+               "both stale values named")
+    p.wait_for(lambda: "stretch=asinh" in p.page.url and "tract=3828" in p.page.url, "the address bar to follow")
+    assert "99999" not in p.page.url and "band=q" not in p.page.url
+    p.shot("13-stale-link")
+
+
+def test_a_linked_zoom_is_the_first_view(open_page, sample_gen3):
+    """Issue 11 item 8: the zoom of a link was not restored."""
+    p = open_page("?tract=3828&patch=3,3&band=g&zoom=13850,13950,13900,14000")
+    g = p.wait_for(lambda: (lambda g: g if g and abs(g["x0"] - 13850) < 1 else None)(p.plot("x (parent pixels)")),
+                   "the linked zoom")
+    assert abs(g["x1"] - 13950) < 1 and abs(g["y0"] - 13900) < 1 and abs(g["y1"] - 14000) < 1
+    p.wait_for(lambda: "zoom=13850" in p.page.url, "the zoom in the address bar")
+    assert p.errors == []
