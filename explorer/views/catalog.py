@@ -12,9 +12,12 @@ from ..compute.catalog import Histogram
 
 
 def histogram_title(hist: Histogram) -> str:
-    """What the histogram shows: the column, rows used of rows kept, and what was left out."""
-    title = f"{hist.label}: {hist.used:,} of {hist.rows:,} rows"
+    """What the histogram shows: the column, rows binned of the catalog's rows, and what was left out
+    (by the flag filters, as non-finite, as <= 0 on a log axis)."""
+    title = f"{hist.label}: {hist.used:,} of {hist.rows + hist.filtered_out:,} rows"
     dropped = []
+    if hist.filtered_out:
+        dropped.append(f"{hist.filtered_out:,} by flags")
     if hist.non_finite:
         dropped.append(f"{hist.non_finite:,} non-finite")
     if hist.log and hist.non_positive:

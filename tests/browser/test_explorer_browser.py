@@ -295,7 +295,9 @@ def test_a_missing_calexp_says_so_above_a_blank_frame(open_page, sample_gen3):
     shown = f"calexp visit {other['visit']} detector {other['detector']}"
     p.wait_for(lambda: shown in p.text(".image-title"), "the calexp")
     p.wait_for(lambda: p.plot("x (parent pixels)")["x0"] < 10000, "the calexp's axes")
-    p.page.select_option(".w-detector select", label=str(missing["detector"]))
+    # the list marks the registered-but-absent calexp (issue 11 item 5)
+    assert f"{missing['detector']} (not on disk)" in p.options("w-detector")
+    p.page.select_option(".w-detector select", label=f"{missing['detector']} (not on disk)")
     p.wait_for(lambda: "not on disk" in p.text(".image-title"), "the missing-file message")
     p.page.wait_for_timeout(800)
     p.shot("07-missing-calexp")
@@ -303,6 +305,8 @@ def test_a_missing_calexp_says_so_above_a_blank_frame(open_page, sample_gen3):
     p.page.select_option(".w-detector select", label=str(other["detector"]))
     p.wait_for(lambda: shown in p.text(".image-title") and "not on disk" not in p.text(".image-title"),
                "the calexp again")
+    # the selection works again: the problem is cleared (issue 11 item 5)
+    p.wait_for(lambda: not p.page.locator(".explorer-error").first.is_visible(), "the problem to clear")
     assert p.page.locator(".image-plot canvas").count()
     assert [e for e in p.errors if "Failed to load resource" not in e] == []
 
