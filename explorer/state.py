@@ -25,6 +25,7 @@ import os
 from contextlib import nullcontext
 from typing import Any, Callable, ContextManager, Optional, Sequence
 
+import numpy as np
 import pandas as pd
 import param
 
@@ -123,6 +124,7 @@ class ExplorerState(param.Parameterized):
         self.hold: Callable[[], ContextManager] = nullcontext
         self._user_masks: Optional[set[str]] = None  # planes the user chose (None: defaults)
         self._exposure_cache: tuple[Any, Optional[Exposure]] = (None, None)
+        self._on_disk_memo: dict[DatasetKey, bool] = {}
         self.repo: Optional[Repository] = None
         self.index = None  # the shared selector index of the repository and collection
         if repo is not None:
@@ -134,28 +136,42 @@ class ExplorerState(param.Parameterized):
         log.info("explorer: %s", message)
         self.param.update(error=" ".join(str(message).split()), error_count=self.error_count + 1)
 
+    def selection_works(self) -> bool:
+        """Whether the image shown reads and its catalog (if any) has columns."""
+        if self.exposure() is None:
+            return False
+        return self.catalog_ref is None or bool(self._schema_names(self.catalog_ref))
+
+    def clear_problem(self) -> None:
+        """Forget the last problem (the page hides it)."""
+        self.error = ""
+
     # ----- repository and collection ------------------------------------------------------------
     @param.depends("repo_path", watch=True)
     def _on_repo_path(self) -> None:
         if self._busy:
             return
-        self.open(self.repo_path)
+        self.open(self.repo_path, typed=True)
 
-    def open(self, path: str) -> bool:
-        """Open a repository (confined to the roots, if any); on failure keep the current one."""
+    def open(self, path: str, typed: bool = False) -> bool:
+        """Open a repository (confined to the roots, if any); on failure keep the current one.
+
+        ``typed``: the path was typed in the repository box; a refused one then stays in the box
+        to be corrected (a path from a link is replaced by the open repository's).
+        """
         previous = self.repo_root
         try:
             real = resolve_repo_path(path, self.repo_roots)
             repo = get_repository(real)
             index = get_index(repo, None)
-        except ExplorerError as exc:
-            self.report(str(exc))
-            self._set_quietly(repo_path=display_path(previous, self.repo_roots) if previous else "")
-            return False
-        except Exception as exc:  # a backend bug must not take the page down
-            log.exception("opening %s", path)
-            self.report(f"cannot open {path}: {type(exc).__name__}: {exc}")
-            self._set_quietly(repo_path=display_path(previous, self.repo_roots) if previous else "")
+        except Exception as exc:  # (a backend bug, too, must not take the page down)
+            if isinstance(exc, ExplorerError):
+                self.report(str(exc))
+            else:
+                log.exception("opening %s", path)
+                self.report(f"cannot open {path}: {type(exc).__name__}: {exc}")
+            if not typed:
+                self._set_quietly(repo_path=self.open_path() if previous else "")
             return False
         self.repo, self.index = repo, index
         collections = [""]
@@ -167,6 +183,10 @@ class ExplorerState(param.Parameterized):
         self._set_quietly(repo_root=real, repo_path=display_path(real, self.repo_roots), collection="")
         self._cascade("collection")
         return True
+
+    def open_path(self) -> str:
+        """The open repository as the repository box shows it (relative to the first root, if any)."""
+        return display_path(self.repo_root, self.repo_roots) if self.repo_root else ""
 
     @param.depends("collection", watch=True)
     def _on_collection(self) -> None:
@@ -223,9 +243,12 @@ class ExplorerState(param.Parameterized):
         """Recompute the options of every selector from ``level`` down and apply them in one batch."""
         if self.index is None:
             return
+        count = self.error_count
         try:
             with self.hold():
                 self._cascade_unsafe(level)
+            if self.error and self.error_count == count and self.selection_works():
+                self.clear_problem()  # this selection works: the last one's problem is over
         except ExplorerError as exc:
             self.report(str(exc))
         except Exception as exc:  # keep the page alive; say what broke
@@ -255,19 +278,33 @@ class ExplorerState(param.Parameterized):
                 values["image_kind"] = kinds[0]
         if start <= _LEVELS.index("patch"):
             patch = choose("patch", idx.patches(tract), patch)
+        if start <= _LEVELS.index("tract") and values.get("image_kind", self.image_kind) == "coadd":
+            # the first page shows a picture: defaults among what exists together
+            found = choose_coadd(idx.coadds, tract, patch, band)
+            if found is not None and found != (tract, patch, band):
+                tract, patch, band = found
+                values.update(tract=tract, patch=patch, band=band)
+                objects["patch"] = idx.patches(tract)
         if start <= _LEVELS.index("visit"):
             choice = idx.choose_visits(tract, patch, band)
             visit = choose("visit", choice.visits, visit)
             values["visit_note"] = choice.note
         if start <= _LEVELS.index("detector"):
             dets = idx.detectors(visit)
-            if detector not in dets and dets and tract is not None:
-                # prefer a detector of the visit that overlaps the chosen patch
-                region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
+            if detector not in dets and dets:
+                # a default: a detector on disk, overlapping the chosen patch if one does
+                region = None
+                if tract is not None:
+                    region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
                 fps = idx.footprints()
                 over = [d for d in dets if region is not None and (visit, d) in fps and overlaps(fps[(visit, d)], region)]
-                detector = over[0] if over else detector
+                present = [d for d in dets if self._on_disk(idx.calexp_type, idx.calexp_id(visit, d))]
+                ranked = [d for d in over if d in present] or present or over
+                detector = ranked[0] if ranked else detector
             detector = choose("detector", dets, detector)
+            absent = {d for d in dets if not self._on_disk(idx.calexp_type, idx.calexp_id(visit, d))}
+            if absent:  # the list says which are registered but not on disk
+                objects["detector"] = {(f"{d} (not on disk)" if d in absent else str(d)): d for d in dets}
 
         kind = values.get("image_kind", self.image_kind)
         if kind == "coadd":
@@ -324,6 +361,21 @@ class ExplorerState(param.Parameterized):
         values["exclude_flags"] = [f for f in self.exclude_flags if f in flags]
 
     # ----- data the views need --------------------------------------------------------------------
+    def _on_disk(self, dataset_type: Optional[str], data_id: Optional[dict]) -> bool:
+        """Whether a dataset's file is there (asked of the data layer once per dataset and state)."""
+        if not dataset_type or not data_id:
+            return False
+        key = DatasetKey.of(dataset_type, data_id)
+        if key not in self._on_disk_memo:
+            try:
+                self._on_disk_memo[key] = bool(self.repo.locate(dataset_type, data_id,
+                                                                collections=self.collection or None).on_disk)
+            except ExplorerError:
+                self._on_disk_memo[key] = False
+            if len(self._on_disk_memo) > 4096:
+                self._on_disk_memo.pop(next(iter(self._on_disk_memo)))
+        return self._on_disk_memo[key]
+
     def _load_exposure(self, ref: Optional[DatasetKey], report: bool = False) -> Optional[Exposure]:
         if ref is None:
             return None
@@ -396,11 +448,15 @@ class ExplorerState(param.Parameterized):
             else:
                 self.report(str(exc))
                 return None
-        keep = cat.filter_rows(df, require, exclude)
+        flagged = cat.filter_rows(df, require, exclude)
+        mine = np.ones(len(df), dtype=bool)  # the rows of the image shown
         if per_detector and "detector" in df.columns:
-            keep &= df["detector"].to_numpy() == int(self.exposure_ref.get("detector"))
+            mine = df["detector"].to_numpy() == int(self.exposure_ref.get("detector"))
+        keep = flagged & mine
+        filtered_out = int(np.count_nonzero(mine & ~flagged))
         if not keep.all():
             df = df.loc[keep]
+        df.attrs["filtered_out"] = filtered_out  # (the histogram's title counts them)
         return df
 
     def _schema(self, ref: DatasetKey):
@@ -422,7 +478,9 @@ class ExplorerState(param.Parameterized):
         df = self.catalog_frame([column], ref)
         if df is None or column not in df.columns:
             return None
-        return cat.histogram(df[column].to_numpy(), column, bins=self.bins, log=self.log_x)
+        hist = cat.histogram(df[column].to_numpy(), column, bins=self.bins, log=self.log_x)
+        hist.filtered_out = int(df.attrs.get("filtered_out", 0))
+        return hist
 
     def source_positions(self) -> Optional[pd.DataFrame]:
         """Sources of the current catalog in the image's parent-pixel coordinates: x, y, id, value."""
@@ -473,9 +531,7 @@ class ExplorerState(param.Parameterized):
         """The selection as URL query parameters (what differs from the defaults; see urlstate)."""
         q: dict[str, str] = {}
         for f in urlstate.FIELDS:
-            value = getattr(self, f.param)
-            if f.key in ("visit", "detector") and self.image_kind != "calexp":
-                continue
+            value = self.open_path() if f.key == "repo" else getattr(self, f.param)
             if f.key == "masks" and self._user_masks is None:
                 continue  # the defaults of each exposure, not a choice
             if value is None or value == "" or (f.default is not None and urlstate.is_default(f, value)):
@@ -484,25 +540,25 @@ class ExplorerState(param.Parameterized):
         return q
 
     def apply_query(self, query: dict[str, Any]) -> list[str]:
-        """Apply URL query parameters in dependency order; returns the problems (also reported).
+        """Apply URL query parameters in dependency order; returns the problems.
 
-        Unknown values are refused with a message and the current choice kept, so a stale link
-        still opens a working page.
+        Unknown values are refused and the current choice kept, so a stale link still opens a
+        working page; every refused value is named in one report. A link's visit (and detector)
+        wins over the defaults: it is shown even when it does not overlap the default patch.
         """
         q = urlstate.normalise(query)
         problems: list[str] = []
-
-        def refuse(what: str) -> None:
-            problems.append(what)
-            self.report(what)
+        refuse = problems.append
 
         if q.get("repo"):
             if not self.open(q["repo"]):
-                problems.append(self.error)
+                return [self.error]
         elif self.index is None and self.repo_path:
             self.open(self.repo_path)
         if self.index is None:
             return problems
+        if "kind" not in q and ("visit" in q or "detector" in q) and self.index.calexps:
+            q["kind"] = "calexp"  # a link to a visit is a link to its calexp
         for f in urlstate.FIELDS:
             if f.key not in q or f.key == "repo":
                 continue
@@ -511,6 +567,8 @@ class ExplorerState(param.Parameterized):
             except ValueError as exc:
                 refuse(str(exc))
                 continue
+            if f.key == "visit":
+                self._offer_visit(value)
             if f.choice:
                 offered = list(self.param[f.param].objects)
                 if isinstance(self.param[f.param].objects, dict):
@@ -535,7 +593,24 @@ class ExplorerState(param.Parameterized):
                 setattr(self, f.param, [v for v in value if v in known])
             else:
                 setattr(self, f.param, value)
+        if problems:
+            self.report(("this link has stale values: " if len(problems) > 1 else "") + "; ".join(problems))
         return problems
+
+    def _offer_visit(self, visit: Any) -> None:
+        """Make a visit the repository has selectable, whatever the current tract, patch and band:
+        its band follows it, and it is added to the visit list when it overlaps none of them."""
+        idx = self.index
+        if not isinstance(visit, int) or visit in self.param.visit.objects or not idx.detectors(visit):
+            return
+        band = idx.visit_band.get(visit)
+        if band is not None and band != self.band and band in self.param.band.objects:
+            self._set_quietly(band=band)
+            self._cascade("visit")
+        if visit not in self.param.visit.objects:
+            self.param.visit.objects = sorted(list(self.param.visit.objects) + [visit])
+            self._set_quietly(visit_note=f"visit {visit} from the link (it does not overlap tract {self.tract}"
+                              f" patch {self.patch})")
 
     # ----- summary ---------------------------------------------------------------------------------
     def inventory(self, check_files: Optional[bool] = None):
@@ -559,6 +634,23 @@ class ExplorerState(param.Parameterized):
             return f"{dt} tract {self.tract} patch {self.patch} band {self.band}"
         band = ref.get("band") or ""
         return f"{dt} visit {self.visit} detector {self.detector}" + (f" ({band})" if band else "")
+
+
+def choose_coadd(coadds: Any, tract: Any, patch: Any, band: Any) -> Optional[tuple]:
+    """A (tract, patch, band) with a coadd, as close to the given one as the repository allows:
+    it when it has one, else the same tract and patch in another band, else the same band and
+    tract, else the same band, else the first coadd; None when there is no coadd at all.
+    ``coadds``: the (tract, patch, band) keys that have one."""
+    keys = list(coadds)
+    if not keys or (tract, patch, band) in set(keys):
+        return (tract, patch, band) if keys else None
+    for same in (lambda k: k[:2] == (tract, patch), lambda k: k[0] == tract and k[2] == band,
+                 lambda k: k[2] == band, lambda k: True):
+        hits = [k for k in keys if same(k)]
+        if hits:
+            return min(hits, key=lambda k: (k[0], k[1].split(",")[::-1] if isinstance(k[1], str) else k[1],
+                                            band_key(k[2])))
+    return None
 
 
 CHECK_FILES_LIMIT = 20000  # datasets: above this, the summary does not stat every file

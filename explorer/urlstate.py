@@ -53,7 +53,7 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("logx", "log_x", "bool", choice=False, default=True),
     QueryField("logy", "log_y", "bool", choice=False, default=False),
     QueryField("bins", "bins", "count", choice=False, default=80, bounds=(5, 400)),
-    QueryField("require", "require_flags", "list", choice=False, default=()),
+    QueryField("require", "require_flags", "list", choice=False),  # always: empty differs from the default
     QueryField("exclude", "exclude_flags", "list", choice=False, default=()),
     QueryField("sources", "show_sources", "bool", choice=False, default=True),
     QueryField("footprints", "show_footprints", "bool", choice=False, default=False),

@@ -202,7 +202,8 @@ def test_link_to_another_tract_and_patch(sample_gen3):
 def test_stale_link_keeps_a_working_page(sample_gen3):
     fresh = ExplorerState(repo=str(sample_gen3))
     problems = fresh.apply_query({"tract": "99999", "band": "q", "stretch": "sqrt", "column": "nope"})
-    assert len(problems) == 4 and fresh.error_count >= 4
+    assert len(problems) == 4
+    assert all(p in fresh.error for p in problems)  # one report naming every stale value
     assert "tract '99999' is not available" in problems[1] or any("99999" in p for p in problems)
     assert fresh.tract in fresh.param.tract.objects and fresh.render_image(100, 100) is not None
 
@@ -216,7 +217,9 @@ def test_bad_repository_path_reports_and_keeps_the_open_one(state, tmp_path):
     count = state.error_count
     state.repo_path = str(tmp_path)  # a directory that is no repository, typed in the box
     assert state.error_count == count + 1 and "not a data repository" in state.error
-    assert state.repo_path == root
+    # typed: it stays in the box to be corrected; the open repository (and links to it) stay
+    assert state.repo_path == str(tmp_path) and state.repo_root == root
+    assert state.to_query()["repo"] == root
 
 
 def test_missing_calexp_says_not_on_disk(state, manifest):

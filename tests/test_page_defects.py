@@ -90,3 +90,128 @@ def test_every_panel_shows_its_own_failure_in_place(sample_gen3, monkeypatch):
     shown = page.summary.view()
     assert "panel-error" in shown.object and "the registry went away" in shown.object
     assert page.image.view() is not None and page.image.failure == ""
+
+
+def test_a_link_with_only_a_visit_shows_that_visit(sample_gen3, manifest):
+    """Issue 11 item 7: a link with only a visit was refused ("visit ... is not available here")
+    because visits were filtered by overlap with the default tract and band; the link wins."""
+    default = ExplorerState(repo=str(sample_gen3))
+    default.image_kind = "calexp"
+    offered = set(default.param.visit.objects)
+    on_disk = [c for c in manifest["calexps"] if c["on_disk"]]
+    # a visit the default selection does not offer (another band, or off the default patch)
+    target = next((c for c in on_disk if c["visit"] not in offered), on_disk[-1])
+    fresh = ExplorerState(repo=str(sample_gen3))
+    assert fresh.apply_query({"visit": str(target["visit"])}) == []
+    assert fresh.image_kind == "calexp" and fresh.visit == target["visit"]
+    assert fresh.exposure_ref.get("visit") == target["visit"] and fresh.band == target["band"]
+    assert fresh.exposure() is not None
+    linked = ExplorerState(repo=str(sample_gen3))
+    assert linked.apply_query({"visit": str(target["visit"]), "detector": str(target["detector"])}) == []
+    assert (linked.visit, linked.detector) == (target["visit"], target["detector"])
+
+
+def test_links_keep_flags_zoom_and_the_coadd_modes_visit(sample_gen3):
+    """Issue 11 item 8: zoom, require/exclude flags and (in coadd mode) visit/detector were not
+    restored from a link."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    visit, detector = st.visit, st.detector
+    st.image_kind = "coadd"
+    flags = st.param.exclude_flags.objects
+    st.exclude_flags = [flags[0]]
+    st.require_flags = []
+    st.zoom = (13850.0, 13950.5, 13900.0, 14000.0)
+    query = st.to_query()
+    assert query["zoom"] == "13850,13950.5,13900,14000"
+    assert query["exclude"] == flags[0] and query["require"] == "none"
+    assert query["visit"] == str(visit) and query["detector"] == str(detector)
+    fresh = ExplorerState(repo=str(sample_gen3))
+    assert fresh.apply_query(query) == []
+    for name in ("image_kind", "tract", "patch", "band", "visit", "detector", "exclude_flags", "require_flags",
+                 "zoom"):
+        assert getattr(fresh, name) == getattr(st, name), name
+    assert fresh.histogram().rows == st.histogram().rows
+
+
+def test_a_stale_link_names_every_stale_value(sample_gen3):
+    """Issue 11 item 8: a link with several stale values reported only the last."""
+    fresh = ExplorerState(repo=str(sample_gen3))
+    problems = fresh.apply_query({"tract": "99999", "band": "q", "stretch": "sqrt"})
+    assert len(problems) == 3
+    assert "99999" in fresh.error and "'q'" in fresh.error and "sqrt" in fresh.error
+
+
+def test_the_image_opens_at_a_linked_zoom(sample_gen3):
+    """The zoom of a link is the image's first view (and panning writes it back to the state)."""
+    import holoviews as hv
+
+    page = Explorer(str(sample_gen3), query={"tract": "3828", "patch": "3,3", "zoom": "13850,13950,13900,14000"})
+    plot = hv.renderer("bokeh").get_plot(page.image.view().object)
+    assert (plot.state.x_range.start, plot.state.x_range.end) == (13850, 13950)
+    assert (plot.state.y_range.start, plot.state.y_range.end) == (13900, 14000)
+
+
+def test_absent_calexps_are_not_picked_by_default_and_are_marked(sample_gen3, manifest):
+    """Issue 11 item 5: a registered-but-absent calexp was picked by default and the detector list
+    did not mark it; now data on disk is preferred and absent ones say so in the list."""
+    missing = manifest["missing"]["data_id"]
+    band = next(c["band"] for c in manifest["calexps"] if c["visit"] == missing["visit"])
+    st = ExplorerState(repo=str(sample_gen3))
+    assert st.apply_query({"kind": "calexp", "band": band, "visit": str(missing["visit"])}) == []
+    assert st.visit == missing["visit"] and st.detector != missing["detector"]
+    assert st.exposure() is not None and "not on disk" not in st.error
+    assert st.param.detector.names[f"{missing['detector']} (not on disk)"] == missing["detector"]
+    # chosen on purpose it is shown as missing; the next selection that works clears the problem
+    st.detector = missing["detector"]
+    assert "not on disk" in st.error and st.exposure() is None
+    st.detector = next(d for d in st.param.detector.objects if d != missing["detector"])
+    assert st.exposure() is not None and st.error == ""
+
+
+def test_the_banner_clears_when_the_next_selection_works(sample_gen3, manifest):
+    """Issue 11 item 5: a "Problem:" banner stayed through valid selections."""
+    missing = manifest["missing"]["data_id"]
+    band = next(c["band"] for c in manifest["calexps"] if c["visit"] == missing["visit"])
+    page = Explorer(str(sample_gen3), query={"repo": str(sample_gen3), "kind": "calexp", "band": band,
+                                             "visit": str(missing["visit"]), "detector": str(missing["detector"])})
+    assert page.errors.visible and "not on disk" in page.errors.text
+    page.state.detector = next(d for d in page.state.param.detector.objects if d != missing["detector"])
+    assert not page.errors.visible
+
+
+def test_histogram_title_counts_the_rows_the_flags_left_out(sample_gen3):
+    """Issue 11 (friction): the title said "3 of 3 rows" after a flag filter on 78 rows."""
+    from explorer.views.catalog import histogram_title
+
+    st = ExplorerState(repo=str(sample_gen3))
+    st.require_flags = []
+    whole = st.histogram()
+    total = whole.rows
+    flag = next(f for f in st.param.exclude_flags.objects
+                if 0 < st.catalog_frame([f])[f].astype(bool).sum() < total)
+    st.exclude_flags = [flag]
+    hist = st.histogram()
+    assert hist.rows < total and hist.filtered_out == total - hist.rows
+    assert f"of {total:,} rows" in histogram_title(hist) and f"{hist.filtered_out:,} by flags" in histogram_title(hist)
+
+
+def test_defaults_are_chosen_among_what_exists_together():
+    """Issue 11 item 3: the default page showed nothing when the first band had no coadd in the
+    default patch; defaults now come from (tract, patch, band) triples that have a coadd."""
+    from explorer.state import choose_coadd
+
+    coadds = {(3828, "3,3", "r"), (3828, "3,3", "i"), (3828, "4,3", "g"), (3829, "6,3", "g")}
+    assert choose_coadd(coadds, 3828, "3,3", "r") == (3828, "3,3", "r")  # it exists: kept
+    assert choose_coadd(coadds, 3828, "3,3", "g") == (3828, "3,3", "r")  # same patch, another band
+    assert choose_coadd(coadds, 3829, "6,3", "r") == (3829, "6,3", "g")
+    assert choose_coadd(coadds, 3828, "5,5", "g") == (3828, "4,3", "g")  # same tract and band
+    assert choose_coadd(coadds, 4000, "0,0", "u") == (3828, "3,3", "r")  # first of all, bands in order
+    assert choose_coadd(set(), 3828, "3,3", "g") is None
+
+
+def test_the_first_page_shows_a_picture(sample_gen3):
+    """Whatever the first band is, the default selection names a coadd that exists."""
+    st = ExplorerState(repo=str(sample_gen3))
+    assert st.image_kind == "coadd" and st.exposure_ref is not None and st.exposure() is not None
+    assert st.index.coadd_id(st.tract, st.patch, st.band) is not None

@@ -14,14 +14,30 @@ from explorer.render.stretch import Limits, apply_stretch, compute_limits, zscal
 def test_afw_display_colours_for_the_standard_planes():
     colors = mask_plane_colors({"BAD": 0, "SAT": 1, "INTRP": 2, "CR": 3, "EDGE": 4, "DETECTED": 5,
                                 "DETECTED_NEGATIVE": 6, "SUSPECT": 7, "NO_DATA": 8})
-    assert colors == {"BAD": "red", "SAT": "green", "INTRP": "green", "CR": "magenta", "EDGE": "yellow",
-                      "DETECTED": "blue", "DETECTED_NEGATIVE": "cyan", "SUSPECT": "yellow", "NO_DATA": "orange"}
+    # afw's colours where they tell planes apart (INTRP and SUSPECT would repeat SAT's and EDGE's)
+    assert {k: colors[k] for k in ("BAD", "SAT", "CR", "EDGE", "DETECTED", "DETECTED_NEGATIVE", "NO_DATA")} == {
+        "BAD": "red", "SAT": "green", "CR": "magenta", "EDGE": "yellow", "DETECTED": "blue",
+        "DETECTED_NEGATIVE": "cyan", "NO_DATA": "orange"}
+    assert len(set(colors.values())) == len(colors)
     assert AFW_MASK_COLORS["SATURATED"] == "green" and AFW_MASK_COLORS["INTERPOLATED"] == "green"
 
 
-def test_other_planes_cycle_in_bit_order():
+def test_no_two_planes_share_a_colour_and_meanings_keep_theirs():
+    """Issue 11: CR and INEXACT_PSF were both magenta; SAT, INTRP and NOT_DEBLENDED green; BAD,
+    CROSSTALK and SENSOR_EDGE red. Planes named by meaning take afw's colour for it."""
+    sample = ["BAD", "SAT", "INTRP", "CR", "EDGE", "DETECTED", "DETECTED_NEGATIVE", "SUSPECT", "NO_DATA",
+              "CROSSTALK", "NOT_DEBLENDED", "UNMASKEDNAN", "CLIPPED", "INEXACT_PSF", "REJECTED", "SENSOR_EDGE"]
+    colors = mask_plane_colors({n: i for i, n in enumerate(sample)})
+    assert len(set(colors.values())) == len(sample)
+    assert all(rgb(c) for c in colors.values())  # every colour drawable
+    lsst_images = mask_plane_colors({"COSMIC_RAY": 0, "SATURATED": 1, "INTERPOLATED": 2, "BAD": 3})
+    assert lsst_images == {"COSMIC_RAY": "magenta", "SATURATED": "green", "INTERPOLATED": "blue", "BAD": "red"}
+
+
+def test_other_planes_take_colours_no_lower_plane_has():
     colors = mask_plane_colors({"CROSSTALK": 9, "BAD": 0, "CLIPPED": 12, "NOT_DEBLENDED": 10})
-    assert [colors[n] for n in ("CROSSTALK", "NOT_DEBLENDED", "CLIPPED")] == list(CYCLE[:3])
+    assert colors["BAD"] == "red"
+    assert [colors[n] for n in ("CROSSTALK", "NOT_DEBLENDED", "CLIPPED")] == list(CYCLE[1:4])
 
 
 # ----- stretches ----------------------------------------------------------------------------------

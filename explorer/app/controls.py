@@ -25,7 +25,7 @@ class Controls(Panel):
         self.repo_input = w.TextInput.from_param(s.param.repo_path, label="Repository",
                                                  placeholder="path to a Gen3 or Gen2 repository")
         self.open_button = w.Button(label="Open", color="primary", width=70, align="end")
-        self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value))
+        self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value, typed=True))
         self.collection_select = w.Select.from_param(s.param.collection, label="Collection")
         self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, label="Image", **outline)
         self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", **outline)

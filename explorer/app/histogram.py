@@ -1,20 +1,26 @@
-"""The catalog histogram: one plot for the page's life, redrawn in place (axes follow each column)
-when the catalog, column, bins, log axes or flag filters change; and its caption (CSS hook
-``hist-caption``) naming the catalog."""
+"""The catalog histogram, redrawn in place (axes follow each column) when the catalog, column,
+bins, log10 of the column or flag filters change; and its caption (CSS hook ``hist-caption``)
+naming the catalog.
+
+The count axis (linear or log) is the one thing that rebuilds the plot: a Bokeh figure's axis
+type is fixed when it is made, and switching a live HoloViews histogram to ``logy`` leaves a
+linear axis and bars whose ``bottom`` field the browser cannot find (issue 11).
+"""
 from __future__ import annotations
 
 import holoviews as hv
 import panel as pn
+import param
 
 from ..views.catalog import histogram_element
 from .base import Panel
 
-HIST_PARAMS = ["catalog_ref", "column", "log_x", "log_y", "bins", "require_flags", "exclude_flags"]
+HIST_PARAMS = ["catalog_ref", "column", "log_x", "bins", "require_flags", "exclude_flags"]
 
 
 def empty_histogram(title: str = "no histogram for this selection"):
     """The placeholder drawn when there are no bins to show."""
-    return hv.Histogram(([0.0, 1.0], [0.0]), kdims=["value"], vdims=["count"]).opts(title=title, logy=False)
+    return hv.Histogram(([0.0, 1.0], [float("nan")]), kdims=["value"], vdims=["count"]).opts(title=title)
 
 
 class HistogramPanel(Panel):
@@ -25,12 +31,17 @@ class HistogramPanel(Panel):
     def __init__(self, **params):
         super().__init__(**params)
         self.caption = pn.pane.HTML(self.caption_html(), sizing_mode="stretch_width")
-        self.dmap = hv.DynamicMap(self._bars, streams=[hv.streams.Params(self.state, HIST_PARAMS)]).opts(
-            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True))
-        self.plot = pn.pane.HoloViews(self.dmap, linked_axes=False, sizing_mode="stretch_width",
-                                      css_classes=["histogram"])
+        self.dmap = None
+        self.plot = pn.param.ParamMethod(self.view, sizing_mode="stretch_width")
         self._layout = pn.Column(self.plot, self.caption, sizing_mode="stretch_width")
         self.state.param.watch(self._on_catalog, ["catalog_ref", "column"])
+
+    @param.depends("state.log_y")
+    def view(self):
+        """The histogram plot for the current count axis (rebuilt only when that changes)."""
+        self.dmap = hv.DynamicMap(self._bars, streams=[hv.streams.Params(self.state, HIST_PARAMS)]).opts(
+            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True, logy=self.state.log_y))
+        return pn.pane.HoloViews(self.dmap, linked_axes=False, sizing_mode="stretch_width", css_classes=["histogram"])
 
     def _bars(self, **_kw):
         st = self.state

@@ -126,9 +126,16 @@ class ImagePanel(Panel):
                                 .replace("padding:30px", "padding:40px"), sizing_mode="stretch_width", height=200)
         fx, fy = full_range(exposure.info.shape, exposure.info.xy0)
         display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha"])
-        rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
+        zoom = st.zoom
+        if zoom is not None and overlaps(zoom[:2], zoom[2:], (fx[0], fy[0], fx[1], fy[1])):
+            vx, vy = tuple(sorted(zoom[:2])), tuple(sorted(zoom[2:]))  # a link's zoom
+        else:
+            vx, vy = fx, fy
+        rng = hv.streams.RangeXY(x_range=vx, y_range=vy)
+        rng.add_subscriber(self._remember_zoom)
         size = hv.streams.PlotSize(width=800, height=800)
-        origin = {"xy0": tuple(exposure.info.xy0), "move_axes": None}
+        origin = {"xy0": tuple(exposure.info.xy0), "move_axes": None, "frame": (fx[0], fy[0], fx[1], fy[1])}
+        self._origin = origin
 
         def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
             bounds = (fx[0], fy[0], fx[1], fy[1])
@@ -140,6 +147,7 @@ class ImagePanel(Panel):
             if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole
                 origin["xy0"] = tuple(current.info.xy0)
                 origin["move_axes"] = bounds
+                origin["frame"] = bounds
                 x_range = y_range = None
             elif not overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
                 x_range = y_range = None
@@ -181,7 +189,7 @@ class ImagePanel(Panel):
         plot = plot.opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
-                        toolbar="above", xlim=fx, ylim=fy, hooks=[move_axes]),
+                        toolbar="above", xlim=vx, ylim=vy, hooks=[move_axes]),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = readout_html(None)
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
@@ -210,6 +218,18 @@ class ImagePanel(Panel):
         xs.update(start=x - hw, end=x + hw)
         ys.update(start=y - hh, end=y + hh)
         return True
+
+    def _remember_zoom(self, x_range=None, y_range=None, **_kw) -> None:
+        """Keep the view in the state (and so in links): None when it shows the whole frame."""
+        bounds = getattr(self, "_origin", {}).get("frame")
+        if x_range is None or y_range is None or bounds is None:
+            return
+        box = (float(x_range[0]), float(x_range[1]), float(y_range[0]), float(y_range[1]))
+        whole = (abs(box[0] - bounds[0]) < 1 and abs(box[1] - bounds[2]) < 1 and abs(box[2] - bounds[1]) < 1
+                 and abs(box[3] - bounds[3]) < 1)
+        zoom = None if whole or not overlaps(box[:2], box[2:], bounds) else tuple(round(v, 2) for v in box)
+        if zoom != self.state.zoom:
+            self.state.zoom = zoom
 
     # ----- sources and readout ---------------------------------------------------------------------
     def sources(self) -> Optional[pd.DataFrame]:

@@ -141,7 +141,8 @@ def query_from_session() -> dict[str, Any]:
 
 URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch", "visit", "detector",
                "plane", "stretch", "cmap", "mask_planes", "catalog", "column", "log_x", "log_y",
-               "sky_color", "show_footprints"]
+               "sky_color", "show_footprints", "zoom", "require_flags", "exclude_flags", "bins", "mask_alpha",
+               "show_sources", "repo_root"]
 
 
 def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):
@@ -160,5 +161,7 @@ def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title
                 log.debug("could not update the URL", exc_info=True)
 
         state.param.watch(push, URL_WATCHED)
-        push()
+        # after the browser has connected: a search set before then is overwritten by the address
+        # the browser reports, and a stale link's values would stay in the address bar
+        pn.state.onload(push)
     return explorer.template(title)

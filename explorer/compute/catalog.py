@@ -74,6 +74,7 @@ class Histogram:
     non_finite: int  # NaN/inf values
     non_positive: int  # values <= 0 dropped by a log axis
     log: bool  # edges are log10 of the column
+    filtered_out: int = 0  # rows the flag filters left out before binning (not in ``rows``)
 
     @property
     def label(self) -> str:
