@@ -46,12 +46,13 @@ def _exposure(path: Path):
 # ----- size, time, and the butler view ---------------------------------------------------------
 
 
-def test_small_build_is_fast_and_small(sample_gen3: Path, manifest: dict, capsys) -> None:
+def test_small_build_is_small(sample_gen3: Path, manifest: dict, capsys) -> None:
+    # its build time is a figure (printed here, and in BENCHMARKS.md), not an assertion: a busy
+    # machine is no fault of the sample
     on_disk = sum(p.stat().st_size for p in sample_gen3.rglob("*") if p.is_file())
     with capsys.disabled():
         print(f"\nsmall sample: built in {manifest['seconds']:.1f} s, {on_disk / 1e6:.1f} MB, "
               f"{manifest['files_on_disk']} files")
-    assert manifest["seconds"] < 60
     assert on_disk < 100e6
     assert manifest["seed"] == 1 and manifest["size"] == "small" and manifest["layout"] == "gen3"
     assert not (sample_gen3 / ".sample-staging").exists(), "the staging folder must be gone"
