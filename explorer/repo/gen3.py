@@ -36,9 +36,7 @@ class Gen3Repository(Repository):
     def __init__(self, root: str):
         super().__init__(root)
         try:
-            from lsst.daf.butler import Butler
-
-            self.butler = Butler.from_config(self.root, writeable=False)
+            self.butler = self._open_butler()
         except ExplorerError:
             raise
         except Exception as exc:  # a broken butler.yaml or registry: say so, in one line
@@ -49,6 +47,20 @@ class Gen3Repository(Repository):
         self._memo: dict[Any, Any] = {}
         self._refs_memo: OrderedDict[Any, tuple] = OrderedDict()
         self._uri_memo: dict[Any, Optional[str]] = {}
+
+    def _open_butler(self):
+        """The read-only Butler behind this repository (a remote backend overrides this)."""
+        from lsst.daf.butler import Butler
+
+        return Butler.from_config(self.root, writeable=False)
+
+    def _file_exists(self, path: Optional[str]) -> bool:
+        """Whether a dataset's file is there (a remote backend asks its file server instead)."""
+        return _exists(path)
+
+    def _count_sources(self, paths_by_type: dict[str, list], say, notes: list[str]) -> Optional[int]:
+        """Rows of the source catalogs (a remote backend reads their footers over HTTP)."""
+        return count_source_rows(paths_by_type, say, notes)
 
     # ----- helpers ---------------------------------------------------------------------------
     def _memoised(self, key: Any, compute):
@@ -183,7 +195,7 @@ class Gen3Repository(Repository):
                 f"also give {', '.join(missing) or 'a narrower collection'}")
         ref = refs[0]
         path = self._uri_path(ref)
-        on_disk = bool(path) and os.path.exists(path)
+        on_disk = self._file_exists(path)
         return DatasetLocation(dataset_type, dict(ref.dataId.mapping), path, on_disk,
                                storage_class=ref.datasetType.storageClass_name, collection=ref.run)
 
@@ -283,7 +295,7 @@ class Gen3Repository(Repository):
             missing = None
             if check_files:
                 say(f"[{i}/{len(names)}] checking {len(refs)} {name} files on disk")
-                missing = sum(1 for ref in refs if not _exists(self._uri_path(ref)))
+                missing = sum(1 for ref in refs if not self._file_exists(self._uri_path(ref)))
             summaries.append(DatasetTypeSummary(name, list(dt.dimensions.names), dt.storageClass_name,
                                                 len(refs), missing))
         tracts: set[int] = set()
@@ -298,7 +310,7 @@ class Gen3Repository(Repository):
         say("computing the sky area of the tracts")
         area = self._tract_area(tracts)
         notes = []
-        sources = count_source_rows({name: [self._uri_path(ref) for ref in refs_by_type.get(name, [])]
+        sources = self._count_sources({name: [self._uri_path(ref) for ref in refs_by_type.get(name, [])]
                                      for name in SOURCE_TYPES if refs_by_type.get(name)}, say, notes)
         return Inventory(
             kind=self.kind, root=self.root, collections=matched, dataset_types=summaries,
