@@ -76,7 +76,10 @@ class Explorer(pn.viewable.Viewer):
         import holoviews as hv
 
         _ensure_extensions()
-        super().__init__(state=state or ExplorerState(repo_roots=repo_roots))
+        from .repo.auth import session_token  # this session's own token (X-Auth-Request-Token)
+
+        token = session_token(getattr(pn.state, "headers", None))
+        super().__init__(state=state or ExplorerState(repo_roots=repo_roots, token=token))
         self.pn, self.hv = pn, hv
         if query and query.get("repo"):
             self.state.apply_query(query)

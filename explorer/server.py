@@ -167,23 +167,31 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
         from .defaults import ensure_sample
 
         repo = str(ensure_sample(progress=lambda m: print(m, file=sys.stderr, flush=True)))
-    elif not os.path.isdir(repo):
-        raise ServeError(f"no such repository: {repo}")
-    repo = os.path.realpath(repo)
+    from .repo.remote import is_remote_target
+
+    remote = repo is not None and is_remote_target(repo)
+    if not is_loopback(address):  # hosted: each session brings its own token (explorer/repo/auth.py)
+        os.environ.setdefault("REPO_EXPLORER_PER_USER_TOKENS", "1")
+    if not remote:
+        if not os.path.isdir(repo):
+            raise ServeError(f"no such repository: {repo}")
+        repo = os.path.realpath(repo)
     auth = basic_auth_config(basic_auth)
     warning = exposure_warning(address, roots, basic_auth)
     if warning:  # said before the slow start, so an operator sees it at once
         print(warning, file=sys.stderr, flush=True)
 
     try:  # open the repository before the first visitor (a Butler takes about a second)
-        app.get_repository(repo)
+        if not remote:  # a remote one opens per token, with each visitor's own
+            app.get_repository(repo)
     except ExplorerError as exc:
         raise ServeError(str(exc)) from None
     if num_procs == 0:
         num_procs = os.cpu_count() or 1
     if num_procs > 1:
         port = _fork_reuse_port_processes(num_procs, port, address)
-        app.get_repository(repo)  # each process opens its own registry connection
+        if not remote:
+            app.get_repository(repo)  # each process opens its own registry connection
         num_procs = 1
     # after any fork, never before: the kernels that use every core (datashader's downsampling,
     # binning, long histograms) may run on GNU OpenMP, which kills a forked child that runs

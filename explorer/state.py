@@ -42,15 +42,21 @@ ENV_REPO = "REPO_EXPLORER_REPO"
 ENV_ROOTS = "REPO_EXPLORER_REPO_ROOTS"  # os.pathsep-separated, for `panel serve apps/explorer.py`
 
 # ----- repositories shared by every session -----------------------------------------------------
-_REPOS: dict[str, Repository] = {}
-_INDEXES: dict[tuple[str, Optional[str]], RepoIndex] = {}
+_REPOS: dict[Any, Repository] = {}
+_INDEXES: dict[tuple[str, str, Optional[str]], RepoIndex] = {}
 _REGISTRY_LOCK = threading.Lock()
 _OPEN_LOCKS: dict[str, threading.Lock] = {}
 
 
-def get_repository(path: str) -> Repository:
-    """The one :class:`Repository` object for a path, opened on first use and shared by sessions."""
-    real = os.path.realpath(path)
+def get_repository(path: str, token: Optional[str] = None) -> Repository:
+    """The one :class:`Repository` object for a path, opened on first use and shared by sessions
+    (a Butler server URL or index label: shared only by sessions with the same ``token``)."""
+    from .repo.auth import repository_key
+    from .repo.remote import is_remote_target
+
+    remote = is_remote_target(path)
+    target = path if remote else os.path.realpath(path)
+    real = repository_key(target, token) if remote else target
     with _REGISTRY_LOCK:
         repo = _REPOS.get(real)
         if repo is not None:
@@ -60,7 +66,7 @@ def get_repository(path: str) -> Repository:
         with _REGISTRY_LOCK:
             if real in _REPOS:
                 return _REPOS[real]
-        repo = open_repo(real)
+        repo = open_repo(target, token=token) if remote else open_repo(real)
         with _REGISTRY_LOCK:
             _REPOS[real] = repo
         return repo
@@ -68,7 +74,7 @@ def get_repository(path: str) -> Repository:
 
 def get_index(repo: Repository, collection: Optional[str]) -> RepoIndex:
     """The shared selector index of a repository and collection ("" or None: all collections)."""
-    key = (repo.root, collection or None)
+    key = (repo.root, getattr(repo, "authority", ""), collection or None)
     with _REGISTRY_LOCK:
         index = _INDEXES.get(key)
     if index is None:
@@ -160,9 +166,11 @@ class ExplorerState(param.Parameterized):
     error = param.String(default="", doc="The last problem, one line, for a notification")
     error_count = param.Integer(default=0, doc="Bumped on every error, so repeats notify too")
 
-    def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (), **params):
+    def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
+                 token: Optional[str] = None, **params):
         super().__init__(**params)
         self.repo_roots = list(repo_roots)
+        self._token = token  # for remote repositories (explorer/repo/auth.py); never a param, never shown
         self._busy = False
         # wraps each cascade (the page sets it to hold its document, so one update goes out)
         self.hold: Callable[[], ContextManager] = nullcontext
@@ -191,7 +199,7 @@ class ExplorerState(param.Parameterized):
         previous = self.repo_root
         try:
             real = resolve_repo_path(path, self.repo_roots)
-            repo = get_repository(real)
+            repo = get_repository(real, token=self._token)
             index = get_index(repo, None)
         except ExplorerError as exc:
             self.report(str(exc))
@@ -412,8 +420,9 @@ class ExplorerState(param.Parameterized):
                 exclude_bits = (mask, bad) if bad else None
             return compute_limits(arr, exclude_bits=exclude_bits)
 
-        try:
-            key = file_key(exposure.info.path, "limits", plane)
+        try:  # a remote exposure's identity: its mirror, partitioned by token (explorer/repo/http.py)
+            ident = getattr(exposure, "identity", None)
+            key = ident + ("limits", plane) if ident else file_key(exposure.info.path, "limits", plane)
         except OSError:
             key = (exposure.info.path, "limits", plane)
         return LIMITS.get(key, compute)

@@ -378,3 +378,53 @@ def test_repository_index_label(remote, sample_gen3, fresh, tmp_path, monkeypatc
     assert got == want
     line = _one_line_error(*_cli(capsys, "inventory", "no_such_label")[::2])
     assert "no such directory" in line
+
+
+# ----- the page: the repository box, per-session tokens --------------------------------------------
+def test_state_opens_url_with_session_token(remote, sample_gen3, fresh, monkeypatch):
+    """The page's state opens a URL with the session's token; sessions with other tokens get
+    their own repository object and index; the frame matches the local repository's."""
+    from explorer import state as st
+
+    st.forget_repositories()
+    try:
+        a = st.ExplorerState(repo=remote.url, token=TOKEN)
+        assert a.error == "" and a.repo is not None and getattr(a.repo, "remote", False)
+        b = st.ExplorerState(repo=remote.url, token=OTHER_TOKEN)
+        a2 = st.ExplorerState(repo=remote.url, token=TOKEN)
+        assert a.repo is a2.repo and a.repo is not b.repo and a.index is not b.index
+        local = st.ExplorerState(repo=str(sample_gen3))
+        for s in (a, local):
+            s.image_kind = "calexp"
+        assert a.exposure_ref == local.exposure_ref and a.exposure_ref is not None
+        fa, fl = a.render_image(200, 200), local.render_image(200, 200)
+        assert fa is not None and fl is not None
+        np.testing.assert_array_equal(np.asarray(fa.rgba), np.asarray(fl.rgba))
+        assert a.to_query()["repo"] == remote.url and TOKEN not in json.dumps(a.to_query())
+    finally:
+        st.forget_repositories()
+
+
+def test_repository_box_accepts_allowed_urls_only(remote, sample_gen3, fresh, monkeypatch):
+    from explorer.errors import PathNotAllowedError
+    from explorer.paths import resolve_repo_path
+
+    roots = [str(Path(sample_gen3).parent)]
+    assert resolve_repo_path(remote.url + "/", roots) == remote.url
+    monkeypatch.setenv("REPO_EXPLORER_PER_USER_TOKENS", "1")
+    monkeypatch.setenv("REPO_EXPLORER_BUTLER_SERVERS", f"http://127.0.0.1:{remote.butler.port}/api/butler/repo")
+    assert resolve_repo_path(remote.url, roots) == remote.url
+    with pytest.raises(PathNotAllowedError, match="not one of this server's Butler servers"):
+        resolve_repo_path("https://elsewhere.example/api/butler/repo/dp1", roots)
+
+
+def test_session_token_sources(monkeypatch):
+    from explorer.repo.auth import session_token
+
+    monkeypatch.setenv("BUTLER_RUBIN_ACCESS_TOKEN", "from-env")
+    monkeypatch.delenv("REPO_EXPLORER_PER_USER_TOKENS", raising=False)
+    assert session_token({"x-auth-request-token": "from-proxy"}) == "from-proxy"
+    assert session_token({}) == "from-env"
+    monkeypatch.setenv("REPO_EXPLORER_PER_USER_TOKENS", "1")
+    assert session_token({}) is None  # hosted: never the server's own token
+    assert session_token({"X-Auth-Request-Token": "user-b"}) == "user-b"

@@ -311,12 +311,14 @@ class Mirror:
         self.held = Intervals()
         self.lock = threading.RLock()
         self.last_used = time.monotonic()
+        self.structure: Optional[tuple] = None  # what a reader learnt of the file's layout (remote.py)
 
     def _write(self, data: bytes, start: int, size: Optional[int]) -> None:
         if size is not None and self.size is not None and size != self.size:
             # the remote file changed size: what we hold belongs to another version
             self.held = Intervals()
             self.size = None
+            self.structure = None
         if self.size is None:
             self.size = size if size is not None else start + len(data)
             with open(self.path, "wb") as fh:
@@ -353,6 +355,7 @@ class Mirror:
             if not os.path.exists(self.path):  # dropped from the spool while we held it: refill
                 self.held = Intervals()
                 self.size = None
+                self.structure = None
                 self.ensure(start, end)
 
     def ensure_all(self, progress: Progress = None) -> None:

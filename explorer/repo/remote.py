@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from .cache import authority_key
+from .cache import authority_key, file_key
 from .errors import ExplorerError, NotARepositoryError, NotOnDiskError
 from .gen3 import Gen3Repository
 from .http import (
@@ -265,7 +265,11 @@ class RemoteGen3Repository(Gen3Repository):
             need(name)
             return access.read_binned_plane(mirror.path, name, factor)
 
-        return Exposure(info, load_plane, dataset_type=dataset_type, data_id=data_id, load_binned=load_binned)
+        exposure = Exposure(info, load_plane, dataset_type=dataset_type, data_id=data_id, load_binned=load_binned)
+        # what derived values (stretch limits...) are cached under: the mirror, which names the
+        # authority the bytes were fetched with; info.path is the URL people see
+        exposure.identity = file_key(mirror.path)
+        return exposure
 
     def get_catalog(self, dataset_type: str, data_id: dict[str, Any], columns: Optional[Sequence[str]] = None,
                     collections: Optional[str] = None) -> pd.DataFrame:
@@ -387,21 +391,34 @@ def walk_fits(mirror: Mirror, fetch_tables: bool, progress: Progress = None) -> 
 def fetch_fits_structure(mirror: Mirror, progress: Progress = None) -> Optional[list[HduSpan]]:
     """What an exposure's description reads: all headers and the archive tables, no pixels."""
     with mirror.lock:
-        return walk_fits(mirror, fetch_tables=True, progress=progress)
+        known = mirror.structure
+        if known is not None and known[0] is not None and os.path.exists(mirror.path):
+            return known[0]  # walked before, and the mirror still holds what the walk fetched
+        spans = walk_fits(mirror, fetch_tables=True, progress=progress)
+        mirror.structure = (spans,)
+        return spans
 
 
 def fetch_catalog_header(mirror: Mirror, progress: Progress = None) -> None:
     """What a catalog's schema and row count read: FITS headers, or a parquet file's footer."""
     with mirror.lock:
-        size = mirror.file_size()
-        head = _read_local(mirror, 0, 4)
-        if head == b"PAR1" and size >= 12:
-            mirror.ensure(size - 8, size, progress)
-            tail = _read_local(mirror, size - 8, size)
-            if tail[4:] == b"PAR1":
-                (footer,) = struct.unpack("<i", tail[:4])
-                mirror.ensure(max(0, size - 8 - footer), size, progress)
-                return
-            mirror.ensure_all(progress)
+        if mirror.structure is not None and os.path.exists(mirror.path):
+            return  # fetched before (an exposure's walk fetches more than a catalog's needs)
+        _fetch_catalog_header(mirror, progress)
+        mirror.structure = (None,)
+
+
+def _fetch_catalog_header(mirror: Mirror, progress: Progress) -> None:
+    """FITS headers (no data), or the parquet footer (whole file if it is not where it should be)."""
+    size = mirror.file_size()
+    head = _read_local(mirror, 0, 4)
+    if head == b"PAR1" and size >= 12:
+        mirror.ensure(size - 8, size, progress)
+        tail = _read_local(mirror, size - 8, size)
+        if tail[4:] == b"PAR1":
+            (footer,) = struct.unpack("<i", tail[:4])
+            mirror.ensure(max(0, size - 8 - footer), size, progress)
             return
-        walk_fits(mirror, fetch_tables=False, progress=progress)
+        mirror.ensure_all(progress)
+        return
+    walk_fits(mirror, fetch_tables=False, progress=progress)
