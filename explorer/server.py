@@ -181,9 +181,14 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     if warning:  # said before the slow start, so an operator sees it at once
         print(warning, file=sys.stderr, flush=True)
 
+    from .repo.auth import session_token
+
+    local_token = session_token(None) if remote else None  # never in per-user mode
     try:  # open the repository before the first visitor (a Butler takes about a second)
-        if not remote:  # a remote one opens per token, with each visitor's own
+        if not remote:
             app.get_repository(repo)
+        elif local_token:  # a remote one opens per token: here, the one of the environment
+            app.get_repository(repo, token=local_token)
     except ExplorerError as exc:
         raise ServeError(str(exc)) from None
     if num_procs == 0:
@@ -192,6 +197,8 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
         port = _fork_reuse_port_processes(num_procs, port, address)
         if not remote:
             app.get_repository(repo)  # each process opens its own registry connection
+        elif local_token:
+            app.get_repository(repo, token=local_token)
         num_procs = 1
     # after any fork, never before: the kernels that use every core (datashader's downsampling,
     # binning, long histograms) may run on GNU OpenMP, which kills a forked child that runs

@@ -363,3 +363,52 @@ http {{
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+
+@dataclass
+class ServedExplorer:
+    port: int
+    proc: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+@contextmanager
+def serve_explorer(repo: str, log_path: Path, timeout: float = 600) -> Iterator[ServedExplorer]:
+    """``repo-explorer serve REPO`` in a subprocess, waited for with one patient request: a first
+    page over a remote repository reads every exposure's headers, and short polls that give up
+    would only pile sessions up behind it."""
+    port = free_port()
+    code = f"from explorer.server import serve; serve({repo!r}, port={port})"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
+    served = ServedExplorer(port, proc, log_path)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"serve exited with {proc.returncode}: {served.log()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"serve did not listen within {timeout} s: {served.log()[-2000:]}")
+                time.sleep(0.3)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/explorer",
+                                    timeout=max(30.0, deadline - time.monotonic())) as resp:
+            resp.read()
+        yield served
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait(5)
+        log.close()

@@ -428,3 +428,53 @@ def test_session_token_sources(monkeypatch):
     monkeypatch.setenv("REPO_EXPLORER_PER_USER_TOKENS", "1")
     assert session_token({}) is None  # hosted: never the server's own token
     assert session_token({"X-Auth-Request-Token": "user-b"}) == "user-b"
+
+
+# ----- the page in a real browser, against the URL ---------------------------------------------------
+@pytest.mark.browser
+def test_page_over_url_and_a_refusing_file_server(remote, manifest, tmp_path, monkeypatch):
+    """The served page opens the Butler server URL and shows the calexp; when the file server
+    starts refusing (403), switching to another calexp says so on the page, which keeps working."""
+    from urllib.parse import urlencode
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    from remote_helpers import serve_explorer
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium not installed")
+    monkeypatch.setenv("BUTLER_RUBIN_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("REPO_EXPLORER_REMOTE_SPOOL", str(tmp_path / "spool"))
+    monkeypatch.setenv("REPO_EXPLORER_HTTP_RETRIES", "0")
+    first, second = manifest["calexps"][0], manifest["calexps"][4]
+
+    def page_url(port: int, entry: dict) -> str:
+        query = {"repo": remote.url, "kind": "calexp", "band": entry["band"], "visit": entry["visit"],
+                 "detector": entry["detector"]}
+        return f"http://127.0.0.1:{port}/explorer?{urlencode(query)}"
+
+    with serve_explorer(remote.url, tmp_path / "serve.log") as server:
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            try:
+                page = browser.new_page()
+                page.goto(page_url(server.port, first), timeout=120_000)
+                title = page.locator(".image-title").first
+                title.wait_for(timeout=120_000)
+                # (locators pierce the shadow roots Panel renders panes in; document.querySelector does not)
+                page.locator(".image-title", has_text=f"visit {first['visit']} ").first.wait_for(timeout=300_000)
+                assert "image-missing" not in title.inner_html()
+                assert not page.locator(".explorer-error").first.is_visible()
+                assert page.locator(".sky-plot").first.is_visible()
+                assert TOKEN not in page.content()
+
+                remote.files.set_mode("403")
+                page.goto(page_url(server.port, second), timeout=120_000)
+                page.locator(".image-title", has_text="403").first.wait_for(timeout=300_000)
+                assert page.locator(".sky-plot").first.is_visible()
+                assert TOKEN not in page.content()
+            finally:
+                remote.files.set_mode("ok")
+                browser.close()
+        assert TOKEN not in server.log()

@@ -383,6 +383,32 @@ class Spool:
         self._lock = threading.Lock()
         self._mirrors: dict[tuple[str, str], Mirror] = {}
         os.makedirs(self.root, mode=0o700, exist_ok=True)
+        self._forget_dead_processes()
+        # one folder per process: the processes of a multi-process server never touch each other's files
+        self.pid = os.getpid()
+        self.folder = os.path.join(self.root, f"pid-{self.pid}")
+        os.makedirs(self.folder, mode=0o700, exist_ok=True)
+
+    def _forget_dead_processes(self) -> None:
+        """Remove the mirrors of processes that are gone (their holes are unknown to anyone)."""
+        import shutil
+
+        try:
+            names = os.listdir(self.root)
+        except OSError:
+            return
+        for name in names:
+            if not name.startswith("pid-") or not name[4:].isdigit():
+                continue
+            pid = int(name[4:])
+            try:
+                os.kill(pid, 0)
+                continue  # alive (or not ours to signal): leave it
+            except ProcessLookupError:
+                pass
+            except OSError:
+                continue
+            shutil.rmtree(os.path.join(self.root, name), ignore_errors=True)
 
     def mirror(self, authority: str, url: str, headers: Optional[Mapping[str, str]] = None,
                name: Optional[str] = None, suffix: str = "") -> Mirror:
@@ -394,11 +420,11 @@ class Spool:
         with self._lock:
             m = self._mirrors.get(key)
             if m is None:
-                folder = os.path.join(self.root, authority)
+                folder = os.path.join(self.folder, authority)
                 os.makedirs(folder, mode=0o700, exist_ok=True)
                 digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
                 path = os.path.join(folder, digest + suffix)
-                if os.path.exists(path):  # a mirror of an earlier process: its holes are unknown
+                if os.path.exists(path):  # dropped from our table earlier: its holes are unknown
                     os.unlink(path)
                 m = self._mirrors[key] = Mirror(self, path, HttpFile(url, headers, name=name))
             else:
@@ -440,6 +466,6 @@ def shared_spool() -> Spool:
     """The process-wide spool (``REPO_EXPLORER_REMOTE_SPOOL``, ``REPO_EXPLORER_REMOTE_SPOOL_BYTES``)."""
     global _spool
     with _spool_lock:
-        if _spool is None:
+        if _spool is None or _spool.pid != os.getpid():  # a forked child gets its own
             _spool = Spool()
         return _spool

@@ -48,6 +48,7 @@ INDEX_ENV = "DAF_BUTLER_REPOSITORY_INDEX"
 URI_TTL_S = 600.0  # how long a (possibly presigned) file URL is reused before asking the server again
 EXISTS_TTL_S = 30.0  # how long "the file is there" is believed before asking the file server again
 BLOCK = 2880
+TAIL_BYTES = 4 * 1024**2  # after the pixel planes, a rest of the file this small is fetched in one go
 MAX_HDUS = 512
 _SERVER_PATH = re.compile(r"/api/butler/repo/[^/]+/?$")
 
@@ -359,6 +360,9 @@ def walk_fits(mirror: Mirror, fetch_tables: bool, progress: Progress = None) -> 
     spans: list[HduSpan] = []
     pos = 0
     while pos < size and len(spans) < MAX_HDUS:
+        if (fetch_tables and len(spans) > 1 and not spans[-1].is_image and any(h.is_image for h in spans)
+                and size - pos <= TAIL_BYTES):
+            mirror.ensure(pos, size, progress)  # past the planes, among the archive tables: the rest at once
         want = 4 * BLOCK
         while True:
             mirror.ensure(pos, pos + want, progress)
