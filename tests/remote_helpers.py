@@ -96,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not body:
             return
+        server.bytes_sent += length  # type: ignore[attr-defined]  (counted before the client can see it)
         with open(path, "rb") as fh:
             fh.seek(start)
             left = length
@@ -105,7 +106,6 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(chunk)
                 left -= len(chunk)
-        server.bytes_sent += length  # type: ignore[attr-defined]
 
     def _status(self, code: int, text: bytes) -> None:
         self.send_response(code)

@@ -168,6 +168,7 @@ class RemoteGen3Repository(Gen3Repository):
         self._signed: dict[str, tuple[str, dict[str, str], float]] = {}
         self._exists_memo: dict[str, tuple[bool, float]] = {}
         self._remote_lock = threading.Lock()
+        self._reading = threading.local()  # set while locating a file in order to read it
         super().__init__(self.url)
         self.root = label or self.url
 
@@ -225,7 +226,17 @@ class RemoteGen3Repository(Gen3Repository):
             hit = self._exists_memo.get(path)
         if hit is not None and hit[0] and now - hit[1] < EXISTS_TTL_S:
             return True
-        ok = self._mirror(path).source.exists()
+        mirror = self._mirror(path)
+        if getattr(self._reading, "active", False):
+            # about to read the file: its first blocks (which the read needs first) answer
+            # "is it there?" too, in the same request
+            try:
+                mirror.file_size()
+                ok = True
+            except NotOnDiskError:
+                ok = False
+        else:
+            ok = mirror.source.exists()  # one byte: --check-files asks this of every file
         with self._remote_lock:
             self._exists_memo[path] = (ok, now)
         return ok
@@ -235,7 +246,11 @@ class RemoteGen3Repository(Gen3Repository):
         return shared_spool().mirror(self.authority, url, headers, name=shown)
 
     def _located(self, dataset_type: str, data_id: dict[str, Any], collections: Optional[str]) -> tuple[str, Mirror]:
-        shown = self._existing_path(dataset_type, data_id, collections)
+        self._reading.active = True
+        try:
+            shown = self._existing_path(dataset_type, data_id, collections)
+        finally:
+            self._reading.active = False
         return shown, self._mirror(shown)
 
     # ----- reading -----------------------------------------------------------------------------
