@@ -92,7 +92,7 @@ def _data_id_arg(data_id: dict[str, Any]) -> str:
 def cmd_inventory(args: argparse.Namespace) -> int:
     from .repo import open_repo
 
-    repo = open_repo(args.repo)
+    repo = open_repo(args.repo, progress=_progress_for(args))
     try:
         inv = repo.inventory(collections=args.collections, check_files=args.check_files,
                              progress=_progress_for(args))
@@ -221,9 +221,10 @@ def _open_exposure_target(args: argparse.Namespace):
     from .repo import detect_kind, open_repo
 
     target = args.target
-    if not os.path.exists(target):
+    remote = not os.path.exists(target) and _is_remote(target)
+    if not os.path.exists(target) and not remote:
         raise ExplorerError(f"no such file or repository: {target}")
-    if os.path.isfile(target):
+    if not remote and os.path.isfile(target):
         if args.data_id:
             raise UsageError("--data-id goes with a repository, not with a FITS file")
         from .repo import access
@@ -233,7 +234,7 @@ def _open_exposure_target(args: argparse.Namespace):
     data_id = _parse_data_id(args.data_id)
     if not data_id:
         raise UsageError(f"{target} is a repository: give --data-id KEY=VALUE,... to pick the {args.dataset}")
-    repo = open_repo(target)
+    repo = open_repo(target, progress=_progress_for(args))
     try:
         if getattr(repo, "kind", "") == "gen3" and "patch" in data_id and "," in str(data_id["patch"]):
             data_id["patch"] = repo.patch_id(str(data_id["patch"]))
@@ -243,6 +244,13 @@ def _open_exposure_target(args: argparse.Namespace):
         return exposure, True
     finally:
         repo.close()
+
+
+def _is_remote(target: str) -> bool:
+    """A Butler server URL or a repository-index label (see explorer/repo/remote.py)."""
+    from .repo.remote import is_remote_target
+
+    return is_remote_target(target)
 
 
 def exposure_summary(exposure, pixel: Optional[Sequence[float]] = None) -> dict[str, Any]:
@@ -568,7 +576,7 @@ def cmd_make_sample(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    if args.repo and not os.path.exists(args.repo):
+    if args.repo and not os.path.exists(args.repo) and not _is_remote(args.repo):
         raise ExplorerError(f"no such repository: {args.repo}")
     serve(args.repo, port=args.port, repo_roots=args.repo_root or [], address=args.address,
           num_procs=args.num_procs, allow_websocket_origin=args.allow_websocket_origin or [],

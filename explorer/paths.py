@@ -96,6 +96,11 @@ def resolve_repo_path(user_input: str, roots: Sequence[str]) -> str:
     text = user_input.strip()
     if not text:
         raise _refuse("repository path is empty")
+    from .repo.auth import remote_target  # a Butler server URL or index label (allowed ones only)
+
+    remote = remote_target(text)
+    if remote is not None:
+        return remote
     longest = max(len(part) for part in text.replace("\\", "/").split("/"))
     if longest > MAX_COMPONENT_CHARS:
         raise _refuse(f"repository path has a component of {longest} characters (at most {MAX_COMPONENT_CHARS})")

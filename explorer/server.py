@@ -173,23 +173,38 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
         from .defaults import ensure_sample
 
         repo = str(ensure_sample(progress=lambda m: print(m, file=sys.stderr, flush=True)))
-    elif not os.path.isdir(repo):
-        raise ServeError(f"no such repository: {repo}")
-    repo = os.path.realpath(repo)
+    from .repo.remote import is_remote_target
+
+    remote = repo is not None and is_remote_target(repo)
+    if not is_loopback(address):  # hosted: each session brings its own token (explorer/repo/auth.py)
+        os.environ.setdefault("REPO_EXPLORER_PER_USER_TOKENS", "1")
+    if not remote:
+        if not os.path.isdir(repo):
+            raise ServeError(f"no such repository: {repo}")
+        repo = os.path.realpath(repo)
     auth = basic_auth_config(basic_auth)
     warning = exposure_warning(address, roots, basic_auth)
     if warning:  # said before the slow start, so an operator sees it at once
         print(warning, file=sys.stderr, flush=True)
 
+    from .repo.auth import session_token
+
+    local_token = session_token(None) if remote else None  # never in per-user mode
     try:  # open the repository before the first visitor (a Butler takes about a second)
-        app.get_repository(repo)
+        if not remote:
+            app.get_repository(repo)
+        elif local_token:  # a remote one opens per token: here, the one of the environment
+            app.get_repository(repo, token=local_token)
     except ExplorerError as exc:
         raise ServeError(str(exc)) from None
     if num_procs == 0:
         num_procs = os.cpu_count() or 1
     if num_procs > 1:
         port = _fork_reuse_port_processes(num_procs, port, address)
-        app.get_repository(repo)  # each process opens its own registry connection
+        if not remote:
+            app.get_repository(repo)  # each process opens its own registry connection
+        elif local_token:
+            app.get_repository(repo, token=local_token)
         num_procs = 1
     # after any fork, never before: the kernels that use every core (datashader's downsampling,
     # binning, long histograms) may run on GNU OpenMP, which kills a forked child that runs

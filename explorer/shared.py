@@ -19,17 +19,23 @@ try:  # the selector index: explorer/index.py once it moves there, views/selecti
 except ImportError:  # pragma: no cover - depends on the tree this is merged into
     from .views.selection import RepoIndex
 
-_REPOS: dict[str, Repository] = {}
-_INDEXES: dict[tuple[str, Optional[str]], Any] = {}
+_REPOS: dict[Any, Repository] = {}
+_INDEXES: dict[tuple[str, str, Optional[str]], Any] = {}
 _INVENTORIES: "OrderedDict[tuple, Any]" = OrderedDict()
 INVENTORY_LIMIT = 64  # inventories kept (a few KiB each: dataset types and counts)
 _LOCK = threading.Lock()
 _OPEN_LOCKS: dict[str, threading.Lock] = {}
 
 
-def get_repository(path: str) -> Repository:
-    """The one :class:`Repository` object for a path, opened on first use and shared by sessions."""
-    real = os.path.realpath(path)
+def get_repository(path: str, token: Optional[str] = None) -> Repository:
+    """The one :class:`Repository` object for a path, opened on first use and shared by sessions
+    (a Butler server URL or index label: shared only by sessions with the same ``token``)."""
+    from .repo.auth import repository_key
+    from .repo.remote import is_remote_target
+
+    remote = is_remote_target(path)
+    target = path if remote else os.path.realpath(path)
+    real = repository_key(target, token) if remote else target
     with _LOCK:
         repo = _REPOS.get(real)
         if repo is not None:
@@ -39,7 +45,7 @@ def get_repository(path: str) -> Repository:
         with _LOCK:
             if real in _REPOS:
                 return _REPOS[real]
-        repo = open_repo(real)
+        repo = open_repo(target, token=token) if remote else open_repo(real)
         with _LOCK:
             _REPOS[real] = repo
         return repo
@@ -47,7 +53,7 @@ def get_repository(path: str) -> Repository:
 
 def get_index(repo: Repository, collection: Optional[str]) -> "RepoIndex":
     """The shared selector index of a repository and collection ("" or None: all collections)."""
-    key = (repo.root, collection or None)
+    key = (repo.root, getattr(repo, "authority", ""), collection or None)
     with _LOCK:
         index = _INDEXES.get(key)
     if index is None:
@@ -59,7 +65,7 @@ def get_index(repo: Repository, collection: Optional[str]) -> "RepoIndex":
 
 def get_inventory(repo: Repository, collection: Optional[str], check_files: bool):
     """The repository's inventory for a collection, computed once per process (bounded memo)."""
-    key = (repo.root, collection or None, bool(check_files))
+    key = (repo.root, getattr(repo, "authority", ""), collection or None, bool(check_files))
     with _LOCK:
         if key in _INVENTORIES:
             _INVENTORIES.move_to_end(key)

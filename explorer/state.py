@@ -116,9 +116,11 @@ class ExplorerState(param.Parameterized):
     error = param.String(default="", doc="The last problem, one line, for a notification")
     error_count = param.Integer(default=0, doc="Bumped on every error, so repeats notify too")
 
-    def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (), **params):
+    def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
+                 token: Optional[str] = None, **params):
         super().__init__(**params)
         self.repo_roots = list(repo_roots)
+        self._token = token  # for remote repositories (explorer/repo/auth.py); never a param, never shown
         self._busy = False
         # wraps each cascade (the page sets it to hold its document, so one update goes out)
         self.hold: Callable[[], ContextManager] = nullcontext
@@ -162,7 +164,7 @@ class ExplorerState(param.Parameterized):
         previous = self.repo_root
         try:
             real = resolve_repo_path(path, self.repo_roots)
-            repo = get_repository(real)
+            repo = get_repository(real, token=self._token)
             index = get_index(repo, None)
         except Exception as exc:  # (a backend bug, too, must not take the page down)
             if isinstance(exc, ExplorerError):

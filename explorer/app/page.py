@@ -63,8 +63,13 @@ class Explorer(pn.viewable.Viewer):
 
     def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
                  state: Optional[ExplorerState] = None, query: Optional[dict[str, Any]] = None):
+        from ..repo.auth import session_token  # this session's own token (X-Auth-Request-Token)
+
         ensure_extensions()
-        super().__init__(state=state or ExplorerState(repo_roots=repo_roots))
+        if state is None:
+            token = session_token(getattr(pn.state, "headers", None))
+            state = ExplorerState(repo_roots=repo_roots, token=token)
+        super().__init__(state=state)
         st = self.state
         if query and query.get("repo"):
             st.apply_query(query)

@@ -28,8 +28,9 @@ def plane_limits(exposure: Exposure, plane: str) -> Limits:
             exclude_bits = (mask, bad) if bad else None
         return compute_limits(arr, exclude_bits=exclude_bits)
 
-    try:
-        key = file_key(exposure.info.path, "limits", plane)
+    try:  # a remote exposure's identity: its mirror, partitioned by token (explorer/repo/http.py)
+        ident = getattr(exposure, "identity", None)
+        key = ident + ("limits", plane) if ident else file_key(exposure.info.path, "limits", plane)
     except OSError:
         key = (exposure.info.path, "limits", plane)
     return LIMITS.get(key, compute)

@@ -183,3 +183,18 @@ def shared_cache() -> ByteCache:
 def cached_file_read(path: str | os.PathLike, what: Hashable, loader: Callable[[], T]) -> T:
     """Read something derived from one file through the shared cache, keyed by the file's identity."""
     return shared_cache().get_or_load(file_key(path, what), loader)
+
+
+def authority_key(realm: str, token: Optional[str]) -> str:
+    """A short name for "bytes fetched from ``realm`` with this token", safe to put in cache keys
+    and file names: a salted SHA-256 of both, never the token itself.
+
+    Entries read with one user's authority must never serve a session without it, so everything
+    fetched remotely is keyed (and spooled) under this key: two tokens give two partitions of the
+    shared cache, even for the same file, and no token ("anon") is a partition of its own.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(b"repo-explorer authority\x00" + realm.encode() + b"\x00"
+                            + (token or "").encode()).hexdigest()
+    return ("tok-" if token else "anon-") + digest[:24]

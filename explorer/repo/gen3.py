@@ -108,7 +108,7 @@ class Gen3Repository(Repository):
         super().__init__(root)
         with _quiet_butler_log():  # the butler logs its own line before raising: one line is ours
             try:
-                self.butler = self._make_butler()
+                self.butler = self._open_butler()
             except ExplorerError:
                 raise
             except Exception as exc:  # a broken butler.yaml or registry: say so, in one line
@@ -120,11 +120,19 @@ class Gen3Repository(Repository):
         self._refs_memo: OrderedDict[Any, tuple] = OrderedDict()
         self._uri_memo: dict[Any, Optional[str]] = {}
 
-    def _make_butler(self):
+    def _open_butler(self):
         """The read-only Butler: the one place it is built (a remote backend overrides this)."""
         from lsst.daf.butler import Butler
 
         return Butler.from_config(self.root, writeable=False)
+
+    def _file_exists(self, path: Optional[str]) -> bool:
+        """Whether a dataset's file is there (a remote backend asks its file server instead)."""
+        return _exists(path)
+
+    def _count_sources(self, paths_by_type: dict[str, list], say, notes: list[str]) -> Optional[int]:
+        """Rows of the source catalogs (a remote backend reads their footers over HTTP)."""
+        return count_source_rows(paths_by_type, say, notes)
 
     # ----- helpers ---------------------------------------------------------------------------
     def _memoised(self, key: Any, compute):
@@ -260,7 +268,7 @@ class Gen3Repository(Repository):
         ref = refs[0]
         path = self._uri_path(ref)
         check_file(self.root, path, f"the {dataset_type} file")  # no-op unless opened confined
-        on_disk = bool(path) and os.path.exists(path)
+        on_disk = self._file_exists(path)
         return DatasetLocation(dataset_type, dict(ref.dataId.mapping), path, on_disk,
                                storage_class=ref.datasetType.storageClass_name, collection=ref.run)
 
@@ -591,7 +599,7 @@ class Gen3Repository(Repository):
                 notes.append(f"sources not counted: {counts[name]} {name} files is more than a quick look")
             else:
                 paths = [self._uri_path(ref) for ref in self._refs(name, collections)]
-                sources = count_source_rows({name: paths}, say, notes)
+                sources = self._count_sources({name: paths}, say, notes)
             break
         return Inventory(
             kind=self.kind, root=self.root, collections=matched, dataset_types=summaries,
@@ -618,9 +626,8 @@ class Gen3Repository(Repository):
         datastore = getattr(self.butler, "_datastore", None)
 
         def check() -> list[dict[str, Any]]:
-            if datastore is None:  # a client butler: its own existence check
-                existence = self.butler._exists_many(batch, full_check=True)
-                return [dict(ref.dataId.mapping) for ref, ex in existence.items() if not ex]
+            if datastore is None:  # a client butler (remote): where each file is, then whether it is there
+                return [dict(ref.dataId.mapping) for ref in batch if not self._file_exists(self._uri_path(ref))]
             # the refs come from the registry: ask the datastore which it records, then stat those
             known = [ref for ref, yes in datastore.knows_these(batch).items() if yes]
             present = {ref.id for ref, yes in datastore.mexists(known).items() if yes} if known else set()
