@@ -172,11 +172,14 @@ class _Footprints(Mapping):
         self._index = index
 
     def __getitem__(self, key):
-        visit, detector = key
+        try:  # (a selection without a visit or detector has no footprint: a missing key, not a crash)
+            visit, detector = int(key[0]), int(key[1])
+        except (TypeError, ValueError, IndexError):
+            raise KeyError(key) from None
         fps = self._index.visit_footprints(visit)
-        if int(detector) not in fps:
+        if detector not in fps:
             raise KeyError(key)
-        return fps[int(detector)]
+        return fps[detector]
 
     def __iter__(self) -> Iterator:
         return iter(self._index._all_footprints())

@@ -231,3 +231,13 @@ def test_coverage_from_one_tract_query_matches_the_patch_joins(survey_repo):
         assert [o.value for o in idx.tract_options()] == idx.tracts
     finally:
         repo.close()
+
+
+def test_footprints_of_an_incomplete_selection_are_missing_not_errors(sample_gen3):
+    """The sky map asks for the footprint of whatever calexp is shown, possibly none yet."""
+    from explorer.index import RepoIndex
+    from explorer.repo import open_repo
+
+    fps = RepoIndex(open_repo(sample_gen3)).footprints()
+    for key in ((None, None), (None, 94), ("x", 1), ()):
+        assert fps.get(key) is None
