@@ -37,8 +37,10 @@ def test_zscale_contrast(frame):
     vals = frame[np.isfinite(frame)]
     assert (lo, hi) == pytest.approx(ZScaleInterval(contrast=0.25).get_limits(vals))
     assert lo < 100 < hi < 5000  # the star does not set the range
-    wide = zscale_limits(frame, 0.05)
-    assert wide[1] - wide[0] > hi - lo  # lower contrast: wider range
+    narrow = zscale_limits(frame, 1.0)
+    assert narrow[1] - narrow[0] < hi - lo  # higher contrast: narrower range (0.25 already reaches
+    wide = zscale_limits(frame, 0.05)  # the sample's extremes here, and zscale never goes past them)
+    assert wide[1] - wide[0] >= hi - lo
 
 
 def test_sampling_stays_close_to_the_full_frame(frame):
