@@ -21,7 +21,7 @@ from ...render.display_limits import (
 )
 from ...render.exposure import plane_limits
 from ...render.stretch import stretch_range
-from ...views.colorbar import colorbar_figure
+from ...views.colorbar import colorbar_figure, update_colorbar
 from ..base import Panel
 from ..style import message_html
 
@@ -37,9 +37,9 @@ class ColorbarPanel(Panel):
     def __init__(self, **params):
         super().__init__(**params)
         s, w = self.state, pn.widgets
-        self.limits_buttons = w.RadioButtonGroup(
-            options={LABELS[c]: c for c in s.param.limits_choice.objects}, value=s.limits_choice, color="primary",
-            variant="outline", css_classes=["w-limits"], sizing_mode="stretch_width")
+        self.limits_buttons = w.Select(
+            label="Limits", options={LABELS[c]: c for c in s.param.limits_choice.objects}, value=s.limits_choice,
+            css_classes=["w-limits"], sizing_mode="stretch_width")
         self.contrast_slider = w.FloatSlider.from_param(s.param.contrast, label="zscale contrast",
                                                         css_classes=["w-contrast"], sizing_mode="stretch_width")
         self.vmin_input = w.FloatInput(label="min", value=None, css_classes=["w-vmin"], width=140)
@@ -104,7 +104,7 @@ class ColorbarPanel(Panel):
         rng = self.current_range()
         if rng is None:
             self.caption.object = message_html("no image plane to show a colour bar for", "colorbar-limits")
-            self.bar.object = None
+            self.bar.visible = False
             return
         lo, hi, limits = rng
         self.vmin_input.value, self.vmax_input.value = float(f"{lo:.6g}"), float(f"{hi:.6g}")
@@ -114,7 +114,12 @@ class ColorbarPanel(Panel):
         self.caption.object = (f'<div class="colorbar-limits" data-low="{lo!r}" data-high="{hi!r}">'
                                f'{html.escape(st.plane)}: <b>{format_value(lo)}</b> … <b>{format_value(hi)}</b>'
                                f' · {html.escape(st.stretch)} stretch · limits: {html.escape(what)}</div>')
-        self.bar.object = colorbar_figure(st.cmap, colorbar_ticks(limits, st.stretch))
+        ticks = colorbar_ticks(limits, st.stretch)
+        if self.bar.object is None:
+            self.bar.object = colorbar_figure(st.cmap, ticks)
+        else:
+            update_colorbar(self.bar.object, st.cmap, ticks)
+        self.bar.visible = True
 
     def __panel__(self):
         return self._layout

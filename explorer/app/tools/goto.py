@@ -17,6 +17,7 @@ import panel as pn
 from ...errors import ExplorerError
 from ...goto import parse_target
 from ...locate import Destination, find_id, locate_sky
+from ...render.raster import full_range
 from ..base import Panel, describe_failure
 from ..overlays import ImageOverlay, register_overlay
 
@@ -122,6 +123,8 @@ class GotoPanel(Panel):
     def go(self, text: Any) -> None:
         if not isinstance(text, str):
             text = self.input.value_input or self.input.value
+        before = self.state.exposure()
+        xy0 = tuple(before.info.xy0) if before is not None else None
         try:
             dest, pixel = go_to(self.state, text)
         except ExplorerError as exc:
@@ -133,7 +136,31 @@ class GotoPanel(Panel):
         where = f" · x {pixel[0]:.1f} y {pixel[1]:.1f}" if pixel else " · not on the image shown"
         self.say(f"{dest.note}{where}")
         if pixel is not None and self.image is not None:
-            self.image.center_on(*pixel)
+            after = self.state.exposure()
+            self._centre(*pixel, moved=after is not None and tuple(after.info.xy0) != xy0)
+
+    def _centre(self, x: float, y: float, moved: bool) -> None:
+        """Centre the image on (x, y) after the selection's redraw: when the frame moved to
+        another origin, the image panel first shows it whole (its axes move once the new frame
+        is drawn), so centre when that move is done; changes to Bokeh models go under the
+        document's lock (a widget's event runs without it)."""
+        image, doc = self.image, pn.state.curdoc
+        fig = image.figure
+        if doc is None or getattr(doc, "session_context", None) is None or fig is None:
+            image.center_on(x, y)
+            return
+        exposure = self.state.exposure()
+        if moved and exposure is not None:
+            (fx0, fx1), (fy0, fy1) = full_range(exposure.info.shape, exposure.info.xy0)
+            done = (fig.x_range.start, fig.x_range.end, fig.y_range.start, fig.y_range.end) == (fx0, fx1, fy0, fy1)
+            if not done:  # the move is still to come: its last step sets y_range.end
+                def once(_attr, _old, _new):
+                    fig.y_range.remove_on_change("end", once)
+                    doc.add_next_tick_callback(lambda: image.center_on(x, y))
+
+                fig.y_range.on_change("end", once)
+                return
+        doc.add_next_tick_callback(lambda: image.center_on(x, y))
 
     def __panel__(self):
         return self._layout

@@ -1,7 +1,7 @@
 """Sky axes: an RA/Dec grid traced through the exposure's exact WCS, labelled, and a N/E compass,
 drawn over the image when ``show_grid`` is on (URL ``grid=1``; the checkbox ``w-grid`` is in the
-go-to panel). Two layers registered with :func:`~explorer.app.overlays.register_overlay`: the
-lines (and arrows), and their labels; both come from one computation per view."""
+go-to panel). Four layers registered with :func:`~explorer.app.overlays.register_overlay` (grid
+lines, their labels, compass arrows, N/E), all from one computation per view."""
 from __future__ import annotations
 
 import threading
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from ...render.graticule import compass, graticule
-from ...views.skyaxes import skyaxes_labels, skyaxes_paths
+from ...views.skyaxes import compass_labels, compass_paths, grid_labels, grid_paths
 from ..overlays import ImageOverlay, register_overlay
 
 _MEMO: OrderedDict[Any, tuple] = OrderedDict()  # recent views' grids (the lines and labels layers share one)
@@ -35,9 +35,12 @@ def sky_axes(state, x_range: Optional[Sequence[float]], y_range: Optional[Sequen
     return value
 
 
-GRID_LINES = register_overlay(ImageOverlay(
-    "the RA/Dec grid", ("show_grid",), lambda st, xr, yr: skyaxes_paths(*sky_axes(st, xr, yr)),
-    lambda: skyaxes_paths(None, None)))
-GRID_LABELS = register_overlay(ImageOverlay(
-    "the RA/Dec grid labels", ("show_grid",), lambda st, xr, yr: skyaxes_labels(*sky_axes(st, xr, yr)),
-    lambda: skyaxes_labels(None, None)))
+def _layer(name: str, draw, part: int) -> ImageOverlay:
+    return register_overlay(ImageOverlay(name, ("show_grid",), lambda st, xr, yr: draw(sky_axes(st, xr, yr)[part]),
+                                         lambda: draw(None)))
+
+
+GRID_LINES = _layer("the RA/Dec grid", grid_paths, 0)
+GRID_LABELS = _layer("the RA/Dec grid labels", grid_labels, 0)
+COMPASS_ARROWS = _layer("the compass", compass_paths, 1)
+COMPASS_LABELS = _layer("the compass letters", compass_labels, 1)

@@ -23,8 +23,8 @@ def psf_element(array, title: str = ""):
     bounds = (-(nx // 2) - 0.5, -(ny // 2) - 0.5, nx - nx // 2 - 0.5, ny - ny // 2 - 0.5)
     return hv.Image(array, bounds=bounds, kdims=["dx", "dy"], vdims=["psf"]).opts(
         cmap="viridis", cnorm="log", clim=(max(float(array.max()) * 1e-4, 1e-12), float(array.max())),
-        colorbar=True, width=320, height=280, title=title, xlabel="dx (pixels)", ylabel="dy (pixels)",
-        tools=["hover"], toolbar=None, data_aspect=1)
+        colorbar=True, frame_width=200, frame_height=200, title=title, xlabel="dx (pixels)", ylabel="dy (pixels)",
+        tools=["hover"], toolbar=None)
 
 
 class PsfPanel(Panel):
