@@ -105,6 +105,15 @@ class ExplorerState(param.Parameterized):
     show_footprints = param.Boolean(default=False, doc="Draw calexp footprints on the sky map")
     sky_color = param.Selector(default="bands", objects=["bands", "visits"], check_on_set=True)
     zoom = param.Parameter(default=None, doc="The image view (x0, x1, y0, y1) in parent pixels, or None: whole")
+    # image tools (explorer/app/tools): display limits, sky axes
+    limits_choice = param.Selector(default="stretch", objects=["stretch", "zscale", "99.5", "99", "95", "minmax", "manual"],
+                            check_on_set=True, doc="Display limits: the stretch's own, zscale (with contrast), "
+                            "a percentile preset, every pixel, or manual (vmin, vmax)")
+    contrast = param.Number(default=0.25, bounds=(0.01, 1.0), step=0.05, doc="zscale contrast (smaller: wider)")
+    vmin = param.Number(default=None, allow_None=True, doc="Manual low display limit (data units)")
+    vmax = param.Number(default=None, allow_None=True, doc="Manual high display limit (data units)")
+    show_grid = param.Boolean(default=False, doc="Draw the RA/Dec grid and the N/E compass over the image")
+    marker = param.Parameter(default=None, doc="(RA, Dec) in degrees marked on the image (Go to), or None")
 
     # derived: what the views show (set by the cascade only, never by widgets)
     exposure_ref = param.ClassSelector(class_=DatasetKey, default=None, allow_None=True,
@@ -414,7 +423,25 @@ class ExplorerState(param.Parameterized):
         if exposure is None:
             return None
         return render_exposure(exposure, self.plane, self.stretch, self.cmap, self.mask_planes, self.mask_alpha,
-                               width, height, x_range, y_range)
+                               width, height, x_range, y_range, value_range=self.display_range(exposure))
+
+    @param.depends("limits_choice", watch=True)
+    def _on_limits_choice(self) -> None:
+        if self.limits_choice != "manual" and (self.vmin is not None or self.vmax is not None):
+            self.param.update(vmin=None, vmax=None)  # typed limits belong to "manual" only
+
+    def display_range(self, exposure: Optional[Exposure] = None) -> Optional[tuple[float, float]]:
+        """The (low, high) data values the limits choice maps to black and white, or None when the
+        stretch's own limits apply (see :mod:`explorer.render.display_limits`)."""
+        from .render.display_limits import limits_for_choice
+
+        exposure = exposure if exposure is not None else self.exposure()
+        if exposure is None or self.limits_choice == "stretch" or self.plane == "mask":
+            return None
+        try:
+            return limits_for_choice(exposure, self.plane, self.limits_choice, self.contrast, self.vmin, self.vmax)
+        except ExplorerError:  # unusable manual limits: the stretch's own (the colour bar says why)
+            return None
 
     def mask_colors(self) -> dict[str, str]:
         exposure = self.exposure()

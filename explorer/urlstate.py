@@ -59,6 +59,11 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("footprints", "show_footprints", "bool", choice=False, default=False),
     QueryField("skycolor", "sky_color", default="bands"),
     QueryField("zoom", "zoom", "box", choice=False, default=None),
+    QueryField("limits", "limits_choice", default="stretch"),
+    QueryField("contrast", "contrast", "float", choice=False, default=0.25, bounds=(0.01, 1.0)),
+    QueryField("vmin", "vmin", "float", choice=False, default=None),
+    QueryField("vmax", "vmax", "float", choice=False, default=None),
+    QueryField("grid", "show_grid", "bool", choice=False, default=False),
 )
 BY_KEY: dict[str, QueryField] = {f.key: f for f in FIELDS}
 QUERY_ORDER = tuple(f.key for f in FIELDS)

@@ -66,6 +66,7 @@ class ImagePanel(Panel):
                                     css_classes=["explorer-readout"], styles={"font-family": "monospace"})
         self.title_pane = pn.pane.HTML(self.title_html(), sizing_mode="stretch_width", margin=(0, 10))
         self.pointer = None
+        self.pointer_listeners: list = []  # f(x, y) called with the pointer's parent pixel (tools: PSF)
         self.figure = None  # the Bokeh figure of the current plot, once drawn (see center_on)
         self._sources_memo: tuple[Any, Optional[pd.DataFrame]] = (None, None)
         self.state.param.watch(self._update_extent, ["exposure_ref", "repo_root"])
@@ -125,7 +126,8 @@ class ImagePanel(Panel):
             return pn.pane.HTML(message_html(self.no_image_message(), "image-empty", "#a33", 200)
                                 .replace("padding:30px", "padding:40px"), sizing_mode="stretch_width", height=200)
         fx, fy = full_range(exposure.info.shape, exposure.info.xy0)
-        display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha"])
+        display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha",
+                                          "limits_choice", "contrast", "vmin", "vmax"])
         zoom = st.zoom
         if zoom is not None and overlaps(zoom[:2], zoom[2:], (fx[0], fy[0], fx[1], fy[1])):
             vx, vy = tuple(sorted(zoom[:2])), tuple(sorted(zoom[2:]))  # a link's zoom
@@ -265,6 +267,8 @@ class ImagePanel(Panel):
         except Exception:  # a pixel that cannot be read is no reason to bother anyone
             info = None
         self.readout.object = readout_html(info)
+        for listener in self.pointer_listeners:
+            listener(x, y)
 
     def __panel__(self):
         return self._layout

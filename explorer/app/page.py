@@ -27,6 +27,10 @@ from .info import InfoPanel
 from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
+from .tools import graticule as _graticule  # noqa: F401 - registers the RA/Dec grid layers
+from .tools.colorbar import ColorbarPanel
+from .tools.goto import GotoPanel
+from .tools.psf import PsfPanel
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("image", ImagePanel, 1),
     PanelSpec("histogram", HistogramPanel, 2),
     PanelSpec("info", InfoPanel, 2),
+    PanelSpec("colorbar", ColorbarPanel, 3),
+    PanelSpec("goto", GotoPanel, 3),
+    PanelSpec("psf", PsfPanel, 3),
 ]
 
 
@@ -147,7 +154,7 @@ def query_from_session() -> dict[str, Any]:
 URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch", "visit", "detector",
                "plane", "stretch", "cmap", "mask_planes", "catalog", "column", "log_x", "log_y",
                "sky_color", "show_footprints", "zoom", "require_flags", "exclude_flags", "bins", "mask_alpha",
-               "show_sources", "repo_root"]
+               "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid"]
 
 
 def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):

@@ -39,13 +39,20 @@ def plane_limits(exposure: Exposure, plane: str) -> Limits:
 def render_exposure(exposure: Exposure, plane: str, stretch: str, cmap: str, shown_masks: Sequence[str],
                     mask_alpha: float, width: int = 800, height: int = 800,
                     x_range: Optional[Sequence[float]] = None,
-                    y_range: Optional[Sequence[float]] = None) -> Frame:
-    """One plane (the image when the exposure lacks it) rendered at screen size, masks over it."""
+                    y_range: Optional[Sequence[float]] = None,
+                    value_range: Optional[tuple[float, float]] = None) -> Frame:
+    """One plane (the image when the exposure lacks it) rendered at screen size, masks over it.
+    ``value_range``: the (low, high) data values to map to black and white instead of the
+    stretch's own limits (the colour bar's limits choice)."""
     plane = plane if plane in exposure.info.planes else "image"
     planes = {plane: exposure.plane(plane)}
     if exposure.mask is not None:
         planes["mask"] = exposure.mask
     limits = None if plane == "mask" else plane_limits(exposure, plane)
+    if limits is not None and value_range is not None:
+        from .display_limits import with_range
+
+        limits = with_range(limits, stretch, *value_range)
     return render_plane(planes, exposure.info.xy0, plane, limits, stretch, exposure.info.mask_planes,
                         list(shown_masks), mask_alpha, x_range, y_range, width, height, cmap,
                         binned=exposure.binned)
