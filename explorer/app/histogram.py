@@ -26,7 +26,11 @@ class HistogramPanel(Panel):
         super().__init__(**params)
         self.caption = pn.pane.HTML(self.caption_html(), sizing_mode="stretch_width")
         self.dmap = hv.DynamicMap(self._bars, streams=[hv.streams.Params(self.state, HIST_PARAMS)]).opts(
-            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True))
+            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True,
+                              tools=["xbox_select"]))
+        # a range selected on the histogram (xbox_select) filters the catalog table and highlights sources
+        hv.streams.BoundsX(source=self.dmap).add_subscriber(lambda boundsx=None: boundsx and self.state.param.update(
+            selection_range=tuple(float(b) for b in boundsx)))
         self.plot = pn.pane.HoloViews(self.dmap, linked_axes=False, sizing_mode="stretch_width",
                                       css_classes=["histogram"])
         self._layout = pn.Column(self.plot, self.caption, sizing_mode="stretch_width")

@@ -27,6 +27,9 @@ from .info import InfoPanel
 from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
+from .tools.density import SkyDensityPanel
+from .tools.scatter import ScatterPanel
+from .tools.table import CatalogTablePanel
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("image", ImagePanel, 1),
     PanelSpec("histogram", HistogramPanel, 2),
     PanelSpec("info", InfoPanel, 2),
+    PanelSpec("table", CatalogTablePanel, 3),
+    PanelSpec("scatter", ScatterPanel, 4),
+    PanelSpec("density", SkyDensityPanel, 4),
 ]
 
 
