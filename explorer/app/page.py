@@ -28,6 +28,7 @@ from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
 from .tools.density import SkyDensityPanel
+from .tools.hats_source import HatsPanel
 from .tools.scatter import ScatterPanel
 from .tools.table import CatalogTablePanel
 
@@ -53,6 +54,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("table", CatalogTablePanel, 3),
     PanelSpec("scatter", ScatterPanel, 4),
     PanelSpec("density", SkyDensityPanel, 4),
+    PanelSpec("hats", HatsPanel, 5),
 ]
 
 
