@@ -580,7 +580,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ExplorerError(f"no such repository: {args.repo}")
     serve(args.repo, port=args.port, repo_roots=args.repo_root or [], address=args.address,
           num_procs=args.num_procs, allow_websocket_origin=args.allow_websocket_origin or [],
-          basic_auth=args.basic_auth, show=args.show, allow_registry_hosts=args.allow_registry_host or [])
+          basic_auth=args.basic_auth, show=args.show, allow_registry_hosts=args.allow_registry_host or [],
+          dask_scheduler=args.dask_scheduler)
     return 0
 
 
@@ -602,6 +603,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-websocket-origin", action="append", metavar="HOST[:PORT]")
     p.add_argument("--basic-auth", metavar="USER:PASSWORD|FILE", help="require a login (see docs/hosting.md)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--dask-scheduler", metavar="tcp://HOST:PORT",
+                   help="compute HATS catalogs on this Dask scheduler (default: a LocalCluster on 127.0.0.1)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("make-sample", help="write the DC2-like sample repository")

@@ -144,7 +144,7 @@ def basic_auth_config(value: Optional[str]) -> Union[None, str, dict[str, str]]:
 def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str] = (),
           address: str = "127.0.0.1", num_procs: int = 1, allow_websocket_origin: Sequence[str] = (),
           basic_auth: Optional[str] = None, show: bool = False,
-          allow_registry_hosts: Sequence[str] = ()) -> None:
+          allow_registry_hosts: Sequence[str] = (), dask_scheduler: Optional[str] = None) -> None:
     """Serve the explorer at ``http://ADDRESS:PORT/explorer`` until interrupted.
 
     ``repo``: the repository each new session opens (default: ``$REPO_EXPLORER_REPO`` or the
@@ -152,7 +152,9 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     ``?repo=``) to these directories; ``allow_websocket_origin``: extra ``host[:port]`` allowed
     to connect (needed behind a proxy); ``basic_auth``: see :func:`basic_auth_config`;
     ``allow_registry_hosts``: database/storage servers a confined repository may use (by default
-    a confined repository's registry and datastore must be files inside the roots).
+    a confined repository's registry and datastore must be files inside the roots);
+    ``dask_scheduler``: the Dask scheduler (``tcp://HOST:PORT``) the catalog tools compute HATS
+    catalogs on (default: a LocalCluster on 127.0.0.1, started on first use).
     """
     import panel as pn
 
@@ -163,6 +165,11 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     from .repo.confine import allow_hosts
 
     allow_hosts(allow_registry_hosts)  # process-wide, before any fork
+    if dask_scheduler:
+        from .compute.cluster import check_address
+        from .app.tools.hats_source import ENV_SCHEDULER
+
+        os.environ[ENV_SCHEDULER] = check_address(dask_scheduler)
     if not isinstance(port, int) or not 0 <= port < 65536:
         raise ServeError(f"bad port {port!r}: use 0..65535")
     if num_procs < 0:

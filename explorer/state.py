@@ -125,6 +125,16 @@ class ExplorerState(param.Parameterized):
     error = param.String(default="", doc="The last problem, one line, for a notification")
     error_count = param.Integer(default=0, doc="Bumped on every error, so repeats notify too")
 
+    # catalog tools (issue 17): the marked source and the selections that link image, histogram, table
+    marked_source = param.Parameter(default=None, doc="The source marked on the image: (id, x, y) in parent "
+                                    "pixels, or None (set by a click on a catalog table row)")
+    selection_box = param.Parameter(default=None, doc="A box selected on the image: (x0, y0, x1, y1) in parent "
+                                    "pixels, or None")
+    selection_lasso = param.Parameter(default=None, doc="A lasso drawn on the image: (xs, ys) vertices in "
+                                      "parent pixels, or None")
+    selection_range = param.Parameter(default=None, doc="A range selected on the histogram: (lo, hi) on its "
+                                      "axis (log10 of the column when log_x), or None")
+
     def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
                  token: Optional[str] = None, **params):
         super().__init__(**params)

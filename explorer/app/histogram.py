@@ -40,7 +40,11 @@ class HistogramPanel(Panel):
     def view(self):
         """The histogram plot for the current count axis (rebuilt only when that changes)."""
         self.dmap = hv.DynamicMap(self._bars, streams=[hv.streams.Params(self.state, HIST_PARAMS)]).opts(
-            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True, logy=self.state.log_y))
+            hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True, logy=self.state.log_y,
+                              tools=["xbox_select"]))
+        # a range selected on the histogram (xbox_select) filters the catalog table and highlights sources
+        hv.streams.BoundsX(source=self.dmap).add_subscriber(lambda boundsx=None: boundsx and self.state.param.update(
+            selection_range=tuple(float(b) for b in boundsx)))
         return pn.pane.HoloViews(self.dmap, linked_axes=False, sizing_mode="stretch_width", css_classes=["histogram"])
 
     def _bars(self, **_kw):

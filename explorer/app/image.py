@@ -173,6 +173,12 @@ class ImagePanel(Panel):
         pointer = hv.streams.PointerXY(x=None, y=None, source=img)
         pointer.add_subscriber(lambda x=None, y=None: self.show_pixel(x, y))
         self.pointer = pointer
+        # a box or lasso drawn on the image selects sources (the catalog tools filter and highlight them)
+        box, lasso = hv.streams.BoundsXY(source=img), hv.streams.Lasso(source=img)
+        box.add_subscriber(lambda bounds=None: bounds and st.param.update(
+            selection_box=tuple(float(b) for b in bounds), selection_lasso=None))
+        lasso.add_subscriber(lambda geometry=None: geometry is not None and len(geometry) > 2 and st.param.update(
+            selection_lasso=(list(map(float, geometry[:, 0])), list(map(float, geometry[:, 1]))), selection_box=None))
 
         def move_axes(plot, _element):
             """After a change of origin, put the axes on the new frame (once; zooming is the user's)."""
@@ -191,6 +197,7 @@ class ImagePanel(Panel):
         plot = plot.opts(
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
+                        tools=["box_select", "lasso_select"],
                         toolbar="above", xlim=vx, ylim=vy, hooks=[move_axes]),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = readout_html(None)

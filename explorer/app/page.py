@@ -31,6 +31,10 @@ from .tools import graticule as _graticule  # noqa: F401 - registers the RA/Dec 
 from .tools.colorbar import ColorbarPanel
 from .tools.goto import GotoPanel
 from .tools.psf import PsfPanel
+from .tools.density import SkyDensityPanel
+from .tools.hats_source import HatsPanel
+from .tools.scatter import ScatterPanel
+from .tools.table import CatalogTablePanel
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,10 @@ PANELS: list[PanelSpec] = [
     PanelSpec("colorbar", ColorbarPanel, 3),
     PanelSpec("goto", GotoPanel, 3),
     PanelSpec("psf", PsfPanel, 3),
+    PanelSpec("table", CatalogTablePanel, 4),
+    PanelSpec("scatter", ScatterPanel, 5),
+    PanelSpec("density", SkyDensityPanel, 5),
+    PanelSpec("hats", HatsPanel, 6),
 ]
 
 

@@ -1,0 +1,133 @@
+"""Scatter of any two columns of the current catalog: the points when few, a datashaded grid when
+more than a few thousand (:func:`explorer.compute.density.scatter`).
+
+An axis is a column, a colour (``g - r``, offered for neighbouring bands) or an expression;
+"fluxes as AB magnitudes" shows flux columns as magnitudes (nJy, or instFlux with the image's zero
+point). The "Colour-magnitude" button sets both axes at once: the colour-magnitude diagram in
+two clicks. CSS hooks: ``catalog-scatter`` (the plot), ``scatter-caption`` (what is drawn).
+"""
+from __future__ import annotations
+
+import html
+
+import holoviews as hv
+import numpy as np
+import pandas as pd
+import panel as pn
+
+from ...compute.axes import axis_data, cmd_axes, colour_presets, resolve_axis
+from ...compute.columns import expression_columns
+from ...compute.density import SCATTER_MAX_POINTS, ScatterPoints, density
+from ...views.catalog_tools import points_of, scatter_element
+from ..base import Panel
+from .rows import ROWS_PARAMS, catalog_schema
+
+GRID = 300
+
+
+def empty_scatter(why: str = "no scatter for this selection"):
+    return hv.Points(([], []), kdims=["x", "y"]).opts(title=why, responsive=True, min_height=360)
+
+
+class ScatterPanel(Panel):
+    """Two columns of the current catalog against each other."""
+
+    title = "Catalog scatter"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.x = pn.widgets.Select(label="x", options=[], sizing_mode="stretch_width", css_classes=["scatter-x"])
+        self.y = pn.widgets.Select(label="y", options=[], sizing_mode="stretch_width", css_classes=["scatter-y"])
+        self.magnitudes = pn.widgets.Checkbox(label="fluxes as AB magnitudes", value=False,
+                                              css_classes=["scatter-mags"])
+        self.cmd = pn.widgets.Button(label="Colour-magnitude", color="primary", width=150,
+                                     css_classes=["scatter-cmd"])
+        self.cmd.on_click(lambda _e: self.colour_magnitude())
+        self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.plot = pn.pane.HoloViews(empty_scatter(), linked_axes=False, sizing_mode="stretch_width",
+                                      css_classes=["catalog-scatter"])
+        self.total: int | None = None  # sources drawn (points or the grid's total)
+        self._quiet = False  # set while several widgets change at once: one redraw after them
+        for w in (self.x, self.y, self.magnitudes):
+            w.param.watch(lambda _e: self._quiet or self.redraw(), "value")
+        self.state.param.watch(lambda *events: self._on_catalog() if any(e.name == "catalog_ref" for e in events)
+                               else self.redraw(), list(ROWS_PARAMS))
+        self._layout = pn.Column(pn.Row(self.x, self.y, sizing_mode="stretch_width"),
+                                 pn.Row(self.magnitudes, self.cmd), self.plot, self.caption,
+                                 sizing_mode="stretch_width")
+        self._on_catalog()
+
+    def _numeric(self) -> list[str]:
+        return list(self.state.param.column.objects or [])
+
+    def _on_catalog(self, *_events) -> None:
+        numeric = self._numeric()
+        options = numeric + [c for c in colour_presets(numeric) if c not in numeric]
+        x = self.x.value if self.x.value in options else (self.state.column if self.state.column in options else
+                                                         (options[0] if options else None))
+        y_default = next((c for c in numeric if c != x and "flux" in c.lower() and not c.lower().endswith("err")),
+                         numeric[1] if len(numeric) > 1 else x)
+        y = self.y.value if self.y.value in options else y_default
+        self._quiet = True
+        try:
+            self.x.param.update(options=options, value=x)
+            self.y.param.update(options=options, value=y)
+        finally:
+            self._quiet = False
+        self.redraw()
+
+    def colour_magnitude(self) -> bool:
+        """Set the axes to a colour and the redder band's flux in AB magnitudes (False: no colours)."""
+        axes = cmd_axes(self._numeric(), self.state.band)
+        if axes is None:
+            self.state.report(f"no colour-magnitude diagram: {self.state.catalog or 'this catalog'} "
+                              "has no fluxes in two bands")
+            return False
+        self._quiet = True
+        try:
+            self.x.value, self.y.value = axes
+            self.magnitudes.value = True
+        finally:
+            self._quiet = False
+        self.redraw()
+        return True
+
+    def data(self):
+        """(points or grid, x label, y label, y is a magnitude), or None without a catalog."""
+        st = self.state
+        if st.catalog_ref is None or not self.x.value or not self.y.value:
+            return None
+        names = [c.name for c in catalog_schema(st)]
+        need = list(dict.fromkeys(expression_columns(resolve_axis(self.x.value, names))
+                                  + expression_columns(resolve_axis(self.y.value, names))))
+        df = st.catalog_frame(need)
+        if df is None:
+            return None
+        exposure = st.exposure()
+        zp = exposure.info.zero_point_mag if exposure is not None else None
+        ax = axis_data(df, self.x.value, names, self.magnitudes.value, zp)
+        ay = axis_data(df, self.y.value, names, self.magnitudes.value, zp)
+        ok = np.isfinite(ax.values) & np.isfinite(ay.values)
+        if np.count_nonzero(ok) <= SCATTER_MAX_POINTS:
+            data = ScatterPoints(ax.values[ok], ay.values[ok], ax.label, ay.label)
+        else:
+            data = density(pd.DataFrame({"x": ax.values[ok], "y": ay.values[ok]}), "x", "y", width=GRID, height=GRID)
+        return data, ax.label, ay.label, ay.magnitude, len(df)
+
+    def redraw(self) -> None:
+        result = self.safe("the scatter", self.data, lambda _m: None)
+        if result is None:
+            self.total = None
+            self.plot.object = empty_scatter()
+            self.caption.object = '<div class="scatter-caption" data-points="0" style="color:#777">no scatter</div>'
+            return
+        data, xl, yl, invert, rows = result
+        self.total = points_of(data)
+        self.plot.object = scatter_element(data, xl, yl, invert_y=invert)
+        how = "datashaded" if not isinstance(data, ScatterPoints) else "points"
+        self.caption.object = (f'<div class="scatter-caption" data-points="{self.total}" data-rows="{rows}" '
+                               f'style="color:#666;font-size:12px">{self.total:,} of {rows:,} rows drawn ({how}): '
+                               f'{html.escape(yl)} against {html.escape(xl)}</div>')
+
+    def __panel__(self):
+        return self._layout

@@ -1,0 +1,138 @@
+"""The catalog table: the current catalog's rows, paged, sorted and filtered on the server (Tabulator
+with remote pagination: the browser holds one page), linked both ways with the image.
+
+* a click on a row centres the image on that source and marks it (``state.marked_source``);
+* a box or lasso on the image, or a range on the histogram, filters the rows
+  (:func:`~.rows.selected_rows`), and the image highlights them.
+
+CSS hooks: ``catalog-table`` (the table), ``catalog-table-caption`` (rows shown of rows).
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import pandas as pd
+import panel as pn
+from bokeh.models.widgets.tables import NumberFormatter
+
+from ...compute.axes import is_flux_column
+from ...compute.selection import describe_selection
+from ..base import Panel
+from .rows import (
+    ROWS_PARAMS,
+    SELECTION_PARAMS,
+    catalog_rows,
+    catalog_schema,
+    clear_selection,
+    has_selection,
+    selected_rows,
+)
+
+PAGE_SIZE = 15
+DEFAULT_EXTRA = 3  # besides id, x, y and the histogram's column, the first few flux columns are shown
+
+
+class CatalogTablePanel(Panel):
+    """Rows of the current catalog (flag filters, image and histogram selections applied)."""
+
+    title = "Catalog table"
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.image = None
+        self.columns = pn.widgets.MultiChoice(label="Columns", options=[], value=[], sizing_mode="stretch_width",
+                                              css_classes=["catalog-table-columns"])
+        self.clear = pn.widgets.Button(label="Clear selection", color="light", width=140,
+                                       css_classes=["catalog-table-clear"])
+        self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.table = pn.widgets.Tabulator(
+            pd.DataFrame(), pagination="remote", page_size=PAGE_SIZE, disabled=True, show_index=False,
+            header_filters=True, selectable=1, formatters={"id": NumberFormatter(format="0")}, sizing_mode="stretch_width", height=460,
+            css_classes=["catalog-table"])
+        self.table.on_click(self._on_click)
+        self.clear.on_click(lambda _e: clear_selection(self.state))
+        self.columns.param.watch(lambda _e: self.refresh(), "value")
+        self.state.param.watch(self._on_catalog, ["catalog_ref"])
+        self.state.param.watch(lambda *_e: self.refresh(), [*ROWS_PARAMS, *SELECTION_PARAMS, "log_x"])
+        self._layout = pn.Column(pn.Row(self.columns, self.clear, sizing_mode="stretch_width"), self.caption,
+                                 self.table, sizing_mode="stretch_width")
+        self._on_catalog()
+
+    def attach(self, page: Any) -> None:
+        self.image = page.panels.get("image")
+
+    # ----- data --------------------------------------------------------------------------------
+    def _on_catalog(self, *_events) -> None:
+        """Another catalog: offer its columns, forget the selections made on the previous one."""
+        st = self.state
+        options: list[str] = []
+        if st.catalog_ref is not None:
+            schema = self.safe("the catalog's columns", lambda: catalog_schema(st), lambda _m: [])
+            options = [c.name for c in schema]
+        flux = [c for c in options if is_flux_column(c) and c != st.column]
+        self.columns.param.update(options=options,
+                                  value=[c for c in self.columns.value if c in options] or flux[:DEFAULT_EXTRA])
+        if _events and has_selection(st):
+            clear_selection(st)
+        self.refresh()
+
+    def frame(self) -> pd.DataFrame:
+        """The rows the table shows now (every page)."""
+        st = self.state
+        rows = catalog_rows(st, self.columns.value)
+        if rows is None:
+            return pd.DataFrame()
+        return rows[selected_rows(st, rows)] if has_selection(st) else rows
+
+    def refresh(self) -> None:
+        st = self.state
+        total = [0]
+
+        def build():
+            rows = catalog_rows(st, self.columns.value)
+            total[0] = 0 if rows is None else len(rows)
+            return self.frame()
+
+        df = self.safe("the catalog table", build, lambda _m: pd.DataFrame())
+        self.table.value = df
+        self.caption.object = self.caption_html(len(df), total[0])
+
+    def caption_html(self, shown: int, total: int) -> str:
+        st = self.state
+        if st.catalog_ref is None:
+            text = "no catalog goes with this image"
+        else:
+            text = f"{shown:,} of {total:,} rows of {html.escape(st.catalog_ref.dataset_type)}"
+            sel = describe_selection(st.selection_box, st.selection_lasso, st.selection_range, st.column or "",
+                                     st.log_x)
+            if sel:
+                text += f" · selection: {html.escape(sel)}"
+        return (f'<div class="catalog-table-caption" data-rows="{shown}" data-total="{total}" '
+                f'style="color:#666;font-size:12px">{text}</div>')
+
+    # ----- the link to the image -----------------------------------------------------------------
+    def _on_click(self, event) -> None:
+        df = self.table.value
+        if event.row is None or not (0 <= event.row < len(df)):
+            return
+        self.mark(int(event.row))
+
+    def mark(self, row: int) -> bool:
+        """Centre the image on the source of the table's row ``row`` (0-based, over every page) and
+        mark it; False when that row has no position on the image."""
+        df = self.table.value
+        ident = df["id"].to_numpy()[row]
+        x, y = float(df["x"].to_numpy()[row]), float(df["y"].to_numpy()[row])
+        ident = ident.item() if hasattr(ident, "item") else ident
+        if not (math.isfinite(x) and math.isfinite(y)):
+            self.state.report(f"source {ident} has no position on this image")
+            return False
+        self.state.marked_source = (ident, x, y)
+        if self.image is not None:
+            self.image.center_on(x, y)
+        return True
+
+    def __panel__(self):
+        return self._layout
