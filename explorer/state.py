@@ -310,6 +310,12 @@ class ExplorerState(param.Parameterized):
             choice = idx.choose_visits(tract, patch, band)
             visit = choose("visit", choice.visits, visit)
             values["visit_note"] = choice.note
+            shown_band = idx.visit_band.get(visit) if visit is not None else None
+            if (values.get("image_kind", self.image_kind) == "calexp" and shown_band and shown_band != band
+                    and shown_band in objects.get("band", self.param.band.objects)):
+                # the band buttons follow the calexp shown, never contradict it (issue 11 item 4)
+                band = values["band"] = shown_band
+                values["visit_note"] = f"{choice.note} (band {shown_band}: the visit's)"
         if start <= _LEVELS.index("detector"):
             dets = idx.detectors(visit)
             if detector not in dets and dets:

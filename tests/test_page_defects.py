@@ -215,3 +215,19 @@ def test_the_first_page_shows_a_picture(sample_gen3):
     st = ExplorerState(repo=str(sample_gen3))
     assert st.image_kind == "coadd" and st.exposure_ref is not None and st.exposure() is not None
     assert st.index.coadd_id(st.tract, st.patch, st.band) is not None
+
+
+def test_the_band_buttons_follow_the_calexp_shown(sample_gen3):
+    """Issue 11 item 4: with band r and patch 4,3 selected the calexp shown was a g visit while the
+    band buttons kept saying r; the selectors now follow what is shown."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    st.tract, st.patch = 3828, "4,3"
+    st.band = "r"  # no r visit overlaps 4,3 in the sample: a visit of another band is shown
+    shown = st.index.visit_band[st.exposure_ref.get("visit")]
+    assert st.band == shown and st.exposure_ref.get("band", shown) == shown
+    assert "the visit's" in st.visit_note
+    for band in st.param.band.objects:  # never a calexp of one band under another band's button
+        st.band = band
+        if st.exposure_ref is not None:
+            assert st.index.visit_band[st.exposure_ref.get("visit")] == st.band
