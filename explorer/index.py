@@ -28,10 +28,10 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
+from .bands import BAND_ORDER, band_key  # noqa: F401 - (re-exported by views.selection)
 from .errors import ExplorerError
 from .repo.base import CALEXP_TYPES, COADD_CATALOG_TYPES, COADD_TYPES, SOURCE_TYPES, Repository
 
-BAND_ORDER = "ugrizy"
 PER_DETECTOR_SOURCES = ("src", "source", "single_visit_star")
 FOOTPRINT_LIMIT = 5000  # ScanIndex: beyond this many calexps, reading every header is no quick look
 MEMO_ENTRIES = 4096  # answers one index remembers (LRU)...
@@ -41,8 +41,6 @@ HEADER_REFINE_LIMIT = 64  # overlap candidates up to which cut-out calexps are c
 OPTION_LIMIT = 200  # options returned at once by a type-ahead search
 
 
-def band_key(band: str) -> tuple[int, str]:
-    return (BAND_ORDER.index(band) if band in BAND_ORDER else len(BAND_ORDER), band)
 
 
 def patch_label(repo: Repository, tract: Any, patch: Any) -> str:

@@ -42,6 +42,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Optional
 
+from ..bands import BAND_ORDER, band_key
 from .base import SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id
 from .confine import check_file
 from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, UnknownDatasetTypeError,
@@ -52,7 +53,6 @@ from .gen2_registry import DETECTOR_COLUMNS, PLACEHOLDER_FILTERS, RawRegistry, S
 from .gen2_templates import PATH_COMMA_KEYS, DatasetTemplate, family_for_mapper, templates_for
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
 
-BAND_ORDER = "ugrizy"
 # Generic (Gen3-style) data ID keys accepted by locate/query, and what they mean here.
 _GENERIC_FILTER_KEYS = ("band", "physical_filter")
 _IGNORED_KEYS = ("instrument", "skymap")
@@ -83,8 +83,8 @@ def band_of(filter_name: Any) -> Optional[str]:
 
 
 def band_sort_key(name: str) -> tuple[int, str]:
-    band = band_of(name) or name
-    return (BAND_ORDER.index(band) if band in BAND_ORDER else len(BAND_ORDER), str(name))
+    """A Gen2 filter name sorts by its band (:func:`explorer.bands.band_key`), then by the name."""
+    return band_key(band_of(name) or name)[0], str(name)
 
 
 @dataclass

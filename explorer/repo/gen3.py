@@ -17,6 +17,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
+from ..bands import band_key
 from .base import (SOURCE_COUNT_LIMIT, SOURCE_TYPES, Progress, Repository, count_source_rows, format_data_id,
                    progress_bar)
 from .confine import check_file
@@ -24,7 +25,6 @@ from .errors import (BadDataIdError, DatasetNotFoundError, ExplorerError, NotARe
                      UnknownDatasetTypeError)
 from .model import DatasetLocation, DatasetTypeSummary, Inventory
 
-BAND_ORDER = "ugrizy"
 REFS_MEMO_ENTRIES = 4096  # registry answers remembered per repository (a few kB each)
 CHECK_BATCH = 10000  # refs checked on disk at a time by inventory --check-files
 
@@ -91,11 +91,6 @@ def registry_problem(exc: BaseException) -> str:
         return "the registry database file cannot be opened (unable to open database file)"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return _SECRET_IN_URL.sub(r"\1***@", first)
-
-
-def band_sort_key(band: str) -> tuple[int, str]:
-    """Sort bands in wavelength order (ugrizy), anything else after, alphabetically."""
-    return (BAND_ORDER.index(band) if band in BAND_ORDER else len(BAND_ORDER), band)
 
 
 class Gen3Repository(Repository):
@@ -289,7 +284,7 @@ class Gen3Repository(Repository):
 
     def all_bands(self) -> list[str]:
         """Bands of the registry's physical filters (the DESIGN definition of ``bands``)."""
-        return sorted({r.band for r in self._records("physical_filter") if r.band}, key=band_sort_key)
+        return sorted({r.band for r in self._records("physical_filter") if r.band}, key=band_key)
 
     def detector_names(self) -> dict[int, str]:
         return {int(r.id): str(r.full_name) for r in self._records("detector")}
