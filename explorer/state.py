@@ -114,6 +114,8 @@ class ExplorerState(param.Parameterized):
     visit_note = param.String(default="", doc="How the visit list was chosen")
     error = param.String(default="", doc="The last problem, one line, for a notification")
     error_count = param.Integer(default=0, doc="Bumped on every error, so repeats notify too")
+    regions_ds9 = param.String(default="", doc="DS9 region text imported to draw on the image (sky regions "
+                               "are placed through each image's WCS)")
 
     def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (), **params):
         super().__init__(**params)

@@ -8,9 +8,10 @@ and one line in :data:`PANELS`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import panel as pn
 import param
@@ -27,6 +28,9 @@ from .info import InfoPanel
 from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
+from .tools.export import ExportPanel
+from .tools.regions import RegionsPanel
+from .tools.rgb import RGBPanel
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,9 @@ PANELS: list[PanelSpec] = [
     PanelSpec("image", ImagePanel, 1),
     PanelSpec("histogram", HistogramPanel, 2),
     PanelSpec("info", InfoPanel, 2),
+    PanelSpec("export", ExportPanel, 3),
+    PanelSpec("regions", RegionsPanel, 3),
+    PanelSpec("rgb", RGBPanel, 4),
 ]
 
 
@@ -61,8 +68,8 @@ class Explorer(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
 
-    def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
-                 state: Optional[ExplorerState] = None, query: Optional[dict[str, Any]] = None):
+    def __init__(self, repo: str | None = None, repo_roots: Sequence[str] = (),
+                 state: ExplorerState | None = None, query: dict[str, Any] | None = None):
         ensure_extensions()
         super().__init__(state=state or ExplorerState(repo_roots=repo_roots))
         st = self.state
@@ -142,7 +149,7 @@ URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch"
                "sky_color", "show_footprints"]
 
 
-def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):
+def create_app(repo: str | None = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):
     """The served page for one browser session: the query string chooses the selection, and the
     selection is written back to the URL so the view can be shared as a link."""
     explorer = Explorer(repo=repo, repo_roots=repo_roots, query=query_from_session())
