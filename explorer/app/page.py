@@ -28,6 +28,7 @@ from .info import InfoPanel
 from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
+from .tools.compare import ComparePanel
 from .tools.export import ExportPanel
 from .tools.regions import RegionsPanel
 from .tools.rgb import RGBPanel
@@ -54,6 +55,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("export", ExportPanel, 3),
     PanelSpec("regions", RegionsPanel, 3),
     PanelSpec("rgb", RGBPanel, 4),
+    PanelSpec("compare", ComparePanel, 5),
 ]
 
 

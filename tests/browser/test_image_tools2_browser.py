@@ -319,3 +319,38 @@ def test_regions_imported_onto_the_image_and_drawn_ones_exported(open_page, serv
     assert abs(box.width.to_value("arcsec") / scale - abs(xb - xa)) < 1.0
     assert abs(box.height.to_value("arcsec") / scale - abs(yb - ya)) < 1.0
     assert p.errors == []
+
+
+def test_compare_two_bands_with_linked_zoom_and_blink(open_page):  # noqa: F811
+    xa, xb = "x (parent pixels) [A]", "x (parent pixels) [B]"
+    p = open_page()
+    p.page.locator(".compare-plot").first.scroll_into_view_if_needed()
+    a = p.wait_for(lambda: p.page.evaluate(JS_PLOT_IMAGE, xa), "band A", timeout=90)
+    b = p.wait_for(lambda: p.page.evaluate(JS_PLOT_IMAGE, xb), "band B", timeout=90)
+    assert (p.value("w-cmp-a"), p.value("w-cmp-b")) == ("g", "r")
+    assert a["means"] != b["means"]  # two bands, two images
+    # zoom band A: band B follows (linked pan and zoom)
+    ga0 = p.plot(xa)
+    p.page.mouse.move(ga0["left"] + 0.5 * ga0["width"], ga0["top"] + 0.5 * ga0["height"])
+    p.page.mouse.wheel(0, -600)
+
+    def linked():
+        ga, gb = p.plot(xa), p.plot(xb)
+        narrower = (ga["x1"] - ga["x0"]) < 0.8 * (ga0["x1"] - ga0["x0"])
+        same = all(abs(ga[k] - gb[k]) < 1e-6 for k in ("x0", "x1", "y0", "y1"))
+        return narrower and same
+
+    p.wait_for(linked, "band B to follow band A's zoom")
+    p.shot("tools2-06-compare")
+    # blink: the first plot shows band A and band B in turn
+    p.page.locator(".w-cmp-blink input[type=checkbox]").first.click()
+    seen = set()
+    deadline = time.time() + 60
+    while time.time() < deadline and len(seen) < 2:
+        s = p.page.evaluate(JS_PLOT_IMAGE, xa)
+        if s:
+            seen.add(tuple(round(m, 3) for m in s["means"]))
+        p.page.wait_for_timeout(150)
+    assert len(seen) >= 2, seen
+    p.shot("tools2-07-blink")
+    assert p.errors == []

@@ -127,7 +127,13 @@ class RegionsPanel(Panel):
 
     def import_text(self, text: str) -> int:
         """Draw the regions of DS9 text on the image (raises on a file that is not DS9)."""
-        regions = read_regions(text, text=True)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (regions warns for each line it skips)
+            regions = read_regions(text, text=True)
+        if not regions:
+            raise RegionsPanelError("no DS9 regions in the file (lines such as 'fk5; circle(ra, dec, r\")')")
         self.state.regions_ds9 = text
         return len(regions)
 
