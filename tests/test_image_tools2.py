@@ -60,7 +60,7 @@ def test_regions_overlay_import_and_drawn_export(page):
     from bokeh.plotting import figure
     from regions import Regions
 
-    from explorer.app.tools.regions import _build, drawn_regions, install_drawing_tools
+    from explorer.app.tools.regions import _build, install_drawing_tools
     from explorer.errors import ExplorerError
 
     st = page.state
