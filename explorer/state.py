@@ -124,6 +124,8 @@ class ExplorerState(param.Parameterized):
     visit_note = param.String(default="", doc="How the visit list was chosen")
     error = param.String(default="", doc="The last problem, one line, for a notification")
     error_count = param.Integer(default=0, doc="Bumped on every error, so repeats notify too")
+    regions_ds9 = param.String(default="", doc="DS9 region text imported to draw on the image (sky regions "
+                               "are placed through each image's WCS)")
 
     # catalog tools (issue 17): the marked source and the selections that link image, histogram, table
     marked_source = param.Parameter(default=None, doc="The source marked on the image: (id, x, y) in parent "

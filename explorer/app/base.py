@@ -52,7 +52,7 @@ class Panel(pn.viewable.Viewer):
             if report:
                 self.state.report(message)
             return fallback(message)
-        if self.failure:
+        if self.failure.startswith(f"{what} failed:"):  # (another part's failure stays said)
             self.failure = ""
         return result
 

@@ -8,9 +8,10 @@ and one line in :data:`PANELS`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import panel as pn
 import param
@@ -29,10 +30,14 @@ from .style import ACCENT, CARD
 from .summary import SummaryPanel
 from .tools import graticule as _graticule  # noqa: F401 - registers the RA/Dec grid layers
 from .tools.colorbar import ColorbarPanel
-from .tools.goto import GotoPanel
-from .tools.psf import PsfPanel
+from .tools.compare import ComparePanel
 from .tools.density import SkyDensityPanel
+from .tools.export import ExportPanel
+from .tools.goto import GotoPanel
 from .tools.hats_source import HatsPanel
+from .tools.psf import PsfPanel
+from .tools.regions import RegionsPanel
+from .tools.rgb import RGBPanel
 from .tools.scatter import ScatterPanel
 from .tools.table import CatalogTablePanel
 
@@ -58,10 +63,14 @@ PANELS: list[PanelSpec] = [
     PanelSpec("colorbar", ColorbarPanel, 3),
     PanelSpec("goto", GotoPanel, 3),
     PanelSpec("psf", PsfPanel, 3),
-    PanelSpec("table", CatalogTablePanel, 4),
-    PanelSpec("scatter", ScatterPanel, 5),
-    PanelSpec("density", SkyDensityPanel, 5),
-    PanelSpec("hats", HatsPanel, 6),
+    PanelSpec("export", ExportPanel, 4),
+    PanelSpec("regions", RegionsPanel, 4),
+    PanelSpec("rgb", RGBPanel, 5),
+    PanelSpec("compare", ComparePanel, 5),
+    PanelSpec("table", CatalogTablePanel, 6),
+    PanelSpec("scatter", ScatterPanel, 7),
+    PanelSpec("density", SkyDensityPanel, 7),
+    PanelSpec("hats", HatsPanel, 8),
 ]
 
 
@@ -76,8 +85,8 @@ class Explorer(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
 
-    def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
-                 state: Optional[ExplorerState] = None, query: Optional[dict[str, Any]] = None):
+    def __init__(self, repo: str | None = None, repo_roots: Sequence[str] = (),
+                 state: ExplorerState | None = None, query: dict[str, Any] | None = None):
         from ..repo.auth import session_token  # this session's own token (X-Auth-Request-Token)
 
         ensure_extensions()
@@ -165,7 +174,7 @@ URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch"
                "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid"]
 
 
-def create_app(repo: Optional[str] = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):
+def create_app(repo: str | None = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):
     """The served page for one browser session: the query string chooses the selection, and the
     selection is written back to the URL so the view can be shared as a link."""
     explorer = Explorer(repo=repo, repo_roots=repo_roots, query=query_from_session())
