@@ -15,7 +15,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_explorer_browser as base
-from test_explorer_browser import Page, browser, open_page  # noqa: F401 - fixtures
+from test_explorer_browser import Page
+
+browser = base.browser  # that module's fixtures, over this module's server
+open_page = base.open_page
 
 pytestmark = pytest.mark.browser
 STARTUP_S = 300  # a busy two-core machine compiles the numba kernels for minutes before it answers
@@ -153,6 +156,7 @@ def test_table_rows_are_the_catalog_and_sort_on_the_server(open_page, server):
     want = np.sort(rows["x"].to_numpy())[:5]
     p.wait_for(lambda: [float(v.replace(",", "")) for v in cells(p, "x")[:5]] == pytest.approx(want, abs=1e-2),
                "the rows sorted by x")
+    p.page.locator(".catalog-table").first.scroll_into_view_if_needed()
     p.shot("tools-01-table-sorted")
     assert p.errors == []
 
@@ -287,5 +291,7 @@ def test_sky_density_map_total_is_the_row_count(open_page, server):
     sums = p.wait_for(lambda: [s["image_sum"] for s in p.page.evaluate(JS_SOURCES) if s["image_sum"]],
                       "the density grid")
     assert len(rows) in [round(s) for s in sums]  # the grid in the browser holds every row once
+    p.page.locator(".density-map").first.scroll_into_view_if_needed()
+    p.page.wait_for_timeout(500)
     p.shot("tools-06-density")
     assert p.errors == []

@@ -38,7 +38,7 @@ def sky_grid(ra_deg: np.ndarray, dec_deg: np.ndarray, width: int = GRID, height:
 
 
 def empty_density(why: str = "no catalog with sky positions"):
-    return hv.Image(np.full((2, 2), np.nan), bounds=(0, 0, 1, 1)).opts(title=why, responsive=True, min_height=360)
+    return hv.Image(np.zeros((2, 2)), bounds=(0, 0, 1, 1)).opts(title=why, responsive=True, min_height=360, alpha=0.0)
 
 
 class SkyDensityPanel(Panel):
