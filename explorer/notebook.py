@@ -76,8 +76,8 @@ def extension_kwargs() -> dict[str, Any]:
     if not in_notebook_kernel():
         return {}
     mode = resource_mode()
-    if mode == "inline":
-        return {"inline": True}
+    if mode == "inline":  # (and no probe of the Jupyter endpoint, whose failure Panel would report)
+        return {"inline": True, "notebook_resources": "cdn"}
     if mode == "cdn":
         return {"inline": False, "notebook_resources": "cdn"}
     return {"inline": False}

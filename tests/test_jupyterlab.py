@@ -164,15 +164,27 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
             assert box is not None and box["height"] > 300, f"the explorer's output is a {box} strip"
             assert not [m for m in messages if "library is missing" in m or "Notyf is not defined" in m], messages
 
+            # every cell has run once the last one (.show()) has printed: only then click, or a
+            # cell still to run (state.band = ...) would undo the click
+            said = _wait(page, lambda: [t for t in _text(page, ".jp-OutputArea-output")
+                                        if "jupyter-server-proxy" in t], "the .show() message", timeout=120)
+            title = _wait(page, lambda: [t for t in _text(page, ".image-title") if "band" in t], "the image title")
+
             # a click updates it: another band of the coadd
             current = title[0].split("band ")[1].split()[0]
             other = next(b for b in ("g", "r", "i") if b != current)
             button = page.locator(".bk-btn-group button").filter(has_text=re.compile(rf"^\s*{other}\s*$"))
             assert button.count() == 1, f"{button.count()} buttons for band {other}"
             button.scroll_into_view_if_needed()
-            button.click()
-            _wait(page, lambda: any(f"band {other}" in t for t in _text(page, ".image-title")),
-                  f"the image to switch to band {other} after the click")
+            for attempt in range(3):  # a click while the kernel still runs the last cells can be lost
+                button.click()
+                try:
+                    _wait(page, lambda: any(f"band {other}" in t for t in _text(page, ".image-title")),
+                          f"the image to switch to band {other} after the click", timeout=25)
+                    break
+                except AssertionError:
+                    if attempt == 2:
+                        raise
 
             # state set from code in a later cell shows on the page
             target = next(b for b in ("g", "r", "i") if b not in (current, other))
@@ -181,8 +193,6 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
                   f"the page to follow explorer.state.band = {target!r}")
 
             # .show() says where the page is: through jupyter-server-proxy, under the hub prefix
-            said = _wait(page, lambda: [t for t in _text(page, ".jp-OutputArea-output")
-                                        if "jupyter-server-proxy" in t], "the .show() message")
             url = next(w for w in said[0].split() if "/proxy/" in w)
             assert url.startswith(f"{PREFIX}proxy/") and url.endswith("/explorer"), said[0]
             shown = context.new_page()
