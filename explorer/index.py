@@ -892,28 +892,6 @@ class ScanIndex(RepoIndex):
             return None
         return self.calexps.get((int(visit), int(detector)))
 
-    def catalog_types_for(self, image_type: Optional[str]) -> list[str]:
-        """Catalogs that go with an image dataset type: single-visit sources for a calexp,
-        coadd measurements and object tables for a coadd."""
-        if image_type is None:
-            return []
-        if image_type == self.calexp_type:
-            return list(self.source_types)
-        return list(self.coadd_catalog_types)
-
-    def catalog_id(self, catalog_type: str, image_id: dict[str, Any]) -> Optional[dict[str, Any]]:
-        """The catalog data ID matching an image data ID (on the keys they share)."""
-        try:
-            dims = set(self.repo.dimensions_of(catalog_type))
-        except ExplorerError:
-            return None
-        keys = ("visit", "detector", "tract", "patch", "band", "filter", "ccd")
-        where = {k: v for k, v in image_id.items() if k in dims and k in keys}
-        if "band" in where and "band" not in dims:
-            where.pop("band")
-        ids = self._ids(catalog_type, where=where)
-        return ids[0] if ids else None
-
 
     # ----- the scoped methods, answered from the scan ---------------------------------------
     def has_kind(self, kind: str) -> bool:
