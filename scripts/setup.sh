@@ -26,11 +26,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO service postgresql stop >/dev/null 2>&1 || true
 fi
 
-# A Python >= 3.12: on PATH first, then any that pyenv has installed.
+# A Python >= 3.12, 3.12 first (the version CI and the benchmarks use): on PATH, then one that
+# pyenv has installed; then 3.13.
 find_python() {
     local cand
-    for cand in python3.13 python3.12 python3 \
-                "$HOME"/.pyenv/versions/3.13*/bin/python3 "$HOME"/.pyenv/versions/3.12*/bin/python3; do
+    for cand in python3.12 "$HOME"/.pyenv/versions/3.12*/bin/python3 python3 \
+                python3.13 "$HOME"/.pyenv/versions/3.13*/bin/python3; do
         if "$cand" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; then
             command -v "$cand" 2>/dev/null || echo "$cand"
             return 0
