@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ..errors import ExplorerError
+from .kernels import prepared
 
 __all__ = ["HistogramResult", "HistogramError", "prepare", "value_range", "merge_ranges", "count",
            "histogram_values", "histogram_frame", "edges_for", "MAX_BINS"]
@@ -92,15 +93,7 @@ def prepare(values: Any, column: str = "value", log: bool = False) -> tuple[np.n
         if arr.dtype.kind not in "iuf":
             raise HistogramError(f"column {column!r} is not numeric ({arr.dtype})")
         arr = arr.astype(np.float64, copy=False).ravel()
-    finite = np.isfinite(arr)
-    non_finite = int(arr.size - np.count_nonzero(finite))
-    arr = arr[finite]
-    non_positive = 0
-    if log:
-        pos = arr > 0
-        non_positive = int(arr.size - np.count_nonzero(pos))
-        arr = np.log10(arr[pos])
-    return arr, non_finite, non_positive
+    return prepared(arr, log)
 
 
 def value_range(values: np.ndarray) -> Optional[tuple[float, float]]:

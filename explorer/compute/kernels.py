@@ -12,15 +12,7 @@ import numpy as np
 def finite_values(frame, column: str, log: bool):
     """(values to bin, rows, non_finite, non_positive) of one partition's column, as float64."""
     series = frame[column]
-    arr = series.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = np.isfinite(arr)
-    non_finite = int(arr.size - np.count_nonzero(finite))
-    arr = arr[finite]
-    non_positive = 0
-    if log:
-        pos = arr > 0
-        non_positive = int(arr.size - np.count_nonzero(pos))
-        arr = np.log10(arr[pos])
+    arr, non_finite, non_positive = prepared(series.to_numpy(dtype=np.float64, na_value=np.nan), log)
     return arr, int(len(series)), non_finite, non_positive
 
 
@@ -58,7 +50,9 @@ def column_values(frame, column: str):
     return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _prepared(arr, log: bool):
+def prepared(arr, log: bool):
+    """(finite values - log10 of the positive ones with ``log`` -, non_finite, non_positive) of a
+    float64 array: the one rule every histogram and range follows, in-process and on workers."""
     finite = np.isfinite(arr)
     non_finite = int(arr.size - np.count_nonzero(finite))
     vals = arr[finite]
@@ -72,7 +66,7 @@ def _prepared(arr, log: bool):
 
 def array_range(arr, log: bool):
     """(min, max) of a column array's finite (positive, log10) values, or None."""
-    vals = _prepared(arr, log)[0]
+    vals = prepared(arr, log)[0]
     if vals.size == 0:
         return None
     return float(vals.min()), float(vals.max())
@@ -80,6 +74,6 @@ def array_range(arr, log: bool):
 
 def array_counts(arr, log: bool, bins: int, lo: float, hi: float):
     """(counts int64, rows, non_finite, non_positive) of a column array, numpy's binning rule."""
-    vals, non_finite, non_positive = _prepared(arr, log)
+    vals, non_finite, non_positive = prepared(arr, log)
     counts, _ = np.histogram(vals, bins=bins, range=(lo, hi))
     return counts.astype(np.int64), int(arr.size), non_finite, non_positive
