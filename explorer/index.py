@@ -781,26 +781,6 @@ class ScanIndex(RepoIndex):
             return []
         return sorted(det for (v, det) in self.calexps if v == int(visit))
 
-    def tract_regions(self) -> dict[int, np.ndarray]:
-        def compute():
-            regions = self.repo.tract_regions()
-            return {int(t): np.asarray(v, float) for t, v in regions.items() if int(t) in set(self.tracts)}
-
-        return self._memoised("tract_regions", compute)
-
-    def patch_regions(self, tract: Optional[int]) -> dict[str, np.ndarray]:
-        if tract is None:
-            return {}
-
-        def compute():
-            try:
-                regions = self.repo.patch_regions(int(tract))
-            except ExplorerError:
-                return {}
-            return {patch_label(self.repo, tract, k): np.asarray(v, float) for k, v in regions.items()}
-
-        return self._memoised(("patch_regions", int(tract)), compute)
-
     def footprints(self) -> dict[tuple[int, int], np.ndarray]:
         """(visit, detector) -> outer corners on the sky, from each calexp's WCS (headers only).
 
@@ -934,7 +914,6 @@ class ScanIndex(RepoIndex):
 def _overlap_counts(polygons: list, others: list) -> list[int]:
     """For each polygon (RA/Dec vertices), how many of ``others`` (sphgeom regions) overlap it:
     pairs are pre-selected by bounding circles with numpy, then tested exactly with sphgeom."""
-    from .sky.geometry import radec_to_xyz
     from .sky.regions import to_sphgeom_polygon
 
     if not polygons or not others:
