@@ -314,7 +314,6 @@ class Gen3Repository(Repository):
                 if int(r.id) in with_data and r.region is not None}
 
     def patch_regions(self, tract: int) -> dict[str, Any]:
-        from ..sky.regions import vertices_from_region
 
         return dict(self.patch_regions_of(int(tract)))
 

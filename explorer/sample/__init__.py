@@ -82,45 +82,23 @@ def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "smal
         raise SampleError(f"unknown layout {layout!r} (use gen3 or gen2)")
     if size not in C.SIZES:
         raise SampleError(f"unknown sample size {size!r} (use small or large)")
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise SampleError(f"seed must be an integer, got {seed!r}") from None
-    if seed < 0:
-        raise SampleError(f"seed must be >= 0, got {seed}")
-    dest = Path(dest).expanduser().resolve()
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise SampleError(f"destination is not an empty directory: {dest}")
+    seed = _checked_seed(seed)
+    dest = _empty_destination(dest)
     start = time.perf_counter()
     if progress:
         progress(f"planning the {size} sample (seed {seed})")
     content = C.build_content(seed, size)
-    created = not dest.exists()
-    try:
-        if layout == "gen3":
-            from .gen3 import write_gen3
-
-            manifest = write_gen3(content, dest, progress)
-        else:
-            try:
-                from .gen2 import write_gen2
-            except ImportError:
-                raise SampleError("the Gen2 sample layout is not available in this version") from None
-            manifest = write_gen2(content, dest, progress)
-    except BaseException:
-        if created:
-            shutil.rmtree(dest, ignore_errors=True)
-        raise
+    if layout == "gen3":
+        from .gen3 import write_gen3 as write
+    else:
+        try:
+            from .gen2 import write_gen2 as write
+        except ImportError:
+            raise SampleError("the Gen2 sample layout is not available in this version") from None
+    manifest = _written(dest, lambda: write(content, dest, progress))
     manifest = dict(_common_manifest(content), **manifest)
     manifest["seconds"] = round(time.perf_counter() - start, 2)
-    nbytes, nfiles = _dir_size(dest)
-    manifest["bytes_on_disk"] = nbytes
-    manifest["files_on_disk"] = nfiles + 1
-    with open(dest / MANIFEST_NAME, "w") as fh:
-        json.dump(manifest, fh, indent=1, sort_keys=False, default=_json_default)
-    if progress:
-        progress(f"wrote {nfiles} files, {nbytes / 1e6:.1f} MB, in {manifest['seconds']:.1f} s")
-    return dest
+    return _finish(dest, manifest, progress)
 
 
 def _make_release_sample(dest, layout: str, size: str, seed, progress, release: str) -> Path:
@@ -129,35 +107,15 @@ def _make_release_sample(dest, layout: str, size: str, seed, progress, release: 
         raise SampleError(f"the {release} sample is a Gen3 repository (Rubin's releases have no Gen2 layout)")
     if size != "small":
         raise SampleError(f"the {release} sample comes in size small only")
-    try:
-        seed = int(seed)
-    except (TypeError, ValueError):
-        raise SampleError(f"seed must be an integer, got {seed!r}") from None
-    if seed < 0:
-        raise SampleError(f"seed must be >= 0, got {seed}")
-    dest = Path(dest).expanduser().resolve()
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise SampleError(f"destination is not an empty directory: {dest}")
+    seed = _checked_seed(seed)
+    dest = _empty_destination(dest)
     from .releases import write_release
 
     start = time.perf_counter()
-    created = not dest.exists()
-    try:
-        manifest = write_release(dest, release, seed, progress)
-    except BaseException:
-        if created:
-            shutil.rmtree(dest, ignore_errors=True)
-        raise
+    manifest = _written(dest, lambda: write_release(dest, release, seed, progress))
     manifest.update({"generator": "explorer.sample", "format_version": 1, "size": size,
                      "seconds": round(time.perf_counter() - start, 2)})
-    nbytes, nfiles = _dir_size(dest)
-    manifest["bytes_on_disk"] = nbytes
-    manifest["files_on_disk"] = nfiles + 1
-    with open(dest / MANIFEST_NAME, "w") as fh:
-        json.dump(manifest, fh, indent=1, default=_json_default)
-    if progress:
-        progress(f"wrote {nfiles} files, {nbytes / 1e6:.1f} MB, in {manifest['seconds']:.1f} s")
-    return dest
+    return _finish(dest, manifest, progress)
 
 
 def _make_survey(dest, layout: str, size: str, seed, progress) -> Path:
@@ -167,22 +125,57 @@ def _make_survey(dest, layout: str, size: str, seed, progress) -> Path:
         raise SampleError(f"the {size} sample is a Gen3 registry only (use --layout gen3)")
     if size not in SURVEY_SIZES:
         raise SampleError(f"unknown sample size {size!r} (use one of {', '.join(SURVEY_SIZES)})")
-    dest = Path(dest).expanduser().resolve()
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise SampleError(f"destination is not an empty directory: {dest}")
+    dest = _empty_destination(dest)
     cfg = SURVEY_SIZES[size]
-    created = not dest.exists()
-    try:
-        manifest = write_survey(dest, cfg.visits, cfg.tracts, seed=int(seed), progress=progress)
-    except BaseException:
-        if created:
-            shutil.rmtree(dest, ignore_errors=True)
-        raise
+    manifest = _written(dest, lambda: write_survey(dest, cfg.visits, cfg.tracts, seed=int(seed),
+                                                   progress=progress))
     manifest.update({"generator": "explorer.sample", "size": size, "seed": int(seed)})
     with open(dest / MANIFEST_NAME, "w") as fh:
         json.dump(manifest, fh, indent=1, default=_json_default)
     if progress:
         progress(f"wrote {manifest['total_datasets']} datasets in {manifest['write_seconds']:.1f} s")
+    return dest
+
+
+def _checked_seed(seed) -> int:
+    """The seed as a non-negative integer, or a SampleError saying what is wrong with it."""
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise SampleError(f"seed must be an integer, got {seed!r}") from None
+    if seed < 0:
+        raise SampleError(f"seed must be >= 0, got {seed}")
+    return seed
+
+
+def _empty_destination(dest) -> Path:
+    """The resolved destination, which must be absent or an empty directory."""
+    dest = Path(dest).expanduser().resolve()
+    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+        raise SampleError(f"destination is not an empty directory: {dest}")
+    return dest
+
+
+def _written(dest: Path, write):
+    """``write()``'s manifest; a destination this call created is removed again if writing fails."""
+    created = not dest.exists()
+    try:
+        return write()
+    except BaseException:
+        if created:
+            shutil.rmtree(dest, ignore_errors=True)
+        raise
+
+
+def _finish(dest: Path, manifest: dict, progress) -> Path:
+    """Count what was written, save the manifest beside it (counted too) and say so."""
+    nbytes, nfiles = _dir_size(dest)
+    manifest["bytes_on_disk"] = nbytes
+    manifest["files_on_disk"] = nfiles + 1
+    with open(dest / MANIFEST_NAME, "w") as fh:
+        json.dump(manifest, fh, indent=1, default=_json_default)
+    if progress:
+        progress(f"wrote {nfiles} files, {nbytes / 1e6:.1f} MB, in {manifest['seconds']:.1f} s")
     return dest
 
 

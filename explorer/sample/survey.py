@@ -291,7 +291,7 @@ def _small_calexp(v: dict, det: camera.DetectorGeom, rng: np.random.Generator, b
 def ingest_files(butler, dest: Path, visit: dict, n_files: int, seed: int) -> list[tuple[int, int]]:
     """Write and ingest ``n_files`` small calexps of one visit: the handful of files on disk."""
     from lsst.daf.butler import DatasetIdGenEnum, DatasetRef, FileDataset
-    from .gen3 import EXPOSURE_STAND_IN, _fix_formatters
+    from .gen3 import EXPOSURE_STAND_IN
 
     rng = np.random.default_rng(seed)
     staging = dest / ".survey-staging"
