@@ -2,71 +2,15 @@
 them to the image and the histogram (issue 17). What the browser draws is compared with the
 catalog read in this process through the same state the page uses.
 
-The server, browser and page helpers are those of ``test_explorer_browser`` (a server of its own
-for this module).
+The server, browser and page opener are the fixtures of ``conftest.py``.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import test_explorer_browser as base
-from test_explorer_browser import Page
-
-browser = base.browser  # that module's fixtures, over this module's server
-open_page = base.open_page
+from pagekit import Page
 
 pytestmark = pytest.mark.browser
-STARTUP_S = 300  # a busy two-core machine compiles the numba kernels for minutes before it answers
-
-
-@pytest.fixture(scope="module")
-def server(sample_gen3):
-    """The explorer served on 127.0.0.1 from a subprocess (as ``test_explorer_browser``'s, with a
-    longer start-up allowance), stopped at the end of the module."""
-    import os
-    import signal
-    import subprocess
-    import time
-    import urllib.request
-
-    if not os.path.exists(base.CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
-    pytest.importorskip("playwright.sync_api")
-    base.ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = base._free_port()
-    code = ("from explorer.server import serve; "
-            f"serve({str(sample_gen3)!r}, port={port}, repo_roots=[{str(sample_gen3.parent)!r}])")
-    log = open(base.ARTIFACTS / "tools-server.log", "w")  # noqa: SIM115 - closed in the finally
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=str(base.REPO_ROOT))
-    url = f"http://127.0.0.1:{port}/explorer"
-    deadline = time.time() + STARTUP_S
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(url, timeout=max(5.0, deadline - time.time())) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                if time.time() > deadline:
-                    pytest.fail(f"server did not answer within {STARTUP_S} s")
-                time.sleep(0.5)
-        yield {"url": url, "repo": sample_gen3}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
-
 # every GlyphRenderer's data source, as {glyph type, x values, y values, image sums}
 JS_SOURCES = """
 () => {

@@ -1,33 +1,18 @@
 """The image tools of issue 16 (second half) in a real Chromium: FITS cutout and PNG downloads,
 the RGB composite, DS9 regions imported onto and exported from the image.
 
-Reuses the server, browser and page helpers of ``test_explorer_browser`` (one server for this
-module, on the ``sample_gen3`` repository). Screenshots go to ``<repo>/test-artifacts/browser/``.
+The server, browser and page opener are the fixtures of ``conftest.py`` (the explorer served on
+the ``sample_gen3`` repository). Screenshots go to ``<repo>/test-artifacts/browser/``.
 """
 from __future__ import annotations
 
 import io
 import math
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.request
 
 import numpy as np
 import pytest
-from test_explorer_browser import (  # noqa: F401
-    ARTIFACTS,
-    CHROMIUM,
-    REPO_ROOT,
-    Page,
-    _free_port,
-    browser,
-    open_page,
-)
-
-SERVER_START = 480  # s: the server compiles its kernels first, slow on a loaded machine
+from pagekit import ARTIFACTS, Page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -94,46 +79,6 @@ JS_LINES = """
   return found;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def server(sample_gen3):
-    """The explorer served on the sample (as in test_explorer_browser, with a longer start)."""
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("REPO_EXPLORER_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and REPO_EXPLORER_REQUIRE_BROWSER=1")
-        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
-    pytest.importorskip("playwright.sync_api")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    code = ("from explorer.server import serve; "
-            f"serve({str(sample_gen3)!r}, port={port}, repo_roots=[{str(sample_gen3.parent)!r}])")
-    log = open(ARTIFACTS / "server-tools2.log", "w")  # noqa: SIM115 - open while the server runs
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=str(REPO_ROOT))
-    url = f"http://127.0.0.1:{port}/explorer"
-    deadline = time.time() + SERVER_START
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"server exited with {proc.returncode}: "
-                            f"{(ARTIFACTS / 'server-tools2.log').read_text()[-2000:]}")
-            if time.time() > deadline:
-                pytest.fail(f"server did not answer within {SERVER_START} s")
-            try:
-                with urllib.request.urlopen(url, timeout=max(5.0, deadline - time.time())) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                time.sleep(1.0)
-        yield {"url": url, "repo": sample_gen3}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def _exposure(repo, tract=3828, patch="3,3", band="g"):

@@ -1,7 +1,7 @@
 """The image tools in a real Chromium: what the colour bar, the RA/Dec grid and compass, Go to and
 the PSF panel draw, read back from the page's Bokeh models and checked against the data layer.
 
-The server, browser and page helpers are those of ``test_explorer_browser`` (one server per module).
+The server, browser and page opener are the fixtures of ``conftest.py``.
 Screenshots go to ``<repo>/test-artifacts/browser/tools-*.png``.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from test_explorer_browser import Page, browser, open_page, server  # noqa: F401 - fixtures
+from pagekit import Page
 
 pytestmark = pytest.mark.browser
 
@@ -206,9 +206,8 @@ def test_go_to_a_position_selects_the_patch_centres_and_marks_it(open_page, serv
     far = next(d for d in repo.query_data_ids("objectTable") if d["tract"] != int(m.group(1)))
     obj = repo.get_catalog("objectTable", far, columns=["objectId", "coord_ra", "coord_dec"]).iloc[7]
     ra, dec = float(obj["coord_ra"]), float(obj["coord_dec"])
-    from explorer.render.graticule import format_dec, format_ra
-
     from explorer.goto import parse_target
+    from explorer.render.graticule import format_dec, format_ra
 
     box = p.page.locator(".goto-input input")
     text = (f"{format_ra(ra, 0.1).replace('h', ':').replace('m', ':').rstrip('s')} "

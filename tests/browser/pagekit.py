@@ -1,0 +1,98 @@
+"""What the browser tests share: where Chromium is, the page wrapper and how to find a plot.
+
+:class:`Page` opens the explorer in a Chromium tab, collects its console errors and reads the
+page's widgets and Bokeh plots; ``conftest.py`` beside this module holds the fixtures (one
+served explorer for every browser module, a Chromium per module, a page opener per test).
+"""
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+
+# data -> page coordinates for the Bokeh plot whose x-axis has a given label
+JS_PLOT_GEOMETRY = """
+(xlabel) => {
+  const seen = new Set();
+  let found = null;
+  function walk(v) {
+    if (!v || seen.has(v) || found) return;
+    seen.add(v);
+    const m = v.model;
+    if (m && m.x_range && m.y_range && v.frame && m.below && m.below.length && m.below[0].axis_label === xlabel) {
+      const r = v.canvas_view.el.getBoundingClientRect();
+      found = {x0: m.x_range.start, x1: m.x_range.end, y0: m.y_range.start, y1: m.y_range.end,
+               left: r.left + v.frame.bbox.left, top: r.top + v.frame.bbox.top,
+               width: v.frame.bbox.width, height: v.frame.bbox.height};
+      return;
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return found;
+}
+"""
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Page:
+    """A page with its console errors collected, and helpers for the explorer's widgets."""
+
+    def __init__(self, browser, url: str):
+        self.page = browser.new_page(viewport={"width": 1600, "height": 1500})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.goto(url)
+        self.page.wait_for_selector(".image-title", timeout=60_000)
+        self.wait_for(lambda: self.plot("RA (deg)") is not None and self.plot("x (parent pixels)") is not None,
+                      "the sky map and the image to draw")
+
+    def wait_for(self, predicate, what: str, timeout: float = 30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            value = predicate()
+            if value:
+                return value
+            self.page.wait_for_timeout(200)
+        self.shot("timeout")
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def plot(self, xlabel: str):
+        return self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)
+
+    def to_page(self, xlabel: str, x: float, y: float) -> tuple[float, float]:
+        g = self.plot(xlabel)
+        px = g["left"] + (x - g["x0"]) / (g["x1"] - g["x0"]) * g["width"]
+        py = g["top"] + (g["y1"] - y) / (g["y1"] - g["y0"]) * g["height"]
+        return px, py
+
+    def text(self, selector: str) -> str:
+        """Visible text of the first match, including its shadow DOM (Panel panes render there)."""
+        loc = self.page.locator(selector)
+        if not loc.count():
+            return ""
+        return loc.first.evaluate(
+            "e => e.shadowRoot ? Array.from(e.shadowRoot.children).filter(c => !['STYLE', 'LINK']"
+            ".includes(c.tagName)).map(c => c.innerText || '').join('\\n') : e.innerText")
+
+    def options(self, widget: str) -> list[str]:
+        return self.page.eval_on_selector(f".{widget} select", "s => Array.from(s.options).map(o => o.textContent)")
+
+    def value(self, widget: str) -> str:
+        return self.page.eval_on_selector(f".{widget} select", "s => s.options[s.selectedIndex].textContent")
+
+    def shot(self, name: str) -> Path:
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
