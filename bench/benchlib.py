@@ -209,5 +209,7 @@ def repo_info(path: Optional[Path], manifest: Optional[dict[str, Any]]) -> Optio
     m = manifest or {}
     return {"path": str(path), "size": m.get("size"), "layout": m.get("layout"),
             "visits": len(m.get("visits", [])) or None, "calexps": len(m.get("calexps", [])) or None,
-            "calexp_box": m.get("calexp_box") or next((c["bbox"][2:] for c in m.get("calexps", []) if c.get("bbox")), None), "source_rows": (m.get("row_totals") or {}).get("sourceTable"),
+            "calexp_box": m.get("calexp_box") or next(
+                (c["bbox"][2:] for c in m.get("calexps", []) if c.get("bbox")), None),
+            "source_rows": (m.get("row_totals") or {}).get("sourceTable"),
             "bytes_on_disk": m.get("bytes_on_disk"), "files_on_disk": m.get("files_on_disk")}

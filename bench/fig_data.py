@@ -130,7 +130,8 @@ def inventory_figures(repo: Path, repeat: int, log: Callable[[str], None]) -> di
     d = {"ours_s": summary(ours, 1.0, 3), "ours_command": " ".join(ours_cmd[1:]),
          "butler_s": {k: summary(v, 1.0, 3) for k, v in theirs.items()},
          "butler_total_s": round(butler_total, 3), "butler_output_lines": lines,
-         "inventory": {"dataset_types": len(inv["dataset_types"]), "datasets": sum(t["count"] for t in inv["dataset_types"]),
+         "inventory": {"dataset_types": len(inv["dataset_types"]),
+                       "datasets": sum(t["count"] for t in inv["dataset_types"]),
                        "visits": inv.get("visits"), "detectors": inv.get("detectors"), "sources": inv.get("sources")}
          if inv else None}
     ratio = round(ours_med / butler_total, 3) if butler_total else None

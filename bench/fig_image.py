@@ -99,7 +99,8 @@ def image_switch(state, calexps: list[dict[str, Any]], repeat: int) -> dict[str,
     after = shared_cache().stats()
     hits, misses = after.hits - before.hits, after.misses - before.misses
     return {"ms": summary(samples), "calexps": len(calexps), "switches": len(samples),
-            "cache": {"hits": hits, "misses": misses, "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
+            "cache": {"hits": hits, "misses": misses,
+                      "hit_rate": round(hits / (hits + misses), 4) if hits + misses else None,
                       "evictions": after.evictions - before.evictions, "bytes": after.bytes,
                       "max_bytes": after.max_bytes}}
 

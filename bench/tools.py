@@ -82,9 +82,10 @@ def main(argv=None) -> int:
     ra, dec = (float(v) for v in exp.info.pixel_to_sky(2000.3, 1800.6))
     out = work / "cut.fits"
     for size in (100, 500, 2000):
-        ms = median_ms(lambda: write_cutout(exp, sky_box(exp, ra, dec, size), out), args.repeat)
+        ms = median_ms(lambda size=size: write_cutout(exp, sky_box(exp, ra, dec, size), out), args.repeat)
         print(f"cutout {size} x {size} of a 4072 x 4000 calexp (warm, 3 planes written): {ms:7.1f} ms")
-    print(f"zscale limits of the 4k x 4k image (sampled):     {median_ms(lambda: zscale_limits(exp.image), args.repeat):7.1f} ms")
+    print(f"zscale limits of the 4k x 4k image (sampled):     "
+          f"{median_ms(lambda: zscale_limits(exp.image), args.repeat):7.1f} ms")
     print(f"99.5% limits of the 4k x 4k image (sampled):      "
           f"{median_ms(lambda: percentile_limits(exp.image, 99.5), args.repeat):7.1f} ms")
 
@@ -97,7 +98,8 @@ def main(argv=None) -> int:
     s = args.screen
     t = time.perf_counter()
     render_rgb(coadds, ("i", "r", "g"), width=s, height=s, stretch=50.0, Q=8.0)
-    print(f"RGB 3 x 4200^2, whole patch at {s}^2, cold (read + bin + compose): {(time.perf_counter() - t) * 1e3:7.1f} ms")
+    print(f"RGB 3 x 4200^2, whole patch at {s}^2, cold (read + bin + compose): "
+          f"{(time.perf_counter() - t) * 1e3:7.1f} ms")
     whole = median_ms(lambda: render_rgb(coadds, ("i", "r", "g"), width=s, height=s, stretch=50.0), args.repeat)
     print(f"RGB 3 x 4200^2, whole patch at {s}^2, warm:                        {whole:7.1f} ms")
     x0, y0 = 13799 + 1000, 13799 + 1500

@@ -145,7 +145,7 @@ def postgres_server():
         except psycopg.OperationalError:
             if proc.poll() is not None or time.time() > deadline:
                 proc.kill()
-                raise RuntimeError(f"PostgreSQL did not start: {(base / 'server.log').read_text()[-2000:]}")
+                raise RuntimeError(f"PostgreSQL did not start: {(base / 'server.log').read_text()[-2000:]}") from None
             time.sleep(0.2)
     with connect() as con:
         con.execute("CREATE DATABASE registry")

@@ -119,7 +119,8 @@ def test_a_file_changed_on_disk_is_read_again(files, empty_cache, tmp_path):
     first = float(before[10, 10])
 
     with fits.open(path, mode="update") as hdul:  # rewrite one pixel in place: same size
-        idx = next(i for i, h in enumerate(hdul) if str(h.header.get("EXTTYPE", h.header.get("EXTNAME", ""))).strip().upper() == "IMAGE")
+        idx = next(i for i, h in enumerate(hdul)
+                   if str(h.header.get("EXTTYPE", h.header.get("EXTNAME", ""))).strip().upper() == "IMAGE")
         hdul[idx].data[10, 10] = first + 12345.0
     st = os.stat(path)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))  # a later mtime, as any writer leaves

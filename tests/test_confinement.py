@@ -96,7 +96,7 @@ def test_apply_query_refuses_and_keeps_the_open_repository(layout):
     state = ExplorerState(repo="dc2-gen3", repo_roots=layout["roots"])
     opened = state.repo_root
     assert opened == os.path.realpath(layout["repo"]) and state.index is not None
-    for text, reason in escapes(layout):
+    for text, _reason in escapes(layout):
         if not text.strip():
             continue  # an empty ?repo= means "no choice", not a path
         count = state.error_count
@@ -246,7 +246,8 @@ def _gen3_escapes(led_out) -> list[tuple[str, str, str]]:
         ("datastore-only", text.replace("root: <butlerRoot>", f"root: {out}"), r"its datastore root .*outside"),
         ("butler-root", f"root: {out}\n" + text, r"outside the allowed directories"),
         ("chained-datastore", text.replace(
-            "  cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore\n  records:\n    table: file_datastore_records\n"
+            "  cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore\n"
+            "  records:\n    table: file_datastore_records\n"
             "  root: <butlerRoot>\n",
             "  cls: lsst.daf.butler.datastores.chainedDatastore.ChainedDatastore\n  datastores:\n"
             "    - datastore:\n        cls: lsst.daf.butler.datastores.fileDatastore.FileDatastore\n"

@@ -185,7 +185,8 @@ def test_cli_cutout_errors(sample_gen3, sample_calexp, tmp_path):
     one_line_error(run("cutout", str(sample_gen3), "--data-id", did, "--center", "10", "10", "--size", "5",
                        "--out", out), "not on the image")
     missing = manifest["missing"]["data_id"]
-    one_line_error(run("cutout", str(sample_gen3), "--data-id", f"visit={missing['visit']},detector={missing['detector']}",
+    missing_id = f"visit={missing['visit']},detector={missing['detector']}"
+    one_line_error(run("cutout", str(sample_gen3), "--data-id", missing_id,
                        "--center", "56.65", "-36.45", "--size", "5", "--out", out), "not on disk")
     one_line_error(run("cutout", str(sample_gen3), "--center", "56.65", "-36.45", "--size", "5", "--out", out),
                    "--data-id")

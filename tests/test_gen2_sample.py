@@ -45,7 +45,7 @@ def test_gen2_sample_layout(sample_gen2):
     assert not (sample_gen2 / missing["path"]).exists()
     repo = open_repo(sample_gen2)
     assert isinstance(repo, Gen2Repository)
-    for name, by_id in manifest["paths"].items():
+    for by_id in manifest["paths"].values():
         for rel in by_id.values():
             if rel != missing["path"]:
                 assert (sample_gen2 / rel).is_file(), rel

@@ -141,7 +141,8 @@ def test_one_catalog_file_is_numpy(sample_gen3, manifest, dataset_type, column):
 
     path = _paths(sample_gen3, manifest, dataset_type)[0]
     values = access.read_catalog(path, [column])[column].to_numpy(dtype=float)
-    for extra, log, rng in [((), False, None), (("--log",), True, None), (("--range", "0", "5000"), False, (0.0, 5000.0))]:
+    cases = [((), False, None), (("--log",), True, None), (("--range", "0", "5000"), False, (0.0, 5000.0))]
+    for extra, log, rng in cases:
         proc = run("histogram", path, "--column", column, "--bins", "17", "--json", *extra)
         assert proc.returncode == 0, proc.stderr
         data = json.loads(proc.stdout)

@@ -233,7 +233,7 @@ def fits_layout(data: bytes) -> list[dict]:
         assert end is not None
         data_start = (end // 2880 + 1) * 2880
 
-        def num(k: str) -> int:
+        def num(k: str, cards=cards) -> int:
             return int(data[cards[k] + 10:cards[k] + 80].split(b"/")[0]) if k in cards else 0
 
         naxis = num("NAXIS")
@@ -557,7 +557,8 @@ def test_parquet_reader_on_mutated_files(kind, n, offsets, byte, work, rss_guard
 
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                       lambda inner: (st.lists(inner, max_size=3)
+                                      | st.dictionaries(st.text(max_size=8), inner, max_size=3)),
                        max_leaves=10)
 
 
@@ -576,7 +577,8 @@ def test_parquet_with_garbage_metadata(pandas_meta, yaml_meta, work, rss_guard):
     meta = {b"pandas": pandas_meta}
     if yaml_meta is not None:
         meta[b"table_meta_yaml"] = yaml_meta
-    table = pa.table({"id": np.arange(5, dtype=np.int64), "psfFlux": np.linspace(1, 2, 5)}).replace_schema_metadata(meta)
+    table = pa.table({"id": np.arange(5, dtype=np.int64), "psfFlux": np.linspace(1, 2, 5)})
+    table = table.replace_schema_metadata(meta)
     path = work / "meta.parq"
     pq.write_table(table, path)
     read_whole_catalog(path)

@@ -205,7 +205,8 @@ def test_corrupt_sqlite_registry_is_one_line(sample_gen3, tmp_path):
                             text=True, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), timeout=120)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "gen3.sqlite3" in lines[0] and "not a readable SQLite database" in lines[0], result.stderr
+    assert len(lines) == 1, result.stderr
+    assert "gen3.sqlite3" in lines[0] and "not a readable SQLite database" in lines[0], result.stderr
 
 
 def test_coverage_from_one_tract_query_matches_the_patch_joins(survey_repo):

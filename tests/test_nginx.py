@@ -140,7 +140,7 @@ def test_the_page_works_through_the_proxy_in_chromium(proxied):
                                       "path": "/"}])
                 page = context.new_page()
                 errors: list[str] = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
                 page.goto(f"http://127.0.0.1:{port}/explorer?kind=coadd&tract=3829")
                 page.wait_for_selector(".image-title", timeout=60_000)
                 deadline = time.time() + 60

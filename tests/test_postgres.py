@@ -8,12 +8,10 @@ refused password, no such database, no ``btree_gist``) exit 2 with exactly one l
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 

@@ -71,7 +71,7 @@ def copy_repo(src: Path, dest: Path) -> Path:
 def read_only(root: Path) -> Iterator[None]:
     """``chmod -R a-w`` on the tree for the body; write permission for the owner restored after."""
     modes = {}
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, _dirnames, filenames in os.walk(root):
         for p in [Path(dirpath)] + [Path(dirpath) / f for f in filenames]:
             if not p.is_symlink():
                 modes[p] = p.stat().st_mode

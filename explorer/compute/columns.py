@@ -132,7 +132,8 @@ def evaluate(text: str, frame: Any, zero_point_mag: Optional[float] = None) -> A
     for name in expression_columns(text):
         if name not in available:
             close = difflib.get_close_matches(name, available, n=3)
-            raise ExpressionError(f"no column {name!r} for {text!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise ExpressionError(f"no column {name!r} for {text!r}{hint}")
 
     def column(name: str) -> Any:
         col = frame[name]

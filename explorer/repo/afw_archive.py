@@ -323,4 +323,6 @@ def skywcs_row(archive: AfwArchive, primary) -> Optional[bytes]:
     raw = np.asarray(cell)
     if raw.size == 0 or raw.size > MAX_SKYWCS_BYTES:
         return None
-    return raw.astype(np.uint8, copy=False).tobytes() if raw.dtype.kind in "ui" else bytes(str(cell), "ascii", "replace")
+    if raw.dtype.kind in "ui":
+        return raw.astype(np.uint8, copy=False).tobytes()
+    return bytes(str(cell), "ascii", "replace")

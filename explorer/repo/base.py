@@ -193,7 +193,7 @@ class Repository(ABC):
 
         return access.catalog_schema(path)
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a no-op default: most backends hold nothing to release
         """Release registry connections."""
 
 

@@ -485,7 +485,8 @@ def _parquet_schema(path: str) -> list[ColumnInfo]:
         m = meta.get(name, {})
         doc = m.get("doc")
         if doc is None and fld.metadata:
-            doc = (fld.metadata.get(b"doc") or fld.metadata.get(b"description") or b"").decode("utf-8", "replace") or None
+            raw_doc = fld.metadata.get(b"doc") or fld.metadata.get(b"description") or b""
+            doc = raw_doc.decode("utf-8", "replace") or None
         out.append(ColumnInfo(name=name, dtype=dtype_name, unit=_str(m.get("unit")), doc=_str(doc)))
     return out
 

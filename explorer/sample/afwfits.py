@@ -65,7 +65,7 @@ def _afw_table(columns: list[tuple[str, str, np.ndarray, str, str, str]], ar_nam
     cols = []
     if flags is not None and len(flags[0]):
         cols.append(fits.Column(name="flags", format=f"{len(flags[0])}X", array=flags[2]))
-    for name, form, values, doc, unit, cls in columns:
+    for name, form, values, _doc, unit, _cls in columns:
         cols.append(fits.Column(name=name, format=form, array=values, unit=unit or None))
     hdu = fits.BinTableHDU.from_columns(cols)
     h = hdu.header
@@ -77,7 +77,7 @@ def _afw_table(columns: list[tuple[str, str, np.ndarray, str, str, str]], ar_nam
             h[f"TFLAG{k}"] = fname
             h[f"TFDOC{k}"] = fdoc
         offset = 1
-    for i, (name, form, values, doc, unit, cls) in enumerate(columns, start=1 + offset):
+    for i, (name, _form, _values, doc, _unit, cls) in enumerate(columns, start=1 + offset):
         h.set(f"TTYPE{i}", name, doc[:47] if doc else None)
         h.set(f"TDOC{i}", doc, after=f"TFORM{i}")
         h.set(f"TCCLS{i}", cls, "Field template used by lsst.afw.table", after=f"TDOC{i}")
@@ -167,8 +167,10 @@ def exposure_hdus(data: ExposureData, extra_cards: Iterable[tuple] = ()) -> fits
             ("serial", "PA()", np.array([d["serial"]], dtype=object), "Serial name of the detector", "", "String"),
             ("bbox_min_x", "J", np.array([bx0], np.int32), "Detector bounding box (minimum)", "pixel", "Scalar"),
             ("bbox_min_y", "J", np.array([by0], np.int32), "Detector bounding box (minimum)", "pixel", "Scalar"),
-            ("bbox_max_x", "J", np.array([bx0 + bw - 1], np.int32), "Detector bounding box (maximum)", "pixel", "Scalar"),
-            ("bbox_max_y", "J", np.array([by0 + bh - 1], np.int32), "Detector bounding box (maximum)", "pixel", "Scalar"),
+            ("bbox_max_x", "J", np.array([bx0 + bw - 1], np.int32), "Detector bounding box (maximum)", "pixel",
+             "Scalar"),
+            ("bbox_max_y", "J", np.array([by0 + bh - 1], np.int32), "Detector bounding box (maximum)", "pixel",
+             "Scalar"),
             ("pixelSize_x", "D", np.array([d["pixel_mm"]]), "Physical pixel size", "mm", "Scalar"),
             ("pixelSize_y", "D", np.array([d["pixel_mm"]]), "Physical pixel size", "mm", "Scalar"),
             ("fpPosition_x", "D", np.array([d["fp_mm"][0]]), "Focal plane position of reference point", "mm", "Scalar"),
@@ -179,7 +181,8 @@ def exposure_hdus(data: ExposureData, extra_cards: Iterable[tuple] = ()) -> fits
             ("pitch", "D", np.array([0.0]), "Rotation about Y' (Z'=Z to X'), 2nd rotation", "rad", "Angle"),
             ("roll", "D", np.array([0.0]), "Rotation about X'' (Y''=Y' to Z''), 3rd rotation", "rad", "Angle"),
             ("transformMap", "J", np.array([0], np.int32), "Archive ID of TransformMap", "", "Scalar"),
-            ("physicalType", "PA()", np.array([d["physical_type"]], dtype=object), "Physical type of the detector", "", "String"),
+            ("physicalType", "PA()", np.array([d["physical_type"]], dtype=object), "Physical type of the detector",
+             "", "String"),
         ], "Detector", 4, extname="Detector")
         archive.append(det)
         index_rows.append((4, 4, 0, 0, 1, "Detector", "lsst.afw.cameraGeom"))

@@ -182,8 +182,9 @@ def _pixel_flags(ctx: ImageContext, t: Table) -> None:
     ny, nx = ctx.shape
     ix = np.round(t["x"] - x0).astype(int)
     iy = np.round(t["y"] - y0).astype(int)
-    near_edge = (ix < ctx.edge_width) | (iy < ctx.edge_width) | (ix >= nx - ctx.edge_width) | (iy >= ny - ctx.edge_width)
-    for name, plane, center in PIXEL_FLAGS:
+    edge = ctx.edge_width
+    near_edge = (ix < edge) | (iy < edge) | (ix >= nx - edge) | (iy >= ny - edge)
+    for name, _plane, _center in PIXEL_FLAGS:
         t[f"flag_{name}"] = np.zeros(n, dtype=bool)
     if ctx.mask is not None and n:
         for name, plane, center in PIXEL_FLAGS:
@@ -303,8 +304,10 @@ def afw_source_catalog(t: Table, ra_deg: np.ndarray, dec_deg: np.ndarray, id_bas
     """Lay out a measured table as an afw SourceCatalog (src / deepCoadd_forced_src schema)."""
     n = len(t)
     ids = _ids(id_base, n)
-    parent = np.where(t["parent_index"] >= 0, ids[np.clip(t["parent_index"], 0, max(n - 1, 0))], 0) if n else np.zeros(0, np.int64)
+    parent = (np.where(t["parent_index"] >= 0, ids[np.clip(t["parent_index"], 0, max(n - 1, 0))], 0)
+              if n else np.zeros(0, np.int64))
     cen = "base_TransformedCentroid" if forced else "base_SdssCentroid"
+    centroid_from = "transformed reference" if forced else "Sdss Centroid algorithm"
     f64, f32 = "f8", "f4"
     fields = [
         AfwField("id", "i8", "unique ID"),
@@ -312,8 +315,8 @@ def afw_source_catalog(t: Table, ra_deg: np.ndarray, dec_deg: np.ndarray, id_bas
         AfwField("coord_dec", f64, "position in ra/dec", "rad", "Angle"),
         AfwField("parent", "i8", "unique ID of parent source"),
         AfwField("deblend_nChild", "i4", "Number of children this object has (defaults to 0)"),
-        AfwField(f"{cen}_x", f64, "centroid from " + ("transformed reference" if forced else "Sdss Centroid algorithm"), "pixel"),
-        AfwField(f"{cen}_y", f64, "centroid from " + ("transformed reference" if forced else "Sdss Centroid algorithm"), "pixel"),
+        AfwField(f"{cen}_x", f64, f"centroid from {centroid_from}", "pixel"),
+        AfwField(f"{cen}_y", f64, f"centroid from {centroid_from}", "pixel"),
     ]
     if not forced:
         fields += [AfwField(f"{cen}_xErr", f32, "1-sigma uncertainty on x position", "pixel"),
@@ -338,10 +341,12 @@ def afw_source_catalog(t: Table, ra_deg: np.ndarray, dec_deg: np.ndarray, id_bas
         "id": ids, "coord_ra": np.radians(ra_deg), "coord_dec": np.radians(dec_deg), "parent": parent,
         "deblend_nChild": t["nChild"].astype(np.int32),
         f"{cen}_x": t["x"], f"{cen}_y": t["y"],
-        "base_CircularApertureFlux_12_0_instFlux": t["apFlux"], "base_CircularApertureFlux_12_0_instFluxErr": t["apFluxErr"],
+        "base_CircularApertureFlux_12_0_instFlux": t["apFlux"],
+        "base_CircularApertureFlux_12_0_instFluxErr": t["apFluxErr"],
         "base_PsfFlux_instFlux": t["psfFlux"], "base_PsfFlux_instFluxErr": t["psfFluxErr"],
         "base_PsfFlux_area": np.full(n, 0.0, np.float32) + (4 * np.pi * np.median(so2) if n else 0.0),
-        "ext_photometryKron_KronFlux_instFlux": t["kronFlux"], "ext_photometryKron_KronFlux_instFluxErr": t["kronFluxErr"],
+        "ext_photometryKron_KronFlux_instFlux": t["kronFlux"],
+        "ext_photometryKron_KronFlux_instFluxErr": t["kronFluxErr"],
         "ext_photometryKron_KronFlux_radius": t["kronRadius"],
         "base_ClassificationExtendedness_value": t["extendedness"],
         "base_FootprintArea_value": np.round(np.pi * 9.0 * so2).astype(np.int32),

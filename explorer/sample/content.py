@@ -625,7 +625,8 @@ def measure_visit_detector(content: SampleContent, visit: int, detector: int,
     ra, dec = optics.pixel_to_sky(v.pointing, det, t["x"], t["y"])
     n = len(t)
     ids = np.int64(_src_id_base(visit, detector)) + np.arange(1, n + 1, dtype=np.int64)
-    parent_ids = np.where(t["parent_index"] >= 0, ids[np.clip(t["parent_index"], 0, max(n - 1, 0))], 0) if n else np.zeros(0, np.int64)
+    parent_ids = (np.where(t["parent_index"] >= 0, ids[np.clip(t["parent_index"], 0, max(n - 1, 0))], 0)
+                  if n else np.zeros(0, np.int64))
     return VisitDetectorCatalog(t, ra, dec, ids, parent_ids, v, detector)
 
 
@@ -933,11 +934,11 @@ def iter_products(content: SampleContent):
             info = {"visit": v.id, "band": v.band, "filter": v.physical_filter, "detector": det.id,
                     "raftName": det.raft, "detectorName": det.name_in_raft, "bbox": spec.bbox}
 
-            def make_calexp(v=v, spec=spec):
+            def make_calexp(v=v, spec=spec, exposures=exposures):
                 exposures[spec.detector] = synthesize_calexp(content, v.id, spec.detector)
                 return exposures[spec.detector]
 
-            def make_src(v=v, spec=spec):
+            def make_src(v=v, spec=spec, exposures=exposures, measured=measured):
                 exp = exposures.pop(spec.detector, None) or synthesize_calexp(content, v.id, spec.detector)
                 measured[spec.detector] = measure_visit_detector(content, v.id, spec.detector, exp)
                 return synthesize_src(content, v.id, spec.detector, measured=measured[spec.detector])
@@ -983,7 +984,8 @@ def iter_products(content: SampleContent):
 
 __all__ = [
     "SampleContent", "SizeConfig", "SIZES", "Visit", "CalexpSpec", "CoaddSpec", "ExposureData",
-    "build_content", "Product", "iter_products", "synthesize_calexp", "synthesize_src", "measure_visit_detector", "synthesize_source_table",
+    "build_content", "Product", "iter_products", "synthesize_calexp", "synthesize_src", "measure_visit_detector",
+    "synthesize_source_table",
     "source_table_rows", "synthesize_coadd", "measure_coadd_patch", "synthesize_merge_det",
     "synthesize_forced_src", "synthesize_object_table", "TRUTH_DTYPE",
     "CALEXP_MASK_PLANES", "COADD_MASK_PLANES", "SKYMAP_NAME", "TRACTS", "FOCUS",

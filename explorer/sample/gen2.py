@@ -50,6 +50,7 @@ RAW_SCHEMA = ("CREATE TABLE raw (id integer primary key autoincrement, run text,
               "obsid text,expGroup text,expId int, unique(expId,detector,visit))")
 RAW_VISIT_SCHEMA = "CREATE TABLE raw_visit (visit int,filter text,dateObs text,expTime double, unique(visit))"
 
+# the text lsst.pipe.base writes for a skymap config, long lines included
 MAKE_SKYMAP_CONFIG = """import lsst.skymap.ringsSkyMap
 assert type(config)==lsst.skymap.makeSkyMap.MakeSkyMapConfig, 'config is of type %s.%s instead of lsst.skymap.makeSkyMap.MakeSkyMapConfig' % (type(config).__module__, type(config).__name__)
 # name of coadd type, e.g. deep, goodSeeing, chiSquared

@@ -280,7 +280,8 @@ def _small_calexp(v: dict, det: camera.DetectorGeom, rng: np.random.Generator, b
              ("DATE-AVG", (v["begin"] + timedelta(seconds=15)).strftime("%Y-%m-%dT%H:%M:%S.%f"), ""),
              ("BORE-RA", v["ra"], ""), ("BORE-DEC", v["dec"], ""), ("ROTPA", v["rot"], "")]
     return ExposureData(image=image, mask=mask, variance=np.full((box, box), 25.0, np.float32), xy0=(x0, y0),
-                        mask_planes=dict(CALEXP_MASK_PLANES), wcs_cards=optics.detector_wcs_cards(pointing, det, (x0, y0)),
+                        mask_planes=dict(CALEXP_MASK_PLANES),
+                        wcs_cards=optics.detector_wcs_cards(pointing, det, (x0, y0)),
                         primary_cards=cards, photo_calib=(0.5, 0.01), filter_label=(v["band"], f"{v['band']}_24"),
                         psf_sigma=2.0,
                         detector={"id": det.id, "name": det.full_name, "serial": det.serial,

@@ -61,7 +61,8 @@ class CellTractBuilderConfig:
     def __post_init__(self) -> None:
         dims = tuple(int(v) for v in self.cell_inner_dimensions)
         if len(dims) != 2 or min(dims) <= 0 or dims[0] != dims[1]:
-            raise ValueError(f"cell_inner_dimensions must be two equal positive ints, got {self.cell_inner_dimensions!r}")
+            raise ValueError("cell_inner_dimensions must be two equal positive ints, "
+                             f"got {self.cell_inner_dimensions!r}")
         object.__setattr__(self, "cell_inner_dimensions", dims)
         if int(self.cell_border) < 0 or int(self.num_cells_in_patch_border) < 0:
             raise ValueError("cell_border and num_cells_in_patch_border must be >= 0")

@@ -38,7 +38,8 @@ def _grid_image(grid: DensityGrid, xlabel: str, ylabel: str):
     return hv.Image(counts, bounds=(x0, y0, x1, y1), kdims=[hv.Dimension("x", label=xlabel),
                                                              hv.Dimension("y", label=ylabel)],
                     vdims=[hv.Dimension("count", label="sources")]).opts(
-        cmap=GRID_CMAP, cnorm="eq_hist" if peak > 10 else "linear", clim=(0, max(peak, 1.0)), colorbar=True, tools=["hover"], clipping_colors={"NaN": "white"})
+        cmap=GRID_CMAP, cnorm="eq_hist" if peak > 10 else "linear", clim=(0, max(peak, 1.0)), colorbar=True,
+        tools=["hover"], clipping_colors={"NaN": "white"})
 
 
 def scatter_element(data, xlabel: str, ylabel: str, invert_y: bool = False):

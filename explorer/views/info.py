@@ -32,7 +32,8 @@ def overview_table(info: ExposureInfo, dataset_type: Optional[str] = None,
     if info.filter_label:
         rows.append(("filter", " / ".join(str(v) for v in info.filter_label.values() if v)))
     if info.detector:
-        rows.append(("detector", " ".join(str(info.detector.get(k, "")) for k in ("id", "name") if info.detector.get(k) is not None)))
+        named = [str(info.detector[k]) for k in ("id", "name") if info.detector.get(k) is not None]
+        rows.append(("detector", " ".join(named)))
     if info.zero_point_mag is not None:
         rows.append(("zero point", f"{info.zero_point_mag:.4f} mag (AB, 1 count)"))
     if info.photo_calib:

@@ -229,7 +229,8 @@ def test_a_refused_path_toasts_once_and_keeps_what_was_typed(open_page, server):
         p.wait_for(lambda says=says: says in p.text(".explorer-error"), f"the message {says!r}")
         p.page.wait_for_timeout(1500)
         toasts = p.page.evaluate(
-            "(says) => Array.from(document.querySelectorAll('.notyf__toast')).filter(t => t.innerText.includes(says)).length",
+            "(says) => Array.from(document.querySelectorAll('.notyf__toast'))"
+            ".filter(t => t.innerText.includes(says)).length",
             says)
         assert toasts == 1, (typed, toasts)
         assert box.input_value() == typed  # kept as typed, to be corrected

@@ -36,7 +36,9 @@ JS_PLOT_IMAGE = """
         const shape = img.shape || [];
         const bytes = new Uint8Array(img.buffer, img.byteOffset, img.byteLength);
         const sums = [0, 0, 0];
-        for (let i = 0; i < bytes.length; i += 4) { sums[0] += bytes[i]; sums[1] += bytes[i + 1]; sums[2] += bytes[i + 2]; }
+        for (let i = 0; i < bytes.length; i += 4) {
+          sums[0] += bytes[i]; sums[1] += bytes[i + 1]; sums[2] += bytes[i + 2];
+        }
         const n = bytes.length / 4;
         found = {shape: Array.from(shape), means: sums.map(s => s / n), n: n};
         return;

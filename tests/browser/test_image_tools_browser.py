@@ -64,7 +64,11 @@ JS_PSF_IMAGE = """
       const ny = img.length !== undefined && img[0] && img[0].length !== undefined ? img.length : null;
       let flat, w, h;
       if (ny !== null) { h = img.length; w = img[0].length; flat = [].concat(...img.map(r => Array.from(r))); }
-      else { flat = Array.from(img); w = d.dw !== undefined ? null : null; const s = img.shape || d._shape; h = s ? s[0] : null; w = s ? s[1] : null; }
+      else {
+        flat = Array.from(img);
+        const s = img.shape || d._shape;
+        h = s ? s[0] : null; w = s ? s[1] : null;
+      }
       return {flat: flat, w: w, h: h, x: d.x, y: d.y, dw: d.dw, dh: d.dh, keys: Object.keys(d)};
     }
   }

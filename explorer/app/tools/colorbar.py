@@ -50,7 +50,8 @@ class ColorbarPanel(Panel):
         self.limits_buttons.param.watch(self._on_choice, "value")
         self.vmin_input.param.watch(self._on_typed, "value")
         self.vmax_input.param.watch(self._on_typed, "value")
-        s.param.watch(self._redraw, ["exposure_ref", "plane", "stretch", "cmap", "limits_choice", "contrast", "vmin", "vmax"])
+        s.param.watch(self._redraw, ["exposure_ref", "plane", "stretch", "cmap", "limits_choice", "contrast",
+                                     "vmin", "vmax"])
         self._redraw()
         self._layout = pn.Column(self.caption, self.bar, self.limits_buttons, self.contrast_slider,
                                  pn.Row(self.vmin_input, self.vmax_input), sizing_mode="stretch_width")
@@ -91,7 +92,8 @@ class ColorbarPanel(Panel):
         self._syncing = True
         try:
             self.limits_buttons.value = st.limits_choice
-            self.contrast_slider.visible = st.limits_choice == "zscale" or (st.limits_choice == "stretch" and st.stretch == "zscale")
+            self.contrast_slider.visible = (st.limits_choice == "zscale"
+                                            or (st.limits_choice == "stretch" and st.stretch == "zscale"))
             self.safe("the colour bar", self._draw, self._failed, report=False)
         finally:
             self._syncing = with_sync

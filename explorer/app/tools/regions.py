@@ -49,7 +49,8 @@ def install_drawing_tools(plot, _element=None) -> None:
     fig = plot.state
     if _renderer(fig, BOXES) is not None:
         return
-    boxes = fig.rect("x", "y", "width", "height", source=ColumnDataSource({"x": [], "y": [], "width": [], "height": []}),
+    empty = ColumnDataSource({"x": [], "y": [], "width": [], "height": []})
+    boxes = fig.rect("x", "y", "width", "height", source=empty,
                      fill_alpha=0.15, fill_color=DRAWN_COLOR, line_color=DRAWN_COLOR, line_width=2, name=BOXES)
     polys = fig.patches("xs", "ys", source=ColumnDataSource({"xs": [], "ys": []}), fill_alpha=0.15,
                         fill_color=DRAWN_COLOR, line_color=DRAWN_COLOR, line_width=2, name=POLYGONS)

@@ -51,7 +51,7 @@ class RGBPanel(Panel):
         self._memo: OrderedDict = OrderedDict()
         self.figure = None
         widgets = {}
-        for name, colour in (("red", "#c33"), ("green", "#3a3"), ("blue", "#36c")):
+        for name in ("red", "green", "blue"):
             widgets[name] = pn.widgets.Select.from_param(self.param[name], name=f"{name} band", width=100,
                                                          css_classes=[f"w-rgb-{name}"])
         widgets["stretch"] = pn.widgets.FloatSlider.from_param(self.param.stretch, width=180,
