@@ -53,7 +53,7 @@ class Page:
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.goto(url)
+        self.page.goto(url, timeout=120_000)  # a busy two-core machine builds a session slowly
         self.page.wait_for_selector(".image-title", timeout=60_000)
         self.wait_for(lambda: self.plot("RA (deg)") is not None and self.plot("x (parent pixels)") is not None,
                       "the sky map and the image to draw")
