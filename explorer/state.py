@@ -438,8 +438,9 @@ class ExplorerState(param.Parameterized):
         return plane_limits(exposure, plane)
 
     def fetching(self) -> bool:
-        """Whether the image's bytes are being fetched in the background (see ``fetch_progress``)."""
-        return bool(self._fetching)
+        """Whether the shown exposure's bytes are being fetched in the background (see ``fetch_progress``)."""
+        current = (self.repo_root, self.exposure_ref)
+        return any(job[0] == current for job in list(self._fetching))
 
     def _fetch_in_background(self, key: Any, exposure: Optional[Exposure]) -> bool:
         """True while the planes the page shows of a remote exposure are fetched in a background
@@ -469,15 +470,18 @@ class ExplorerState(param.Parameterized):
         self._fetching.add(job)
         lock, waiting, outcome = threading.Lock(), [True], []
 
-        def say(message: str) -> None:
-            defer(lambda: setattr(self, "fetch_progress", message))
+        def shown() -> bool:
+            return (self.repo_root, self.exposure_ref) == key
+
+        def say(message: str) -> None:  # (an exposure left behind goes on fetching, silently)
+            defer(lambda: setattr(self, "fetch_progress", message) if shown() else None)
 
         def done() -> None:
             self._fetching.discard(job)
             if outcome and outcome[0]:
                 self._fetch_failed.add(job)
-            self.fetch_progress = ""
-            if (self.repo_root, self.exposure_ref) == key:
+            if shown():
+                self.fetch_progress = ""
                 self.param.trigger("exposure_ref")  # every view takes the exposure now
 
         def work() -> None:

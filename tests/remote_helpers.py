@@ -435,7 +435,7 @@ def serve_explorer(repo: str, log_path: Path, timeout: float = 600) -> Iterator[
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not listen within {timeout} s: {served.log()[-2000:]}")
+                    raise RuntimeError(f"serve did not listen within {timeout} s: {served.log()[-2000:]}") from None
                 time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/explorer",
                                     timeout=max(30.0, deadline - time.monotonic())) as resp:

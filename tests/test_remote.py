@@ -140,7 +140,8 @@ def test_pixels_and_catalogs_same_through_url(remote, sample_gen3, manifest, fre
             schema = far.catalog_schema(name, ids[0])
             assert [c.name for c in schema] == [c.name for c in near.catalog_schema(name, ids[0])]
             cols = [schema[0].name, schema[-1].name]
-            remote_df, local_df = far.get_catalog(name, ids[0], columns=cols), near.get_catalog(name, ids[0], columns=cols)
+            remote_df = far.get_catalog(name, ids[0], columns=cols)
+            local_df = near.get_catalog(name, ids[0], columns=cols)
             assert len(remote_df) > 0
             assert remote_df.equals(local_df)
     finally:
@@ -192,7 +193,8 @@ def test_parquet_columns_read_by_byte_range(tmp_path, fresh):
 
     rng = np.random.default_rng(5)
     rows = 60_000
-    table = pa.table({f"c{i}": rng.normal(size=rows) for i in range(12)} | {"name": [f"s{i % 97}" for i in range(rows)]})
+    columns = {f"c{i}": rng.normal(size=rows) for i in range(12)}
+    table = pa.table(columns | {"name": [f"s{i % 97}" for i in range(rows)]})
     local = tmp_path / "files" / "catalog.parquet"
     local.parent.mkdir()
     pq.write_table(table, local, row_group_size=15_000, compression="snappy")
@@ -266,7 +268,8 @@ def test_token_never_shown_nor_sent_to_files(remote, manifest, fresh, capsys):
                         f"visit={entry['visit']},detector={entry['detector']}", "--pixel", "1", "2")
     assert rc == 0 and TOKEN not in out + err
     gone = manifest["missing"]["data_id"]
-    rc, out, err = _cli(capsys, "exposure", remote.url, "--data-id", f"visit={gone['visit']},detector={gone['detector']}")
+    rc, out, err = _cli(capsys, "exposure", remote.url, "--data-id",
+                        f"visit={gone['visit']},detector={gone['detector']}")
     assert rc == 2 and TOKEN not in out + err
     assert remote.files.requests and all(auth is None for *_, auth in remote.files.requests)
     repo = open_repo(remote.url)
@@ -310,7 +313,8 @@ def test_cache_partitioned_by_token(remote, manifest, fresh):
 def test_authority_key_hides_the_token():
     from explorer.repo.cache import authority_key
 
-    k1, k2 = authority_key("http://h/api/butler/repo/x", TOKEN), authority_key("http://h/api/butler/repo/x", OTHER_TOKEN)
+    url = "http://h/api/butler/repo/x"
+    k1, k2 = authority_key(url, TOKEN), authority_key(url, OTHER_TOKEN)
     assert k1 != k2 and TOKEN not in k1 and k1.startswith("tok-")
     assert authority_key("http://h/api/butler/repo/x", None).startswith("anon-")
 
@@ -577,7 +581,8 @@ def test_page_shows_fetch_progress_then_the_image(remote, manifest, tmp_path, mo
             return bool(first and last) and int(last) - int(first) > 256 * 1024
 
         read = {r[1] for r in remote.files.requests if r[2] and big(r[2])}
-        entry = next(c for c in manifest["calexps"] if c.get("on_disk", True) and c["visit"] != manifest["calexps"][0]["visit"]
+        entry = next(c for c in manifest["calexps"]
+                     if c.get("on_disk", True) and c["visit"] != manifest["calexps"][0]["visit"]
                      and "/" + quote(c["path"]) not in read and "/" + c["path"] not in read)
         query = {"repo": remote.url, "kind": "calexp", "band": entry["band"], "visit": entry["visit"],
                  "detector": entry["detector"]}
