@@ -45,6 +45,17 @@ IMAGE_KEYS = {"image_switch_ms", "image_cold_ms", "image_payload_bytes", "baseli
 SERVER_KEYS = {"server_start_to_first_render_s", "server_peak_rss_5_sessions_mb"}
 BROWSER_KEYS = {"browser_click_to_pixels_p50_ms", "browser_click_to_pixels_p95_ms"}
 NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"}
+# remote repositories (issue 14, bench/remote.py): a Butler server over loopback against the same
+# repository's directory, on a small sample of its own (not the large one)
+REMOTE_GOALS: dict[str, tuple[str, float]] = {
+    "remote_warm_switch_ratio": ("<=", 1.5),
+    "remote_cold_first_image_ratio": ("<=", 2),
+    "remote_first_view_bytes_ratio": ("<=", 1.2),
+    "remote_inventory_vs_butler_ratio": ("<=", 1.0),
+}
+GOALS.update(REMOTE_GOALS)
+REMOTE_KEYS = set(REMOTE_GOALS)
+KEYS = KEYS + tuple(REMOTE_GOALS)
 BENCHMARKS_MD = benchlib.ROOT / "BENCHMARKS.md"
 RESULTS_START, RESULTS_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
@@ -108,6 +119,10 @@ def measure(args: argparse.Namespace, keys: set[str]) -> dict[str, Any]:
         merge({"browser_click_to_pixels_p50_ms": overall.get("p50_ms"),
                "browser_click_to_pixels_p95_ms": overall.get("p95_ms"),
                "details": {"browser_click_to_pixels_by_action": part["browser_click_to_pixels_by_action"]}})
+    if keys & REMOTE_KEYS:
+        import remote as bench_remote
+
+        merge(bench_remote.figures(repeat, log))
     machine["loadavg_end"] = benchlib.loadavg()
     return {**results, "goals": goals_of(results), "details": details, "machine": machine,
             "repo": benchlib.repo_info(repo_path, manifest),
@@ -179,6 +194,13 @@ def markdown_table(res: dict[str, Any]) -> str:
         notes.append(f"server: RSS after the first page {s['rss_after_first_page_mb']} MB, peak {s['vm_hwm_mb']} MB "
                      f"after {s['sessions']} sessions ({s['sessions_with_image']} with their image), "
                      f"median session page {s['session_page_s']['median']} s")
+    if "remote" in d:
+        r = d["remote"]
+        notes.append(f"remote over loopback: cold first image {r['cold_first_image_ms']['remote']['median']} ms vs "
+                     f"local {r['cold_first_image_ms']['local']['median']} ms ({r['cold_round_trips']['file_server']} "
+                     f"file and {r['cold_round_trips']['butler_server']} Butler server requests); warm switch "
+                     f"{r['warm_switch_ms']['remote']['median']} ms vs {r['warm_switch_ms']['local']['median']} ms; "
+                     f"inventory {r['inventory_s']['repo_explorer']} s vs butler {r['inventory_s']['butler_cli_total']} s")
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines)

@@ -126,6 +126,9 @@ class ExplorerState(param.Parameterized):
     error_count = param.Integer(default=0, doc="Bumped on every error, so repeats notify too")
     regions_ds9 = param.String(default="", doc="DS9 region text imported to draw on the image (sky regions "
                                "are placed through each image's WCS)")
+    # remote repositories (issue 14): a slow fetch of the planes shown, done in the background
+    fetch_progress = param.String(default="", doc="How far the background fetch of the image's bytes got "
+                                  "('fetching NAME: 3.1 of 12.0 MB from HOST'); '' when none is under way")
 
     # catalog tools (issue 17): the marked source and the selections that link image, histogram, table
     marked_source = param.Parameter(default=None, doc="The source marked on the image: (id, x, y) in parent "
@@ -150,6 +153,11 @@ class ExplorerState(param.Parameterized):
         self._on_disk_memo: dict[DatasetKey, bool] = {}
         self.repo: Optional[Repository] = None
         self.index = None  # the shared selector index of the repository and collection
+        # set by a page: runs a function on the page's own thread; with it, planes of a remote
+        # exposure not fetched yet are fetched in the background while the page shows progress
+        self.defer: Optional[Callable[[Callable[[], None]], None]] = None
+        self._fetching: set = set()
+        self._fetch_failed: set = set()
         if repo is not None:
             self.repo_path = repo  # triggers _on_repo_path
 
@@ -411,7 +419,7 @@ class ExplorerState(param.Parameterized):
         key = (self.repo_root, ref)
         cached_key, cached = self._exposure_cache
         if cached_key == key:
-            return cached
+            return None if self._fetch_in_background(key, cached) else cached
         try:
             exposure = self.repo.get_exposure(ref.dataset_type, ref.data_id, collections=self.collection or None)
         except ExplorerError as exc:
@@ -419,7 +427,7 @@ class ExplorerState(param.Parameterized):
                 self.report(str(exc))
             exposure = None
         self._exposure_cache = (key, exposure)
-        return exposure
+        return None if self._fetch_in_background(key, exposure) else exposure
 
     def exposure(self) -> Optional[Exposure]:
         """The exposure the selection names (None when nothing is selected or it cannot be read)."""
@@ -428,6 +436,78 @@ class ExplorerState(param.Parameterized):
     def limits(self, exposure: Exposure, plane: str):
         """Full-frame stretch limits of a plane, computed once per file and plane."""
         return plane_limits(exposure, plane)
+
+    def fetching(self) -> bool:
+        """Whether the shown exposure's bytes are being fetched in the background (see ``fetch_progress``)."""
+        current = (self.repo_root, self.exposure_ref)
+        return any(job[0] == current for job in list(self._fetching))
+
+    def _fetch_in_background(self, key: Any, exposure: Optional[Exposure]) -> bool:
+        """True while the planes the page shows of a remote exposure are fetched in a background
+        thread (bytes not fetched yet, a page that set :attr:`defer`, a fetch that took more than
+        a second): until then the exposure reads as None to every view (nothing on the page blocks
+        on the network), ``fetch_progress`` says how far the fetch got, and when it ends
+        ``exposure_ref`` is triggered so every view takes the exposure. A failed fetch is not
+        retried in the background: the views then read in the foreground and say what fails."""
+        missing = getattr(exposure, "missing_bytes", None)
+        defer = self.defer
+        if defer is None or missing is None:
+            return False
+        wanted = tuple(dict.fromkeys([self.plane if self.plane in PLANES else "image"]
+                                     + (["mask"] if self.mask_planes else [])))
+        job = (key, wanted)
+        if job in self._fetching:
+            return True
+        if job in self._fetch_failed:
+            return False
+        planes = [p for p in wanted if missing(p)]
+        if not planes:
+            return False
+        import threading
+
+        from .repo.http import PROGRESS_AFTER, reporting_to
+
+        self._fetching.add(job)
+        lock, waiting, outcome = threading.Lock(), [True], []
+
+        def shown() -> bool:
+            return (self.repo_root, self.exposure_ref) == key
+
+        def say(message: str) -> None:  # (an exposure left behind goes on fetching, silently)
+            defer(lambda: setattr(self, "fetch_progress", message) if shown() else None)
+
+        def done() -> None:
+            self._fetching.discard(job)
+            if outcome and outcome[0]:
+                self._fetch_failed.add(job)
+            if shown():
+                self.fetch_progress = ""
+                self.param.trigger("exposure_ref")  # every view takes the exposure now
+
+        def work() -> None:
+            failed = False
+            try:
+                with reporting_to(say):
+                    for plane in planes:
+                        exposure.fetch(plane)
+            except Exception:
+                failed = True
+            with lock:
+                outcome.append(failed)
+                late = not waiting[0]
+            if late:  # the page stopped waiting and shows progress: tell it the bytes are here
+                defer(done)
+
+        worker = threading.Thread(target=work, daemon=True, name="explorer-fetch")
+        worker.start()
+        worker.join(PROGRESS_AFTER)  # a quick fetch: no placeholder, the views read it now
+        with lock:
+            waiting[0] = False
+            quick = bool(outcome)
+        if quick:
+            self._fetching.discard(job)
+            return False  # (a failed one: the views read in the foreground and say what fails)
+        return True
 
     def render_image(self, width: int = 800, height: int = 800, x_range: Optional[Sequence[float]] = None,
                      y_range: Optional[Sequence[float]] = None) -> Optional[Frame]:

@@ -26,6 +26,7 @@ from typing import Iterator, Optional
 
 REPO_NAME = "sample"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+SLOW_AFTER = 128 * 1024  # with a ``rate``, the bytes of an answer past this many come slowly
 
 
 def free_port() -> int:
@@ -38,6 +39,9 @@ class _Handler(BaseHTTPRequestHandler):
     """GET/HEAD of files under the server's root, with single byte ranges (as S3 and nginx do)."""
 
     protocol_version = "HTTP/1.1"
+    # TCP_NODELAY, as nginx (tcp_nodelay on) and S3 do: without it the body written after the
+    # headers waits for the client's delayed ACK, ~40 ms a request that no real file server costs
+    disable_nagle_algorithm = True
 
     def log_message(self, *_args) -> None:  # quiet
         pass
@@ -51,8 +55,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, body: bool) -> None:
         server = self.server
+        with server.count_lock:  # type: ignore[attr-defined]
+            server.active += 1  # type: ignore[attr-defined]
+            server.max_active = max(server.max_active, server.active)  # type: ignore[attr-defined]
+        try:
+            self._answer(body)
+        finally:
+            with server.count_lock:  # type: ignore[attr-defined]
+                server.active -= 1  # type: ignore[attr-defined]
+
+    def _answer(self, body: bool) -> None:
+        server = self.server
         server.requests.append((self.command, self.path, self.headers.get("Range"),  # type: ignore[attr-defined]
                                 self.headers.get("Authorization")))
+        if server.delay:  # type: ignore[attr-defined]
+            time.sleep(server.delay)  # type: ignore[attr-defined]  (a distant or busy server)
         mode = server.mode  # type: ignore[attr-defined]
         if mode == "stall":
             server.stalled.wait(60)  # type: ignore[attr-defined]
@@ -87,6 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 status = 206
         length = end - start + 1
+        rate = server.rate  # type: ignore[attr-defined]
         self.send_response(status)
         self.send_header("Content-Type", "application/octet-stream")
         self.send_header("Accept-Ranges", "bytes")
@@ -101,10 +119,12 @@ class _Handler(BaseHTTPRequestHandler):
             fh.seek(start)
             left = length
             while left:
-                chunk = fh.read(min(left, 1 << 20))
+                chunk = fh.read(min(left, 16384 if rate else 1 << 20))
                 if not chunk:
                     break
                 self.wfile.write(chunk)
+                if rate and length - left >= SLOW_AFTER:  # a slow link for big answers (pixels), not headers
+                    time.sleep(len(chunk) / rate)
                 left -= len(chunk)
 
     def _status(self, code: int, text: bytes) -> None:
@@ -129,11 +149,16 @@ class _QuietServer(ThreadingHTTPServer):
 
 @dataclass
 class FileServer:
-    """A threaded HTTP file server on 127.0.0.1; ``mode``: "ok", "stall", "403" or "500"."""
+    """A threaded HTTP file server on 127.0.0.1; ``mode``: "ok", "stall", "403" or "500";
+    ``delay``: seconds before each answer; ``rate``: bytes per second of a slow link past the first
+:data:`SLOW_AFTER` bytes of an answer (0: no limit).
+    ``max_active`` counts the most requests it was answering at once."""
 
     root: Path
     mode: str = "ok"
     port: int = 0
+    delay: float = 0.0
+    rate: float = 0.0
     _httpd: Optional[ThreadingHTTPServer] = field(default=None, repr=False)
 
     @property
@@ -148,9 +173,19 @@ class FileServer:
     def requests(self) -> list:
         return self._httpd.requests  # type: ignore[union-attr,attr-defined]
 
+    @property
+    def max_active(self) -> int:
+        return self._httpd.max_active  # type: ignore[union-attr,attr-defined]
+
     def reset_counts(self) -> None:
         self._httpd.bytes_sent = 0  # type: ignore[union-attr,attr-defined]
         self._httpd.requests.clear()  # type: ignore[union-attr,attr-defined]
+        self._httpd.max_active = 0  # type: ignore[union-attr,attr-defined]
+
+    def set_pace(self, delay: float = 0.0, rate: float = 0.0) -> None:
+        """Answer after ``delay`` seconds, at ``rate`` bytes per second (0, 0: at once, at full speed)."""
+        self.delay, self.rate = delay, rate
+        self._httpd.delay, self._httpd.rate = delay, rate  # type: ignore[union-attr,attr-defined]
 
     def set_mode(self, mode: str) -> None:
         self.mode = mode
@@ -163,6 +198,9 @@ class FileServer:
         httpd.bytes_sent = 0  # type: ignore[attr-defined]
         httpd.requests = []  # type: ignore[attr-defined]
         httpd.stalled = threading.Event()  # type: ignore[attr-defined]
+        httpd.delay, httpd.rate = self.delay, self.rate  # type: ignore[attr-defined]
+        httpd.active = httpd.max_active = 0  # type: ignore[attr-defined]
+        httpd.count_lock = threading.Lock()  # type: ignore[attr-defined]
         self._httpd = httpd
         self.port = httpd.server_address[1]
         threading.Thread(target=httpd.serve_forever, daemon=True, name=f"files:{self.port}").start()
@@ -397,7 +435,7 @@ def serve_explorer(repo: str, log_path: Path, timeout: float = 600) -> Iterator[
                     break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not listen within {timeout} s: {served.log()[-2000:]}")
+                    raise RuntimeError(f"serve did not listen within {timeout} s: {served.log()[-2000:]}") from None
                 time.sleep(0.3)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/explorer",
                                     timeout=max(30.0, deadline - time.monotonic())) as resp:

@@ -80,6 +80,25 @@ def test_inventory_same_through_url(remote, sample_gen3, fresh, capsys):
     assert calexp["missing"] == 1 and got["sources"] and got["tracts"]
 
 
+def test_check_files_asks_several_files_at_once(remote, sample_gen3, fresh, capsys):
+    """--check-files over the URL probes files concurrently (bounded), not one after another, and
+    still finds the one registered file that is absent."""
+    from explorer.repo.remote import CHECK_WORKERS
+
+    remote.files.reset_counts()
+    remote.files.set_pace(delay=0.2)  # a distant file server: concurrency shows as overlapping requests
+    try:
+        rc, out, err = _cli(capsys, "inventory", remote.url, "--check-files", "--json")
+    finally:
+        remote.files.set_pace()
+    assert rc == 0, err
+    probes = [r for r in remote.files.requests if r[2] == "bytes=0-0"]
+    assert len(probes) > CHECK_WORKERS
+    assert 1 < remote.files.max_active <= CHECK_WORKERS
+    calexp = next(d for d in json.loads(out)["dataset_types"] if d["name"] == "calexp")
+    assert calexp["missing"] == 1
+
+
 def test_exposure_readings_same_through_url(remote, sample_gen3, manifest, fresh, capsys):
     for entry in manifest["calexps"][:2]:
         data_id = f"visit={entry['visit']},detector={entry['detector']}"
@@ -121,7 +140,8 @@ def test_pixels_and_catalogs_same_through_url(remote, sample_gen3, manifest, fre
             schema = far.catalog_schema(name, ids[0])
             assert [c.name for c in schema] == [c.name for c in near.catalog_schema(name, ids[0])]
             cols = [schema[0].name, schema[-1].name]
-            remote_df, local_df = far.get_catalog(name, ids[0], columns=cols), near.get_catalog(name, ids[0], columns=cols)
+            remote_df = far.get_catalog(name, ids[0], columns=cols)
+            local_df = near.get_catalog(name, ids[0], columns=cols)
             assert len(remote_df) > 0
             assert remote_df.equals(local_df)
     finally:
@@ -160,6 +180,44 @@ def test_first_view_fetches_little_more_than_its_hdus(remote, sample_gen3, manif
     assert image.shape == exposure.info.shape
     assert fetched <= 1.2 * need, (fetched, need, whole)
     assert fetched < 0.6 * whole  # mask and variance were not fetched
+
+
+def test_parquet_columns_read_by_byte_range(tmp_path, fresh):
+    """Some columns of a parquet catalog over HTTP: its footer and those columns' chunks in each row
+    group are fetched, not the file; the frame is the one read locally."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from explorer.repo import access
+    from explorer.repo.remote import PARQUET_TAIL, fetch_catalog_columns
+
+    rng = np.random.default_rng(5)
+    rows = 60_000
+    columns = {f"c{i}": rng.normal(size=rows) for i in range(12)}
+    table = pa.table(columns | {"name": [f"s{i % 97}" for i in range(rows)]})
+    local = tmp_path / "files" / "catalog.parquet"
+    local.parent.mkdir()
+    pq.write_table(table, local, row_group_size=15_000, compression="snappy")
+    size = local.stat().st_size
+    meta = pq.ParquetFile(local).metadata
+    wanted = ["c3", "name"]
+    need = sum(meta.row_group(g).column(i).total_compressed_size for g in range(meta.num_row_groups)
+               for i in range(meta.num_columns) if meta.row_group(g).column(i).path_in_schema in wanted)
+    files = FileServer(local.parent).start()
+    try:
+        mirror = fresh.mirror("test-authority", f"{files.url}/catalog.parquet")
+        fetch_catalog_columns(mirror, wanted)
+        got = access.read_catalog(mirror.path, wanted)
+        fetched = files.bytes_sent
+        ranges = [r[2] for r in files.requests]
+    finally:
+        files.stop()
+    want = pq.read_table(local, columns=wanted).to_pandas()
+    assert got.reset_index(drop=True).equals(want)
+    assert meta.num_row_groups == 4 and size > 2_000_000
+    assert fetched <= need + 2 * PARQUET_TAIL + 64 * 1024, (fetched, need, size)  # + the first read and the tail
+    assert fetched < 0.3 * size
+    assert all(r is not None for r in ranges)  # every request a range: the file was never fetched whole
 
 
 def test_warm_view_fetches_nothing(remote, manifest, fresh):
@@ -210,7 +268,8 @@ def test_token_never_shown_nor_sent_to_files(remote, manifest, fresh, capsys):
                         f"visit={entry['visit']},detector={entry['detector']}", "--pixel", "1", "2")
     assert rc == 0 and TOKEN not in out + err
     gone = manifest["missing"]["data_id"]
-    rc, out, err = _cli(capsys, "exposure", remote.url, "--data-id", f"visit={gone['visit']},detector={gone['detector']}")
+    rc, out, err = _cli(capsys, "exposure", remote.url, "--data-id",
+                        f"visit={gone['visit']},detector={gone['detector']}")
     assert rc == 2 and TOKEN not in out + err
     assert remote.files.requests and all(auth is None for *_, auth in remote.files.requests)
     repo = open_repo(remote.url)
@@ -254,7 +313,8 @@ def test_cache_partitioned_by_token(remote, manifest, fresh):
 def test_authority_key_hides_the_token():
     from explorer.repo.cache import authority_key
 
-    k1, k2 = authority_key("http://h/api/butler/repo/x", TOKEN), authority_key("http://h/api/butler/repo/x", OTHER_TOKEN)
+    url = "http://h/api/butler/repo/x"
+    k1, k2 = authority_key(url, TOKEN), authority_key(url, OTHER_TOKEN)
     assert k1 != k2 and TOKEN not in k1 and k1.startswith("tok-")
     assert authority_key("http://h/api/butler/repo/x", None).startswith("anon-")
 
@@ -480,3 +540,78 @@ def test_page_over_url_and_a_refusing_file_server(remote, manifest, tmp_path, mo
                 remote.files.set_mode("ok")
                 browser.close()
         assert TOKEN not in server.log()
+
+
+JS_IMAGE_TITLE = """
+() => {
+  const seen = new Set();
+  let found = null;
+  function walk(v) {
+    if (!v || seen.has(v) || found !== null) return;
+    seen.add(v);
+    const m = v.model;
+    if (m && m.below && m.below.length && m.below[0].axis_label === "x (parent pixels)") {
+      found = (m.title && m.title.text) || "";
+      return;
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return found;
+}
+"""
+
+
+def test_page_shows_fetch_progress_then_the_image(remote, manifest, tmp_path, monkeypatch):
+    """Over a slow file server the page says how far the image's fetch got (bytes of the total),
+    updated while it runs, then draws the image and hides the line."""
+    from urllib.parse import quote, urlencode
+
+    playwright = pytest.importorskip("playwright.sync_api")
+    from remote_helpers import serve_explorer
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian chromium not installed")
+    monkeypatch.setenv("BUTLER_RUBIN_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("REPO_EXPLORER_REMOTE_SPOOL", str(tmp_path / "spool"))
+    with serve_explorer(remote.url, tmp_path / "serve.log") as server:
+        # a calexp whose pixels nobody fetched yet (the first page may have read the default one's)
+        def big(rng: str) -> bool:  # a plane's data, not headers or archive tables
+            first, _, last = rng[6:].partition("-")
+            return bool(first and last) and int(last) - int(first) > 256 * 1024
+
+        read = {r[1] for r in remote.files.requests if r[2] and big(r[2])}
+        entry = next(c for c in manifest["calexps"]
+                     if c.get("on_disk", True) and c["visit"] != manifest["calexps"][0]["visit"]
+                     and "/" + quote(c["path"]) not in read and "/" + c["path"] not in read)
+        query = {"repo": remote.url, "kind": "calexp", "band": entry["band"], "visit": entry["visit"],
+                 "detector": entry["detector"]}
+        remote.files.set_pace(rate=40_000)  # ~1 MB planes: some 20 s each
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            try:
+                page = browser.new_page()
+                page.goto(f"http://127.0.0.1:{server.port}/explorer?{urlencode(query)}", timeout=120_000)
+                line = page.locator(".fetch-progress", has_text="MB from 127.0.0.1").first
+                line.wait_for(timeout=120_000)
+                first = line.inner_text()
+                assert first.startswith("fetching calexp_") and " of " in first, first
+                seen = {first}
+                for _ in range(100):  # updated from the fetch while it runs
+                    if page.locator(".fetch-progress", has_text="MB from").count():
+                        seen.add(page.locator(".fetch-progress").first.inner_text())
+                    if len(seen) > 1:
+                        break
+                    page.wait_for_timeout(300)
+                assert len(seen) > 1, seen
+                # then the image: the placeholder's title goes, the line with it
+                page.wait_for_function(f"() => {{ const t = ({JS_IMAGE_TITLE})(); "
+                                       "return t !== null && !t.includes('fetching'); }", timeout=120_000)
+                page.locator(".fetch-progress", has_text="MB").first.wait_for(state="hidden", timeout=60_000)
+                assert page.locator(".image-title", has_text=f"visit {entry['visit']} ").first.is_visible()
+                assert not page.locator(".explorer-error").first.is_visible()
+            finally:
+                remote.files.set_pace()
+                browser.close()

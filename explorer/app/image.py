@@ -22,6 +22,7 @@ from ..repo.model import Exposure
 from ..views.image import empty_image, frame_element, sources_element
 from ..views.info import pixel_readout, sexagesimal
 from .base import Panel
+from .fetching import fetch_progress_line
 from .overlays import IMAGE_OVERLAYS
 from .style import message_html
 
@@ -73,7 +74,8 @@ class ImagePanel(Panel):
         self.state.param.watch(self._on_exposure, ["exposure_ref"])
         self._update_extent()
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
-        self._layout = pn.Column(self.title_pane, self.plot_pane, self.readout, sizing_mode="stretch_width")
+        self._layout = pn.Column(self.title_pane, fetch_progress_line(self.state), self.plot_pane, self.readout,
+                                 sizing_mode="stretch_width")
 
     # ----- title ---------------------------------------------------------------------------------
     def title_html(self) -> str:
@@ -83,6 +85,8 @@ class ImagePanel(Panel):
         text = html.escape(st.describe())
         if exposure is not None and exposure.info.zero_point_mag is not None:
             text += f" · zero point {exposure.info.zero_point_mag:.3f} mag"
+        elif exposure is None and st.fetching():  # a remote exposure's pixels on their way (line below)
+            text += " · fetching the image..."
         elif exposure is None and st.exposure_ref is not None:  # say why, above the blank frame
             why = self.no_image_message()
             why = why.split("} ", 1)[1] if "} " in why else why  # (the data ID is in the line already)
@@ -94,6 +98,8 @@ class ImagePanel(Panel):
         st = self.state
         if st.exposure_ref is None:
             return "nothing to show for this selection"
+        if st.fetching():
+            return "fetching the image..."
         return st.error or f"cannot read {st.describe()}"
 
     def _on_exposure(self, *_events) -> None:
@@ -143,7 +149,8 @@ class ImagePanel(Panel):
             bounds = (fx[0], fy[0], fx[1], fy[1])
             current = st.exposure()
             if current is None:  # (e.g. a file not on disk): a blank frame; the title above says why
-                return empty_image("no image for this selection", bounds=bounds)
+                return empty_image("fetching the image..." if st.fetching() else "no image for this selection",
+                                   bounds=bounds)
             cx, cy = full_range(current.info.shape, current.info.xy0)
             bounds = (cx[0], cy[0], cx[1], cy[1])
             if tuple(current.info.xy0) != origin["xy0"]:  # another part of the sky: show it whole

@@ -22,6 +22,7 @@ from .alerts import ErrorBanner
 from .base import Panel
 from .controls import Controls
 from .extensions import ensure_extensions
+from .fetching import session_defer
 from .histogram import HistogramPanel
 from .image import ImagePanel
 from .info import InfoPanel
@@ -108,6 +109,7 @@ class Explorer(pn.viewable.Viewer):
             if query:
                 st.apply_query(query)
         st.hold = self._hold  # a cascade of selector changes reaches the browser as one update
+        st.defer = session_defer()  # remote planes fetched in the background, progress shown (issue 14)
         self.errors = ErrorBanner(state=st)
         self.controls = Controls(state=st)
         self.panels: dict[str, Panel] = {}

@@ -21,7 +21,8 @@ import tempfile
 import threading
 import time
 from bisect import bisect_left
-from typing import Callable, Mapping, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Mapping, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ExplorerError, NotOnDiskError
@@ -37,7 +38,8 @@ CONNECT_TIMEOUT = 5.0
 DEFAULT_RETRIES = 2
 DEFAULT_SPOOL_BYTES = 4 * 1024**3
 PROGRESS_AFTER = 1.0  # seconds before a fetch starts reporting progress
-CHUNK = 256 * 1024
+CHUNK = 64 * 1024  # read size of a streamed answer (and so how often a slow fetch can report)
+FIRST_READ = 64 * 1024  # a file's first request: the primary header and the next one in one round trip
 MIRROR_MTIME_NS = 1_000_000_000_000_000_000  # fixed: a mirror's identity must not change as it fills
 
 
@@ -75,6 +77,25 @@ def _retries() -> int:
         return max(0, int(os.environ.get(ENV_RETRIES, "") or DEFAULT_RETRIES))
     except ValueError:
         return DEFAULT_RETRIES
+
+
+_listening = threading.local()
+
+
+@contextmanager
+def reporting_to(callback: Callable[[str], None]) -> Iterator[None]:
+    """Within this block, in this thread, every fetch that takes more than :data:`PROGRESS_AFTER`
+    also reports its progress to ``callback`` (a page's session hears of its own fetches only)."""
+    previous = getattr(_listening, "callback", None)
+    _listening.callback = callback
+    try:
+        yield
+    finally:
+        _listening.callback = previous
+
+
+def _listeners(own: Progress) -> list[Callable[[str], None]]:
+    return [f for f in (own, getattr(_listening, "callback", None)) if f is not None]
 
 
 _session_lock = threading.Lock()
@@ -184,11 +205,12 @@ class HttpFile:
                             chunks.append(chunk)
                             got += len(chunk)
                             now = time.monotonic()
-                            if self.progress and now - began > PROGRESS_AFTER and now - told > 0.5:
+                            if now - began > PROGRESS_AFTER and now - told > 0.5:
                                 told = now
                                 of = f" of {total / 1e6:.1f}" if total else ""
-                                self.progress(f"fetching {os.path.basename(urlsplit(self.url).path)}: "
-                                              f"{got / 1e6:.1f}{of} MB from {host}")
+                                for say in _listeners(self.progress):
+                                    say(f"fetching {os.path.basename(urlsplit(self.url).path)}: "
+                                        f"{got / 1e6:.1f}{of} MB from {host}")
                         self.bytes_fetched += got
                         if total is not None and got != total:
                             last = ServerUnavailableError(
@@ -331,10 +353,11 @@ class Mirror:
         self.spool.note_bytes(self, len(data))
 
     def file_size(self) -> int:
-        """The remote file's size (fetching its first block if nothing has been read yet)."""
+        """The remote file's size (fetching its first :data:`FIRST_READ` bytes if nothing has been
+        read yet: every reader wants them, and one round trip costs more than the few extra bytes)."""
         with self.lock:
             if self.size is None:
-                self.ensure(0, 2880 * 4)
+                self.ensure(0, FIRST_READ)
             assert self.size is not None
             return self.size
 

@@ -41,7 +41,7 @@ from .http import (
     display_url,
     shared_spool,
 )
-from .model import ColumnInfo, Exposure
+from .model import ColumnInfo, DatasetLocation, Exposure
 
 TOKEN_ENV = "BUTLER_RUBIN_ACCESS_TOKEN"
 INDEX_ENV = "DAF_BUTLER_REPOSITORY_INDEX"
@@ -50,6 +50,9 @@ EXISTS_TTL_S = 30.0  # how long "the file is there" is believed before asking th
 BLOCK = 2880
 TAIL_BYTES = 4 * 1024**2  # after the pixel planes, a rest of the file this small is fetched in one go
 MAX_HDUS = 512
+PARQUET_TAIL = 64 * 1024  # a parquet file's last bytes fetched at once: its footer, as a rule
+RANGE_GAP = 64 * 1024  # column chunks closer than this are fetched in one request (fewer round trips)
+CHECK_WORKERS = 8  # --check-files: files whose existence is asked at once
 _SERVER_PATH = re.compile(r"/api/butler/repo/[^/]+/?$")
 
 
@@ -166,6 +169,7 @@ class RemoteGen3Repository(Gen3Repository):
         self.authority = authority_key(self.url, self.__token)
         self.progress = progress
         self._signed: dict[str, tuple[str, dict[str, str], float]] = {}
+        self._found: dict[tuple, Any] = {}  # complete data ID -> the ref the server found for it
         self._exists_memo: dict[str, tuple[bool, float]] = {}
         self._remote_lock = threading.Lock()
         self._reading = threading.local()  # set while locating a file in order to read it
@@ -194,7 +198,73 @@ class RemoteGen3Repository(Gen3Repository):
             raise butler_error(exc, self.url) from None
         return butler
 
+    # ----- finding a dataset's file -----------------------------------------------------------
+    def locate(self, dataset_type: str, data_id: dict[str, Any],
+               collections: Optional[str] = None) -> DatasetLocation:
+        """As the local repository's, in one round trip to the Butler server for a complete data ID
+        (see :meth:`_find_by_data_id`); the general way (a query for refs, then ``get_file``) for
+        anything else, and for what it already knows."""
+        found = self._find_by_data_id(dataset_type, data_id, collections)
+        if found is None:
+            return super().locate(dataset_type, data_id, collections)
+        shown = self._uri_path(found)
+        return DatasetLocation(dataset_type, dict(found.dataId.mapping), shown, self._file_exists(shown),
+                               storage_class=found.datasetType.storageClass_name, collection=found.run)
+
+    def _find_by_data_id(self, dataset_type: str, data_id: dict[str, Any], collections: Optional[str]):
+        """The ref of a complete data ID and its file's signed URL from the server's
+        ``get_file_by_data_id``: one request, where ``queryDatasets`` then ``get_file`` take three
+        (the dataset type's lookup, the query, the URL). The server searches the same collections in
+        the same order and takes the first match, as :meth:`locate` does with several. None, to go
+        the general way, for a partial data ID, refs the general way already holds, or any answer
+        other than one file (not found, ambiguous, no artifact): its messages are the local ones."""
+        clean = self._check_data_id(dataset_type, data_id)
+        required = self._dataset_type(dataset_type).dimensions.required
+        if any(name not in clean for name in required):
+            return None
+        key = (dataset_type, collections, tuple(sorted((k, str(v)) for k, v in clean.items())))
+        with self._lock:
+            if key in self._refs_memo:
+                return None
+            hit = self._found.get(key)
+        if hit is not None:
+            return hit
+        ask = getattr(self.butler, "_get_file_info", None)  # RemoteButler's own call for getURI
+        if ask is None:
+            return None
+        leaves = self._leaf_collections(collections)
+        try:
+            response = ask(dataset_type, clean, leaves, None, {})
+        except Exception as exc:
+            error = butler_error(exc, self.url)
+            if isinstance(error, (ServerUnavailableError, AccessDeniedError)):
+                raise error from None  # down, failing, refusing: asking again the general way would not help
+            return None  # not found, a bad data ID...: the general way says it as locally
+        artifact = response.artifact
+        if artifact is None or len(artifact.file_info) != 1:
+            return None
+        from lsst.daf.butler import DatasetRef
+        from lsst.daf.butler.remote_butler._get import convert_http_url_to_resource_path
+
+        ref = DatasetRef.from_simple(response.dataset_ref, universe=self.butler.dimensions)
+        info = artifact.file_info[0]
+        uri = convert_http_url_to_resource_path(info.url, self.butler._connection.auth, info.auth)
+        with self._lock:
+            self._remember_uri(ref, uri)
+            if len(self._found) >= 4096:
+                self._found.clear()
+            self._found[key] = ref
+        return ref
+
     # ----- files -------------------------------------------------------------------------------
+    def _remember_uri(self, ref, uri) -> str:
+        url = str(uri)
+        headers = dict(getattr(uri, "_extra_headers", None) or {})
+        shown = display_url(url)
+        self._signed[shown] = (url, headers, time.monotonic())
+        self._uri_memo[ref.id] = shown
+        return shown
+
     def _uri_path(self, ref) -> Optional[str]:
         """The file's URL without its query (what messages show); the signed URL is kept aside."""
         now = time.monotonic()
@@ -202,21 +272,62 @@ class RemoteGen3Repository(Gen3Repository):
             hit = self._uri_memo.get(ref.id)
             if hit is not None and hit in self._signed and now - self._signed[hit][2] < URI_TTL_S:
                 return hit
-            try:
-                uri = self.butler.getURI(ref)
-            except ExplorerError:
-                raise
-            except Exception as exc:
-                status = getattr(exc, "status_code", None)
-                if status is not None or "connect" in type(exc.__cause__).__name__.lower():
-                    raise butler_error(exc, self.url) from None
-                return None
-            url = str(uri)
-            headers = dict(getattr(uri, "_extra_headers", None) or {})
-            shown = display_url(url)
-            self._signed[shown] = (url, headers, now)
-            self._uri_memo[ref.id] = shown
-            return shown
+        try:  # outside the lock: --check-files asks for many URLs at once (the client is thread-safe)
+            uri = self.butler.getURI(ref)
+        except ExplorerError:
+            raise
+        except Exception as exc:
+            status = getattr(exc, "status_code", None)
+            if status is not None or "connect" in type(exc.__cause__).__name__.lower():
+                raise butler_error(exc, self.url) from None
+            return None
+        with self._lock:
+            return self._remember_uri(ref, uri)
+
+    def _missing_ids(self, name: str, collections: Optional[str], total: int, say) -> list[dict[str, Any]]:
+        """Data IDs of a type's registered datasets whose file is absent: each file's URL from the
+        Butler server and a one-byte probe of the file server, :data:`CHECK_WORKERS` files at a time
+        (a request per file one after another would take a round trip per file), refs streamed
+        from the server in batches of :data:`~explorer.repo.gen3.CHECK_BATCH`."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from .base import progress_bar
+        from .gen3 import CHECK_BATCH
+
+        leaves = self._leaf_collections(collections)
+        dedupe = len(leaves) > 1 and not self._runs_only(tuple(leaves))
+        missing: list[dict[str, Any]] = []
+        seen: set = set()
+        batch: list = []
+        done = 0
+
+        def absent(ref) -> bool:
+            return not self._file_exists(self._uri_path(ref))
+
+        with ThreadPoolExecutor(CHECK_WORKERS, thread_name_prefix="check-files") as pool:
+            def check() -> None:
+                nonlocal done
+                for ref, gone in zip(batch, pool.map(absent, batch)):
+                    if gone:
+                        missing.append(dict(ref.dataId.mapping))
+                done += len(batch)
+                batch.clear()
+
+            with self.butler.query() as q:
+                for ref in q.datasets(name, collections=leaves, find_first=False):
+                    if ref.id in seen:
+                        continue
+                    if dedupe:
+                        seen.add(ref.id)
+                    batch.append(ref)
+                    if len(batch) >= CHECK_BATCH:
+                        check()
+                        say(f"checking {name} files: {done}/{total} ({progress_bar(done, total)})")
+                if batch:
+                    check()
+        if total > CHECK_BATCH:
+            say(f"checking {name} files: {done}/{total} ({progress_bar(done, total)})")
+        return missing
 
     def _file_exists(self, path: Optional[str]) -> bool:
         if not path:
@@ -262,16 +373,29 @@ class RemoteGen3Repository(Gen3Repository):
         layout = fetch_fits_structure(mirror, self.progress)
         info = dataclasses.replace(access.exposure_info(mirror.path), path=shown)
 
-        def need(plane: str) -> None:
+        def spans_of(plane: str) -> list[HduSpan]:
             index = info.plane_hdus.get(plane)
             if layout is None or index is None:
-                return
+                return []
             if plane == "image" and "amplifiers" in info.visit_info:
-                spans = [h for h in layout if h.is_image]  # amplifier segments are assembled from all
-            else:
-                spans = [layout[index]] if index < len(layout) else []
-            for span in spans:
+                return [h for h in layout if h.is_image]  # amplifier segments are assembled from all
+            return [layout[index]] if index < len(layout) else []
+
+        def need(plane: str) -> None:
+            for span in spans_of(plane):
                 mirror.ensure(span.data_start, span.data_end, self.progress)
+
+        def missing_bytes(plane: str) -> int:
+            """Bytes of the plane not fetched yet (0: reading it makes no request); never waits:
+            while another thread fetches into this file, its bytes count as missing."""
+            if not mirror.lock.acquire(blocking=False):
+                return sum(h.data_end - h.data_start for h in spans_of(plane)) or 1
+            try:
+                if not os.path.exists(mirror.path):
+                    return sum(h.data_end - h.data_start for h in spans_of(plane)) or 1
+                return sum(e - s for h in spans_of(plane) for s, e in mirror.held.missing(h.data_start, h.data_end))
+            finally:
+                mirror.lock.release()
 
         def load_plane(name: str):
             need(name)
@@ -285,6 +409,9 @@ class RemoteGen3Repository(Gen3Repository):
         # what derived values (stretch limits...) are cached under: the mirror, which names the
         # authority the bytes were fetched with; info.path is the URL people see
         exposure.identity = file_key(mirror.path)
+        # a page fetches what is missing in the background and shows how far it got (state.py)
+        exposure.missing_bytes = missing_bytes
+        exposure.fetch = need
         return exposure
 
     def get_catalog(self, dataset_type: str, data_id: dict[str, Any], columns: Optional[Sequence[str]] = None,
@@ -292,7 +419,7 @@ class RemoteGen3Repository(Gen3Repository):
         from . import access
 
         _, mirror = self._located(dataset_type, data_id, collections)
-        mirror.ensure_all(self.progress)  # the readers decode whole catalogs (or whole column chunks)
+        fetch_catalog_columns(mirror, columns, self.progress)
         return access.read_catalog(mirror.path, columns=columns)
 
     def catalog_schema(self, dataset_type: str, data_id: dict[str, Any],
@@ -375,9 +502,11 @@ def walk_fits(mirror: Mirror, fetch_tables: bool, progress: Progress = None) -> 
     spans: list[HduSpan] = []
     pos = 0
     while pos < size and len(spans) < MAX_HDUS:
-        if (fetch_tables and len(spans) > 1 and not spans[-1].is_image and any(h.is_image for h in spans)
-                and size - pos <= TAIL_BYTES):
-            mirror.ensure(pos, size, progress)  # past the planes, among the archive tables: the rest at once
+        planes = [h.data_end - h.data_start for h in spans if h.is_image and h.data_end > h.data_start]
+        if fetch_tables and planes and size - pos <= min(TAIL_BYTES, min(planes) - 1):
+            # what is left is smaller than any plane seen: past the planes, among the archive
+            # tables, whose headers and data are all read; the rest at once, in one round trip
+            mirror.ensure(pos, size, progress)
         want = 4 * BLOCK
         while True:
             mirror.ensure(pos, pos + want, progress)
@@ -432,7 +561,7 @@ def _fetch_catalog_header(mirror: Mirror, progress: Progress) -> None:
     size = mirror.file_size()
     head = _read_local(mirror, 0, 4)
     if head == b"PAR1" and size >= 12:
-        mirror.ensure(size - 8, size, progress)
+        mirror.ensure(max(0, size - PARQUET_TAIL), size, progress)  # the footer, most often whole, at once
         tail = _read_local(mirror, size - 8, size)
         if tail[4:] == b"PAR1":
             (footer,) = struct.unpack("<i", tail[:4])
@@ -441,3 +570,63 @@ def _fetch_catalog_header(mirror: Mirror, progress: Progress) -> None:
         mirror.ensure_all(progress)
         return
     walk_fits(mirror, fetch_tables=False, progress=progress)
+
+
+def fetch_catalog_columns(mirror: Mirror, columns: Optional[Sequence[str]], progress: Progress = None) -> None:
+    """What reading ``columns`` of a catalog reads: of a parquet file, its footer and, in every row
+    group, the chunks of those columns (the reader, pyarrow on the mirror, touches nothing else);
+    any other catalog (afw FITS tables, read whole by the reader) or all columns: the whole file."""
+    fetch_catalog_header(mirror, progress)
+    with mirror.lock:
+        spans = None
+        if columns is not None and _read_local(mirror, 0, 4) == b"PAR1":
+            spans = parquet_column_spans(mirror.path, [columns] if isinstance(columns, str) else columns)
+        if spans is None:
+            mirror.ensure_all(progress)
+            return
+        for start, end in spans:
+            mirror.ensure(start, end, progress)
+
+
+def parquet_column_spans(path: str, columns: Sequence[str]) -> Optional[list[tuple[int, int]]]:
+    """Byte ranges of the named columns' chunks in every row group of a parquet file, from its
+    footer (which ``path`` must hold), merged when less than :data:`RANGE_GAP` apart; None when the
+    footer cannot be read or names none of the columns (the caller then fetches the file)."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        meta = parquet.metadata
+        names = set(parquet.schema_arrow.names)
+    except Exception:
+        return None
+    wanted = set(columns)
+    if not wanted <= names:
+        return []  # the reader refuses an unknown column from the footer alone: fetch nothing
+    found: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for i in range(group.num_columns):
+            chunk = group.column(i)
+            name = chunk.path_in_schema
+            top = name if name in wanted else name.split(".", 1)[0]
+            if top not in wanted:
+                continue
+            found.add(top)
+            start = chunk.data_page_offset
+            if chunk.has_dictionary_page and chunk.dictionary_page_offset:
+                start = min(start, chunk.dictionary_page_offset)
+            spans.append((start, start + chunk.total_compressed_size))
+    if found != wanted and meta.num_row_groups:
+        return None  # a column whose chunks are named otherwise (nested): the whole file
+    if not spans:
+        return []
+    spans.sort()
+    merged = [spans[0]]
+    for start, end in spans[1:]:
+        if start - merged[-1][1] < RANGE_GAP:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
