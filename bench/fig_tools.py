@@ -110,7 +110,7 @@ def calexp_tools(calexp, repeat: int, log) -> dict[str, Any]:
     cx, cy = x0 + nx / 2.0, y0 + ny / 2.0
     view = ((cx - 300, cx + 300), (cy - 300, cy + 300))
     out: dict[str, Any] = {}
-    details: dict[str, Any] = {"calexp": {"shape": list(info.shape), "sky_exact": bool(info.sky_exact),
+    details: dict[str, Any] = {"tools_calexp": {"shape": list(info.shape), "sky_exact": bool(info.sky_exact),
                                           "psf": info.psf.kind if info.psf else None}}
     base = plane_limits(calexp, "image")
 
