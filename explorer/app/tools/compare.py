@@ -52,16 +52,22 @@ class ComparePanel(Panel):
         self._overlap: dict[int, list[int]] = {}
         self.state.param.watch(self._on_selection, ["tract", "patch", "repo_root", "collection"])
         self._on_selection()
-        widgets = pn.Row(
-            pn.widgets.Select.from_param(self.param.band_a, name="band A", width=90, css_classes=["w-cmp-a"]),
-            pn.widgets.Select.from_param(self.param.b_kind, name="B shows", width=150, css_classes=["w-cmp-kind"]),
-            pn.widgets.Select.from_param(self.param.band_b, name="band B", width=90, css_classes=["w-cmp-b"]),
-            pn.widgets.Select.from_param(self.param.visit, name="visit", width=190, css_classes=["w-cmp-visit"]),
+        self._band_b_widget = pn.widgets.Select.from_param(self.param.band_b, name="band B", width=90,
+                                                           css_classes=["w-cmp-b"])
+        self._visit_widgets = pn.Row(
+            pn.widgets.Select.from_param(self.param.visit, name="visit", width=200, css_classes=["w-cmp-visit"]),
             pn.widgets.Select.from_param(self.param.detector, name="detector", width=100,
-                                         css_classes=["w-cmp-detector"]),
-            pn.widgets.Checkbox.from_param(self.param.blink, name="blink", css_classes=["w-cmp-blink"]),
-            pn.widgets.FloatSlider.from_param(self.param.rate, name="blinks per second", width=180,
-                                              css_classes=["w-cmp-rate"]))
+                                         css_classes=["w-cmp-detector"]))
+        self._on_b_kind()
+        widgets = pn.Column(
+            pn.Row(pn.widgets.Select.from_param(self.param.band_a, name="band A", width=90, css_classes=["w-cmp-a"]),
+                   pn.widgets.Select.from_param(self.param.b_kind, name="B shows", width=160,
+                                                css_classes=["w-cmp-kind"]),
+                   self._band_b_widget),
+            self._visit_widgets,
+            pn.Row(pn.widgets.Checkbox.from_param(self.param.blink, name="blink", css_classes=["w-cmp-blink"]),
+                   pn.widgets.FloatSlider.from_param(self.param.rate, name="blinks per second", width=180,
+                                                     css_classes=["w-cmp-rate"])))
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
         self._layout = pn.Column(widgets, self.plot_pane, sizing_mode="stretch_width")
 
@@ -119,6 +125,12 @@ class ComparePanel(Panel):
         self.visit = visit
         if visit == old:  # (a new visit updates its detectors through _on_visit)
             self._update_detectors(keep=True)
+
+    @param.depends("b_kind", watch=True)
+    def _on_b_kind(self) -> None:
+        """Show the choices of what B shows: a band, or a visit and detector."""
+        self._band_b_widget.visible = self.b_kind == "band"
+        self._visit_widgets.visible = self.b_kind == "visit"
 
     @param.depends("visit", watch=True)
     def _on_visit(self) -> None:
@@ -237,12 +249,14 @@ class ComparePanel(Panel):
             rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
             size = hv.streams.PlotSize(width=500, height=500)
             maps.append(hv.DynamicMap(self._callback_for(frame, which), streams=[rng, size, params, display]))
-        opts = hv.opts.RGB(data_aspect=1, responsive=True, min_height=380, max_height=520, xlim=fx, ylim=fy,
+        # small enough for both to fit side by side in the card; both alike, so a parent pixel
+        # sits at the same place in each frame
+        opts = hv.opts.RGB(data_aspect=1, responsive=True, min_height=220, max_height=520, xlim=fx, ylim=fy,
                            active_tools=["wheel_zoom", "pan"], toolbar="above", ylabel="y (parent pixels)")
         a = maps[0].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [A]"))
         b = maps[1].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [B]"))
         # one layout: the two plots share their ranges (linked pan and zoom)
-        return pn.pane.HoloViews((a + b).opts(shared_axes=True), sizing_mode="stretch_width", min_height=380,
+        return pn.pane.HoloViews((a + b).opts(shared_axes=True), sizing_mode="stretch_width", min_height=220,
                                  css_classes=["compare-plot"])
 
     @staticmethod
