@@ -1,132 +1,58 @@
 """Server time of each image tool (issue 16: each answers in <= 300 ms for a 4k x 4k calexp in the
-warm cache): the colour bar's limits, the RA/Dec grid and compass, go to, the PSF.
+warm cache; the RGB composite of three 4200 x 4200 coadd planes in <= 400 ms warm), case by case.
 
-The 4k x 4k calexp is the sample's first calexp tiled 8 x 8 (its headers, WCS and afw archive
-kept), written to a temporary directory and opened like any file; its pixels are read once
-before timing (the warm cache). Go to runs on the sample repository (it selects exposures there).
+The figures and what they run on are in ``bench/fig_tools.py`` (``bench/run.py --only tools``
+gives the same figures as JSON keys ``tool_*``, the slowest case of each tool); this script prints
+every case:
 
-    python bench/image_tools.py [--repo SAMPLE] [--repeat 7]
+    python bench/image_tools.py [--sample SAMPLE] [--repeat 7] [--only tool_rgb_ms,...]
 
-Prints one line per tool: the median and the worst of ``--repeat`` runs, in milliseconds.
+One line per case: the median and the worst of ``--repeat`` runs, in milliseconds.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-BUDGET_MS = 300.0
-
-
-def big_calexp(repo: Path, out: Path, tiles: int = 8) -> Path:
-    """The sample's first on-disk calexp tiled ``tiles`` x ``tiles`` (all other HDUs kept)."""
-    from astropy.io import fits
-
-    manifest = json.loads((repo / "sample_manifest.json").read_text())
-    c = next(c for c in manifest["calexps"] if c["on_disk"])
-    with fits.open(repo / c["path"]) as hdus:  # (the sample file is never written: a new file)
-        for hdu in hdus[1:4]:
-            hdu.data = np.tile(hdu.data, (tiles, tiles))
-        hdus.writeto(out, overwrite=True)
-    return out
-
-
-def measure(fn, repeat: int) -> tuple[float, float]:
-    fn()  # warm: compile, caches
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(times)), float(max(times))
+import fig_tools  # noqa: E402
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repo", help="the small sample repository (default: the project's sample)")
+    parser.add_argument("--sample", "--repo", dest="sample", help="the small sample repository (default: the project's sample)")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--only", help="comma-separated tool_* keys (default: all)")
     args = parser.parse_args(argv)
-    from explorer.app.tools.goto import go_to
-    from explorer.render import display_limits as dl
-    from explorer.render.exposure import plane_limits
-    from explorer.render.graticule import compass, graticule
-    from explorer.render.psf import psf_at
-    from explorer.repo.access import open_exposure
-    from explorer.state import ExplorerState
+    keys = set(args.only.split(",")) if args.only else set(fig_tools.TOOL_KEYS)
 
-    if args.repo:
-        repo = Path(args.repo)
-    else:
-        from explorer.defaults import ensure_sample
+    def log(message):
+        print(f"[tools {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
-        repo = Path(ensure_sample())
+    res = fig_tools.run(Path(args.sample) if args.sample else None, keys, args.repeat, log)
+    details = res["details"]
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = big_calexp(repo, Path(tmp) / "calexp-4k.fits")
-        exposure = open_exposure(path, "calexp")
-        info = exposure.info
-        exposure.image  # noqa: B018 - the warm cache: pixels in memory
-        print(f"4k calexp: {info.shape[1]} x {info.shape[0]} pixels, WCS {'exact' if info.sky_exact else 'FITS'}, "
-              f"PSF {info.psf.kind if info.psf else None}")
-        base = plane_limits(exposure, "image")
-
-        def limits(choice):
-            def run():
-                dl._CACHE.clear()  # compute, not a cache hit
-                lo, hi = dl.limits_for_choice(exposure, "image", choice, 0.25)
-                dl.colorbar_ticks(dl.with_range(base, "asinh", lo, hi), "asinh")
-            return run
-
-        for choice in ("zscale", "99.5", "95", "minmax"):
-            rows.append((f"colour bar: limits {choice} + ticks", *measure(limits(choice), args.repeat)))
-        x0, y0 = info.xy0
-        ny, nx = info.shape
-        rows.append(("sky axes: grid + compass, whole frame",
-                     *measure(lambda: (graticule(info), compass(info)), args.repeat)))
-        view = ((x0 + nx / 2 - 300, x0 + nx / 2 + 300), (y0 + ny / 2 - 300, y0 + ny / 2 + 300))
-        rows.append(("sky axes: grid + compass, 600 px view",
-                     *measure(lambda: (graticule(info, *view), compass(info, *view)), args.repeat)))
-        rows.append(("PSF at a point (afw GaussianPsf)",
-                     *measure(lambda: psf_at(info, x0 + 1234.0, y0 + 2345.0), args.repeat)))
-        shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "lsst-images" / "visit_image_tan.fits"
-        if shared.exists():
-            li = open_exposure(shared).info
-            rows.append(("PSF at a point (lsst.images visit_image)",
-                         *measure(lambda: psf_at(li, li.xy0[0] + 10.0, li.xy0[1] + 20.0), args.repeat)))
-    # go to: on the sample repository, alternating between two patches (each selection warm)
-    manifest = json.loads((repo / "sample_manifest.json").read_text())
-    st = ExplorerState(repo=str(repo))
-    targets = []
-    for d in st.repo.query_data_ids("objectTable")[:2]:
-        row = st.repo.get_catalog("objectTable", d, columns=["coord_ra", "coord_dec"]).iloc[0]
-        targets.append(f"{row['coord_ra']:.7f} {row['coord_dec']:.7f}")
-    turn = {"i": 0}
-
-    def goto():
-        turn["i"] += 1
-        go_to(st, targets[turn["i"] % len(targets)])
-
-    rows.append(("go to RA/Dec: coadd patch, select + locate", *measure(goto, args.repeat)))
-    st.image_kind = "calexp"
-    c = next(c for c in manifest["calexps"] if c["on_disk"])
-    e = st.repo.get_exposure("calexp", {"visit": c["visit"], "detector": c["detector"]})
-    ra, dec = (float(v) for v in e.info.pixel_to_sky(c["xy0"][0] + 100, c["xy0"][1] + 100))
-    rows.append(("go to RA/Dec: calexp, select + locate", *measure(lambda: go_to(st, f"{ra} {dec}"), args.repeat)))
-    obj = st.repo.get_catalog("sourceTable", {"visit": st.visit}, columns=["sourceId"]).iloc[0]
-    rows.append(("go to an id (sources of the visit)",
-                 *measure(lambda: go_to(st, f"id {int(obj['sourceId'])}"), args.repeat)))
+    for key in fig_tools.TOOL_KEYS:
+        if key not in res:
+            continue
+        for case, value in details.get(key, {}).items():
+            if isinstance(value, dict) and "median" in value:
+                rows.append((f"{key}: {case}", value["median"], value["worst"], value.get("cpu_median"),
+                             fig_tools.TOOL_GOALS[key]))
+            elif isinstance(value, dict):  # a group of cases (the screen scaling)
+                for sub, v in value.items():
+                    rows.append((f"{key}: {case}: {sub}", v["median"], v["worst"], v.get("cpu_median"), None))
     width = max(len(r[0]) for r in rows)
-    print(f"{'tool':<{width}}  median ms  worst ms  (budget {BUDGET_MS:.0f} ms)")
-    for name, med, worst in rows:
-        flag = "" if med <= BUDGET_MS else "  OVER"
-        print(f"{name:<{width}}  {med:9.1f}  {worst:8.1f}{flag}")
+    print(f"{'tool: case':<{width}}  median ms  worst ms  CPU ms  goal")
+    for name, med, worst, cpu, goal in rows:
+        flag = "" if goal is None else (f"  <= {goal:.0f}" + ("" if med <= goal else "  OVER"))
+        print(f"{name:<{width}}  {med:9.1f}  {worst:8.1f}  {cpu:6.1f}{flag}")
+    if "tool_rgb_ms" in details:
+        print(f"rgb cold first view (read, bin): {details['tool_rgb_ms']['cold_first_view_ms']} ms")
     return 0
 
 

@@ -8,6 +8,8 @@
     python bench/run.py --repo PATH           # measure another (large) sample repository
     python bench/run.py --from-json bench/out/results.json --write-benchmarks   # refresh BENCHMARKS.md
     python bench/run.py --growth survey-25k,survey-250k,survey   # cost against registry size (growth.py)
+    python bench/run.py --only tools --quick  # the image tools' figures (tool_*: bench/fig_tools.py);
+                                              # they need only the small sample (--sample), not the large one
 
 Progress goes to stderr; stdout holds only the JSON (``--json``), the Markdown table
 (``--markdown``) or a short text table. No figure is asserted: the goals are reported, met or not.
@@ -25,6 +27,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402  (puts the checkout on sys.path too)
+import fig_tools  # noqa: E402
 
 # key: (operator, goal, unit, what needs the large sample)
 GOALS: dict[str, tuple[str, float]] = {
@@ -38,13 +41,16 @@ GOALS: dict[str, tuple[str, float]] = {
     # real Chromium, click until the canvas shows the new frame (issue 12: p50 <= 250, p95 <= 500)
     "browser_click_to_pixels_p50_ms": ("<=", 250),
     "browser_click_to_pixels_p95_ms": ("<=", 500),
+    # the image tools of issue 16, each on the server, warm (bench/fig_tools.py)
+    **{key: ("<=", goal) for key, goal in fig_tools.TOOL_GOALS.items()},
 }
 EXTRA = ("server_start_to_first_render_s", "server_peak_rss_5_sessions_mb", "cache_hit_rate")
 KEYS = tuple(GOALS) + EXTRA
 IMAGE_KEYS = {"image_switch_ms", "image_cold_ms", "image_payload_bytes", "baseline_ratio", "cache_hit_rate"}
 SERVER_KEYS = {"server_start_to_first_render_s", "server_peak_rss_5_sessions_mb"}
 BROWSER_KEYS = {"browser_click_to_pixels_p50_ms", "browser_click_to_pixels_p95_ms"}
-NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"}
+TOOL_KEYS = set(fig_tools.TOOL_KEYS)  # on the small sample and synthetic 4k files: no large sample
+NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"} - TOOL_KEYS
 # remote repositories (issue 14, bench/remote.py): a Butler server over loopback against the same
 # repository's directory, on a small sample of its own (not the large one)
 REMOTE_GOALS: dict[str, tuple[str, float]] = {
@@ -123,6 +129,8 @@ def measure(args: argparse.Namespace, keys: set[str]) -> dict[str, Any]:
         import remote as bench_remote
 
         merge(bench_remote.figures(repeat, log))
+    if keys & TOOL_KEYS:
+        merge(fig_tools.run(Path(args.sample) if args.sample else None, keys, max(3, repeat), log))
     machine["loadavg_end"] = benchlib.loadavg()
     return {**results, "goals": goals_of(results), "details": details, "machine": machine,
             "repo": benchlib.repo_info(repo_path, manifest),
@@ -201,6 +209,11 @@ def markdown_table(res: dict[str, Any]) -> str:
                      f"file and {r['cold_round_trips']['butler_server']} Butler server requests); warm switch "
                      f"{r['warm_switch_ms']['remote']['median']} ms vs {r['warm_switch_ms']['local']['median']} ms; "
                      f"inventory {r['inventory_s']['repo_explorer']} s vs butler {r['inventory_s']['butler_cli_total']} s")
+    tools = [k for k in fig_tools.TOOL_KEYS if k in d]
+    if tools:
+        notes.append("tools (median ms of each case; the figure is the slowest case): " + "; ".join(
+            f"{k}: " + ", ".join(f"{case} {v['median']} (CPU {v.get('cpu_median')})" for case, v in d[k].items()
+                                 if isinstance(v, dict) and "median" in v) for k in tools))
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
     return "\n".join(lines)
@@ -236,6 +249,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="fewer repeats (under 5 minutes with the sample built)")
     ap.add_argument("--only", metavar="KEY[,KEY]", help=f"measure only these figures ({', '.join(KEYS)})")
     ap.add_argument("--repo", help="a large sample repository to reuse (default bench/out/large, built if absent)")
+    ap.add_argument("--sample", help="the small sample repository for the tool_* figures (default: the "
+                    "project's sample, built if absent)")
     ap.add_argument("--repeat", type=int, help="repeats per figure (default 7, --quick 3)")
     ap.add_argument("--growth", metavar="SIZES", help="instead: the growth table over survey samples, e.g. "
                     "survey-25k,survey-250k,survey (bench/growth.py; samples built in bench/out if absent)")
@@ -250,6 +265,8 @@ def main(argv=None) -> int:
         keys = set(KEYS)
         if args.only:
             keys = {k.strip() for k in args.only.split(",") if k.strip()}
+            if "tools" in keys:  # every tool_* figure
+                keys = (keys - {"tools"}) | TOOL_KEYS
             unknown = keys - set(KEYS)
             if unknown:
                 ap.error(f"unknown figure(s) {', '.join(sorted(unknown))}; figures are {', '.join(KEYS)}")
