@@ -29,6 +29,7 @@ class Controls(Panel):
         self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value, typed=True))
         self.collection_select = w.Select.from_param(s.param.collection, label="Collection")
         self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, label="Image", **outline)
+        s.param.watch(self._kind_layout, "image_kind", what="objects")  # (the names are the repository's)
         self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", **outline)
         self.tract_select = w.Select.from_param(s.param.tract, label="Tract")
         self.patch_select = w.Select.from_param(s.param.patch, label="Patch")
@@ -72,8 +73,15 @@ class Controls(Panel):
         self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
                                            margin=(0, 10))
         s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
+        self._kind_layout()
         self._sync_masks()
         self._layout = None
+
+    def _kind_layout(self, *_events) -> None:
+        """More than two kinds (difference images, templates): one button per line, as their
+        names (difference_image, template_coadd) do not fit side by side in the sidebar."""
+        many = len(self.state.param.image_kind.objects) > 2
+        self.kind_buttons.orientation = "vertical" if many else "horizontal"
 
     # ----- mask toggles + legend -----------------------------------------------------------------
     def _sync_masks(self, *_events) -> None:
