@@ -54,11 +54,11 @@ def missing_crosses(cells: CellGrid) -> list[dict[str, Any]]:
 
 
 def cell_note(cells: Optional[CellGrid], x: float, y: float) -> Optional[str]:
-    """"cell i,j" (and "missing") for the parent pixel (x, y) of a cell coadd, else None."""
+    """"cell i,j" (and "(missing)": no inputs) for the parent pixel (x, y) of a cell coadd, else None."""
     if cells is None:
         return None
     i, j = cells.cell_of(x, y)
-    return f"cell {i},{j}" + (" (missing: no inputs)" if (i, j) in set(map(tuple, cells.missing)) else "")
+    return f"cell {i},{j}" + (" (missing)" if (i, j) in set(map(tuple, cells.missing)) else "")
 
 
 def _element(paths: list[dict[str, Any]], color: str, width: float):
