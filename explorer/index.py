@@ -33,6 +33,13 @@ from .errors import ExplorerError
 from .repo.base import CALEXP_TYPES, COADD_CATALOG_TYPES, COADD_TYPES, SOURCE_TYPES, Repository
 
 PER_DETECTOR_SOURCES = ("src", "source", "single_visit_star")
+# image kinds beyond the coadd and the calexp (their dataset types, first present wins): visit-like
+# kinds are chosen by visit and detector, coadd-like ones by tract, patch and band
+DIFFERENCE_TYPES = ("difference_image", "goodSeeingDiff_differenceExp", "deepDiff_differenceExp")
+TEMPLATE_TYPES = ("template_coadd", "goodSeeingCoadd")
+VISIT_KINDS = ("calexp", "difference")
+COADD_KINDS = ("coadd", "template")
+KIND_ORDER = ("coadd", "calexp", "difference", "template")  # the order the kind buttons show
 FOOTPRINT_LIMIT = 5000  # ScanIndex: beyond this many calexps, reading every header is no quick look
 MEMO_ENTRIES = 4096  # answers one index remembers (LRU)...
 MEMO_BYTES = 64 * 1024**2  # ...and at most this many bytes of them
@@ -210,6 +217,7 @@ class RepoIndex:
         preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
         self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
         self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
+        self._init_kind_types(names)
         self._tract_types = [n for n in sorted(names) if "tract" in self._dims(n)]
         self._patch_types = [n for n in self._tract_types if "patch" in self._dims(n)]
         self.coadds = _LazyIds(self, "coadd")
@@ -262,7 +270,9 @@ class RepoIndex:
 
     # ----- what the page opens with ---------------------------------------------------------
     def has_kind(self, kind: str) -> bool:
-        """Whether the collection holds any coadd ("coadd") or calexp ("calexp")."""
+        """Whether the collection holds any image of a kind ("coadd", "calexp", ...)."""
+        if kind not in ("coadd", "calexp"):
+            return self._extra_has(kind)
         dataset_type = self.coadd_type if kind == "coadd" else self.calexp_type
         if not dataset_type:
             return False
@@ -667,8 +677,8 @@ class RepoIndex:
         coadd measurements and object tables for a coadd."""
         if image_type is None:
             return []
-        if image_type == self.calexp_type:
-            return list(self.source_types)
+        if image_type == self.calexp_type or image_type == getattr(self, "difference_type", None):
+            return list(self.source_types)  # (a difference image's sources: the visit's)
         return list(self.coadd_catalog_types)
 
     def catalog_id(self, catalog_type: str, image_id: dict[str, Any]) -> Optional[dict[str, Any]]:
@@ -683,6 +693,87 @@ class RepoIndex:
             where.pop("band")
         key = ("catalog_id", catalog_type, tuple(sorted((k, str(v)) for k, v in where.items())))
         return self._memoised(key, lambda: next(iter(self._ids(catalog_type, where=where)), None))
+
+    # ----- image kinds: the names the repository uses, and the extra kinds ----------------------
+    def _init_kind_types(self, names: set[str]) -> None:
+        self.difference_type = self._first_with_data([t for t in DIFFERENCE_TYPES if t in names])
+        self.template_type = self._first_with_data([t for t in TEMPLATE_TYPES if t in names])
+
+    def kind_type(self, kind: str) -> Optional[str]:
+        """The dataset type of an image kind ("coadd", "calexp", "difference", "template") here,
+        e.g. ``deep_coadd``/``visit_image`` in DP1/DP2, ``deepCoadd_calexp``/``calexp`` in DC2."""
+        return {"coadd": self.coadd_type, "calexp": self.calexp_type, "difference": self.difference_type,
+                "template": self.template_type}.get(kind)
+
+    def kind_label(self, kind: str) -> str:
+        """What the repository calls a kind (its dataset type), for buttons and titles."""
+        return self.kind_type(kind) or kind
+
+    def kinds(self) -> list[str]:
+        """The image kinds this collection holds, in :data:`KIND_ORDER`."""
+        return [k for k in KIND_ORDER if self.has_kind(k)]
+
+    def kind_of_type(self, dataset_type: Optional[str]) -> Optional[str]:
+        """The kind whose dataset type is ``dataset_type`` (None: no kind of this repository)."""
+        return next((k for k in KIND_ORDER if dataset_type and self.kind_type(k) == dataset_type), None)
+
+    def _extra_has(self, kind: str) -> bool:
+        dataset_type = self.kind_type(kind)
+        if not dataset_type:
+            return False
+
+        def compute():
+            try:
+                return self.repo.has_datasets(dataset_type, collections=self.collection)
+            except ExplorerError:
+                return False
+
+        return self._memoised(("has", kind), compute)
+
+    def kind_id(self, kind: str, tract: Any = None, patch: Any = None, band: Any = None, visit: Any = None,
+                detector: Any = None) -> Optional[dict[str, Any]]:
+        """The data ID of the image of a kind that a selection names (None: there is none)."""
+        if kind == "coadd":
+            return self.coadd_id(tract, patch, band)
+        if kind == "calexp":
+            return self.calexp_id(visit, detector)
+        dataset_type = self.kind_type(kind)
+        if not dataset_type:
+            return None
+        if kind in COADD_KINDS:
+            if tract is None or patch is None or band is None:
+                return None
+            where = dict(self._patch_where(tract, str(patch)), band=str(band))
+            key = ("kind_id", kind, int(tract), str(patch), str(band))
+        else:
+            if visit is None or detector is None:
+                return None
+            where = {"visit": int(visit), "detector": int(detector)}
+            key = ("kind_id", kind, int(visit), int(detector))
+        return self._memoised(key, lambda: next(iter(self._ids(dataset_type, where)), None))
+
+    def kind_visits(self, kind: str) -> list[int]:
+        """Visits with an image of a visit-like kind (one distinct query)."""
+        if kind == "calexp":
+            return list(self.visits)
+        return self._memoised(("kind_visits", kind), lambda: sorted(
+            int(v) for (v,) in self._distinct(self.kind_type(kind), ["visit"])))
+
+    def kind_detectors(self, kind: str, visit: Optional[int]) -> list[int]:
+        """Detectors of a visit with an image of a visit-like kind."""
+        if visit is None:
+            return []
+        if kind == "calexp":
+            return self.detectors(visit)
+        return self._memoised(("kind_detectors", kind, int(visit)), lambda: sorted(
+            int(d) for (d,) in self._distinct(self.kind_type(kind), ["detector"], {"visit": int(visit)})))
+
+    def kind_keys(self, kind: str) -> list[tuple]:
+        """(tract, patch "x,y", band) of every image of a coadd-like kind (a distinct query)."""
+        if kind == "coadd":
+            return list(self.coadds)
+        rows = self._distinct(self.kind_type(kind), ["tract", "patch", "band"])
+        return [(int(t), patch_label(self.repo, t, p), str(b)) for t, p, b in rows]
 
 
 class ScanIndex(RepoIndex):
@@ -704,6 +795,7 @@ class ScanIndex(RepoIndex):
         preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
         self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
         self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
+        self._init_kind_types(names)
 
         self.calexps: dict[tuple[int, int], dict[str, Any]] = {}
         self.visit_band: dict[int, str] = {}
@@ -875,6 +967,8 @@ class ScanIndex(RepoIndex):
 
     # ----- the scoped methods, answered from the scan ---------------------------------------
     def has_kind(self, kind: str) -> bool:
+        if kind not in ("coadd", "calexp"):
+            return self._extra_has(kind)
         return bool(self.coadds if kind == "coadd" else self.calexps)
 
     def count_kind(self, kind: str) -> int:

@@ -67,7 +67,11 @@ def env_repo_roots() -> list[str]:
 
 
 # ----- the state --------------------------------------------------------------------------------
-IMAGE_KINDS = ("coadd", "calexp")
+# image kinds: internal keys; the buttons show what the repository calls them (its dataset types:
+# visit_image and deep_coadd in DP1/DP2, calexp and deepCoadd_calexp in DC2; see RepoIndex.kind_label)
+IMAGE_KINDS = ("coadd", "calexp", "difference", "template")
+VISIT_KINDS = ("calexp", "difference")  # chosen by visit and detector
+COADD_KINDS = ("coadd", "template")  # chosen by tract, patch and band
 PLANES = ("image", "mask", "variance")
 QUERY_ORDER = urlstate.QUERY_ORDER  # query-string keys, in the order a link is applied
 _LEVELS = ("repo", "collection", "tract", "patch", "band", "visit", "detector", "exposure", "catalog")
@@ -80,7 +84,8 @@ class ExplorerState(param.Parameterized):
     collection = param.Selector(default="", objects=[""], check_on_set=True,
                                 doc="Collection to search ('' = all collections)")
     image_kind = param.Selector(default="coadd", objects=list(IMAGE_KINDS), check_on_set=True,
-                                doc="Show a coadd (band, tract, patch) or a calexp (visit, detector)")
+                                doc="Show a coadd or template (band, tract, patch), or a calexp or difference image "
+                                "(visit, detector)")
     band = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True)
     tract = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True)
     patch = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True)
@@ -113,6 +118,8 @@ class ExplorerState(param.Parameterized):
     vmin = param.Number(default=None, allow_None=True, doc="Manual low display limit (data units)")
     vmax = param.Number(default=None, allow_None=True, doc="Manual high display limit (data units)")
     show_grid = param.Boolean(default=False, doc="Draw the RA/Dec grid and the N/E compass over the image")
+    show_cells = param.Boolean(default=True, doc="Draw a cell coadd's cell grid over the image (missing cells "
+                               "crossed out)")
     marker = param.Parameter(default=None, doc="(RA, Dec) in degrees marked on the image (Go to), or None")
 
     # derived: what the views show (set by the cascade only, never by widgets)
@@ -239,10 +246,23 @@ class ExplorerState(param.Parameterized):
         if not self._busy:
             self._cascade("detector")
 
-    @param.depends("detector", "image_kind", watch=True)
+    @param.depends("detector", watch=True)
     def _on_detector(self) -> None:
         if not self._busy:
             self._cascade("exposure")
+
+    @param.depends("image_kind", watch=True)
+    def _on_kind(self) -> None:
+        previous, self._kind_before = getattr(self, "_kind_before", "coadd"), self.image_kind
+        if not self._busy:
+            self._cascade(self._kind_level(previous, self.image_kind))
+
+    @staticmethod
+    def _kind_level(old: Any, new: Any) -> str:
+        """Where the cascade starts when the image kind changes: between the coadd and the calexp
+        only the exposure changes; a difference image or template exists for fewer visits and
+        patches, so the selection is chosen again among those that have one."""
+        return "exposure" if {old, new} <= {"coadd", "calexp"} else "tract"
 
     @param.depends("catalog", watch=True)
     def _on_catalog(self) -> None:
@@ -304,30 +324,44 @@ class ExplorerState(param.Parameterized):
         if start <= _LEVELS.index("tract"):
             band = choose("band", list(idx.bands), band)
             tract = choose("tract", list(idx.tracts), tract)
-            kinds = [k for k, ok in (("coadd", bool(idx.coadds)), ("calexp", bool(idx.calexps))) if ok]
+            kinds = idx.kinds()
+            if kinds:  # the buttons name each kind as the repository does
+                objects["image_kind"] = {idx.kind_label(k): k for k in kinds}
             if kinds and self.image_kind not in kinds:
                 values["image_kind"] = kinds[0]
         if start <= _LEVELS.index("patch"):
             patch = choose("patch", idx.patches(tract), patch)
-        if start <= _LEVELS.index("tract") and values.get("image_kind", self.image_kind) == "coadd":
+        kind = values.get("image_kind", self.image_kind)
+        if start <= _LEVELS.index("tract") and kind in COADD_KINDS:
             # the first page shows a picture: defaults among what exists together
-            found = choose_coadd(idx.coadds, tract, patch, band)
+            found = choose_coadd(idx.coadds if kind == "coadd" else idx.kind_keys(kind), tract, patch, band)
             if found is not None and found != (tract, patch, band):
                 tract, patch, band = found
                 values.update(tract=tract, patch=patch, band=band)
                 objects["patch"] = idx.patches(tract)
         if start <= _LEVELS.index("visit"):
             choice = idx.choose_visits(tract, patch, band)
+            if kind in VISIT_KINDS and kind != "calexp":  # only the visits that have this kind of image
+                having = set(idx.kind_visits(kind))
+                label = idx.kind_label(kind)
+                kept = [v for v in choice.visits if v in having]
+                choice = (type(choice)(kept, f"{choice.note}, with a {label}") if kept else
+                          type(choice)(sorted(having), f"every visit with a {label}"))
             visit = choose("visit", choice.visits, visit)
             values["visit_note"] = choice.note
             shown_band = idx.visit_band.get(visit) if visit is not None else None
-            if (values.get("image_kind", self.image_kind) == "calexp" and shown_band and shown_band != band
+            if (kind in VISIT_KINDS and shown_band and shown_band != band
                     and shown_band in objects.get("band", self.param.band.objects)):
                 # the band buttons follow the calexp shown, never contradict it (issue 11 item 4)
                 band = values["band"] = shown_band
                 values["visit_note"] = f"{choice.note} (band {shown_band}: the visit's)"
         if start <= _LEVELS.index("detector"):
-            dets = idx.detectors(visit)
+            dets = idx.detectors(visit) if kind not in VISIT_KINDS else idx.kind_detectors(kind, visit)
+            image_type = idx.kind_type(kind) if kind in VISIT_KINDS else idx.calexp_type
+
+            def image_id(v, d):
+                return idx.kind_id(kind, visit=v, detector=d) if kind in VISIT_KINDS else idx.calexp_id(v, d)
+
             if detector not in dets and dets:
                 # a default: a detector on disk, overlapping the chosen patch if one does
                 region = None
@@ -335,19 +369,20 @@ class ExplorerState(param.Parameterized):
                     region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
                 fps = idx.footprints()
                 over = [d for d in dets if region is not None and (visit, d) in fps and overlaps(fps[(visit, d)], region)]
-                present = [d for d in dets if self._on_disk(idx.calexp_type, idx.calexp_id(visit, d))]
+                present = [d for d in dets if self._on_disk(image_type, image_id(visit, d))]
                 ranked = [d for d in over if d in present] or present or over
                 detector = ranked[0] if ranked else detector
             detector = choose("detector", dets, detector)
-            absent = {d for d in dets if not self._on_disk(idx.calexp_type, idx.calexp_id(visit, d))}
+            absent = {d for d in dets if not self._on_disk(image_type, image_id(visit, d))}
             if absent:  # the list says which are registered but not on disk
                 objects["detector"] = {(f"{d} (not on disk)" if d in absent else str(d)): d for d in dets}
 
-        kind = values.get("image_kind", self.image_kind)
         if kind == "coadd":
             ref = DatasetKey.maybe(idx.coadd_type, idx.coadd_id(tract, patch, band))
-        else:
+        elif kind == "calexp":
             ref = DatasetKey.maybe(idx.calexp_type, idx.calexp_id(visit, detector))
+        else:
+            ref = DatasetKey.maybe(idx.kind_type(kind), idx.kind_id(kind, tract, patch, band, visit, detector))
         if ref != self.exposure_ref or start <= _LEVELS.index("exposure"):
             values["exposure_ref"] = ref
             self._update_mask_options(ref, objects, values)
@@ -686,6 +721,8 @@ class ExplorerState(param.Parameterized):
             return problems
         if "kind" not in q and ("visit" in q or "detector" in q) and self.index.calexps:
             q["kind"] = "calexp"  # a link to a visit is a link to its calexp
+        if "kind" in q:  # a kind may be named as the repository names it (kind=visit_image, difference_image)
+            q["kind"] = self.index.kind_of_type(q["kind"]) or q["kind"]
         for f in urlstate.FIELDS:
             if f.key not in q or f.key == "repo":
                 continue
@@ -705,8 +742,11 @@ class ExplorerState(param.Parameterized):
                     refuse(f"{f.key} {q[f.key]!r} is not available here (choices: {shown})")
                     continue
                 if f.level is not None:
+                    level = self._kind_level(self.image_kind, value) if f.key == "kind" else f.level
                     self._set_quietly(**{f.param: value})
-                    self._cascade(f.level)
+                    if f.key == "kind":
+                        self._kind_before = value
+                    self._cascade(level)
                 else:
                     setattr(self, f.param, value)
             elif f.key == "masks":
@@ -757,7 +797,7 @@ class ExplorerState(param.Parameterized):
         if ref is None:
             return "nothing selected"
         dt = ref.dataset_type
-        if self.image_kind == "coadd":
+        if self.image_kind in COADD_KINDS:
             return f"{dt} tract {self.tract} patch {self.patch} band {self.band}"
         band = ref.get("band") or ""
         return f"{dt} visit {self.visit} detector {self.detector}" + (f" ({band})" if band else "")

@@ -64,6 +64,7 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("vmin", "vmin", "float", choice=False, default=None),
     QueryField("vmax", "vmax", "float", choice=False, default=None),
     QueryField("grid", "show_grid", "bool", choice=False, default=False),
+    QueryField("cells", "show_cells", "bool", choice=False, default=True),
 )
 BY_KEY: dict[str, QueryField] = {f.key: f for f in FIELDS}
 QUERY_ORDER = tuple(f.key for f in FIELDS)

@@ -72,8 +72,12 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_server(repo: str, log_path: Path, timeout: float = 120, **serve_kwargs: Any) -> Iterator[RunningServer]:
-    """``serve(repo, port=<free>, **serve_kwargs)`` in a subprocess, up and answering HTTP."""
+def running_server(repo: str, log_path: Path, timeout: float = 120, probe_timeout: float = 5,
+                   **serve_kwargs: Any) -> Iterator[RunningServer]:
+    """``serve(repo, port=<free>, **serve_kwargs)`` in a subprocess, up and answering HTTP.
+
+    ``probe_timeout``: how long one probe waits for its answer (the first page builds a session:
+    on a busy machine more than 5 s, and abandoned probes would pile up behind it)."""
     import pytest
 
     port = free_port()
@@ -90,7 +94,8 @@ def running_server(repo: str, log_path: Path, timeout: float = 120, **serve_kwar
             if proc.poll() is not None:
                 pytest.fail(f"server exited with {proc.returncode}: {server.log()[-2000:]}")
             try:
-                http_get(port, "/explorer", timeout=5)  # any HTTP answer (200, 302, 401) means up
+                wait = max(5.0, min(probe_timeout, deadline - time.time()))
+                http_get(port, "/explorer", timeout=wait)  # any HTTP answer (200, 302, 401) means up
                 break
             except OSError:
                 if time.time() > deadline:

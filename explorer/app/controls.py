@@ -5,6 +5,7 @@ people styling a deployment.
 """
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import panel as pn
@@ -28,6 +29,7 @@ class Controls(Panel):
         self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value, typed=True))
         self.collection_select = w.Select.from_param(s.param.collection, label="Collection")
         self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, label="Image", **outline)
+        s.param.watch(self._kind_layout, "image_kind", what="objects")  # (the names are the repository's)
         self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", **outline)
         self.tract_select = w.Select.from_param(s.param.tract, label="Tract")
         self.patch_select = w.Select.from_param(s.param.patch, label="Patch")
@@ -49,6 +51,9 @@ class Controls(Panel):
         self.sources_check = w.Checkbox.from_param(s.param.show_sources, label="Sources on the image")
         self.skycolor_buttons = w.RadioButtonGroup.from_param(s.param.sky_color, label="Colour tracts by", **outline)
         self.footprints_check = w.Checkbox.from_param(s.param.show_footprints, label="Calexp footprints")
+        self.cells_check = w.Checkbox.from_param(s.param.show_cells, label="Cell grid (cell coadds)",
+                                                 css_classes=["w-cells"])
+        self.mask_legend = pn.pane.HTML("", sizing_mode="stretch_width", margin=(0, 10))
         for widget in (self.repo_input, self.collection_select, self.kind_buttons, self.band_buttons,
                        self.tract_select, self.patch_select, self.visit_select, self.detector_select,
                        self.plane_buttons, self.stretch_buttons, self.cmap_select, self.alpha_slider,
@@ -68,13 +73,23 @@ class Controls(Panel):
         self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
                                            margin=(0, 10))
         s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
+        self._kind_layout()
         self._sync_masks()
         self._layout = None
+
+    def _kind_layout(self, *_events) -> None:
+        """More than two kinds (difference images, templates): one button per line, as their
+        names (difference_image, template_coadd) do not fit side by side in the sidebar."""
+        many = len(self.state.param.image_kind.objects) > 2
+        self.kind_buttons.orientation = "vertical" if many else "horizontal"
 
     # ----- mask toggles + legend -----------------------------------------------------------------
     def _sync_masks(self, *_events) -> None:
         planes = list(self.state.param.mask_planes.objects)
         colors = self.state.mask_colors()
+        exposure = self.state.exposure()
+        described = exposure.info.mask_descriptions() if exposure is not None else {}
+        self.mask_legend.object = mask_legend_html(planes, colors, described)
         shown = set(self.state.mask_planes)
         if list(self.mask_checks) != planes:
             rows, self.mask_checks = [], {}
@@ -84,7 +99,10 @@ class Controls(Panel):
                                           css_classes=["mask-toggle"], stylesheets=[MASK_TOGGLE_CSS])
                 box.param.watch(self._mask_toggled, "value")
                 self.mask_checks[name] = box
-                rows.append(pn.Row(pn.pane.HTML(swatch(colors.get(name, "#888")), width=18, margin=(0, 0)), box,
+                tip = html.escape(described.get(name, name), quote=True)
+                rows.append(pn.Row(pn.pane.HTML(f'<span class="mask-swatch" title="{tip}">'
+                                                f'{swatch(colors.get(name, "#888"))}</span>', width=18, margin=(0, 0)),
+                                   box,
                                    margin=(0, 0), height=20))
             half = (len(rows) + 1) // 2
             self.mask_box[:] = [pn.Row(pn.Column(*rows[:half], margin=0), pn.Column(*rows[half:], margin=0),
@@ -120,7 +138,7 @@ class Controls(Panel):
             pn.pane.HTML("Display", styles=HEADER),
             self.plane_buttons, self.stretch_buttons, pn.Row(self.cmap_select, self.alpha_slider),
             pn.Row(pn.pane.HTML("Mask planes", styles={"font-size": "12px"}), mask_buttons),
-            self.mask_box,
+            self.mask_box, self.mask_legend, self.cells_check,
             pn.pane.HTML("Catalog", styles=HEADER),
             self.catalog_select, self.column_select, pn.Row(self.logx_check, self.logy_check),
             self.bins_slider, self.require_choice, self.exclude_choice, self.sources_check,
@@ -129,3 +147,15 @@ class Controls(Panel):
             sizing_mode="stretch_width",
         )
         return self._layout
+
+
+def mask_legend_html(planes: list[str], colors: dict[str, str], descriptions: dict[str, str]) -> str:
+    """What each mask plane means, as the file describes it (lsst.images' schema, afw's defaults),
+    folded under the toggles (CSS hook ``mask-legend``; one ``dt`` per plane, ``data-plane``)."""
+    if not planes or not descriptions:
+        return ""
+    rows = "".join(f'<dt data-plane="{html.escape(n, quote=True)}">{swatch(colors.get(n, "#888"))}'
+                   f'{html.escape(n)}</dt><dd style="margin:0 0 4px 18px;color:#555">'
+                   f'{html.escape(descriptions.get(n, "(no description in the file)"))}</dd>' for n in planes)
+    return (f'<details class="mask-legend" style="font-size:11px"><summary>what the mask planes mean</summary>'
+            f'<dl style="margin:4px 0">{rows}</dl></details>')

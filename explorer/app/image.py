@@ -24,6 +24,7 @@ from ..views.info import pixel_readout, sexagesimal
 from .base import Panel
 from .fetching import fetch_progress_line
 from .overlays import IMAGE_OVERLAYS
+from .tools.cells import cell_note
 from .style import message_html
 
 SOURCE_LIMIT = 5000  # sources drawn individually in view; beyond, the brightest are drawn
@@ -45,12 +46,19 @@ def readout_html(info: Optional[dict[str, Any]]) -> str:
     parts = [f"x <b>{info['x']}</b> y <b>{info['y']}</b>", f"value <b>{info['value']:.6g}</b>"]
     if "variance" in info:
         parts.append(f"var {info['variance']:.4g}")
-    if "mask_planes" in info:
-        parts.append("mask " + (",".join(info["mask_planes"]) or "-"))
+    if "mask_planes" in info:  # each plane's description (from the file) as its tooltip
+        said = info.get("mask_descriptions") or {}
+        parts.append("mask " + (",".join(f'<span class="mask-plane" title="{html.escape(said.get(n, n), quote=True)}">'
+                                         f"{html.escape(n)}</span>" for n in info["mask_planes"]) or "-"))
+    if info.get("cell"):
+        parts.append(html.escape(info["cell"]))
     line2 = ""
     if "ra" in info:
         line2 = (f"RA <b>{info['ra']:.6f}</b> Dec <b>{info['dec']:.6f}</b> "
                  f"({sexagesimal(info['ra'], info['dec'])})")
+        if info.get("sky_exact") is False:  # the header's FITS approximation, not the exact mapping
+            line2 += (' <span class="sky-approx" style="color:#a60" title="from the FITS approximation of the '
+                      'WCS in the header: the file has no exact mapping">approx.</span>')
     return f'<div class="readout">{" · ".join(parts)}<br>{line2}</div>'
 
 
@@ -278,6 +286,9 @@ class ImagePanel(Panel):
         exposure: Optional[Exposure] = self.state.exposure()
         try:
             info = pixel_readout(exposure, x, y) if (exposure is not None and x is not None and y is not None) else None
+            if info is not None:
+                info.update(sky_exact=exposure.info.sky_exact, mask_descriptions=exposure.info.mask_descriptions(),
+                            cell=cell_note(exposure.info.cells, x, y))
         except Exception:  # a pixel that cannot be read is no reason to bother anyone
             info = None
         self.readout.object = readout_html(info)

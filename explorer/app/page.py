@@ -30,6 +30,7 @@ from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
 from .tools import graticule as _graticule  # noqa: F401 - registers the RA/Dec grid layers
+from .tools import cells as _cells  # noqa: F401 - registers the cell grid layers
 from .tools.colorbar import ColorbarPanel
 from .tools.compare import ComparePanel
 from .tools.density import SkyDensityPanel
@@ -173,7 +174,8 @@ def query_from_session() -> dict[str, Any]:
 URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch", "visit", "detector",
                "plane", "stretch", "cmap", "mask_planes", "catalog", "column", "log_x", "log_y",
                "sky_color", "show_footprints", "zoom", "require_flags", "exclude_flags", "bins", "mask_alpha",
-               "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid"]
+               "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid",
+               "show_cells"]
 
 
 def create_app(repo: str | None = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):

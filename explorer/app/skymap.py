@@ -40,7 +40,8 @@ class SkyMapPanel(Panel):
 
     def _follow_exposure(self, *_events) -> None:
         ref = self.state.exposure_ref
-        shown = (ref.get("visit"), ref.get("detector")) if ref and self.state.image_kind == "calexp" else None
+        visit_like = self.state.image_kind in ("calexp", "difference")
+        shown = (ref.get("visit"), ref.get("detector")) if ref and visit_like else None
         if shown != self.calexp_shown:  # (coadd to coadd: nothing to redraw)
             self.calexp_shown = shown
 

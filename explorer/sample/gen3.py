@@ -61,10 +61,65 @@ def _polygon(vertices):
     return to_sphgeom_polygon(vertices)
 
 
-def _visit_region_vertices(v: C.Visit) -> np.ndarray:
-    """Outline of the whole focal plane on the sky: the hull of every science detector's corners."""
-    pts = np.concatenate([optics.detector_corners_sky(v.pointing, d) for d in camera.DETECTORS])
-    return pts
+def insert_observations(butler, instrument: str, instrument_class: str, physical_filters: dict,
+                        detectors, visits, *, detector_id: Optional[Callable[[int], int]] = None,
+                        visit_max: int = 33554432, target_name: str = "DC2", reason: str = "imsim",
+                        program: str = "DC2 Run2.2i", progress: Progress = None) -> dict:
+    """The instrument's dimension records: instrument, physical filters, detectors, day_obs,
+    group, exposure, visit (region: the hull of the detectors' corners), visit_definition,
+    visit_system_membership and visit_detector_region.
+
+    ``detectors``: :class:`camera.DetectorGeom` of the science detectors (content ids);
+    ``detector_id`` maps a content id to the id the instrument registers (default: the same), so a
+    release numbering its detectors otherwise (LSSTComCam: 0-8) shares this code. Returns counts.
+    """
+    from datetime import datetime, timedelta, timezone
+
+    det_id = detector_id or (lambda d: d)
+    reg = butler.registry
+    inst = instrument
+    reg.insertDimensionData("instrument", {
+        "name": inst, "visit_max": visit_max, "exposure_max": visit_max, "detector_max": 1000,
+        "class_name": instrument_class, "visit_system": 0})
+    reg.insertDimensionData("physical_filter", *[
+        {"instrument": inst, "name": pf, "band": band} for band, pf in physical_filters.items()])
+    reg.insertDimensionData("detector", *[
+        {"instrument": inst, "id": det_id(d.id), "full_name": d.full_name, "name_in_raft": d.name_in_raft,
+         "raft": d.raft, "purpose": d.purpose} for d in detectors])
+    reg.insertDimensionData("visit_system", {"instrument": inst, "id": 0, "name": "one-to-one"})
+    days = sorted({v.day_obs for v in visits})
+
+    def day_span(d: int):
+        start = datetime.strptime(str(d), "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(hours=12)
+        return _timespan(start, start + timedelta(days=1))
+
+    reg.insertDimensionData("day_obs", *[{"instrument": inst, "id": d, "timespan": day_span(d)} for d in days])
+    reg.insertDimensionData("group", *[{"instrument": inst, "name": str(v.id)} for v in visits])
+    exposures, visit_rows, defs, members, vdr = [], [], [], [], []
+    for v in visits:
+        ts = _timespan(*v.timespan_tai())
+        common = {"instrument": inst, "id": v.id, "day_obs": v.day_obs, "physical_filter": v.physical_filter,
+                  "exposure_time": C.EXPOSURE_TIME, "target_name": target_name, "observation_reason": reason,
+                  "science_program": program, "zenith_angle": v.zenith_angle, "azimuth": v.azimuth,
+                  "seq_num": v.seq_num, "timespan": ts}
+        exposures.append(dict(common, obs_id=str(v.id), group=str(v.id), dark_time=C.EXPOSURE_TIME,
+                              observation_type="science", seq_start=v.seq_num, seq_end=v.seq_num,
+                              tracking_ra=v.ra, tracking_dec=v.dec, sky_angle=v.sky_angle,
+                              has_simulated=True, can_see_sky=True))
+        corners = [optics.detector_corners_sky(v.pointing, d) for d in detectors]
+        visit_rows.append(dict(common, name=str(v.id), region=_polygon(np.concatenate(corners))))
+        defs.append({"instrument": inst, "exposure": v.id, "visit": v.id})
+        members.append({"instrument": inst, "visit_system": 0, "visit": v.id})
+        for d, c in zip(detectors, corners):
+            vdr.append({"instrument": inst, "visit": v.id, "detector": det_id(d.id), "region": _polygon(c)})
+    reg.insertDimensionData("exposure", *exposures)
+    reg.insertDimensionData("visit", *visit_rows)
+    reg.insertDimensionData("visit_definition", *defs)
+    reg.insertDimensionData("visit_system_membership", *members)
+    _say(progress, f"registering {len(vdr)} visit_detector_region records")
+    for i in range(0, len(vdr), 5000):
+        reg.insertDimensionData("visit_detector_region", *vdr[i:i + 5000])
+    return {"visit_detector_regions": len(vdr), "days": len(days)}
 
 
 def insert_dimensions(butler, content: C.SampleContent, progress: Progress = None) -> dict:
@@ -72,50 +127,8 @@ def insert_dimensions(butler, content: C.SampleContent, progress: Progress = Non
     from explorer.sky import dc2_skymap
 
     reg = butler.registry
-    inst = content.instrument
-    reg.insertDimensionData("instrument", {
-        "name": inst, "visit_max": 33554432, "exposure_max": 33554432, "detector_max": 1000,
-        "class_name": camera.INSTRUMENT_CLASS, "visit_system": 0})
-    reg.insertDimensionData("physical_filter", *[
-        {"instrument": inst, "name": pf, "band": band} for band, pf in content.physical_filters.items()])
-    reg.insertDimensionData("detector", *[
-        {"instrument": inst, "id": d.id, "full_name": d.full_name, "name_in_raft": d.name_in_raft,
-         "raft": d.raft, "purpose": d.purpose} for d in content.detectors])
-    reg.insertDimensionData("visit_system", {"instrument": inst, "id": 0, "name": "one-to-one"})
-    days = sorted({v.day_obs for v in content.visits})
-    from datetime import datetime, timedelta, timezone
-
-    def day_span(d: int):
-        start = datetime.strptime(str(d), "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(hours=12)
-        return _timespan(start, start + timedelta(days=1))
-
-    reg.insertDimensionData("day_obs", *[{"instrument": inst, "id": d, "timespan": day_span(d)} for d in days])
-    reg.insertDimensionData("group", *[{"instrument": inst, "name": str(v.id)} for v in content.visits])
-    exposures, visits, defs, members = [], [], [], []
-    vdr = []
-    for v in content.visits:
-        ts = _timespan(*v.timespan_tai())
-        common = {"instrument": inst, "id": v.id, "day_obs": v.day_obs, "physical_filter": v.physical_filter,
-                  "exposure_time": C.EXPOSURE_TIME, "target_name": "DC2", "observation_reason": "imsim",
-                  "science_program": "DC2 Run2.2i", "zenith_angle": v.zenith_angle, "azimuth": v.azimuth,
-                  "seq_num": v.seq_num, "timespan": ts}
-        exposures.append(dict(common, obs_id=str(v.id), group=str(v.id), dark_time=C.EXPOSURE_TIME,
-                              observation_type="science", seq_start=v.seq_num, seq_end=v.seq_num,
-                              tracking_ra=v.ra, tracking_dec=v.dec, sky_angle=v.sky_angle,
-                              has_simulated=True, can_see_sky=True))
-        visits.append(dict(common, name=str(v.id), region=_polygon(_visit_region_vertices(v))))
-        defs.append({"instrument": inst, "exposure": v.id, "visit": v.id})
-        members.append({"instrument": inst, "visit_system": 0, "visit": v.id})
-        for d in content.detectors:
-            vdr.append({"instrument": inst, "visit": v.id, "detector": d.id,
-                        "region": _polygon(optics.detector_corners_sky(v.pointing, d))})
-    reg.insertDimensionData("exposure", *exposures)
-    reg.insertDimensionData("visit", *visits)
-    reg.insertDimensionData("visit_definition", *defs)
-    reg.insertDimensionData("visit_system_membership", *members)
-    _say(progress, f"registering {len(vdr)} visit_detector_region records")
-    for i in range(0, len(vdr), 5000):
-        reg.insertDimensionData("visit_detector_region", *vdr[i:i + 5000])
+    counts = insert_observations(butler, content.instrument, camera.INSTRUMENT_CLASS, content.physical_filters,
+                                 content.detectors, content.visits, progress=progress)
     # the DC2 skymap, with tract and patch regions = outer sky polygons (as lsst.skymap registers them)
     sm = dc2_skymap()
     reg.insertDimensionData("skymap", {
@@ -131,7 +144,8 @@ def insert_dimensions(butler, content: C.SampleContent, progress: Progress = Non
                             "cell_x": int(px), "cell_y": int(py), "region": _polygon(p.outer_vertices_deg)})
     reg.insertDimensionData("tract", *tracts)
     reg.insertDimensionData("patch", *patches)
-    return {"visit_detector_regions": len(vdr), "patches_registered": len(patches), "days": len(days)}
+    return {"visit_detector_regions": counts["visit_detector_regions"], "patches_registered": len(patches),
+            "days": counts["days"]}
 
 
 def register_collections_and_types(butler) -> None:

@@ -27,7 +27,8 @@ Visit ids follow the releases' ``day_obs * 100000 + seq_num`` form. Coadds are 4
 cut-outs of the patches around the field centre in the cells skymap's tract frame; they are
 synthesised in the DC2 frame of the same tract (same centre, same projection; the two frames
 differ by a whole-pixel shift because the cells tract is a whole number of 3000-pixel patches)
-and shifted. One visit_image is registered but its file deleted, as in the DC2 sample.
+and shifted. One visit_image is registered but its file deleted, as in the DC2 sample. The second
+patch's deep_coadds have one cell without data (a missing cell of the ``CellCoadd``).
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ from typing import Callable, Optional
 import numpy as np
 import pandas as pd
 
-from . import afwfits, camera, content as C, optics
+from . import afwfits, camera, content as C
 
 Progress = Optional[Callable[[str], None]]
 
@@ -171,56 +172,16 @@ def _skymap_hash(name: str) -> bytes:
 
 
 def insert_dimensions(butler, rc: ReleaseContent, progress: Progress = None) -> dict:
-    from datetime import datetime, timedelta, timezone
-
+    """The release's instrument, visits and detectors (its own detector ids) and its cells skymap."""
     from explorer.sky import skymap_by_name
 
-    from .gen3 import _polygon, _timespan
+    from .gen3 import _polygon, insert_observations
 
     rel = rc.release
     reg = butler.registry
-    inst = rel.instrument
-    reg.insertDimensionData("instrument", {
-        "name": inst, "visit_max": 2**40, "exposure_max": 2**40, "detector_max": 1000,
-        "class_name": rel.instrument_class, "visit_system": 0})
-    reg.insertDimensionData("physical_filter", *[
-        {"instrument": inst, "name": pf, "band": band} for band, pf in rel.physical_filters.items()])
-    reg.insertDimensionData("detector", *[
-        {"instrument": inst, "id": rel.detector_id(d.id), "full_name": d.full_name, "name_in_raft": d.name_in_raft,
-         "raft": d.raft, "purpose": d.purpose} for d in rel.detectors])
-    reg.insertDimensionData("visit_system", {"instrument": inst, "id": 0, "name": "one-to-one"})
-    days = sorted({v.day_obs for v in rc.visits})
-
-    def day_span(d: int):
-        start = datetime.strptime(str(d), "%Y%m%d").replace(tzinfo=timezone.utc) + timedelta(hours=12)
-        return _timespan(start, start + timedelta(days=1))
-
-    reg.insertDimensionData("day_obs", *[{"instrument": inst, "id": d, "timespan": day_span(d)} for d in days])
-    reg.insertDimensionData("group", *[{"instrument": inst, "name": str(v.id)} for v in rc.visits])
-    exposures, visits, defs, members, vdr = [], [], [], [], []
-    for v in rc.visits:
-        ts = _timespan(*v.timespan_tai())
-        common = {"instrument": inst, "id": v.id, "day_obs": v.day_obs, "physical_filter": v.physical_filter,
-                  "exposure_time": C.EXPOSURE_TIME, "target_name": "DC2 field", "observation_reason": rel.reason,
-                  "science_program": f"{rel.name.upper()} sample", "zenith_angle": v.zenith_angle,
-                  "azimuth": v.azimuth, "seq_num": v.seq_num, "timespan": ts}
-        exposures.append(dict(common, obs_id=str(v.id), group=str(v.id), dark_time=C.EXPOSURE_TIME,
-                              observation_type="science", seq_start=v.seq_num, seq_end=v.seq_num,
-                              tracking_ra=v.ra, tracking_dec=v.dec, sky_angle=v.sky_angle,
-                              has_simulated=True, can_see_sky=True))
-        corners = [optics.detector_corners_sky(v.pointing, d) for d in rel.detectors]
-        visits.append(dict(common, name=str(v.id), region=_polygon(np.concatenate(corners))))
-        defs.append({"instrument": inst, "exposure": v.id, "visit": v.id})
-        members.append({"instrument": inst, "visit_system": 0, "visit": v.id})
-        for d, c in zip(rel.detectors, corners):
-            vdr.append({"instrument": inst, "visit": v.id, "detector": rel.detector_id(d.id), "region": _polygon(c)})
-    reg.insertDimensionData("exposure", *exposures)
-    reg.insertDimensionData("visit", *visits)
-    reg.insertDimensionData("visit_definition", *defs)
-    reg.insertDimensionData("visit_system_membership", *members)
-    _say(progress, f"registering {len(vdr)} visit_detector_region records")
-    for i in range(0, len(vdr), 5000):
-        reg.insertDimensionData("visit_detector_region", *vdr[i:i + 5000])
+    counts = insert_observations(butler, rel.instrument, rel.instrument_class, rel.physical_filters, rel.detectors,
+                                 rc.visits, detector_id=rel.detector_id, visit_max=2**40, target_name="DC2 field",
+                                 reason=rel.reason, program=f"{rel.name.upper()} sample", progress=progress)
     sm = skymap_by_name(rel.skymap)
     t = sm.tract(rc.tract)
     reg.insertDimensionData("skymap", {"name": rel.skymap, "hash": _skymap_hash(rel.skymap),
@@ -230,7 +191,8 @@ def insert_dimensions(butler, rc: ReleaseContent, progress: Progress = None) -> 
     reg.insertDimensionData("patch", *[
         {"skymap": rel.skymap, "tract": rc.tract, "id": int(p.sequential_index), "cell_x": int(p.index[0]),
          "cell_y": int(p.index[1]), "region": _polygon(p.outer_vertices_deg)} for p in t.patches()])
-    return {"visit_detector_regions": len(vdr), "patches_registered": len(t.patches()), "days": len(days)}
+    return {"visit_detector_regions": counts["visit_detector_regions"], "patches_registered": len(t.patches()),
+            "days": counts["days"]}
 
 
 DIMENSIONS = {
@@ -300,6 +262,25 @@ def _difference(science: C.ExposureData, other: C.ExposureData) -> C.ExposureDat
     cards = [c for c in science.primary_cards if c[0] != "IMGTYPE"] + [("IMGTYPE", "DIFFERENCE", "")]
     return dataclasses.replace(science, image=image, variance=variance, primary_cards=cards,
                                stats=dict(science.stats, kind="difference"))
+
+
+def _blank_cell(data: C.ExposureData, rc: ReleaseContent, spec: C.CoaddSpec) -> tuple[C.ExposureData, list[int]]:
+    """The coadd with its last cell (top right of the cut-out) holding no data: NaN pixels and
+    variance, only NO_DATA set; so the sample has a missing cell (``CellCoadd`` lists it as such).
+    Returns the coadd and the cell's (i, j) in the patch's cell grid."""
+    from explorer.sky import skymap_by_name
+
+    p = skymap_by_name(rc.release.skymap).tract(rc.tract).patch(spec.patch_x, spec.patch_y)
+    cw = int(p.cell_inner_dimensions[0])
+    ny, nx = data.image.shape
+    ys, xs = slice(ny - cw, ny), slice(nx - cw, nx)
+    image, variance, mask = data.image.copy(), data.variance.copy(), data.mask.copy()
+    image[ys, xs] = np.nan
+    variance[ys, xs] = np.nan
+    mask[ys, xs] = 1 << int(data.mask_planes["NO_DATA"])
+    ob = p.outer_bbox
+    cell = [(data.xy0[1] + ny - cw - ob[1]) // cw, (data.xy0[0] + nx - cw - ob[0]) // cw]
+    return dataclasses.replace(data, image=image, variance=variance, mask=mask), cell
 
 
 def _object_table(rc: ReleaseContent, frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -453,6 +434,9 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                 spec = next(c for c in content.coadds if c.patch_id == data_id["patch"])
                 _say(progress, f"deep_coadd tract {rc.tract} patch {spec.patch_name} band {data_id['band']}")
                 data = _relabel_exposure(prod.make(), rc, coadd=True)
+                missing_cell = None
+                if spec is not content.coadds[0]:  # a cell without inputs, as cell coadds have at edges
+                    data, missing_cell = _blank_cell(data, rc, spec)
                 path = staging / f"deep_coadd_{key}.fits"
                 new_id = {"skymap": rel.skymap, "tract": rc.tract, "patch": spec.patch_id, "band": data_id["band"]}
                 if rel.image_format == "afw":
@@ -471,7 +455,8 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                     add("template_coadd", new_id, path, image_formatter)
                 coadds.append({"tract": rc.tract, "patch": spec.patch_id, "patch_xy": [spec.patch_x, spec.patch_y],
                                "band": data_id["band"], "xy0": list(data.xy0),
-                               "shape": [int(data.image.shape[0]), int(data.image.shape[1])]})
+                               "shape": [int(data.image.shape[0]), int(data.image.shape[1])],
+                               "missing_cells": [missing_cell] if missing_cell else []})
             elif dtype == "objectTable":
                 object_frames.append(prod.make())
             if len(pending) >= 48:

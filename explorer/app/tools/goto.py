@@ -53,7 +53,7 @@ def go_to(state, text: str) -> tuple[Destination, Optional[tuple[float, float]]]
     if idx is None:
         raise ExplorerError("no repository is open")
     target = parse_target(text)
-    kind = state.image_kind
+    kind = "coadd" if state.image_kind in ("coadd", "template") else "calexp"  # (a template: its patch)
     collections = state.collection or None
     prefer: dict[str, Any] = {}
     note = ""
