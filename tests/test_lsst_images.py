@@ -391,3 +391,16 @@ def test_catalog_positions_use_the_exact_mapping(tmp_path):
     truth = proj.pixel_to_sky(XY(xs, ys))
     px, py = sky_to_pixel(info, truth.ra.deg, truth.dec.deg)
     assert np.allclose(px, xs, atol=1e-3) and np.allclose(py, ys, atol=1e-3)
+
+
+def test_an_afw_header_wcs_without_an_archived_skywcs_is_exact(write_afw_exposure, tmp_path):
+    """An afw file that stores no SkyWcs in its archive has only its header WCS: afw reads that
+    WCS, so positions from it are exact and the readout must not say "approx."."""
+    tan = {"CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN", "CRPIX1": 5.0, "CRPIX2": 5.0, "CRVAL1": 30.0,
+           "CRVAL2": 40.0, "CD1_1": -5.5e-5, "CD1_2": 0.0, "CD2_1": 0.0, "CD2_2": 5.5e-5}
+    image = np.zeros((8, 8), np.float32)
+    path = write_afw_exposure(tmp_path / "plain.fits", image, np.zeros((8, 8), np.int32), image + 1,
+                              primary_cards=tan)
+    info = F.read_exposure_info(path)
+    assert info.sky is None and info.wcs is not None
+    assert info.sky_exact

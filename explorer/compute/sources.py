@@ -46,7 +46,7 @@ def sky_to_pixel(info: ExposureInfo, ra_deg: np.ndarray, dec_deg: np.ndarray) ->
         ok &= _separation_deg(centre[0], centre[1], ra_deg, dec_deg) <= FOOTPRINT_MARGIN * radius + 1e-3
     if not ok.any():
         return x, y
-    if info.sky_exact:  # the exact mapping (AST), vectorised; it maps in parent pixels already
+    if info.sky is not None:  # the exact mapping (AST), vectorised; it maps in parent pixels already
         with np.errstate(invalid="ignore"):
             px, py = (np.asarray(v, float) for v in info.sky_to_pixel(ra_deg[ok], dec_deg[ok]))
     else:

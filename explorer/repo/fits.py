@@ -207,6 +207,8 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
                 visit_info["amplifiers"] = len(segs)
             metadata = header_dict(primary)
             sky = None if segs else _afw_sky(archive, primary, shape, xy0)
+            # no archived SkyWcs: the header's FITS WCS is the file's WCS, as afw itself reads it
+            header_wcs_exact = wcs is not None and afw_archive.skywcs_row(archive, primary) is None
     if sky is not None and wcs is None:
         from .ast_wcs import approximate_fits_wcs
 
@@ -221,7 +223,7 @@ def read_exposure_info(path: str | os.PathLike) -> ExposureInfo:
         path=path, shape=shape, xy0=xy0, plane_hdus=plane_hdus, mask_planes=mask_planes, wcs=wcs,
         metadata=metadata, visit_info=visit_info, zero_point_mag=zero_point, photo_calib=photo_calib,
         filter_label=filter_label, detector=detector, psf=psf, archive=archive.rows,
-        compressed=compressed, plane_dtypes=plane_dtypes, sky=sky,
+        compressed=compressed, plane_dtypes=plane_dtypes, sky=sky, header_wcs_exact=header_wcs_exact,
         mask_schema=_afw_mask_schema(mask_planes),
         mask_hdus=[plane_hdus["mask"]] if "mask" in plane_hdus else [])
 

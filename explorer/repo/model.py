@@ -186,7 +186,8 @@ class ExposureInfo:
 
     Sky positions: ``sky`` is the exact mapping (AST, from lsst.images' projection or afw's
     archived SkyWcs) when the file has one; ``wcs`` is the FITS WCS of the header (for lsst.images
-    files and non-FITS afw WCSs an approximation, fitted when the header has none).
+    files and non-FITS afw WCSs an approximation, fitted when the header has none; an afw file
+    without an archived SkyWcs has only its header WCS, which is then exact).
     :meth:`pixel_to_sky` and :meth:`sky_to_pixel` use the exact mapping when there is one, else
     the FITS WCS; ``sky_exact`` says which, so a readout can say "approx.".
     """
@@ -217,6 +218,7 @@ class ExposureInfo:
     summary_stats: dict[str, Any] = field(default_factory=dict)  # finite values only
     cells: Optional[CellGrid] = None  # cell coadds only
     extra_planes: dict[str, int] = field(default_factory=dict)  # other image HDUs: EXTNAME -> HDU index
+    header_wcs_exact: bool = False  # the header's FITS WCS is the file's own WCS (no other stored)
 
     @property
     def planes(self) -> list[str]:
@@ -233,8 +235,9 @@ class ExposureInfo:
 
     @property
     def sky_exact(self) -> bool:
-        """True when positions come from the exact mapping, False when from a FITS approximation."""
-        return self.sky is not None
+        """True when positions come from the file's own WCS (the exact AST mapping, or a FITS WCS
+        that is all the file stores), False when from a FITS approximation of another mapping."""
+        return self.sky is not None or (self.header_wcs_exact and self.wcs is not None)
 
     def mask_descriptions(self) -> dict[str, str]:
         """Plane name -> description, where the file (or afw's defaults) gives one."""
