@@ -106,3 +106,32 @@ def test_errors(info, tmp_path):
     no_wcs = replace(info, wcs=None)
     with pytest.raises(RegionsError, match="no WCS"):
         to_parent_pixels(read_regions("icrs\ncircle(56.6,-36.4,1\")\n", text=True), no_wcs)
+
+
+def test_a_region_file_in_several_frames_lands_where_each_region_would_on_its_own(info):
+    """Placing a file converts every position to the WCS's frame in one transform per frame; the
+    shapes must land exactly where astropy-regions puts each region on its own."""
+    from explorer.repo import regions_io
+
+    ny, nx = info.shape
+    ra, dec = _sky(info, info.xy0[0] + nx / 3, info.xy0[1] + ny / 2)
+    ra2, dec2 = _sky(info, info.xy0[0] + 2 * nx / 3, info.xy0[1] + ny / 4)
+    from astropy.coordinates import SkyCoord
+
+    gal = SkyCoord(ra2, dec2, unit="deg").galactic
+    text = "\n".join([
+        "# Region file format: DS9", "fk5",
+        f'circle({ra:.6f},{dec:.6f},3")', f'box({ra:.6f},{dec:.6f},8",5",30)',
+        f'ellipse({ra2:.6f},{dec2:.6f},6",3",45)', f"point({ra2:.6f},{dec2:.6f}) # point=cross",
+        f"polygon({ra:.6f},{dec:.6f},{ra2:.6f},{dec2:.6f},{ra2:.6f},{dec:.6f})",
+        f"line({ra:.6f},{dec:.6f},{ra2:.6f},{dec2:.6f})",
+        "galactic", f'circle({gal.l.deg:.6f},{gal.b.deg:.6f},4")',
+        "fk4", f'annulus({ra:.6f},{dec:.6f},2",5")'])
+    regions = read_regions(text, text=True)
+    placed = [outline(r) for r in regions_io.to_parent_pixels(regions, info)]
+    one_by_one = [outline(regions_io._shift(r.to_pixel(info.wcs), *info.xy0)) for r in regions]
+    assert len(placed) == len(one_by_one) == 8
+    for a, b in zip(placed, one_by_one):
+        assert a.kind == b.kind
+        for ring_a, ring_b in zip(a.rings, b.rings):
+            np.testing.assert_allclose(ring_a, ring_b, atol=1e-4)
