@@ -34,8 +34,7 @@ class ComparePanel(Panel):
         super().__init__(**params)
         self._memo: dict = {}
         self._callback = None
-        self.state.param.watch(self._on_selection, ["tract", "patch", "repo_root", "collection"])
-        self._on_selection()
+        self.subscribe(self._on_selection, ["tract", "patch", "repo_root", "collection"])
         widgets = pn.Row(
             pn.widgets.Select.from_param(self.param.band_a, name="band A", width=90, css_classes=["w-cmp-a"]),
             pn.widgets.Select.from_param(self.param.band_b, name="band B", width=90, css_classes=["w-cmp-b"]),
