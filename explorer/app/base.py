@@ -15,7 +15,8 @@ lives in the state and in the image panel, never in a tool panel.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import panel as pn
 import param

@@ -131,10 +131,10 @@ class Explorer(pn.viewable.Viewer):
         return {f.param for f in fields if not is_default(f, getattr(self.state, f.param))}
 
     @staticmethod
-    def _opened(cls: type, linked: set[str]) -> bool:
-        return bool(linked.intersection(getattr(cls, "opened_by", ())))
+    def _opened(panel_class: type, linked: set[str]) -> bool:
+        return bool(linked.intersection(getattr(panel_class, "opened_by", ())))
 
-    def open_tools(self, *names: str) -> "Explorer":
+    def open_tools(self, *names: str) -> Explorer:
         """Open the cards of the tools ``names`` (none given: every tool), as a click on their
         headers does; returns the page."""
         tools = [spec.name for spec in PANELS if spec.tool]
@@ -143,9 +143,11 @@ class Explorer(pn.viewable.Viewer):
         return self
 
     def card(self, name: str) -> pn.Card:
-        """The card of panel ``name``: open while the panel is active (either one opens the other)."""
+        """The card of panel ``name`` (CSS hook ``explorer-card-<name>``): open while the panel is
+        active (either one opens the other)."""
         panel = self.panels[name]
-        card = pn.Card(panel.content(), title=panel.title, collapsed=not panel.active, **CARD)
+        card = pn.Card(panel.content(), title=panel.title, collapsed=not panel.active,
+                       css_classes=["explorer-card", f"explorer-card-{name}"], **CARD)
         card.param.watch(lambda e: setattr(panel, "active", not e.new), "collapsed")
         panel.param.watch(lambda e: setattr(card, "collapsed", not e.new), "active")
         return card
@@ -156,19 +158,21 @@ class Explorer(pn.viewable.Viewer):
         from panel.io.document import hold
 
         doc = getattr(pn.state, "curdoc", None)
-        return hold(doc, freeze=True) if doc is not None else nullcontext()
+        return hold(doc) if doc is not None else nullcontext()
 
     def sidebar(self):
         """The controls."""
         return self.controls.__panel__()
 
     def main(self):
-        """The banner and the panels, in cards, row by row as :data:`PANELS` places them."""
-        rows: dict[int, list] = {}
+        """The banner and the panels, in cards, row by row as :data:`PANELS` places them; a tool's
+        card takes a row of its own (collapsed cards side by side would leave an opened one the
+        width of its collapsed neighbours' leftovers)."""
+        rows: dict[Any, list] = {}
         for spec in PANELS:
-            rows.setdefault(spec.row, []).append(self.card(spec.name))
+            rows.setdefault((spec.row, spec.name) if spec.tool else (spec.row, ""), []).append(self.card(spec.name))
         layout = [self.errors]
-        for _row, cards in sorted(rows.items()):
+        for _row, cards in sorted(rows.items(), key=lambda item: item[0][0]):  # (stable: registry order)
             layout.append(cards[0] if len(cards) == 1 else pn.Row(*cards, sizing_mode="stretch_width"))
         return pn.Column(*layout, sizing_mode="stretch_width")
 
