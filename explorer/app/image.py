@@ -10,7 +10,9 @@ A click costs what changes on screen: HoloViews builds the plot and follows zoom
 change of the state (another band, visit, plane, stretch, limits, catalog) renders the frame and
 sets the image's and the sources' Bokeh data sources directly (:meth:`ImagePanel.redraw`), one
 update per batch of changes; the layers over the image (:mod:`.overlays`) are asked again only
-when one of them has something to draw or to clear.
+when one of them has something to draw or to clear. (Over 400 lines: the plot's build, its
+direct updates and the readout share the drawn plot's handles and memos; split, one plot's state
+would be spread over modules.)
 """
 from __future__ import annotations
 
