@@ -100,7 +100,7 @@ def test_sky_grid_counts_every_finite_row_across_ra_zero():
 def page(sample_gen3):
     from explorer.app.page import Explorer
 
-    return Explorer(str(sample_gen3))
+    return Explorer(str(sample_gen3)).open_tools()
 
 
 def test_table_panel_rows_selection_and_mark(page):

@@ -79,7 +79,7 @@ def test_colorbar_panel_draws_the_limits_and_says_what_is_wrong(sample_gen3):
     from explorer.app import Explorer
 
     page = Explorer(str(sample_gen3))
-    bar = page.panels["colorbar"]
+    bar = page.open_tools("colorbar").colorbar
     page.state.param.update(limits_choice="manual", vmin=-5.0, vmax=250.0)
     fig = bar.bar.object
     labels = fig.xaxis.major_label_overrides
@@ -203,7 +203,7 @@ def test_psf_panel_shows_the_stamp_at_the_pointer(sample_gen3):
     from explorer.app import Explorer
 
     page = Explorer(str(sample_gen3))
-    psf = page.panels["psf"]
+    psf = page.open_tools("psf").psf
     assert 'data-peak-dx="0" data-peak-dy="0"' in psf.caption.object
     x0, y0 = page.state.exposure().info.xy0
     page.panels["image"].show_pixel(x0 + 70.0, y0 + 130.0)  # the pointer over the image

@@ -20,7 +20,7 @@ def test_default_bands_are_irg_or_the_reddest():
 def page(sample_gen3):
     from explorer.app.page import Explorer
 
-    return Explorer(str(sample_gen3))
+    return Explorer(str(sample_gen3)).open_tools()
 
 
 def test_export_cutouts_and_png(page):

@@ -5,6 +5,14 @@ The plot is built once per frame geometry (:attr:`ImagePanel.extent`): selecting
 exposure of that shape redraws it in place. On the same pixel grid (another visit of a detector,
 another band of a patch) the zoom is kept, as one blinks between exposures in ds9; at another
 origin (another patch) the new frame is shown whole: a plot hook moves the axes to it, once.
+
+A click costs what changes on screen: HoloViews builds the plot and follows zoom and pan, but a
+change of the state (another band, visit, plane, stretch, limits, catalog) renders the frame and
+sets the image's and the sources' Bokeh data sources directly (:meth:`ImagePanel.redraw`), one
+update per batch of changes; the layers over the image (:mod:`.overlays`) are asked again only
+when one of them has something to draw or to clear. (Over 400 lines: the plot's build, its
+direct updates and the readout share the drawn plot's handles and memos; split, one plot's state
+would be spread over modules.)
 """
 from __future__ import annotations
 
@@ -27,6 +35,9 @@ from .overlays import IMAGE_OVERLAYS
 from .tools.cells import cell_note
 from .style import message_html
 
+DISPLAY_PARAMS = ("exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha", "limits_choice",
+                  "contrast", "vmin", "vmax")
+SOURCE_PARAMS = ("exposure_ref", "catalog_ref", "show_sources", "column", "require_flags", "exclude_flags")
 SOURCE_LIMIT = 5000  # sources drawn individually in view; beyond, the brightest are drawn
 READOUT_HINT = "move the pointer over the image: pixel, value, mask planes, RA/Dec"
 
@@ -37,6 +48,21 @@ def overlaps(x_range, y_range, bounds) -> bool:
         return True
     (xa, xb), (ya, yb) = sorted(x_range), sorted(y_range)
     return xa < bounds[2] and xb > bounds[0] and ya < bounds[3] and yb > bounds[1]
+
+
+def rgba_source_data(rgba: np.ndarray, bounds) -> dict[str, list]:
+    """The data of a Bokeh ``ImageRGBA`` glyph for an (h, w, 4) uint8 array whose rows go bottom to
+    top, placed at ``bounds`` (x0, y0, x1, y1): what HoloViews sends for an ``hv.RGB``."""
+    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
+    image = rgba.view(np.uint32).reshape(rgba.shape[:2])
+    x0, y0, x1, y1 = bounds
+    return {"image": [image], "x": [x0], "y": [y0], "dw": [x1 - x0], "dh": [y1 - y0]}
+
+
+class _Layers(param.Parameterized):
+    """Bumped when the layers over the image must be drawn again (their one shared stream)."""
+
+    version = param.Integer(default=0)
 
 
 def readout_html(info: Optional[dict[str, Any]]) -> str:
@@ -78,8 +104,16 @@ class ImagePanel(Panel):
         self.pointer_listeners: list = []  # f(x, y) called with the pointer's parent pixel (tools: PSF)
         self.figure = None  # the Bokeh figure of the current plot, once drawn (see center_on)
         self._sources_memo: tuple[Any, Optional[pd.DataFrame]] = (None, None)
+        self._plot: dict[str, Any] = {}  # the plot drawn: its extent, streams and Bokeh handles
+        self._layers = _Layers()
+        self._layer_memo: dict[str, tuple[Any, Any]] = {}
+        self._pending: set[str] = set()
         self.state.param.watch(self._update_extent, ["exposure_ref", "repo_root"])
         self.state.param.watch(self._on_exposure, ["exposure_ref"])
+        self.state.param.watch(lambda *_e: self._schedule("frame"), list(DISPLAY_PARAMS))
+        self.state.param.watch(lambda *_e: self._schedule("sources"), list(SOURCE_PARAMS))
+        layer_params = sorted({"exposure_ref", *(p for o in IMAGE_OVERLAYS for p in o.watch)})
+        self.state.param.watch(lambda *_e: self._schedule("layers"), layer_params)
         self._update_extent()
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
         self._layout = pn.Column(self.title_pane, fetch_progress_line(self.state), self.plot_pane, self.readout,
@@ -140,8 +174,6 @@ class ImagePanel(Panel):
             return pn.pane.HTML(message_html(self.no_image_message(), "image-empty", "#a33", 200)
                                 .replace("padding:30px", "padding:40px"), sizing_mode="stretch_width", height=200)
         fx, fy = full_range(exposure.info.shape, exposure.info.xy0)
-        display = hv.streams.Params(st, ["exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha",
-                                          "limits_choice", "contrast", "vmin", "vmax"])
         zoom = st.zoom
         if zoom is not None and overlaps(zoom[:2], zoom[2:], (fx[0], fy[0], fx[1], fy[1])):
             vx, vy = tuple(sorted(zoom[:2])), tuple(sorted(zoom[2:]))  # a link's zoom
@@ -152,6 +184,8 @@ class ImagePanel(Panel):
         size = hv.streams.PlotSize(width=800, height=800)
         origin = {"xy0": tuple(exposure.info.xy0), "move_axes": None, "frame": (fx[0], fy[0], fx[1], fy[1])}
         self._origin = origin
+        self._plot = {"extent": self.extent, "range": rng, "size": size}
+        self._layer_memo.clear()
 
         def frame(x_range=None, y_range=None, width=None, height=None, **_kw):
             bounds = (fx[0], fy[0], fx[1], fy[1])
@@ -168,23 +202,25 @@ class ImagePanel(Panel):
                 x_range = y_range = None
             elif not overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
                 x_range = y_range = None
-            f = self.safe(f"rendering {st.describe()}", lambda: st.render_image(
-                width=int(width or 800), height=int(height or 800), x_range=x_range, y_range=y_range),
-                lambda _m: None)
+            f = self.safe(f"rendering {st.describe()}", lambda: self.render(
+                x_range, y_range, int(width or 800), int(height or 800)), lambda _m: None)
             if f is None:
                 return empty_image("cannot render", bounds=bounds)
             return frame_element(f)
 
+        def keep_sources(plot, _element):
+            self._plot["sources"] = plot
+
         def sources(x_range=None, y_range=None, **_kw):
             empty = sources_element(np.zeros(0), np.zeros(0), value_name=st.column or "value")
             return self.safe("the sources on the image", lambda: self._sources_element(x_range, y_range),
-                             lambda _m: empty)
+                             lambda _m: empty).opts(hooks=[keep_sources])
 
-        img = hv.DynamicMap(frame, streams=[rng, size, display])
-        layers = [self._overlay(img, overlay) for overlay in IMAGE_OVERLAYS]
-        src_params = hv.streams.Params(st, ["catalog_ref", "show_sources", "column", "require_flags",
-                                            "exclude_flags"])
-        src = hv.DynamicMap(sources, streams=[hv.streams.RangeXY(source=img), src_params])
+        img = hv.DynamicMap(frame, streams=[rng, size])
+        self._plot["image"] = img
+        layers_stream = hv.streams.Params(self._layers, ["version"])
+        layers = [self._overlay(img, overlay, layers_stream) for overlay in IMAGE_OVERLAYS]
+        src = hv.DynamicMap(sources, streams=[hv.streams.RangeXY(source=img)])
         pointer = hv.streams.PointerXY(x=None, y=None, source=img)
         pointer.add_subscriber(lambda x=None, y=None: self.show_pixel(x, y))
         self.pointer = pointer
@@ -198,6 +234,7 @@ class ImagePanel(Panel):
         def move_axes(plot, _element):
             """After a change of origin, put the axes on the new frame (once; zooming is the user's)."""
             self.figure = plot.state
+            self._plot["frame"] = plot
             bounds = origin["move_axes"]
             if bounds is None:
                 return
@@ -219,16 +256,116 @@ class ImagePanel(Panel):
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
                                  css_classes=["image-plot"])
 
-    def _overlay(self, img, overlay):
-        """A registered layer as a DynamicMap following the view and the parameters it watches."""
-        st = self.state
-        params = hv.streams.Params(st, sorted({"exposure_ref", *overlay.watch}))
-
+    def _overlay(self, img, overlay, layers_stream):
+        """A registered layer as a DynamicMap following the view, and the state through the one
+        stream :meth:`redraw` bumps when a layer has changed."""
         def layer(x_range=None, y_range=None, **_kw):
-            return self.safe(overlay.name, lambda: overlay.build(st, x_range, y_range),
-                             lambda _m: overlay.empty())
+            return self._layer(overlay, x_range, y_range)
 
-        return hv.DynamicMap(layer, streams=[hv.streams.RangeXY(source=img), params])
+        return hv.DynamicMap(layer, streams=[hv.streams.RangeXY(source=img), layers_stream])
+
+    def _layer(self, overlay, x_range, y_range):
+        """The layer for the state and view (memoised until either changes)."""
+        st = self.state
+        key = (st.exposure_ref, *(_hashable(getattr(st, p)) for p in overlay.watch),
+               _hashable(x_range), _hashable(y_range))
+        memo = self._layer_memo.get(overlay.name)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        element = self.safe(overlay.name, lambda: overlay.build(st, x_range, y_range), lambda _m: overlay.empty())
+        self._layer_memo[overlay.name] = (key, element)
+        return element
+
+    # ----- state -> the Bokeh models, directly ---------------------------------------------------
+    def _schedule(self, what: str) -> None:
+        """Redraw ``what`` once the current batch of state changes is done (in a served session:
+        on the document's next tick, so a cascade of changes costs one redraw; else now)."""
+        doc = getattr(pn.state, "curdoc", None)
+        if doc is None or getattr(doc, "session_context", None) is None:
+            self.redraw({what})
+            return
+        if not self._pending:
+            doc.add_next_tick_callback(self._flush)
+        self._pending.add(what)
+
+    def _flush(self) -> None:
+        pending, self._pending = self._pending, set()
+        self.redraw(pending)
+
+    def redraw(self, parts=("frame", "sources", "layers")) -> None:
+        """Bring the drawn plot up to date with the state: the frame and the sources by setting
+        their Bokeh data sources, the layers by one refresh when any of them changed."""
+        plot = self._plot
+        if plot.get("extent") != self.extent or "frame" not in plot:
+            return  # no plot yet, or another one is being built for the new extent
+        if "frame" in parts and not self.safe("the image", self._redraw_frame, lambda _m: False, report=False):
+            plot["image"].event()  # (no exposure, say): HoloViews draws what the frame callback says
+            return
+        if "sources" in parts and "sources" in plot:
+            self.safe("the sources on the image", self._redraw_sources, lambda _m: None)
+        if "layers" in parts:
+            self._redraw_layers()
+
+    def render(self, x_range, y_range, width: int, height: int):
+        """The state's exposure rendered over the ranges (None: whole) at ``width`` x ``height``;
+        the last frame is kept, so the refresh that follows a move of the axes renders nothing."""
+        st = self.state
+        key = (st.exposure_ref, *(_hashable(getattr(st, p)) for p in DISPLAY_PARAMS[1:]),
+               _hashable(x_range), _hashable(y_range), width, height, st.error_count)
+        memo = self._plot.get("last")
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        frame = st.render_image(width=width, height=height, x_range=x_range, y_range=y_range)
+        self._plot["last"] = (key, frame)
+        return frame
+
+    def _view(self):
+        """The drawn (x_range, y_range, width, height) of the image plot."""
+        rng, size = self._plot["range"], self._plot["size"]
+        return rng.x_range, rng.y_range, int(size.width or 800), int(size.height or 800)
+
+    def _redraw_frame(self) -> bool:
+        st, origin = self.state, self._origin
+        current = st.exposure()
+        if current is None:
+            return False
+        x_range, y_range, width, height = self._view()
+        cx, cy = full_range(current.info.shape, current.info.xy0)
+        bounds = (cx[0], cy[0], cx[1], cy[1])
+        moved = tuple(current.info.xy0) != origin["xy0"]
+        if moved:  # the ranges the axes move to (the refresh that follows finds this frame)
+            x_range, y_range = cx, cy
+        elif not overlaps(x_range, y_range, bounds):
+            x_range = y_range = None
+        frame = self.render(x_range, y_range, width, height)
+        if frame is None:
+            return False
+        self._plot["frame"].handles["source"].data = rgba_source_data(frame.rgba, frame.bounds)
+        if moved:  # another part of the sky: show it whole
+            origin.update(xy0=tuple(current.info.xy0), frame=bounds, move_axes=None)
+            fig = self.figure
+            fig.x_range.update(start=bounds[0], end=bounds[2])
+            fig.y_range.update(start=bounds[1], end=bounds[3])
+        return True
+
+    def _redraw_sources(self) -> None:
+        x_range, y_range, _w, _h = self._view()
+        element = self._sources_element(x_range, y_range)
+        source = self._plot["sources"].handles["source"]
+        source.data = {k: element.dimension_values(k) for k in source.data}
+
+    def _redraw_layers(self) -> None:
+        """Ask every layer again; refresh the plot once if any has something new to show."""
+        x_range, y_range, _w, _h = self._view()
+        before = {name: memo[1] for name, memo in self._layer_memo.items()}
+        changed = False
+        for overlay in IMAGE_OVERLAYS:
+            element = self._layer(overlay, x_range, y_range)
+            old = before.get(overlay.name)
+            if old is not element and (old is None or _draws(old) or _draws(element)):
+                changed = True
+        if changed:
+            self._layers.version += 1
 
     def center_on(self, x: float, y: float, half_width: Optional[float] = None) -> bool:
         """Centre the view on parent pixel (x, y), keeping the zoom unless ``half_width`` (pixels)
@@ -297,3 +434,20 @@ class ImagePanel(Panel):
 
     def __panel__(self):
         return self._layout
+
+
+def _draws(element: Any) -> bool:
+    """Whether a layer has anything to draw (a finite coordinate)."""
+    try:
+        return bool(np.isfinite(np.asarray(element.dimension_values(0), dtype=float)).any())
+    except Exception:  # noqa: BLE001 - when in doubt, draw
+        return True
+
+
+def _hashable(value: Any) -> Any:
+    """A value usable in a memo key (lists and arrays as tuples)."""
+    if isinstance(value, (list, np.ndarray)):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_hashable(v) for v in value)
+    return value

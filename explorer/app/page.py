@@ -4,6 +4,11 @@
 tab; ``.template()`` / ``.servable()`` serve it (:func:`create_app` does so per browser session,
 with the selection in the URL). A panel is added by writing its module (a :class:`~.base.Panel`)
 and one line in :data:`PANELS`.
+
+Tool panels (``tool=True`` in :data:`PANELS`) sit in cards that are collapsed at first: a tool
+does no work while its card is closed (:attr:`~.base.Panel.active` follows the card), so a click
+costs what the open panels need. A link that sets a state parameter a tool names in its
+``opened_by`` (``grid=1``: the go-to panel's sky-axes switch) opens that tool's card.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import param
 
 from ..errors import ExplorerError
 from ..state import ExplorerState, default_repository
+from ..urlstate import BY_KEY, is_default
 from .alerts import ErrorBanner
 from .base import Panel
 from .controls import Controls
@@ -54,6 +60,7 @@ class PanelSpec:
     name: str
     cls: type
     row: int
+    tool: bool = False  # a tool: its card is collapsed at first, and it works only while open
 
 
 PANELS: list[PanelSpec] = [
@@ -62,17 +69,17 @@ PANELS: list[PanelSpec] = [
     PanelSpec("image", ImagePanel, 1),
     PanelSpec("histogram", HistogramPanel, 2),
     PanelSpec("info", InfoPanel, 2),
-    PanelSpec("colorbar", ColorbarPanel, 3),
-    PanelSpec("goto", GotoPanel, 3),
-    PanelSpec("psf", PsfPanel, 3),
-    PanelSpec("export", ExportPanel, 4),
-    PanelSpec("regions", RegionsPanel, 4),
-    PanelSpec("rgb", RGBPanel, 5),
-    PanelSpec("compare", ComparePanel, 5),
-    PanelSpec("table", CatalogTablePanel, 6),
-    PanelSpec("scatter", ScatterPanel, 7),
-    PanelSpec("density", SkyDensityPanel, 7),
-    PanelSpec("hats", HatsPanel, 8),
+    PanelSpec("colorbar", ColorbarPanel, 3, tool=True),
+    PanelSpec("goto", GotoPanel, 3, tool=True),
+    PanelSpec("psf", PsfPanel, 3, tool=True),
+    PanelSpec("export", ExportPanel, 4, tool=True),
+    PanelSpec("regions", RegionsPanel, 4, tool=True),
+    PanelSpec("rgb", RGBPanel, 5, tool=True),
+    PanelSpec("compare", ComparePanel, 5, tool=True),
+    PanelSpec("table", CatalogTablePanel, 6, tool=True),
+    PanelSpec("scatter", ScatterPanel, 7, tool=True),
+    PanelSpec("density", SkyDensityPanel, 7, tool=True),
+    PanelSpec("hats", HatsPanel, 8, tool=True),
 ]
 
 
@@ -114,11 +121,39 @@ class Explorer(pn.viewable.Viewer):
         self.errors = ErrorBanner(state=st)
         self.controls = Controls(state=st)
         self.panels: dict[str, Panel] = {}
+        linked = self._linked_params(query)
         for spec in PANELS:
-            self.panels[spec.name] = spec.cls(state=st)
+            self.panels[spec.name] = spec.cls(state=st, active=not spec.tool or self._opened(spec.cls, linked))
             setattr(self, spec.name, self.panels[spec.name])
         for panel in self.panels.values():
             panel.attach(self)
+
+    def _linked_params(self, query: dict[str, Any] | None) -> set[str]:
+        """State parameters a link set to something other than their default."""
+        fields = [BY_KEY[k] for k in (query or {}) if k in BY_KEY]
+        return {f.param for f in fields if not is_default(f, getattr(self.state, f.param))}
+
+    @staticmethod
+    def _opened(panel_class: type, linked: set[str]) -> bool:
+        return bool(linked.intersection(getattr(panel_class, "opened_by", ())))
+
+    def open_tools(self, *names: str) -> Explorer:
+        """Open the cards of the tools ``names`` (none given: every tool), as a click on their
+        headers does; returns the page."""
+        tools = [spec.name for spec in PANELS if spec.tool]
+        for name in names or tools:
+            self.panels[name].active = True
+        return self
+
+    def card(self, name: str) -> pn.Card:
+        """The card of panel ``name`` (CSS hook ``explorer-card-<name>``): open while the panel is
+        active (either one opens the other)."""
+        panel = self.panels[name]
+        card = pn.Card(panel.content(), title=panel.title, collapsed=not panel.active,
+                       css_classes=["explorer-card", f"explorer-card-{name}"], **CARD)
+        card.param.watch(lambda e: setattr(panel, "active", not e.new), "collapsed")
+        panel.param.watch(lambda e: setattr(card, "collapsed", not e.new), "active")
+        return card
 
     def _hold(self):
         """Hold (and freeze) the Bokeh document while a cascade changes many things at once, so the
@@ -126,20 +161,21 @@ class Explorer(pn.viewable.Viewer):
         from panel.io.document import hold
 
         doc = getattr(pn.state, "curdoc", None)
-        return hold(doc, freeze=True) if doc is not None else nullcontext()
+        return hold(doc) if doc is not None else nullcontext()
 
     def sidebar(self):
         """The controls."""
         return self.controls.__panel__()
 
     def main(self):
-        """The banner and the panels, in cards, row by row as :data:`PANELS` places them."""
-        rows: dict[int, list] = {}
+        """The banner and the panels, in cards, row by row as :data:`PANELS` places them; a tool's
+        card takes a row of its own (collapsed cards side by side would leave an opened one the
+        width of its collapsed neighbours' leftovers)."""
+        rows: dict[Any, list] = {}
         for spec in PANELS:
-            panel = self.panels[spec.name]
-            rows.setdefault(spec.row, []).append(pn.Card(panel, title=panel.title, **CARD))
+            rows.setdefault((spec.row, spec.name) if spec.tool else (spec.row, ""), []).append(self.card(spec.name))
         layout = [self.errors]
-        for _row, cards in sorted(rows.items()):
+        for _row, cards in sorted(rows.items(), key=lambda item: item[0][0]):  # (stable: registry order)
             layout.append(cards[0] if len(cards) == 1 else pn.Row(*cards, sizing_mode="stretch_width"))
         return pn.Column(*layout, sizing_mode="stretch_width")
 

@@ -37,6 +37,16 @@ JS_PLOT_GEOMETRY = """
 }
 """
 
+# whether the card of a panel (CSS hook ``explorer-card-<name>``) is collapsed (null: no such card)
+JS_CARD_COLLAPSED = """
+(css) => {
+  for (const m of Bokeh.documents[0].all_models) {
+    if ((m.css_classes || []).includes(css) && m.collapsed !== undefined) return m.collapsed;
+  }
+  return null;
+}
+"""
+
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
@@ -67,6 +77,17 @@ class Page:
             self.page.wait_for_timeout(200)
         self.shot("timeout")
         raise AssertionError(f"timed out waiting for {what}")
+
+    def open_card(self, name: str) -> None:
+        """Open the card of panel ``name`` (a tool: collapsed at first) with a click on its header,
+        as a person does; nothing when it is open already. The page is scrolled back to where it
+        was (the click scrolls the header into view), so plots keep the positions tests expect."""
+        css = f"explorer-card-{name}"
+        if self.page.evaluate(JS_CARD_COLLAPSED, css):
+            where = self.page.evaluate("() => [window.scrollX, window.scrollY]")
+            self.page.locator(f".{css} .card-header").first.click()
+            self.page.evaluate("([x, y]) => window.scrollTo(x, y)", where)
+        self.wait_for(lambda: self.page.evaluate(JS_CARD_COLLAPSED, css) is False, f"the {name} card to open")
 
     def plot(self, xlabel: str):
         return self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)

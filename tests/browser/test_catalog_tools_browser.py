@@ -89,6 +89,7 @@ def points_sources(p: Page):
 def test_table_rows_are_the_catalog_and_sort_on_the_server(open_page, server):
     _st, rows = reference_rows(server["repo"])
     p = open_page()
+    p.open_card("table")
     p.wait_for(lambda: caption_attr(p, "catalog-table-caption", "data-total"), "the catalog table")
     assert caption_attr(p, "catalog-table-caption", "data-total") == len(rows) > 15
     assert caption_attr(p, "catalog-table-caption", "data-rows") == len(rows)
@@ -108,6 +109,7 @@ def test_table_rows_are_the_catalog_and_sort_on_the_server(open_page, server):
 def test_row_click_centres_the_image_and_marks_the_source(open_page, server):
     _st, rows = reference_rows(server["repo"])
     p = open_page()
+    p.open_card("table")
     p.wait_for(lambda: cells(p, "id"), "the catalog table")
     before = p.plot("x (parent pixels)")
     # a row whose source is away from the view's centre
@@ -147,6 +149,7 @@ def test_box_selection_on_the_image_filters_the_table(open_page, server):
 
     _st, rows = reference_rows(server["repo"])
     p = open_page()
+    p.open_card("table")
     p.wait_for(lambda: cells(p, "id"), "the catalog table")
     g = p.plot("x (parent pixels)")
     per_px = (g["x1"] - g["x0"]) / g["width"]  # data pixels per screen pixel
@@ -183,6 +186,7 @@ def test_histogram_range_filters_the_table(open_page, server):
     column = st.column
     values = np.log10(np.where(rows[column] > 0, rows[column], np.nan))
     p = open_page()
+    p.open_card("table")
     p.wait_for(lambda: cells(p, "id"), "the catalog table")
     label = f"log10({column})"
     p.wait_for(lambda: p.plot(label), "the histogram")
@@ -212,6 +216,7 @@ def test_colour_magnitude_diagram_in_two_clicks(open_page, server):
     mag = axis_data(df, "r_psfFlux", names, magnitudes=True).values
     n = int((np.isfinite(colour) & np.isfinite(mag)).sum())
     p = open_page("?catalog=objectTable")
+    p.open_card("scatter")
     p.wait_for(lambda: caption_attr(p, "scatter-caption", "data-points"), "the scatter")
     p.page.locator(".scatter-cmd button").click()
     g = p.wait_for(lambda: p.plot("g - r (AB mag)"), "the colour-magnitude diagram")
@@ -232,6 +237,7 @@ def test_colour_magnitude_diagram_in_two_clicks(open_page, server):
 def test_sky_density_map_total_is_the_row_count(open_page, server):
     _st, rows = reference_rows(server["repo"])
     p = open_page()
+    p.open_card("density")
     p.wait_for(lambda: caption_attr(p, "density-caption", "data-total"), "the density map")
     assert caption_attr(p, "density-caption", "data-total") == len(rows)
     sums = p.wait_for(lambda: [s["image_sum"] for s in p.page.evaluate(JS_SOURCES) if s["image_sum"]],

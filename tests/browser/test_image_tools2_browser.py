@@ -117,6 +117,7 @@ def test_fits_cutout_of_the_view_and_of_a_centre_and_the_png(open_page, server):
     exposure = _exposure(server["repo"])
     info = exposure.info
     p = open_page()
+    p.open_card("export")
     # zoom in on the image (wheel over its centre) and let the view reach the server
     g0 = p.plot(IMAGE_X)
     p.page.mouse.move(g0["left"] + g0["width"] * 0.4, g0["top"] + g0["height"] * 0.6)
@@ -176,6 +177,7 @@ def test_fits_cutout_of_the_view_and_of_a_centre_and_the_png(open_page, server):
 
 def test_rgb_composite_draws_three_bands_and_follows_the_band_choice(open_page):  # noqa: F811
     p = open_page()
+    p.open_card("rgb")
     p.page.locator(".rgb-plot").first.scroll_into_view_if_needed()
     first = p.wait_for(lambda: p.page.evaluate(JS_PLOT_IMAGE, RGB_X), "the RGB composite", timeout=90)
     assert p.value("w-rgb-red") == "i" and p.value("w-rgb-green") == "r" and p.value("w-rgb-blue") == "g"
@@ -223,6 +225,7 @@ def test_regions_imported_onto_the_image_and_drawn_ones_exported(open_page, serv
     reg = tmp_path / "one.reg"
     reg.write_text(f"# Region file format: DS9\nfk5\ncircle({ra:.8f},{dec:.8f},3\")\n")
     p = open_page()
+    p.open_card("regions")
     p.page.locator(".regions-import input[type=file]").first.set_input_files(str(reg))
     lines = p.wait_for(lambda: p.page.evaluate(JS_LINES, [IMAGE_X, "#ff3fd2"]), "the imported circle", timeout=90)
     assert len(lines) == 1
@@ -271,6 +274,7 @@ def test_regions_imported_onto_the_image_and_drawn_ones_exported(open_page, serv
 def test_compare_two_bands_with_linked_zoom_and_blink(open_page):  # noqa: F811
     xa, xb = "x (parent pixels) [A]", "x (parent pixels) [B]"
     p = open_page()
+    p.open_card("compare")
     p.page.locator(".compare-plot").first.scroll_into_view_if_needed()
     a = p.wait_for(lambda: p.page.evaluate(JS_PLOT_IMAGE, xa), "band A", timeout=90)
     b = p.wait_for(lambda: p.page.evaluate(JS_PLOT_IMAGE, xb), "band B", timeout=90)

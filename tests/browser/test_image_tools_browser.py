@@ -206,6 +206,7 @@ def test_grid_labels_are_the_wcs_values_at_their_pixels_and_the_compass_points_n
 def test_go_to_a_position_selects_the_patch_centres_and_marks_it(open_page, server):
     repo = _open_repo(server)
     p = open_page()
+    p.open_card("goto")
     m = _title(p)
     far = next(d for d in repo.query_data_ids("objectTable") if d["tract"] != int(m.group(1)))
     obj = repo.get_catalog("objectTable", far, columns=["objectId", "coord_ra", "coord_dec"]).iloc[7]
@@ -261,6 +262,7 @@ def test_go_to_a_position_selects_the_patch_centres_and_marks_it(open_page, serv
 # ----- PSF --------------------------------------------------------------------------------------
 def test_psf_panel_shows_the_model_image_peaked_at_its_centre_and_follows_the_pointer(open_page, server):
     p = open_page()
+    p.open_card("psf")
     p.wait_for(lambda: "GaussianPsf" in p.text(".psf-caption"), "the PSF caption")
     img = p.wait_for(lambda: p.page.evaluate(JS_PSF_IMAGE), "the PSF image")
     flat = np.array(img["flat"], float)

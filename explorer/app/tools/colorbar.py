@@ -33,6 +33,7 @@ class ColorbarPanel(Panel):
     """The colour bar of the image shown, and the limits widgets."""
 
     title = "Colour bar and limits"
+    opened_by = ("limits_choice", "contrast", "vmin", "vmax")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -50,9 +51,8 @@ class ColorbarPanel(Panel):
         self.limits_buttons.param.watch(self._on_choice, "value")
         self.vmin_input.param.watch(self._on_typed, "value")
         self.vmax_input.param.watch(self._on_typed, "value")
-        s.param.watch(self._redraw, ["exposure_ref", "plane", "stretch", "cmap", "limits_choice", "contrast",
-                                     "vmin", "vmax"])
-        self._redraw()
+        self.subscribe(self._redraw, ["exposure_ref", "plane", "stretch", "cmap", "limits_choice", "contrast",
+                                      "vmin", "vmax"])
         self._layout = pn.Column(self.caption, self.bar, self.limits_buttons, self.contrast_slider,
                                  pn.Row(self.vmin_input, self.vmax_input), sizing_mode="stretch_width")
 

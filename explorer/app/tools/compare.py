@@ -50,8 +50,7 @@ class ComparePanel(Panel):
         self._memo: dict = {}
         self._callback = None
         self._overlap: dict[int, list[int]] = {}
-        self.state.param.watch(self._on_selection, ["tract", "patch", "repo_root", "collection"])
-        self._on_selection()
+        self.subscribe(self._on_selection, ["tract", "patch", "repo_root", "collection"])
         self._band_b_widget = pn.widgets.Select.from_param(self.param.band_b, name="band B", width=90,
                                                            css_classes=["w-cmp-b"])
         self._visit_widgets = pn.Row(

@@ -52,9 +52,8 @@ class SkyDensityPanel(Panel):
         self.plot = pn.pane.HoloViews(empty_density(), linked_axes=False, sizing_mode="stretch_width",
                                       css_classes=["density-map"])
         self.total: int | None = None
-        self.state.param.watch(lambda *_e: self.redraw(), ["catalog_ref", "require_flags", "exclude_flags"])
+        self.subscribe(lambda *_e: self.redraw(), ["catalog_ref", "require_flags", "exclude_flags"])
         self._layout = pn.Column(self.plot, self.caption, sizing_mode="stretch_width")
-        self.redraw()
 
     def data(self):
         st = self.state

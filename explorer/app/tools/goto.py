@@ -94,6 +94,7 @@ class GotoPanel(Panel):
     """The go-to box, its message, and the sky-axes switch."""
 
     title = "Go to"
+    opened_by = ("show_grid",)
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -40,9 +40,8 @@ class PsfPanel(Panel):
                                                            css_classes=["w-psf-follow"])
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
         self.plot = pn.pane.HoloViews(None, css_classes=["psf-plot"], width=340, height=300)
-        self.state.param.watch(self._reset, ["exposure_ref"])
-        self.param.watch(self._redraw, ["where"])
-        self._redraw()
+        self.subscribe(self._reset, ["exposure_ref"])
+        self.subscribe(self._redraw, ["where"], source=self, on_open=False)
         self._layout = pn.Column(self.caption, self.plot, self.follow_check, sizing_mode="stretch_width")
 
     def attach(self, page: Any) -> None:
@@ -51,7 +50,7 @@ class PsfPanel(Panel):
             image.pointer_listeners.append(self.pointer_moved)
 
     def pointer_moved(self, x: Optional[float], y: Optional[float]) -> None:
-        if not self.follow or x is None or y is None:
+        if not (self.follow and self.active) or x is None or y is None:
             return
         snapped = (round(x / FOLLOW_STEP) * FOLLOW_STEP, round(y / FOLLOW_STEP) * FOLLOW_STEP)
         if snapped != self.where:

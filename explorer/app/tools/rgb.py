@@ -57,8 +57,7 @@ class RGBPanel(Panel):
         widgets["stretch"] = pn.widgets.FloatSlider.from_param(self.param.stretch, width=180,
                                                                css_classes=["w-rgb-stretch"])
         widgets["Q"] = pn.widgets.FloatSlider.from_param(self.param.Q, width=180, css_classes=["w-rgb-q"])
-        self.state.param.watch(self._on_selection, ["tract", "patch", "repo_root", "collection"])
-        self._on_selection()
+        self.subscribe(self._on_selection, ["tract", "patch", "repo_root", "collection"])
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
         self._layout = pn.Column(pn.Row(*widgets.values()), self.plot_pane, sizing_mode="stretch_width")
 

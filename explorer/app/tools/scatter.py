@@ -50,12 +50,11 @@ class ScatterPanel(Panel):
         self._quiet = False  # set while several widgets change at once: one redraw after them
         for w in (self.x, self.y, self.magnitudes):
             w.param.watch(lambda _e: self._quiet or self.redraw(), "value")
-        self.state.param.watch(lambda *events: self._on_catalog() if any(e.name == "catalog_ref" for e in events)
-                               else self.redraw(), list(ROWS_PARAMS))
+        self.subscribe(lambda *events: self._on_catalog() if not events or any(e.name == "catalog_ref" for e in events)
+                       else self.redraw(), list(ROWS_PARAMS))
         self._layout = pn.Column(pn.Row(self.x, self.y, sizing_mode="stretch_width"),
                                  pn.Row(self.magnitudes, self.cmd), self.plot, self.caption,
                                  sizing_mode="stretch_width")
-        self._on_catalog()
 
     def _numeric(self) -> list[str]:
         return list(self.state.param.column.objects or [])

@@ -54,11 +54,10 @@ class CatalogTablePanel(Panel):
         self.table.on_click(self._on_click)
         self.clear.on_click(lambda _e: clear_selection(self.state))
         self.columns.param.watch(lambda _e: self.refresh(), "value")
-        self.state.param.watch(self._on_catalog, ["catalog_ref"])
-        self.state.param.watch(lambda *_e: self.refresh(), [*ROWS_PARAMS, *SELECTION_PARAMS, "log_x"])
+        self.subscribe(self._on_catalog, ["catalog_ref"])
+        self.subscribe(lambda *_e: self.refresh(), [*ROWS_PARAMS, *SELECTION_PARAMS, "log_x"], on_open=False)
         self._layout = pn.Column(pn.Row(self.columns, self.clear, sizing_mode="stretch_width"), self.caption,
                                  self.table, sizing_mode="stretch_width")
-        self._on_catalog()
 
     def attach(self, page: Any) -> None:
         self.image = page.panels.get("image")
