@@ -9,7 +9,7 @@ import pytest
 def page(sample_gen3):
     from explorer.app.page import Explorer
 
-    return Explorer(str(sample_gen3))
+    return Explorer(str(sample_gen3)).open_tools("compare")  # a tool works while its card is open
 
 
 def _title(element) -> str:
@@ -36,7 +36,7 @@ def test_visits_offered_are_those_overlapping_the_patch(page):
 def test_the_visit_pane_is_the_calexp_on_the_coadd_grid(page):
     from explorer.render.resample import resample_onto
 
-    c, st = page.compare, page.state
+    c, _st = page.compare, page.state
     c.b_kind = "visit"
     pane = c._build()
     a, b = pane.object

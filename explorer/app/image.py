@@ -63,6 +63,8 @@ class _Layers(param.Parameterized):
     """Bumped when the layers over the image must be drawn again (their one shared stream)."""
 
     version = param.Integer(default=0)
+    frame_version = param.Integer(default=0, doc="Bumped when the frame callback must run again "
+                                  "(no exposure to set directly): HoloViews memoises it by its streams")
 
 
 def readout_html(info: Optional[dict[str, Any]]) -> str:
@@ -216,7 +218,7 @@ class ImagePanel(Panel):
             return self.safe("the sources on the image", lambda: self._sources_element(x_range, y_range),
                              lambda _m: empty).opts(hooks=[keep_sources])
 
-        img = hv.DynamicMap(frame, streams=[rng, size])
+        img = hv.DynamicMap(frame, streams=[rng, size, hv.streams.Params(self._layers, ["frame_version"])])
         self._plot["image"] = img
         layers_stream = hv.streams.Params(self._layers, ["version"])
         layers = [self._overlay(img, overlay, layers_stream) for overlay in IMAGE_OVERLAYS]
@@ -298,9 +300,14 @@ class ImagePanel(Panel):
         plot = self._plot
         if plot.get("extent") != self.extent or "frame" not in plot:
             return  # no plot yet, or another one is being built for the new extent
-        if "frame" in parts and not self.safe("the image", self._redraw_frame, lambda _m: False, report=False):
-            plot["image"].event()  # (no exposure, say): HoloViews draws what the frame callback says
-            return
+        if "frame" in parts:
+            if plot.get("blank") or not self.safe("the image", self._redraw_frame, lambda _m: False, report=False):
+                # no exposure (or the frame after one): HoloViews draws what the frame callback says,
+                # title included ("no image for this selection", then cleared)
+                plot["blank"] = self.state.exposure() is None
+                self._layers.frame_version += 1
+                if plot["blank"]:
+                    return
         if "sources" in parts and "sources" in plot:
             self.safe("the sources on the image", self._redraw_sources, lambda _m: None)
         if "layers" in parts:

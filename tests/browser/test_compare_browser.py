@@ -99,29 +99,15 @@ def _bright_star(coadd, calexp):
     return float(x0 + i), float(y0 + j)
 
 
-def _open(open_page, attempts: int = 3) -> Page:
-    """A page, retried when the first load outlasts playwright's 30 s (a loaded shared machine)."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for attempt in range(attempts):
-        try:
-            return open_page()
-        except PlaywrightTimeout:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
 def _open_compare(p: Page) -> None:
-    if not p.page.locator(".compare-plot").count():  # a collapsed card: open it
-        p.page.get_by_text("Blink and compare", exact=True).first.click()
+    p.open_card("compare")
     p.page.locator(".compare-plot").first.scroll_into_view_if_needed()
 
 
 def test_visit_beside_the_coadd_aligned_through_the_wcs(open_page, server):
     from explorer.state import ExplorerState
 
-    p = _open(open_page)
+    p = open_page()
     _open_compare(p)
     p.wait_for(lambda: _pane(p, XA) and _pane(p, XB), "the two compare panes", timeout=90)
     p.page.select_option(".w-cmp-kind select", label="a visit (aligned)")
@@ -140,12 +126,12 @@ def test_visit_beside_the_coadd_aligned_through_the_wcs(open_page, server):
     coadd = st.repo.get_exposure(idx.coadd_type, idx.coadd_id(st.tract, st.patch, band))
     calexp = st.repo.get_exposure(idx.calexp_type, {"visit": visit, "detector": detector})
     x, y = _bright_star(coadd, calexp)
-    (sa, pa), (sb, pb) = _star_on_screen(p, XA, a, x, y), _star_on_screen(p, XB, b, x, y)
+    (sa, pa), (sb, _pb) = _star_on_screen(p, XA, a, x, y), _star_on_screen(p, XB, b, x, y)
     assert abs(pa[0] - x) < 1.5 and abs(pa[1] - y) < 1.5, (pa, x, y)  # the coadd pane's star is the file's
     assert abs(sa[0] - sb[0]) <= 2.0 and abs(sa[1] - sb[1]) <= 2.0, (sa, sb)
     p.shot("compare-01-visit-aligned")
     # zoom on the star in one pane: the other follows; the star stays together in both
-    ga0, gb0 = p.plot(XA), p.plot(XB)
+    _ga0, gb0 = p.plot(XA), p.plot(XB)
     on_screen = gb0["left"] + gb0["width"] <= p.page.viewport_size["width"]
     xlabel, s0 = (XB, sb) if on_screen else (XA, sa)  # (the visit pane unless the page clips it)
     g0 = p.plot(xlabel)
@@ -165,7 +151,7 @@ def test_visit_beside_the_coadd_aligned_through_the_wcs(open_page, server):
 
     za, zb = p.wait_for(zoomed, "the coadd pane to follow the visit pane's zoom", timeout=60)
     assert zb["title"].startswith(f"visit {visit}") and za["title"] == f"band {band}"
-    (sa, pa), (sb, pb) = _star_on_screen(p, XA, za, x, y), _star_on_screen(p, XB, zb, x, y)
+    (sa, pa), (sb, _pb) = _star_on_screen(p, XA, za, x, y), _star_on_screen(p, XB, zb, x, y)
     assert abs(sa[0] - sb[0]) <= 2.0 and abs(sa[1] - sb[1]) <= 2.0, (sa, sb)
     p.shot("compare-02-visit-zoomed")
     # another detector of the visit, or another visit: the pane follows the choice
