@@ -521,22 +521,29 @@ class RepoIndex:
                       search: str = "", limit: int = OPTION_LIMIT) -> tuple[list[Option], int, str]:
         """The visits :meth:`choose_visits` offers, as options for a type-ahead selector: each with
         its band and the number of its detectors overlapping the patch (or tract), filtered by
-        ``search`` (a substring of the label), at most ``limit`` of them. Returns (options, how
+        ``search`` (a substring of the visit number), at most ``limit`` of them. Returns (options, how
         many matched in all, the note)."""
         choice = self.choose_visits(tract, patch, band)
+        text = (search or "").strip().lower()
+        matches = [v for v in choice.visits if not text or text in str(v)]
+        return self.describe_visits(matches[:limit], tract, patch), len(matches), choice.note
+
+    def describe_visits(self, visits: list[int], tract: Optional[int], patch: Optional[str]) -> list[Option]:
+        """Some visits as options labelled "visit · band · N detectors": N (the count) is how many
+        of the visit's calexp detectors overlap the patch (or, when none do, the tract); without a
+        tract there is no count to give. Two queries at most, whatever the number of visits: the
+        (remembered) overlap join and the bands of the visits not known yet."""
         counts: dict[int, list[int]] = {}
         if tract is not None:
             counts = self.overlapping(tract, patch) or self.overlapping(tract, None)
-        text = (search or "").strip().lower()
-        matches = [v for v in choice.visits if not text or text in str(v)]
-        shown = matches[:limit]
-        bands = self._bands_of(shown)
+        bands = self._bands_of([int(v) for v in visits])
         out = []
-        for v in shown:
-            n = len(counts.get(v, ()))
-            b = bands.get(v)
-            out.append(Option(v, f"{v}" + (f" ({b})" if b else "") + f": {n} overlapping detector{'s' if n != 1 else ''}", n))
-        return out, len(matches), choice.note
+        for v in visits:
+            n = len(counts.get(int(v), ()))
+            label = " · ".join([str(v)] + ([bands[int(v)]] if bands.get(int(v)) else [])
+                               + ([f"{n} detector{'s' if n != 1 else ''}"] if counts else []))
+            out.append(Option(v, label, n))
+        return out
 
     def _bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
         """Bands of some visits: remembered ones, the rest in one registry query."""
@@ -557,7 +564,8 @@ class RepoIndex:
     def detector_options(self, visit: Optional[int], tract: Optional[int] = None, patch: Optional[str] = None,
                          search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
         """The detectors of a visit as options (count 1 where the detector overlaps the chosen
-        patch or tract, else 0), overlapping ones first; ``search`` filters on id or name."""
+        patch or tract, else 0, and the label says so), overlapping ones first; ``search`` filters
+        on id or name."""
         dets = self.detectors(visit)
         over = set(self.overlapping(tract, patch).get(int(visit), ())) if visit is not None and tract is not None else set()
         names = getattr(self.repo, "detector_names", lambda: {})()
@@ -567,7 +575,8 @@ class RepoIndex:
             label = f"{d}" + (f" {names[d]}" if d in names else "")
             if text and text not in label.lower():
                 continue
-            out.append(Option(d, label, int(d in over)))
+            out.append(Option(d, label + (" · on the patch" if d in over and patch is not None else
+                                          " · on the tract" if d in over else ""), int(d in over)))
             if len(out) >= limit:
                 break
         return out
