@@ -39,6 +39,7 @@ MEMO_BYTES = 64 * 1024**2  # ...and at most this many bytes of them
 HEADER_FOOTPRINTS_PER_VISIT = 16  # a visit with at most this many calexps: footprints from their headers
 HEADER_REFINE_LIMIT = 64  # overlap candidates up to which cut-out calexps are checked by their headers
 OPTION_LIMIT = 200  # options returned at once by a type-ahead search
+FEW_VISITS = 8  # footprints of at most this many visits are asked visit by visit, else per tract
 
 
 
@@ -545,8 +546,11 @@ class RepoIndex:
             out.append(Option(v, label, n))
         return out
 
-    def _bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
+    def bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
         """Bands of some visits: remembered ones, the rest in one registry query."""
+        return self._bands_of(visits)
+
+    def _bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
         known, unknown = {}, []
         for v in visits:
             hit = self._memo.peek(("visit_band", int(v)))
@@ -584,16 +588,38 @@ class RepoIndex:
     def footprints_in(self, tract: Optional[int], patch: Optional[str] = None,
                       limit: int = 2000) -> dict[tuple[int, int], np.ndarray]:
         """Footprints (registry regions) of the calexps overlapping a patch or tract, at most
-        ``limit`` of them: what a sky map can draw as glyphs (beyond: :meth:`patch_coverage`)."""
+        ``limit`` of them, in visit order: what a sky map can draw as glyphs (beyond:
+        :meth:`patch_coverage`). Up to :data:`FEW_VISITS` visits, visit by visit (small visits
+        keep their headers' corners); beyond, from one query for the whole tract's regions."""
+        over = sorted(self.overlapping(tract, patch).items())
+        wanted = [(v, d) for v, dets in over for d in dets][:max(int(limit), 0)]
+        if not wanted:
+            return {}
+        by_tract = self._tract_footprints(int(tract)) if len({v for v, _ in wanted}) > FEW_VISITS else None
         out: dict[tuple[int, int], np.ndarray] = {}
-        for visit, dets in sorted(self.overlapping(tract, patch).items()):
-            fps = self.visit_footprints(visit)
-            for d in dets:
-                if d in fps:
-                    out[(visit, d)] = fps[d]
-                    if len(out) >= limit:
-                        return out
+        for visit, d in wanted:
+            corners = by_tract.get((visit, d)) if by_tract is not None else None
+            if corners is None:
+                corners = self.visit_footprints(visit).get(d)
+            if corners is not None:
+                out[(visit, d)] = corners
         return out
+
+    def _tract_footprints(self, tract: int) -> Optional[dict[tuple[int, int], np.ndarray]]:
+        """(visit, detector) -> registry region of every calexp overlapping a tract, in one query
+        (None when the backend cannot say)."""
+        ask = getattr(self.repo, "detector_regions_in", None)
+        if ask is None or not self.calexp_type:
+            return None
+
+        def compute():
+            try:
+                regions = ask(self.calexp_type, int(tract), self.collection)
+            except ExplorerError:
+                return None
+            return None if regions is None else {(int(v), int(d)): np.asarray(c, float) for (v, d), c in regions.items()}
+
+        return self._memoised(("tract_footprints", int(tract)), compute)
 
     def patch_coverage(self, tract: Optional[int]) -> dict[str, int]:
         """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map (the

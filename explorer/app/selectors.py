@@ -65,7 +65,7 @@ class SearchableSelect(pn.viewable.Viewer):
         self.state, self.parameter, self.describe, self.limit = state, name, describe, limit
         self.search = pn.widgets.TextInput(placeholder=placeholder, css_classes=[f"{css}-search"],
                                            sizing_mode="stretch_width", margin=(0, 10))
-        self.select = pn.widgets.Select(name=label, options={}, css_classes=[css], sizing_mode="stretch_width")
+        self.select = pn.widgets.Select(label=label, options={}, css_classes=[css], sizing_mode="stretch_width")
         self.count = pn.pane.HTML("", css_classes=[f"{css}-count"], margin=(0, 10),
                                   styles={"color": "#666", "font-size": "11px"})
         self.total = 0
