@@ -10,7 +10,8 @@ The state parameter stays the one source of truth: its ``objects`` are the value
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import panel as pn
 import param
@@ -89,7 +90,7 @@ class SearchableSelect(pn.viewable.Viewer):
         text = (self.search.value_input if self.search.value_input is not None else self.search.value) or ""
         try:
             options, total = bounded_options(values, current, text, self.describe, self.limit)
-        except Exception:  # noqa: BLE001 - labels are a nicety: the choice must stay possible
+        except Exception:  # labels are a nicety: the choice must stay possible
             log.exception("labelling the %s", self.noun)
             matched = [v for v in values if text.strip() in str(v)]
             options = {str(v): v for v in ([current] if current in values and current not in matched[:self.limit]

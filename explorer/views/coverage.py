@@ -7,7 +7,7 @@ with the count in the hover, one polygon per patch whatever the survey's depth.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
