@@ -97,6 +97,9 @@ def test_visit_and_detector_options_are_counted_from_the_registry(survey_state):
     on_patch = set(over[st.visit])
     assert [d for _label, d in dets[:len(on_patch)]] == sorted(on_patch)
     assert all(("on the patch" in label) == (d in on_patch) for label, d in dets)
+    # registered but not on disk (the survey has 4 calexp files): said in the label, as the state says
+    absent = {v for k, v in (st.param.detector.names or {}).items() if k.endswith("(not on disk)")}
+    assert absent and all(label.endswith("(not on disk)") == (d in absent) for label, d in dets)
     # bounded: a limit below the number of visits lists that many (and the chosen one)
     all_visits = idx.describe_visits(idx.visits, None, None)
     assert len(all_visits) == 8 and all(o.count == 0 for o in all_visits)
@@ -141,3 +144,20 @@ def test_many_footprints_are_counts_per_patch_that_match_them(survey_state):
     assert len(glyphs.split()) == (n_patch if n_patch <= skymap.FOOTPRINT_GLYPHS else 0)
     assert len(skymap.coverage_layer(idx, frame, False, st.tract).split()) == 0
     assert len(skymap.footprint_glyphs(idx, frame, False, st.tract, st.patch).split()) == 0
+
+
+def test_inventory_counts_patches_with_the_registry(survey):
+    """inventory: with one dataset type on patches, the registry counts the distinct (tract,
+    patch) pairs (no data ID materialised), the same number the pairs listed give."""
+    from explorer.repo import open_repo
+
+    root, manifest = survey
+    repo = open_repo(str(root))
+    try:
+        inv = repo.inventory()
+        pairs = repo.distinct_values("deepCoadd_calexp", ["tract", "patch"])
+        assert inv.patches == len(pairs) == repo.count_distinct("deepCoadd_calexp", ["tract", "patch"])
+        assert inv.patches == manifest["patches_registered"] and inv.tracts == manifest["tracts"]
+        assert {d.name: d.count for d in inv.dataset_types} == manifest["datasets"]
+    finally:
+        repo.close()

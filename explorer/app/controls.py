@@ -91,8 +91,10 @@ class Controls(Panel):
         """The detectors offered that match ``search`` (id or name), those overlapping the patch
         first and labelled so; registered detectors whose file is absent say "(not on disk)"."""
         st, text = self.state, (search or "").strip()
-        objects = st.param.detector.objects
-        absent = {v for k, v in objects.items() if str(k).endswith("(not on disk)")} if isinstance(objects, dict) else set()
+        # the state names a registered detector whose file is absent "<id> (not on disk)" (a Selector
+        # given a {label: value} mapping keeps the labels in ``names`` and the values in ``objects``)
+        named = getattr(st.param.detector, "names", None) or {}
+        absent = {v for k, v in named.items() if str(k).endswith("(not on disk)")}
         offered = set(values)
         described = st.index.detector_options(st.visit, st.tract, st.patch, search=text, limit=len(offered) + 1) \
             if st.index is not None and st.visit is not None else []
