@@ -14,13 +14,15 @@ process with the explorer imported (as a server is once it is up):
 Wall-clock figures follow the machine's load (recorded as ``loadavg``); each also has its process
 CPU time (``*_cpu_*``), which shared cores inflate far less.
 
-* ``first_page_s``: ``ExplorerState(repo=...)``: open the Butler and run the first cascade (bands,
+* ``first_page_s``: ``ExplorerState(repo=...)`` and the selectors (``Controls``): open the Butler, run the first cascade (bands,
   tracts, patches, overlapping visits, detectors, the coadd data ID): what the first page waits for;
 * ``switch_p95_ms`` / ``switch_median_ms``: selection switches as the widgets make them (tract,
   patch, band, then calexp visit and detector), each to a value not chosen before (cold answers);
 * ``rss_mb`` and ``rss_growth_mb``: the process's resident memory after the first page and the
   switches, and how much of it the repository added (RSS after minus RSS with the explorer imported);
-* ``inventory_s``: ``repo-explorer inventory REPO --json`` as a subprocess.
+* ``listed``: how many visits and detectors the page's selectors list (bounded) of how many offered;
+* ``footprint_layer``: the sky map's calexp layers with footprints on (coverage polygons, glyphs);
+* ``inventory_s`` / ``inventory_cpu_s``: ``repo-explorer inventory REPO --json`` as a subprocess.
 
 Nothing is asserted: figures are printed (text table, ``--markdown`` or ``--json``).
 """
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -72,9 +75,15 @@ def rss_mb():
                 return int(line.split()[1]) / 1024
 from explorer.state import ExplorerState
 import explorer.repo.gen3, lsst.daf.butler  # the server is up: its imports are done
+import holoviews as hv
+from explorer.app.controls import Controls
+from explorer.app import skymap
+from explorer.views import sky
+hv.extension("bokeh")
 base = rss_mb()
 t0, c0 = time.perf_counter(), time.process_time()
 state = ExplorerState(repo=sys.argv[1])
+controls = Controls(state=state)  # the selectors label what they list (counts, bands): part of the page
 first, first_cpu = time.perf_counter() - t0, time.process_time() - c0
 err = state.error
 switches, cpu = {}, {}
@@ -96,8 +105,16 @@ for v in list(state.param.visit.objects)[1:8]:
     timed("visit", lambda: setattr(state, "visit", v))
 for d in list(state.param.detector.objects)[1:8]:
     timed("detector", lambda: setattr(state, "detector", d))
-allv = [x for k, xs in switches.items() if k != "kind" for x in xs]
-allc = [x for k, xs in cpu.items() if k != "kind" for x in xs]
+listed = {"visit": len(controls.visit_select.options), "visit_total": controls.visit_selector.total,
+          "detector": len(controls.detector_select.options), "detector_total": controls.detector_selector.total}
+state.show_footprints = True
+frame = sky.sky_frame(state.index.tract_regions().values())
+timed("footprints", lambda: (skymap.coverage_layer(state.index, frame, True, state.tract),
+                             skymap.footprint_glyphs(state.index, frame, True, state.tract, state.patch)))
+cov = skymap.coverage_layer(state.index, frame, True, state.tract)
+glyphs = skymap.footprint_glyphs(state.index, frame, True, state.tract, state.patch)
+allv = [x for k, xs in switches.items() if k not in ("kind", "footprints") for x in xs]
+allc = [x for k, xs in cpu.items() if k not in ("kind", "footprints") for x in xs]
 out = {"first_page_s": round(first, 3), "first_page_cpu_s": round(first_cpu, 3), "first_error": err,
        "switch_cpu_p95_ms": round(float(np.percentile(allc, 95)), 1) if allc else None,
        "switch_cpu_median_ms": round(float(np.median(allc)), 1) if allc else None,
@@ -105,7 +122,9 @@ out = {"first_page_s": round(first, 3), "first_page_cpu_s": round(first_cpu, 3),
        "switch_median_ms": round(float(np.median(allv)), 1) if allv else None,
        "switch_max_ms": round(max(allv), 1) if allv else None,
        "switches": {k: [round(x, 1) for x in xs] for k, xs in switches.items()},
-       "visit_options": len(state.param.visit.objects),
+       "visit_options": len(state.param.visit.objects), "listed": listed,
+       "footprint_layer": {"coverage_polygons": len(cov.split()), "glyphs": len(glyphs.split()),
+                           "ms": switches["footprints"][0], "cpu_ms": cpu["footprints"][0]},
        "rss_base_mb": round(base, 1), "rss_mb": round(rss_mb(), 1), "rss_growth_mb": round(rss_mb() - base, 1),
        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 print(json.dumps(out))
@@ -124,10 +143,12 @@ def measure(path: Path, code_root: Path = ROOT) -> dict[str, Any]:
         raise SystemExit(f"growth: measuring {path} failed:\n{proc.stderr[-3000:]}")
     row = json.loads(proc.stdout.strip().splitlines()[-1])
     log(f"{path.name}: inventory --json")
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
     inv = subprocess.run([sys.executable, "-m", "explorer.cli", "inventory", str(path), "--json"],
                          capture_output=True, text=True, env=child_env, timeout=1800, cwd=str(code_root))
     row["inventory_s"] = round(time.perf_counter() - t0, 2)
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    row["inventory_cpu_s"] = round((c1.ru_utime + c1.ru_stime) - (c0.ru_utime + c0.ru_stime), 2)
     row["inventory_ok"] = inv.returncode == 0
     if inv.returncode == 0:
         counts = {d["name"]: d["count"] for d in json.loads(inv.stdout)["dataset_types"]}
@@ -140,15 +161,16 @@ def measure(path: Path, code_root: Path = ROOT) -> dict[str, Any]:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     head = ("| sample | code | datasets | build | first page (CPU) | switch p95 (CPU p95) | switch median "
-            "| RSS (growth) | inventory --json |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
+            "| RSS (growth) | inventory --json (CPU) |\n|---|---|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
         code = Path(r.get("code", str(ROOT))).name
         cpu = f" ({r['first_page_cpu_s']:.2f} s)" if "first_page_cpu_s" in r else ""
         ccpu = f" ({r['switch_cpu_p95_ms']:.0f} ms)" if "switch_cpu_p95_ms" in r else ""
+        icpu = f" ({r['inventory_cpu_s']:.1f} s)" if "inventory_cpu_s" in r else ""
         lines.append(f"| {r['size']} | {code} | {r['datasets']:,} | {r['build_s']:.0f} s "
                      f"| {r['first_page_s']:.2f} s{cpu} | {r['switch_p95_ms']:.0f} ms{ccpu} | {r['switch_median_ms']:.0f} ms "
-                     f"| {r['rss_mb']:.0f} MB (+{r['rss_growth_mb']:.0f}) | {r['inventory_s']:.1f} s |")
+                     f"| {r['rss_mb']:.0f} MB (+{r['rss_growth_mb']:.0f}) | {r['inventory_s']:.1f} s{icpu} |")
     return "\n".join(lines)
 
 

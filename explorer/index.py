@@ -46,6 +46,7 @@ MEMO_BYTES = 64 * 1024**2  # ...and at most this many bytes of them
 HEADER_FOOTPRINTS_PER_VISIT = 16  # a visit with at most this many calexps: footprints from their headers
 HEADER_REFINE_LIMIT = 64  # overlap candidates up to which cut-out calexps are checked by their headers
 OPTION_LIMIT = 200  # options returned at once by a type-ahead search
+FEW_VISITS = 8  # footprints of at most this many visits are asked visit by visit, else per tract
 
 
 
@@ -531,25 +532,35 @@ class RepoIndex:
                       search: str = "", limit: int = OPTION_LIMIT) -> tuple[list[Option], int, str]:
         """The visits :meth:`choose_visits` offers, as options for a type-ahead selector: each with
         its band and the number of its detectors overlapping the patch (or tract), filtered by
-        ``search`` (a substring of the label), at most ``limit`` of them. Returns (options, how
+        ``search`` (a substring of the visit number), at most ``limit`` of them. Returns (options, how
         many matched in all, the note)."""
         choice = self.choose_visits(tract, patch, band)
+        text = (search or "").strip().lower()
+        matches = [v for v in choice.visits if not text or text in str(v)]
+        return self.describe_visits(matches[:limit], tract, patch), len(matches), choice.note
+
+    def describe_visits(self, visits: list[int], tract: Optional[int], patch: Optional[str]) -> list[Option]:
+        """Some visits as options labelled "visit · band · N detectors": N (the count) is how many
+        of the visit's calexp detectors overlap the patch (or, when none do, the tract); without a
+        tract there is no count to give. Two queries at most, whatever the number of visits: the
+        (remembered) overlap join and the bands of the visits not known yet."""
         counts: dict[int, list[int]] = {}
         if tract is not None:
             counts = self.overlapping(tract, patch) or self.overlapping(tract, None)
-        text = (search or "").strip().lower()
-        matches = [v for v in choice.visits if not text or text in str(v)]
-        shown = matches[:limit]
-        bands = self._bands_of(shown)
+        bands = self._bands_of([int(v) for v in visits])
         out = []
-        for v in shown:
-            n = len(counts.get(v, ()))
-            b = bands.get(v)
-            out.append(Option(v, f"{v}" + (f" ({b})" if b else "") + f": {n} overlapping detector{'s' if n != 1 else ''}", n))
-        return out, len(matches), choice.note
+        for v in visits:
+            n = len(counts.get(int(v), ()))
+            label = " · ".join([str(v)] + ([bands[int(v)]] if bands.get(int(v)) else [])
+                               + ([f"{n} detector{'s' if n != 1 else ''}"] if counts else []))
+            out.append(Option(v, label, n))
+        return out
+
+    def bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
+        """Bands of some visits: remembered ones, the rest in one registry query."""
+        return self._bands_of(visits)
 
     def _bands_of(self, visits: list[int]) -> dict[int, Optional[str]]:
-        """Bands of some visits: remembered ones, the rest in one registry query."""
         known, unknown = {}, []
         for v in visits:
             hit = self._memo.peek(("visit_band", int(v)))
@@ -567,7 +578,8 @@ class RepoIndex:
     def detector_options(self, visit: Optional[int], tract: Optional[int] = None, patch: Optional[str] = None,
                          search: str = "", limit: int = OPTION_LIMIT) -> list[Option]:
         """The detectors of a visit as options (count 1 where the detector overlaps the chosen
-        patch or tract, else 0), overlapping ones first; ``search`` filters on id or name."""
+        patch or tract, else 0, and the label says so), overlapping ones first; ``search`` filters
+        on id or name."""
         dets = self.detectors(visit)
         over = set(self.overlapping(tract, patch).get(int(visit), ())) if visit is not None and tract is not None else set()
         names = getattr(self.repo, "detector_names", lambda: {})()
@@ -577,7 +589,8 @@ class RepoIndex:
             label = f"{d}" + (f" {names[d]}" if d in names else "")
             if text and text not in label.lower():
                 continue
-            out.append(Option(d, label, int(d in over)))
+            out.append(Option(d, label + (" · on the patch" if d in over and patch is not None else
+                                          " · on the tract" if d in over else ""), int(d in over)))
             if len(out) >= limit:
                 break
         return out
@@ -585,16 +598,38 @@ class RepoIndex:
     def footprints_in(self, tract: Optional[int], patch: Optional[str] = None,
                       limit: int = 2000) -> dict[tuple[int, int], np.ndarray]:
         """Footprints (registry regions) of the calexps overlapping a patch or tract, at most
-        ``limit`` of them: what a sky map can draw as glyphs (beyond: :meth:`patch_coverage`)."""
+        ``limit`` of them, in visit order: what a sky map can draw as glyphs (beyond:
+        :meth:`patch_coverage`). Up to :data:`FEW_VISITS` visits, visit by visit (small visits
+        keep their headers' corners); beyond, from one query for the whole tract's regions."""
+        over = sorted(self.overlapping(tract, patch).items())
+        wanted = [(v, d) for v, dets in over for d in dets][:max(int(limit), 0)]
+        if not wanted:
+            return {}
+        by_tract = self._tract_footprints(int(tract)) if len({v for v, _ in wanted}) > FEW_VISITS else None
         out: dict[tuple[int, int], np.ndarray] = {}
-        for visit, dets in sorted(self.overlapping(tract, patch).items()):
-            fps = self.visit_footprints(visit)
-            for d in dets:
-                if d in fps:
-                    out[(visit, d)] = fps[d]
-                    if len(out) >= limit:
-                        return out
+        for visit, d in wanted:
+            corners = by_tract.get((visit, d)) if by_tract is not None else None
+            if corners is None:
+                corners = self.visit_footprints(visit).get(d)
+            if corners is not None:
+                out[(visit, d)] = corners
         return out
+
+    def _tract_footprints(self, tract: int) -> Optional[dict[tuple[int, int], np.ndarray]]:
+        """(visit, detector) -> registry region of every calexp overlapping a tract, in one query
+        (None when the backend cannot say)."""
+        ask = getattr(self.repo, "detector_regions_in", None)
+        if ask is None or not self.calexp_type:
+            return None
+
+        def compute():
+            try:
+                regions = ask(self.calexp_type, int(tract), self.collection)
+            except ExplorerError:
+                return None
+            return None if regions is None else {(int(v), int(d)): np.asarray(c, float) for (v, d), c in regions.items()}
+
+        return self._memoised(("tract_footprints", int(tract)), compute)
 
     def patch_coverage(self, tract: Optional[int]) -> dict[str, int]:
         """Patch "x,y" -> how many calexps overlap it: footprints aggregated for the sky map (the

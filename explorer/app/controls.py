@@ -1,7 +1,9 @@
 """The sidebar: widgets bound to the state's parameters, and the mask-plane toggles with their colours.
 
 Every widget carries a stable CSS class (``w-repo``, ``w-band``, ...) for browser tests and for
-people styling a deployment.
+people styling a deployment. The visit and detector selectors can have thousands of values: each
+is a :class:`~explorer.app.selectors.SearchableSelect` (``w-visit`` select, ``w-visit-search``
+box, ``w-visit-count`` line), listing a bounded number of matches labelled with their counts.
 """
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ from typing import Any
 
 import panel as pn
 
+from ..index import OPTION_LIMIT, Option
 from .base import Panel
+from .selectors import SearchableSelect
 from .style import HEADER, MASK_TOGGLE_CSS, swatch
 
 
@@ -33,8 +37,11 @@ class Controls(Panel):
         self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", **outline)
         self.tract_select = w.Select.from_param(s.param.tract, label="Tract")
         self.patch_select = w.Select.from_param(s.param.patch, label="Patch")
-        self.visit_select = w.Select.from_param(s.param.visit, label="Visit")
-        self.detector_select = w.Select.from_param(s.param.detector, label="Detector")
+        self.visit_selector = SearchableSelect(s, "visit", "Visit", self.visit_options, "w-visit",
+                                               placeholder="search visits", noun="visits")
+        self.detector_selector = SearchableSelect(s, "detector", "Detector", self.detector_options, "w-detector",
+                                                  placeholder="search detectors", noun="detectors")
+        self.visit_select, self.detector_select = self.visit_selector.select, self.detector_selector.select
         self.plane_buttons = w.RadioButtonGroup.from_param(s.param.plane, label="Plane", **outline)
         self.stretch_buttons = w.RadioButtonGroup.from_param(s.param.stretch, label="Stretch", **outline)
         self.cmap_select = w.Select.from_param(s.param.cmap, label="Colour map")
@@ -63,7 +70,6 @@ class Controls(Panel):
         for widget, css in ((self.repo_input, "w-repo"), (self.collection_select, "w-collection"),
                             (self.kind_buttons, "w-kind"), (self.band_buttons, "w-band"),
                             (self.tract_select, "w-tract"), (self.patch_select, "w-patch"),
-                            (self.visit_select, "w-visit"), (self.detector_select, "w-detector"),
                             (self.plane_buttons, "w-plane"), (self.stretch_buttons, "w-stretch"),
                             (self.catalog_select, "w-catalog"), (self.column_select, "w-column"),
                             (self.logx_check, "w-logx"), (self.logy_check, "w-logy"),
@@ -82,6 +88,33 @@ class Controls(Panel):
         names (difference_image, template_coadd) do not fit side by side in the sidebar."""
         many = len(self.state.param.image_kind.objects) > 2
         self.kind_buttons.orientation = "vertical" if many else "horizontal"
+
+    # ----- long option lists: bounded, searchable, counted --------------------------------------
+    def visit_options(self, values, search: str, limit: int = OPTION_LIMIT) -> tuple[list[Option], int]:
+        """The visits offered that match ``search`` (a part of the number), at most ``limit``, each
+        labelled with its band and how many of its detectors overlap the patch (the index's)."""
+        st, text = self.state, (search or "").strip()
+        matched = [v for v in values if not text or text in str(v)]
+        if st.index is None:
+            return [Option(v, str(v), 0) for v in matched[:limit]], len(matched)
+        return st.index.describe_visits(matched[:limit], st.tract, st.patch), len(matched)
+
+    def detector_options(self, values, search: str, limit: int = OPTION_LIMIT) -> tuple[list[Option], int]:
+        """The detectors offered that match ``search`` (id or name), those overlapping the patch
+        first and labelled so; registered detectors whose file is absent say "(not on disk)"."""
+        st, text = self.state, (search or "").strip()
+        # the state names a registered detector whose file is absent "<id> (not on disk)" (a Selector
+        # given a {label: value} mapping keeps the labels in ``names`` and the values in ``objects``)
+        named = getattr(st.param.detector, "names", None) or {}
+        absent = {v for k, v in named.items() if str(k).endswith("(not on disk)")}
+        offered = set(values)
+        described = st.index.detector_options(st.visit, st.tract, st.patch, search=text, limit=len(offered) + 1) \
+            if st.index is not None and st.visit is not None else []
+        listed = [o for o in described if o.value in offered]
+        known = {o.value for o in listed}
+        listed += [Option(v, str(v), 0) for v in values if v not in known and (not text or text in str(v))]
+        out = [Option(o.value, o.label + (" (not on disk)" if o.value in absent else ""), o.count) for o in listed]
+        return out[:limit], len(out)
 
     # ----- mask toggles + legend -----------------------------------------------------------------
     def _sync_masks(self, *_events) -> None:
@@ -134,7 +167,7 @@ class Controls(Panel):
             self.collection_select,
             pn.pane.HTML("Selection", styles=HEADER),
             self.kind_buttons, self.band_buttons, pn.Row(self.tract_select, self.patch_select),
-            pn.Row(self.visit_select, self.detector_select), self.visit_note,
+            pn.Row(self.visit_selector, self.detector_selector, sizing_mode="stretch_width"), self.visit_note,
             pn.pane.HTML("Display", styles=HEADER),
             self.plane_buttons, self.stretch_buttons, pn.Row(self.cmap_select, self.alpha_slider),
             pn.Row(pn.pane.HTML("Mask planes", styles={"font-size": "12px"}), mask_buttons),

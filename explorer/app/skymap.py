@@ -1,5 +1,10 @@
 """The sky map: tracts, the selected tract's patches, calexp footprints, and the selection outlines.
 
+Calexp footprints are drawn one polygon each while the collection has at most
+:data:`FOOTPRINT_GLYPHS` calexps; beyond (a survey), the chosen tract's patches are shaded by how
+many calexps overlap each (the coverage layer) and only the chosen patch's calexps are drawn, when
+few enough: what is sent follows the screen, not the registry.
+
 Tapping selects the patch (or else the tract) under the pointer. The outlines of the tract,
 patch and calexp shown are not HoloViews layers: refreshing an overlay redraws and re-ranges every
 layer (~100 ms a selection with many sessions), so they are one Bokeh line renderer of the
@@ -15,9 +20,43 @@ import panel as pn
 import param
 
 from ..views import sky
+from ..views.coverage import coverage_polygons
 from .base import Panel
 
 TRACT_COLOR, PATCH_COLOR, CALEXP_COLOR = "#1d3557", "#d00000", "#7b2cbf"
+FOOTPRINT_GLYPHS = 1000  # calexps drawn one polygon each; beyond, counts per patch (coverage)
+
+
+def many_calexps(idx) -> bool:
+    """Whether the collection has too many calexps to draw each (one count query, remembered)."""
+    return idx.count_kind("calexp") > FOOTPRINT_GLYPHS
+
+
+def footprint_glyphs(idx, frame, show: bool, tract: Any, patch: Any):
+    """The calexp footprints drawn one polygon each: all of them in a small repository (as
+    always); in a large one only those overlapping the chosen patch, when at most
+    :data:`FOOTPRINT_GLYPHS` do (the coverage layer counts the rest)."""
+    if not show:
+        return sky.footprint_polygons([], frame)
+    if not many_calexps(idx):
+        found = dict(idx.footprints().items())
+    elif tract is None or patch is None:
+        found = {}
+    else:
+        found = idx.footprints_in(tract, patch, limit=FOOTPRINT_GLYPHS + 1)
+        if len(found) > FOOTPRINT_GLYPHS:
+            found = {}
+    bands = idx.bands_of(sorted({v for v, _d in found})) if found else {}
+    return sky.footprint_polygons([{"vertices": c, "visit": v, "detector": d, "band": bands.get(v)}
+                                   for (v, d), c in found.items()], frame)
+
+
+def coverage_layer(idx, frame, show: bool, tract: Any):
+    """In a repository with many calexps, the chosen tract's patches shaded by how many calexps
+    overlap each (:meth:`~explorer.index.RepoIndex.patch_coverage`); empty otherwise."""
+    if not show or tract is None or not many_calexps(idx):
+        return coverage_polygons({}, frame, {})
+    return coverage_polygons(idx.patch_regions(tract), frame, idx.patch_coverage(tract), tract)
 
 
 class SkyMapPanel(Panel):
@@ -87,12 +126,13 @@ class SkyMapPanel(Panel):
                 return per_tract[("names", tract)]
             return self.safe("the patch labels", build, lambda _m: sky.patch_labels({}, frame, []))
 
-        def footprints(show_footprints):
-            def build():
-                fps = [{"vertices": v, "visit": k[0], "detector": k[1], "band": idx.visit_band.get(k[0])}
-                       for k, v in idx.footprints().items()] if show_footprints else []
-                return sky.footprint_polygons(fps, frame)
-            return self.safe("the calexp footprints", build, lambda _m: sky.footprint_polygons([], frame))
+        def footprints(show_footprints, tract, patch):
+            return self.safe("the calexp footprints", lambda: footprint_glyphs(idx, frame, show_footprints, tract, patch),
+                             lambda _m: sky.footprint_polygons([], frame))
+
+        def coverage(show_footprints, tract):
+            return self.safe("the calexp coverage", lambda: coverage_layer(idx, frame, show_footprints, tract),
+                             lambda _m: coverage_polygons({}, frame, {}))
 
         tract_layer = hv.DynamicMap(tracts, streams=params("sky_color"))
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
@@ -102,7 +142,8 @@ class SkyMapPanel(Panel):
         overlay = (tract_layer * sky.tract_labels(regions, frame)
                    * hv.DynamicMap(patches, streams=tract_stream)
                    * hv.DynamicMap(patch_names, streams=tract_stream)
-                   * hv.DynamicMap(footprints, streams=params("show_footprints")))
+                   * hv.DynamicMap(coverage, streams=params("show_footprints", "tract"))
+                   * hv.DynamicMap(footprints, streams=params("show_footprints", "tract", "patch")))
         self.frame = frame
         hook = sky.highlight_hook(self.outline_columns,
                                   lambda source: self._outline_sources.append(weakref.ref(source)))

@@ -424,6 +424,15 @@ class Gen3Repository(Repository):
         out = {tuple(_plain(r.get(k)) for k in keys) for r in rows}
         return sorted((t for t in out if None not in t), key=lambda t: tuple(str(v) for v in t))
 
+    def count_distinct(self, dataset_type: str, keys: Sequence[str], collections: Optional[str] = None) -> int:
+        """How many distinct data IDs over ``keys`` the datasets of a type have: the registry's
+        own count of the distinct-data-ID query, no row materialised."""
+        constraint = self._governed(dataset_type, {}, keys)
+        leaves = self._leaf_collections(collections)
+        with self._lock, self.butler.query() as q:
+            return int(q.join_dataset_search(dataset_type, leaves).data_ids(list(keys)).where(constraint)
+                       .count(exact=True, discard=True))
+
     def overlapping_detectors(self, dataset_type: str, tract: int, patch: Optional[str] = None,
                               collections: Optional[str] = None) -> Optional[list[tuple[int, int, Optional[str]]]]:
         # The region as a literal, not a join with the patch table: the registry then scans the
@@ -572,11 +581,16 @@ class Gen3Repository(Repository):
                                                 counts[name], missing, missing_ids))
         tracts: set[int] = set()
         patches: set[tuple[int, int]] = set()
+        n_patches = None
         if matched:
+            with_patches = [n for n in self._types_with("tract") if counts.get(n) and "patch" in self.dimensions_of(n)]
+            if len(with_patches) == 1:  # one type: the registry counts its pairs, and lists its tracts only
+                say(f"counting the patches of {with_patches[0]}")
+                n_patches = self.count_distinct(with_patches[0], ["tract", "patch"], collections)
             for name in self._types_with("tract"):
                 if not counts.get(name):
                     continue
-                if "patch" in self.dimensions_of(name):
+                if "patch" in self.dimensions_of(name) and n_patches is None:
                     pairs = self.distinct_values(name, ["tract", "patch"], collections=collections)
                     patches.update((int(t), int(p)) for t, p in pairs)
                     tracts.update(int(t) for t, _ in pairs)
@@ -599,7 +613,8 @@ class Gen3Repository(Repository):
             kind=self.kind, root=self.root, collections=matched, dataset_types=summaries,
             instrument=self.instrument(), bands=self.all_bands(),
             visits=self._count_records("visit"), detectors=len(self._records("detector")),
-            tracts=sorted(tracts), patches=len(patches), sources=sources, sky_area_deg2=area,
+            tracts=sorted(tracts), patches=len(patches) if n_patches is None else n_patches, sources=sources,
+            sky_area_deg2=area,
             skymap=self.skymap_name(), notes=notes)
 
     def _count_records(self, element: str) -> int:
