@@ -60,7 +60,7 @@ class ScatterPanel(Panel):
             w.param.watch(lambda _e: self._quiet or self.redraw(), "value")
         self.state.param.watch(lambda *events: self._on_catalog() if any(e.name == "catalog_ref" for e in events)
                                else self.redraw(), list(ROWS_PARAMS))
-        self._layout = pn.Column(self.source, pn.Row(self.x, self.y, sizing_mode="stretch_width"),
+        self._layout = pn.Column(pn.Row(self.x, self.y, sizing_mode="stretch_width"),
                                  pn.Row(self.magnitudes, self.cmd), self.plot, self.caption,
                                  sizing_mode="stretch_width")
         self._on_catalog()
@@ -206,4 +206,6 @@ class ScatterPanel(Panel):
                                f'({how}): {html.escape(yl)} against {html.escape(xl)}</div>')
 
     def __panel__(self):
-        return self._layout
+        if getattr(self, "_outer", None) is None:
+            self._outer = pn.Column(self.source, self._layout, sizing_mode="stretch_width")
+        return self._outer

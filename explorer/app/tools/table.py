@@ -305,13 +305,14 @@ class HatsRowsTable:
     def mark(self, row: int) -> bool:
         """Mark and centre the source of the page's row ``row`` on the image (by its RA/Dec)."""
         exposure = self.state.exposure()
-        rec = self.frame.iloc[row]
-        ident = rec.get("objectId", self.start + row)
+        frame = self.frame  # (column by column: a row as one Series would turn 64-bit ids into floats)
+        ident = frame["objectId"].to_numpy()[row] if "objectId" in frame.columns else self.start + row
         ident = ident.item() if hasattr(ident, "item") else ident
-        if exposure is None or not exposure.info.has_sky or "coord_ra" not in rec:
+        if exposure is None or not exposure.info.has_sky or "coord_ra" not in frame.columns:
             self.state.report(f"source {ident} cannot be placed on this image")
             return False
-        x, y = exposure.info.sky_to_pixel(np.array([float(rec["coord_ra"])]), np.array([float(rec["coord_dec"])]))
+        ra, dec = frame["coord_ra"].to_numpy(float)[row:row + 1], frame["coord_dec"].to_numpy(float)[row:row + 1]
+        x, y = exposure.info.sky_to_pixel(ra, dec)
         x, y = float(np.asarray(x)[0]), float(np.asarray(y)[0])
         if not (math.isfinite(x) and math.isfinite(y)):
             self.state.report(f"source {ident} has no position on this image")
