@@ -39,12 +39,17 @@ GOALS: dict[str, tuple[str, float]] = {
     "browser_click_to_pixels_p50_ms": ("<=", 250),
     "browser_click_to_pixels_p95_ms": ("<=", 500),
 }
+# survey-scale catalogs through LSDB on Dask (issue 17; bench/catalog_scale.py): 100 M rows
+CATALOG_KEYS = {"catalog_histogram_cold_s", "catalog_histogram_warm_s", "catalog_density_cold_s",
+                "catalog_server_rss_growth_mb"}
+GOALS.update({"catalog_histogram_cold_s": ("<=", 8), "catalog_histogram_warm_s": ("<=", 2),
+              "catalog_density_cold_s": ("<=", 10), "catalog_server_rss_growth_mb": ("<=", 100)})
 EXTRA = ("server_start_to_first_render_s", "server_peak_rss_5_sessions_mb", "cache_hit_rate")
 KEYS = tuple(GOALS) + EXTRA
 IMAGE_KEYS = {"image_switch_ms", "image_cold_ms", "image_payload_bytes", "baseline_ratio", "cache_hit_rate"}
 SERVER_KEYS = {"server_start_to_first_render_s", "server_peak_rss_5_sessions_mb"}
 BROWSER_KEYS = {"browser_click_to_pixels_p50_ms", "browser_click_to_pixels_p95_ms"}
-NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"}
+NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"} - CATALOG_KEYS
 BENCHMARKS_MD = benchlib.ROOT / "BENCHMARKS.md"
 RESULTS_START, RESULTS_END = "<!-- bench:results:start -->", "<!-- bench:results:end -->"
 
@@ -108,6 +113,12 @@ def measure(args: argparse.Namespace, keys: set[str]) -> dict[str, Any]:
         merge({"browser_click_to_pixels_p50_ms": overall.get("p50_ms"),
                "browser_click_to_pixels_p95_ms": overall.get("p95_ms"),
                "details": {"browser_click_to_pixels_by_action": part["browser_click_to_pixels_by_action"]}})
+    if keys & CATALOG_KEYS:
+        import catalog_scale
+
+        large_hats = (repo_path / "hats" / "survey_object") if repo_path else None
+        merge(catalog_scale.figures(catalog=str(large_hats) if large_hats and large_hats.is_dir() else None,
+                                    repeat=repeat, log=log))
     machine["loadavg_end"] = benchlib.loadavg()
     return {**results, "goals": goals_of(results), "details": details, "machine": machine,
             "repo": benchlib.repo_info(repo_path, manifest),
