@@ -336,7 +336,7 @@ def synthetic_partitions(rows: int, seed: int = 7, partition_rows: int = 1_500_0
     for pixel, n in zip(pixels.tolist(), per.tolist()):
         rng = np.random.default_rng([int(seed), int(pixel)])
         index = np.sort(rng.integers(pixel << shift, (pixel + 1) << shift, n, dtype=np.int64))
-        lon, lat = cdshealpix.healpix_to_lonlat(index, INDEX_ORDER)
+        lon, lat = cdshealpix.healpix_to_lonlat(index, INDEX_ORDER, num_threads=1)
         g = rng.lognormal(7.0, 1.5, n)
         r = g * rng.lognormal(0.25, 0.3, n)
         i = r * rng.lognormal(0.15, 0.2, n)
