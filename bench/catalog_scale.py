@@ -2,22 +2,28 @@
 
 Goals (2-core machine, LocalCluster): histogram of one column of 100 M rows <= 8 s cold and <= 2 s
 warm; a datashaded density map of 100 M positions <= 10 s cold; the server's RSS grows by <= 100 MB
-while doing either.
+while doing either; with a second worker process the cold figures scale with the workers.
 
-    python bench/catalog_scale.py [--rows 100_000_000] [--workdir DIR] [--workers 2] [--dask-scheduler ADDR]
+    python bench/catalog_scale.py [--rows 100e6] [--catalog DIR] [--workdir DIR] [--workers 1,2]
+                                  [--dask-scheduler ADDR] [--repeat 3] [--json]
 
-Builds (once per DIR and size) a synthetic object table of ``--rows`` rows (``objectId``,
-``coord_ra``/``coord_dec`` over a 20 x 20 degree field, ``g_psfFlux``/``r_psfFlux`` log-normal in
-nJy) as parquet, imports it with hats-import (:func:`explorer.sample.hats.write_hats_catalog`),
-then measures with the explorer's own entry points (:mod:`explorer.compute.hats`). "Cold": the
-catalog's files are evicted from the page cache first (``posix_fadvise``, this catalog only) and
-a new cluster is started (its start-up is reported apart). "Server RSS": the resident memory of
-this process, which plays the server (lsdb and datashader imported before the baseline, as in a
-running server): the catalog lives in the worker processes.
+The catalog: ``--catalog`` (e.g. ``make-sample --size large``'s ``hats/survey_object``), else the
+synthetic HATS catalog of ``--rows`` rows in ``--workdir`` (default ``/work/bench_sample`` when it
+exists, else the temporary directory), written once by
+:func:`explorer.sample.hats.write_synthetic_hats`: partition by partition (each HEALPix pixel's
+rows generated directly inside it), so memory stays at one partition whatever the size.
+Measured with the explorer's own entry points (:mod:`explorer.compute.hats`), for each number of
+worker processes in ``--workers`` (a new LocalCluster each, one thread per worker; its start-up is
+reported apart, and so is the workers' first import of lsdb and datashader). "Cold": the catalog's files are evicted from the page cache first
+(``posix_fadvise``, this catalog's files only) and the cluster is new (nothing persisted on it).
+"Warm": the same histogram again (its column stays on the workers). "Server RSS": the resident
+memory of this process, which plays the server (lsdb and datashader imported and the catalog's
+metadata read before the baseline, as in a running server): the rows live in the worker processes.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -30,7 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-CHUNK = 5_000_000
+# (operator, goal) of the figures this script produces; bench/run.py reports them with its own
+GOALS = {
+    "catalog_histogram_cold_s": ("<=", 8.0),
+    "catalog_histogram_warm_s": ("<=", 2.0),
+    "catalog_density_cold_s": ("<=", 10.0),
+    "catalog_server_rss_growth_mb": ("<=", 100.0),
+}
 
 
 def rss_mb() -> float:
@@ -41,101 +53,126 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def write_inputs(dest: Path, rows: int, seed: int = 7) -> list[str]:
-    """Parquet files of ``rows`` synthetic objects, CHUNK rows each."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    dest.mkdir(parents=True, exist_ok=True)
-    paths = []
-    rng = np.random.default_rng(seed)
-    for k, start in enumerate(range(0, rows, CHUNK)):
-        n = min(CHUNK, rows - start)
-        path = dest / f"objects_{k:04d}.parquet"
-        paths.append(str(path))
-        if path.exists():
-            continue
-        ra = rng.uniform(50.0, 70.0, n)
-        dec = np.degrees(np.arcsin(rng.uniform(np.sin(np.radians(-46.0)), np.sin(np.radians(-26.0)), n)))
-        g = rng.lognormal(7.0, 2.0, n)
-        table = pa.table({"objectId": np.arange(start, start + n, dtype=np.int64), "coord_ra": ra, "coord_dec": dec,
-                          "g_psfFlux": g, "r_psfFlux": g * rng.lognormal(0.2, 0.3, n)})
-        pq.write_table(table, path, row_group_size=1_000_000)
-    return paths
-
-
 def catalog_files(path: Path) -> list[str]:
     return [os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".parquet")]
+
+
+def default_workdir() -> Path:
+    base = Path("/work/bench_sample")
+    return (base if base.is_dir() else Path(tempfile.gettempdir())) / "catalog_scale"
+
+
+def ensure_catalog(rows: int, workdir: Path, log=print) -> Path:
+    """The synthetic catalog of ``rows`` rows in ``workdir`` (written when absent)."""
+    from explorer.sample.hats import write_synthetic_hats
+
+    label = f"{rows // 1_000_000}M" if rows >= 1_000_000 and rows % 1_000_000 == 0 else str(rows)
+    path = workdir / f"survey_{label}"
+    if (path / "hats.properties").exists():
+        return path
+    t = time.perf_counter()
+    write_synthetic_hats(path, rows=rows, progress=lambda m: log(f"  {m}"))
+    log(f"  written in {time.perf_counter() - t:.1f} s")
+    return path
+
+
+def _warm_up() -> None:
+    import datashader  # noqa: F401
+    import lsdb  # noqa: F401
+
+    import explorer.compute.hats  # noqa: F401
+    import explorer.compute.kernels  # noqa: F401
+
+
+def measure(path: Path, n_workers: int, scheduler: str | None, repeat: int, log=print) -> dict:
+    """Cold and warm figures on a new cluster of ``n_workers`` worker processes."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from benchlib import drop_page_cache
+
+    from explorer.compute.cluster import dask_client
+    from explorer.compute.hats import forget_columns, hats_density, hats_histogram
+
+    files = catalog_files(path)
+    out: dict = {"workers": n_workers}
+    rss0 = rss_mb()
+    drop_page_cache(files, global_drop=False)
+    t = time.perf_counter()
+    with dask_client(scheduler, n_workers=n_workers, threads_per_worker=1, memory_limit="4GiB") as client:
+        out["cluster_start_s"] = round(time.perf_counter() - t, 2)
+        t = time.perf_counter()
+        client.run(_warm_up)  # a running server's workers have their libraries loaded already
+        out["worker_imports_s"] = round(time.perf_counter() - t, 2)
+        rss_start = peak = rss_mb()
+        t = time.perf_counter()
+        h = hats_histogram(path, "g_psfFlux", client, bins=100, log=True)
+        out["histogram_cold_s"] = round(time.perf_counter() - t, 2)
+        peak = max(peak, rss_mb())
+        out["rows"], out["partitions"], out["range_source"] = h.rows, h.extra["partitions"], h.range_source
+        warm = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            hats_histogram(path, "g_psfFlux", client, bins=100, log=True)
+            warm.append(time.perf_counter() - t)
+            peak = max(peak, rss_mb())
+        out["histogram_warm_s"] = round(float(np.median(warm)), 3)
+        forget_columns(client)  # the workers' memory goes to the density map
+        drop_page_cache(files, global_drop=False)
+        t = time.perf_counter()
+        grid = hats_density(path, "coord_ra", "coord_dec", client, width=800, height=800)
+        out["density_cold_s"] = round(time.perf_counter() - t, 2)
+        peak = max(peak, rss_mb())
+        assert grid.total == h.rows, (grid.total, h.rows)
+        t = time.perf_counter()
+        hats_density(path, "coord_ra", "coord_dec", client, width=800, height=800)
+        out["density_warm_s"] = round(time.perf_counter() - t, 2)
+        peak = max(peak, rss_mb())
+    out["rss_before_mb"], out["rss_with_client_mb"], out["rss_peak_mb"] = round(rss0), round(rss_start), round(peak)
+    out["rss_growth_mb"] = round(peak - rss_start, 1)
+    log(f"{n_workers} worker(s): cluster {out['cluster_start_s']} s, imports {out['worker_imports_s']} s; histogram cold {out['histogram_cold_s']} s, "
+        f"warm {out['histogram_warm_s']} s; density cold {out['density_cold_s']} s, warm {out['density_warm_s']} s; "
+        f"server RSS {out['rss_with_client_mb']} -> peak {out['rss_peak_mb']} MB (+{out['rss_growth_mb']})")
+    return out
+
+
+def figures(rows: int = 100_000_000, catalog: str | None = None, workdir: Path | None = None,
+            workers: tuple[int, ...] = (1, 2), scheduler: str | None = None, repeat: int = 3, log=print) -> dict:
+    """Every figure, as bench/run.py merges them: the goals' keys (the run with the most workers)
+    and ``details`` (each run, the catalog)."""
+    path = Path(catalog) if catalog else ensure_catalog(rows, workdir or default_workdir(), log)
+    import datashader  # noqa: F401  (a server has its libraries loaded: count data, not imports)
+    import lsdb
+
+    cat = lsdb.open_catalog(path)  # (metadata only, as the page does when a path is typed)
+    files = catalog_files(path)
+    info = {"path": str(path), "rows": int(cat.hc_structure.catalog_info.total_rows or 0),
+            "partitions": cat.npartitions, "bytes": sum(os.path.getsize(f) for f in files)}
+    log(f"catalog {path}: {info['rows']:,} rows, {info['partitions']} partitions, {info['bytes'] / 1e9:.2f} GB")
+    runs = [measure(path, n, scheduler, repeat, log) for n in (workers if not scheduler else (0,))]
+    best = runs[-1]
+    return {"catalog_histogram_cold_s": best["histogram_cold_s"], "catalog_histogram_warm_s": best["histogram_warm_s"],
+            "catalog_density_cold_s": best["density_cold_s"],
+            "catalog_server_rss_growth_mb": max(r["rss_growth_mb"] for r in runs),
+            "details": {"catalog_scale": {"catalog": info, "runs": runs}}}
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=lambda s: int(float(s.replace("_", ""))), default=100_000_000)
-    ap.add_argument("--workdir", type=Path)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--dask-scheduler", metavar="ADDR")
+    ap.add_argument("--catalog", help="an existing HATS catalog (with coord_ra, coord_dec, g_psfFlux)")
+    ap.add_argument("--workdir", type=Path, help="where the synthetic catalog is (written when absent)")
+    ap.add_argument("--workers", default="1,2", help="worker processes of each LocalCluster run (default 1,2)")
+    ap.add_argument("--dask-scheduler", metavar="ADDR", help="measure on this cluster instead")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    sys.path.insert(0, str(ROOT / "bench"))
-    from benchlib import drop_page_cache
-
-    from explorer.compute.cluster import dask_client
-    from explorer.compute.hats import hats_density, hats_histogram
-    from explorer.sample.hats import write_hats_catalog
-
-    work = args.workdir or Path(tempfile.gettempdir()) / "bench-catalog-scale"
-    label = f"{args.rows // 1_000_000}M" if args.rows >= 1_000_000 else str(args.rows)
-    hats_dir = work / f"hats_{label}" / "object"
-    print(f"catalog: {args.rows:,} rows, {hats_dir}")
-    if not (hats_dir / "hats.properties").exists() and not (hats_dir / "properties").exists():
-        t = time.perf_counter()
-        inputs = write_inputs(work / f"input_{label}", args.rows)
-        print(f"  synthetic parquet written in {time.perf_counter() - t:.1f} s")
-        t = time.perf_counter()
-        with dask_client(args.dask_scheduler, n_workers=args.workers, memory_limit="3GiB") as client:
-            write_hats_catalog(inputs, hats_dir.parent, name="object", client=client, pixel_threshold=3_000_000)
-        print(f"  hats-import: {time.perf_counter() - t:.1f} s")
-    files = catalog_files(hats_dir)
-    print(f"  {len(files)} partition files, {sum(os.path.getsize(f) for f in files) / 1e9:.2f} GB")
-
-    import datashader  # noqa: F401  (a server has its libraries loaded: count data, not imports)
-    import lsdb  # noqa: F401
-
-    lsdb.open_catalog(hats_dir)
-    rss0 = rss_mb()
-    peak = rss0
-    drop_page_cache(files, global_drop=False)
-    t = time.perf_counter()
-    with dask_client(args.dask_scheduler, n_workers=args.workers, memory_limit="3GiB") as client:
-        print(f"cluster start: {time.perf_counter() - t:.1f} s ({len(client.scheduler_info()['workers'])} workers)")
-        rss_start = rss_mb()
-        t = time.perf_counter()
-        h = hats_histogram(hats_dir, "g_psfFlux", client, bins=100, log=True)
-        cold = time.perf_counter() - t
-        peak = max(peak, rss_mb())
-        assert h.rows == args.rows, h.rows
-        print(f"histogram of g_psfFlux (log, 100 bins), cold: {cold:6.2f} s  (range from {h.range_source}, "
-              f"{h.extra['partitions']} partitions)")
-        warm = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            hats_histogram(hats_dir, "g_psfFlux", client, bins=100, log=True)
-            warm.append(time.perf_counter() - t)
-            peak = max(peak, rss_mb())
-        print(f"histogram of g_psfFlux, warm (median of {args.repeat}):  {np.median(warm):6.2f} s")
-        drop_page_cache(files, global_drop=False)
-        t = time.perf_counter()
-        grid = hats_density(hats_dir, "coord_ra", "coord_dec", client, width=800, height=800)
-        dens = time.perf_counter() - t
-        peak = max(peak, rss_mb())
-        assert grid.total == args.rows, grid.total
-        print(f"density map of coord_ra/coord_dec at 800^2, cold: {dens:6.2f} s")
-        t = time.perf_counter()
-        hats_density(hats_dir, "coord_ra", "coord_dec", client, width=800, height=800)
-        print(f"density map, warm:                              {time.perf_counter() - t:6.2f} s")
-        peak = max(peak, rss_mb())
-    print(f"server RSS: {rss0:.0f} MB before, {rss_start:.0f} MB with the client, peak {peak:.0f} MB "
-          f"(growth during the work {peak - rss_start:.0f} MB; incl. client start {peak - rss0:.0f} MB)")
+    log = (lambda m: print(m, file=sys.stderr)) if args.json else print
+    res = figures(args.rows, args.catalog, args.workdir, tuple(int(w) for w in args.workers.split(",")),
+                  args.dask_scheduler, args.repeat, log)
+    if args.json:
+        print(json.dumps(res, indent=1))
+    else:
+        for key, (op, goal) in GOALS.items():
+            print(f"{key:32s} {res[key]:>10}   goal {op} {goal:g}")
     return 0
 
 

@@ -44,13 +44,18 @@ GOALS: dict[str, tuple[str, float]] = {
     # the image tools of issue 16, each on the server, warm (bench/fig_tools.py)
     **{key: ("<=", goal) for key, goal in fig_tools.TOOL_GOALS.items()},
 }
+# survey-scale catalogs through LSDB on Dask (issue 17; bench/catalog_scale.py): 100 M rows
+CATALOG_KEYS = {"catalog_histogram_cold_s", "catalog_histogram_warm_s", "catalog_density_cold_s",
+                "catalog_server_rss_growth_mb"}
+GOALS.update({"catalog_histogram_cold_s": ("<=", 8), "catalog_histogram_warm_s": ("<=", 2),
+              "catalog_density_cold_s": ("<=", 10), "catalog_server_rss_growth_mb": ("<=", 100)})
 EXTRA = ("server_start_to_first_render_s", "server_peak_rss_5_sessions_mb", "cache_hit_rate")
 KEYS = tuple(GOALS) + EXTRA
 IMAGE_KEYS = {"image_switch_ms", "image_cold_ms", "image_payload_bytes", "baseline_ratio", "cache_hit_rate"}
 SERVER_KEYS = {"server_start_to_first_render_s", "server_peak_rss_5_sessions_mb"}
 BROWSER_KEYS = {"browser_click_to_pixels_p50_ms", "browser_click_to_pixels_p95_ms"}
 TOOL_KEYS = set(fig_tools.TOOL_KEYS)  # on the small sample and synthetic 4k files: no large sample
-NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"} - TOOL_KEYS
+NEEDS_REPO = set(KEYS) - {"skymap_all_tracts_s"} - TOOL_KEYS - CATALOG_KEYS
 # remote repositories (issue 14, bench/remote.py): a Butler server over loopback against the same
 # repository's directory, on a small sample of its own (not the large one)
 REMOTE_GOALS: dict[str, tuple[str, float]] = {
@@ -131,6 +136,12 @@ def measure(args: argparse.Namespace, keys: set[str]) -> dict[str, Any]:
         merge(bench_remote.figures(repeat, log))
     if keys & TOOL_KEYS:
         merge(fig_tools.run(Path(args.sample) if args.sample else None, keys, max(3, repeat), log))
+    if keys & CATALOG_KEYS:
+        import catalog_scale
+
+        large_hats = (repo_path / "hats" / "survey_object") if repo_path else None
+        merge(catalog_scale.figures(catalog=str(large_hats) if large_hats and large_hats.is_dir() else None,
+                                    repeat=repeat, log=log))
     machine["loadavg_end"] = benchlib.loadavg()
     return {**results, "goals": goals_of(results), "details": details, "machine": machine,
             "repo": benchlib.repo_info(repo_path, manifest),

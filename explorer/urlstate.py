@@ -20,7 +20,9 @@ class QueryField:
 
     ``codec``: ``"text"``, ``"int"``, ``"patch"`` (``"x,y"``, spaces dropped), ``"bool"``,
     ``"float"`` (clamped to ``bounds``), ``"count"`` (an int clamped to ``bounds``), ``"list"``
-    (comma-separated; ``none`` for an empty list), ``"box"`` (four numbers). ``choice``: the value
+    (comma-separated; ``none`` for an empty list), ``"box"`` (four numbers), ``"range"`` (two
+    numbers, low < high), ``"rect"`` (four numbers, x0 < x1 and y0 < y1 after ordering), ``"mark"``
+    (a source: ``id,x,y``, the id an integer when it reads as one). ``choice``: the value
     must be one the state offers (its parameter's ``objects``). ``level``: the cascade level to run
     after setting it (None: a display choice, set directly). ``default``: left out of links.
     """
@@ -56,6 +58,10 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("require", "require_flags", "list", choice=False),  # always: empty differs from the default
     QueryField("exclude", "exclude_flags", "list", choice=False, default=()),
     QueryField("sources", "show_sources", "bool", choice=False, default=True),
+    # catalog selections (after the catalog, column and axis they are on)
+    QueryField("hrange", "selection_range", "range", choice=False, default=None),
+    QueryField("sbox", "selection_box", "rect", choice=False, default=None),
+    QueryField("mark", "marked_source", "mark", choice=False, default=None),
     QueryField("footprints", "show_footprints", "bool", choice=False, default=False),
     QueryField("skycolor", "sky_color", default="bands"),
     QueryField("zoom", "zoom", "box", choice=False, default=None),
@@ -80,6 +86,11 @@ def encode(field: QueryField, value: Any) -> str:
         return ",".join(f"{float(v):.6g}" for v in value)
     if field.codec == "float":
         return f"{float(value):.6g}"
+    if field.codec in ("range", "rect"):
+        return ",".join(f"{float(v):.8g}" for v in value)
+    if field.codec == "mark":
+        ident, x, y = value
+        return f"{ident},{float(x):.2f},{float(y):.2f}"
     return str(value)
 
 
@@ -113,6 +124,34 @@ def decode(field: QueryField, text: str) -> Any:
         if len(box) != 4 or not all(abs(v) < 1e12 for v in box) or box[0] == box[1] or box[2] == box[3]:
             raise ValueError(f"bad {field.key} {text!r} (x0,x1,y0,y1)")
         return box
+    if field.codec in ("range", "rect"):
+        want = 2 if field.codec == "range" else 4
+        try:
+            vals = tuple(float(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"bad {field.key} {text!r}") from None
+        if len(vals) != want or not all(abs(v) < 1e15 for v in vals):
+            raise ValueError(f"bad {field.key} {text!r} ({want} numbers)")
+        if field.codec == "range":
+            lo, hi = sorted(vals)
+            if lo == hi:
+                raise ValueError(f"bad {field.key} {text!r} (an empty range)")
+            return (lo, hi)
+        x0, x1 = sorted(vals[0::2])
+        y0, y1 = sorted(vals[1::2])
+        if x0 == x1 or y0 == y1:
+            raise ValueError(f"bad {field.key} {text!r} (an empty box)")
+        return (x0, y0, x1, y1)
+    if field.codec == "mark":
+        parts = text.rsplit(",", 2)
+        try:
+            x, y = float(parts[1]), float(parts[2])
+        except (IndexError, ValueError):
+            raise ValueError(f"bad {field.key} {text!r} (id,x,y)") from None
+        if not parts[0] or not all(abs(v) < 1e9 for v in (x, y)):
+            raise ValueError(f"bad {field.key} {text!r} (id,x,y)")
+        ident = int(parts[0]) if parts[0].lstrip("-").isdigit() else parts[0]
+        return (ident, x, y)
     return text
 
 

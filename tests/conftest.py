@@ -174,3 +174,80 @@ def postgres_server():
             proc.wait()
         log.close()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ----- HATS catalogs and real Dask clusters (owned by the hats helper: LSDB tests) ------------------
+@pytest.fixture(scope="session")
+def sample_hats(sample_gen3):
+    """The small sample's objectTable as make-sample wrote it as a HATS catalog: a dict with
+    ``path`` (the catalog directory, from the manifest) and ``frame`` (every objectTable row, read
+    with pandas from the repository's own parquet files: the truth to compare with)."""
+    import json
+
+    import pandas as pd
+
+    manifest = json.loads((sample_gen3 / "sample_manifest.json").read_text())
+    paths = [sample_gen3 / p for p in manifest["paths"]["objectTable"].values()]
+    return {"path": sample_gen3 / manifest["hats"]["object"], "paths": [str(p) for p in paths],
+            "frame": pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)}
+
+
+@pytest.fixture(scope="module")
+def dask_local_client():
+    """A client to a real ``distributed.LocalCluster`` (one worker process, two threads, on
+    127.0.0.1), for one test module; closed after it."""
+    from explorer.compute.cluster import dask_client
+
+    with dask_client(n_workers=1, threads_per_worker=2, memory_limit="1GiB") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler(tmp_path_factory):
+    """The address of a `dask scheduler` and one `dask worker` started here on 127.0.0.1 as
+    processes of their own (this checkout first on their path: the workers run its kernels, as Dask
+    requires the client's environment), for the session; stopped at its end."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    dask = Path(sys.executable).with_name("dask")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    work = tmp_path_factory.mktemp("dask")
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    logs = [open(work / "scheduler.log", "w"), open(work / "worker.log", "w")]  # noqa: SIM115
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              cwd=work, env=env, stdout=logs[0], stderr=subprocess.STDOUT)]
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or procs[0].poll() is not None:
+                    raise RuntimeError((work / "scheduler.log").read_text()) from None
+                time.sleep(0.2)
+        procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
+                                       "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
+                                      cwd=work, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
+        from distributed import Client
+
+        with Client(address, timeout=60) as c:
+            c.wait_for_workers(1, timeout=120)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in reversed(procs):
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for f in logs:
+            f.close()

@@ -1,15 +1,13 @@
 """The HATS catalog source of the page on real Dask clusters: the panel's shared LocalCluster (on
-127.0.0.1), and a `dask scheduler` + `dask worker` started here on 127.0.0.1 and named as
-``serve --dask-scheduler`` names it. Results must equal numpy on the same rows; work is cancelled
-when the choice changes."""
+127.0.0.1), and a `dask scheduler` + `dask worker` started on 127.0.0.1 (tests/conftest.py) and
+named as ``serve --dask-scheduler`` names it. Results must equal numpy on the same rows; work is
+cancelled when the choice changes. The catalog table and the scatter show the HATS catalog's rows
+within the view's cone, computed on the workers, through the panels' own widgets."""
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,19 +26,14 @@ DASK = Path(sys.executable).with_name("dask")
 
 
 @pytest.fixture(scope="module")
-def objects(sample_gen3):
-    manifest = json.loads((sample_gen3 / "sample_manifest.json").read_text())
-    paths = [str(sample_gen3 / p) for p in manifest["paths"]["objectTable"].values()]
-    return paths, pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+def objects(sample_hats):
+    return sample_hats["paths"], sample_hats["frame"]
 
 
 @pytest.fixture(scope="module")
-def hats_dir(objects, tmp_path_factory):
-    from explorer.sample.hats import write_hats_catalog
-
-    paths, _ = objects
-    return write_hats_catalog(paths, tmp_path_factory.mktemp("hats"), name="object", pixel_threshold=150,
-                              highest_order=8)
+def hats_dir(sample_hats):
+    """The HATS catalog make-sample wrote of the objectTable."""
+    return sample_hats["path"]
 
 
 @pytest.fixture(scope="module")
@@ -55,51 +48,14 @@ def state(sample_gen3):
     return st
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def scheduler(tmp_path, monkeypatch):
-    """`dask scheduler` and one `dask worker` on 127.0.0.1 (processes of their own, stopped after)."""
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # kernels travel by value
-    logs = [open(tmp_path / "scheduler.log", "w"), open(tmp_path / "worker.log", "w")]  # noqa: SIM115
-    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              cwd=tmp_path, env=env, stdout=logs[0], stderr=subprocess.STDOUT)]
-    address = f"tcp://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or procs[0].poll() is not None:
-                    raise RuntimeError((tmp_path / "scheduler.log").read_text()) from None
-                time.sleep(0.2)
-        procs.append(subprocess.Popen([str(DASK), "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-                                       "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
-                                      cwd=tmp_path, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
-        from distributed import Client
-
-        with Client(address, timeout=60) as c:
-            c.wait_for_workers(1, timeout=120)
-        close_shared_client()
-        monkeypatch.setenv(ENV_SCHEDULER, address)
-        yield address
-    finally:
-        close_shared_client()
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for f in logs:
-            f.close()
+def scheduler(dask_scheduler, monkeypatch):
+    """The session's `dask scheduler` + `dask worker` on 127.0.0.1, named as ``serve
+    --dask-scheduler`` names it (the environment variable the page's shared client reads)."""
+    close_shared_client()
+    monkeypatch.setenv(ENV_SCHEDULER, dask_scheduler)
+    yield dask_scheduler
+    close_shared_client()
 
 
 @pytest.fixture
@@ -195,3 +151,128 @@ def test_serve_refuses_a_bad_scheduler_address():
                           env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Dask scheduler address" in proc.stderr
+
+
+# ----- the HATS catalog in the catalog table and the scatter ------------------------------------
+def _in_cone(df: pd.DataFrame, cone) -> np.ndarray:
+    from explorer.compute.sources import _separation_deg
+
+    return _separation_deg(cone.ra, cone.dec, df["coord_ra"].to_numpy(float),
+                           df["coord_dec"].to_numpy(float)) * 3600 <= cone.radius_arcsec
+
+
+@pytest.fixture
+def fresh_state(sample_gen3):
+    """A state of its own (panels made for one test follow only it)."""
+    from explorer.app.extensions import ensure_extensions
+    from explorer.state import ExplorerState
+
+    ensure_extensions()
+
+    st = ExplorerState()
+    st.open(str(sample_gen3))
+    return st
+
+
+@pytest.fixture
+def tools(fresh_state, hats_dir, local_cluster):
+    """The HATS panel with the sample's catalog open, and the table and scatter attached to it as
+    the page attaches them."""
+    from types import SimpleNamespace
+
+    from explorer.app.tools.scatter import ScatterPanel
+    from explorer.app.tools.table import CatalogTablePanel
+
+    state = fresh_state
+    hats = HatsPanel(state=state)
+    table, scatter = CatalogTablePanel(state=state), ScatterPanel(state=state)
+    page = SimpleNamespace(panels={"hats": hats, "table": table, "scatter": scatter, "image": None})
+    for panel in (table, scatter):
+        panel.attach(page)
+    assert not table.source.visible and not scatter.source.visible  # nothing to offer yet
+    hats.path.value = str(hats_dir)
+    hats.wait(600)
+    assert hats.catalog == str(hats_dir)
+    yield SimpleNamespace(hats=hats, table=table, scatter=scatter, state=state)
+
+
+def test_table_pages_through_the_hats_rows_in_the_view_cone(tools, objects):
+    _, df = objects
+    state = tools.state
+    table = tools.table
+    assert table.source.visible  # a HATS catalog is open: the table can show it
+    table.source.value = "HATS"
+    table.hats_rows.wait(600)
+    assert table.hats_rows.layout.visible and not table.table.visible
+    cone = hats_source.view_cone(state)
+    inside = df[_in_cone(df, cone)]
+    rows = table.hats_rows.rows
+    assert 0 < rows.total == len(inside) < len(df)
+    frame = table.hats_rows.frame
+    assert list(frame.columns) == table.hats_rows._columns()  # the columns chosen, nothing else
+    assert "objectId" in frame.columns and 0 < len(frame) <= 15
+    seen = list(frame["objectId"])
+    caption = table.hats_rows.caption.object
+    assert f'data-total="{len(inside)}"' in caption and 'data-start="0"' in caption
+    while table.hats_rows.start + 15 < rows.total:  # every page, each fetched from the workers
+        table.hats_rows.turn(+1)
+        seen += list(table.hats_rows.frame["objectId"])
+    assert sorted(seen) == sorted(inside["objectId"]) and len(set(seen)) == len(seen)
+    # a row click marks the source where its RA/Dec falls on the image
+    table.hats_rows.turn(-10)
+    first = table.hats_rows.frame.iloc[0]
+    assert table.hats_rows.mark(0)
+    ident, x, y = state.marked_source
+    info = state.exposure().info
+    want = info.sky_to_pixel(np.array([first["coord_ra"]]), np.array([first["coord_dec"]]))
+    assert isinstance(ident, int) and ident == first["objectId"] and (x, y) == pytest.approx((float(want[0][0]), float(want[1][0])))
+
+
+def test_table_follows_the_zoom_and_the_columns(tools, objects):
+    _, df = objects
+    state = tools.state
+    table = tools.table
+    table.source.value = "HATS"
+    table.hats_rows.wait(600)
+    whole = table.hats_rows.rows.total
+    x0, y0 = (float(v) for v in state.exposure().info.xy0)
+    state.zoom = (x0, x0 + 120.0, y0, y0 + 120.0)  # a corner of the image: a smaller cone
+    table.hats_rows.wait(600)
+    cone = hats_source.view_cone(state)
+    assert cone.radius_arcsec < hats_source.image_cone(state).radius_arcsec
+    assert table.hats_rows.rows.total == int(_in_cone(df, cone).sum()) < whole
+    table.columns.value = ["objectId", "r_psfFlux"]
+    table.hats_rows.wait(600)
+    assert list(table.hats_rows.frame.columns) == ["objectId", "coord_ra", "coord_dec", "r_psfFlux"]
+
+
+def test_scatter_of_the_hats_rows_on_the_workers(tools, objects, monkeypatch):
+    from explorer.compute import density
+    from explorer.compute.density import DensityGrid, ScatterPoints
+
+    _, df = objects
+    state = tools.state
+    scatter = tools.scatter
+    assert scatter.source.visible
+    scatter._quiet = True
+    scatter.source.value = "HATS"
+    scatter.x.value, scatter.y.value = "g_psfFlux", "r_psfFlux"
+    scatter._quiet = False
+    scatter.redraw()
+    scatter.wait(600)
+    inside = df[_in_cone(df, hats_source.view_cone(state))]
+    data, _xl, _yl, _inv, rows = scatter.hats_result
+    assert rows == len(inside)
+    assert isinstance(data, ScatterPoints)
+    assert sorted(data.x_values) == sorted(inside["g_psfFlux"].to_numpy(float))
+    assert f'data-points="{len(inside)}"' in scatter.caption.object
+    # more points than a scatter draws: a density grid summed over the partitions' grids
+    monkeypatch.setattr(density, "SCATTER_MAX_POINTS", 10)
+    scatter.magnitudes.value = True  # (fluxes as AB magnitudes, computed on the workers)
+    scatter.wait(600)
+    data = scatter.hats_result[0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mag_g, mag_r = (-2.5 * np.log10(inside[c].to_numpy(float) * 1e-9 / 3631) for c in ("g_psfFlux", "r_psfFlux"))
+    ok = np.isfinite(mag_g) & np.isfinite(mag_r)
+    assert isinstance(data, DensityGrid) and data.total == int(ok.sum()) > 10
+    assert data.x_range[0] == pytest.approx(mag_g[ok].min()) and data.x_range[1] >= mag_g[ok].max()

@@ -1,20 +1,20 @@
-"""HATS catalogs through LSDB on real Dask clusters: a LocalCluster and a scheduler + worker started here.
+"""HATS catalogs through LSDB on real Dask clusters: a LocalCluster and a scheduler + worker started
+here (tests/conftest.py).
 
-The sample's objectTable files are written as a HATS catalog with hats-import (several HEALPix
-partitions), then histograms and density maps computed on the workers must equal numpy (and the
-in-process datashader grid) on the same rows.
+make-sample writes the sample's objectTable as a HATS catalog (several HEALPix partitions); it must
+hold exactly the objectTable's rows, and histograms and density maps computed on the workers must
+equal numpy (and the in-process datashader grid) on the same rows. The hats-import path and the
+partition-by-partition synthetic catalog of the benchmarks are checked too.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,76 +24,32 @@ from explorer.compute.cluster import ClusterError, JobCancelled, PartitionJob, d
 from explorer.compute.density import density
 from explorer.compute.hats import HatsError, SkyFilter, hats_density, hats_histogram, open_hats
 
-DASK = Path(sys.executable).with_name("dask")
+
+@pytest.fixture(scope="module")
+def objects(sample_hats):
+    return sample_hats["paths"], sample_hats["frame"]
 
 
 @pytest.fixture(scope="module")
-def objects(sample_gen3):
-    manifest = json.loads((sample_gen3 / "sample_manifest.json").read_text())
-    paths = [str(sample_gen3 / p) for p in manifest["paths"]["objectTable"].values()]
-    return paths, pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+def hats_dir(sample_hats):
+    """The HATS catalog make-sample wrote of the objectTable (several HEALPix partitions)."""
+    return sample_hats["path"]
 
 
 @pytest.fixture(scope="module")
-def hats_dir(objects, tmp_path_factory):
-    from explorer.sample.hats import write_hats_catalog
-
-    paths, _ = objects
-    return write_hats_catalog(paths, tmp_path_factory.mktemp("hats"), name="object", pixel_threshold=150,
-                              highest_order=8)  # (hats-import's order-12 pixel histogram alone is 1.6 GB)
+def local_client(dask_local_client):
+    return dask_local_client
 
 
 @pytest.fixture(scope="module")
-def local_client():
-    with dask_client(n_workers=1, threads_per_worker=2, memory_limit="1GiB") as client:
-        yield client
+def scheduler(dask_scheduler):
+    return dask_scheduler
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def scheduler(tmp_path_factory):
-    """`dask scheduler` and one `dask worker` on 127.0.0.1, as processes of their own, in the
-    client's environment (this checkout first on their path, as Dask requires)."""
-    port = _free_port()
-    work = tmp_path_factory.mktemp("dask")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    logs = [open(work / "scheduler.log", "w"), open(work / "worker.log", "w")]
-    procs = [subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                               "--no-dashboard"], cwd=work, env=env, stdout=logs[0], stderr=subprocess.STDOUT)]
-    address = f"tcp://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or procs[0].poll() is not None:
-                    raise RuntimeError((work / "scheduler.log").read_text())
-                time.sleep(0.2)
-        procs.append(subprocess.Popen([str(DASK), "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-                                       "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
-                                      cwd=work, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
-        from distributed import Client
-
-        with Client(address, timeout=30) as c:
-            c.wait_for_workers(1, timeout=90)
-        yield address
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for f in logs:
-            f.close()
 
 
 def numpy_hist(values, bins, log=False, value_range=None):
@@ -105,12 +61,51 @@ def numpy_hist(values, bins, log=False, value_range=None):
 
 
 def test_sample_objects_as_a_hats_catalog(hats_dir, objects):
+    """make-sample's catalog holds exactly the objectTable's rows, each in the HEALPix partition
+    its position falls in, no partition above the sample's 150-row threshold."""
     import lsdb
+
+    from explorer.sample.hats import spatial_index
 
     _, frame = objects
     cat = lsdb.open_catalog(hats_dir)
     assert cat.npartitions > 1  # the merges across partitions are exercised
-    assert len(cat.compute(progress_bar=False)) == len(frame)
+    rows = cat.compute(progress_bar=False)
+    assert len(rows) == len(frame)
+    mine = rows.reset_index().sort_values("objectId").reset_index(drop=True)
+    want = frame.sort_values("objectId").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine[want.columns], want, check_dtype=False)
+    np.testing.assert_array_equal(mine["_healpix_29"], spatial_index(want.coord_ra, want.coord_dec))
+    for pixel in cat.get_healpix_pixels():
+        index = cat.get_partition(pixel.order, pixel.pixel).compute().index.to_numpy()
+        assert 0 < len(index) <= 150
+        assert (index >> (2 * (29 - pixel.order)) == pixel.pixel).all()
+        assert (np.diff(index) >= 0).all()  # sorted by _healpix_29, as HATS wants
+
+
+def test_synthetic_catalog_partition_by_partition(tmp_path):
+    """The benchmark catalog's generator: every row inside its partition's pixel, ids unique and
+    consecutive, the same catalog from the same seed, and LSDB reads it (statistics included)."""
+    import lsdb
+
+    from explorer.sample.hats import synthetic_partitions, write_synthetic_hats
+
+    parts = list(synthetic_partitions(20_000, seed=3, partition_rows=2_000))
+    assert len(parts) >= 10 and sum(t.num_rows for _, _, t in parts) == 20_000
+    assert max(t.num_rows for _, _, t in parts) <= 2_000
+    for order, pixel, table in parts:
+        index = table["_healpix_29"].to_numpy()
+        assert (index >> (2 * (29 - order)) == pixel).all()
+    ids = np.concatenate([t["objectId"].to_numpy() for _, _, t in parts])
+    np.testing.assert_array_equal(ids, np.arange(20_000))
+    again = list(synthetic_partitions(20_000, seed=3, partition_rows=2_000))
+    assert all(a[2].equals(b[2]) for a, b in zip(parts, again))
+    out = write_synthetic_hats(tmp_path / "survey", rows=20_000, seed=3, partition_rows=2_000)
+    cat = lsdb.open_catalog(out)
+    assert cat.npartitions == len(parts) and len(cat.compute(progress_bar=False)) == 20_000
+    stats = cat.aggregate_column_statistics(include_columns=["coord_dec"], use_default_columns=False)
+    dec = np.concatenate([t["coord_dec"].to_numpy() for _, _, t in parts])
+    assert stats.loc["coord_dec", "min_value"] == dec.min() and stats.loc["coord_dec", "max_value"] == dec.max()
 
 
 @pytest.mark.parametrize("column, bins, log, value_range", [

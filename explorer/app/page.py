@@ -212,6 +212,7 @@ URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch"
                "sky_color", "show_footprints", "zoom", "require_flags", "exclude_flags", "bins", "mask_alpha",
                "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid",
                "show_cells"]
+URL_WATCHED += ["selection_range", "selection_box", "marked_source"]  # the catalog selections (urlstate)
 
 
 def create_app(repo: str | None = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):

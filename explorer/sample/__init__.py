@@ -97,8 +97,23 @@ def make_sample(dest: str | os.PathLike, layout: str = "gen3", size: str = "smal
             raise SampleError("the Gen2 sample layout is not available in this version") from None
     manifest = _written(dest, lambda: write(content, dest, progress))
     manifest = dict(_common_manifest(content), **manifest)
+    manifest["hats"] = _written_hats(dest, manifest, size, progress)
     manifest["seconds"] = round(time.perf_counter() - start, 2)
     return _finish(dest, manifest, progress)
+
+
+def _written_hats(dest: Path, manifest: dict, size: str, progress) -> dict:
+    """The sample's HATS catalogs (paths relative to ``dest``): the objectTable as ``hats/object``
+    (written directly, no Dask: a fraction of a second) and, for the large sample, a synthetic
+    survey-scale object catalog ``hats/survey_object`` (100 M rows, written partition by partition)."""
+    from .hats import LARGE_HATS_ROWS, write_sample_hats, write_synthetic_hats
+
+    hats = {"object": write_sample_hats(dest, manifest, progress)}
+    if size == "large":
+        out = write_synthetic_hats(dest / "hats" / "survey_object", rows=LARGE_HATS_ROWS, progress=progress)
+        hats["survey_object"] = str(out.relative_to(dest))
+        hats["survey_object_rows"] = LARGE_HATS_ROWS
+    return hats
 
 
 def _make_release_sample(dest, layout: str, size: str, seed, progress, release: str) -> Path:

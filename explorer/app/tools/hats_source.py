@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import panel as pn
+import param
 
 from ...compute.catalog import Histogram
 from ...compute.cluster import JobCancelled, dask_client
@@ -78,10 +79,106 @@ def image_cone(state) -> SkyFilter | None:
     return SkyFilter(ra=float(centre[0]), dec=float(centre[1]), radius_arcsec=radius * 3600.0)
 
 
+def view_cone(state) -> SkyFilter | None:
+    """A cone around the part of the image in view (the zoom box, else the whole image): centre
+    of the view, radius to its farthest corner; None without an image with a WCS."""
+    zoom = state.zoom
+    if zoom is None:
+        return image_cone(state)
+    exposure = state.exposure()
+    if exposure is None or not exposure.info.has_sky:
+        return None
+    x0, x1, y0, y1 = (float(v) for v in zoom)
+    xs = np.array([0.5 * (x0 + x1), x0, x1, x0, x1])
+    ys = np.array([0.5 * (y0 + y1), y0, y0, y1, y1])
+    ra, dec = exposure.info.pixel_to_sky(xs, ys)
+    if not np.all(np.isfinite(ra)) or not np.all(np.isfinite(dec)):
+        return image_cone(state)
+    from ...compute.sources import _separation_deg
+
+    radius = float(np.max(_separation_deg(ra[0], dec[0], ra[1:], dec[1:])))
+    return SkyFilter(ra=float(ra[0]), dec=float(dec[0]), radius_arcsec=max(radius * 3600.0, 1.0))
+
+
+def describe_cone(sky: SkyFilter | None) -> str:
+    if sky is None:
+        return "the whole catalog"
+    return f"the view's cone (RA {sky.ra:.4f}, Dec {sky.dec:.4f}, radius {sky.radius_arcsec / 60:.2f}')"
+
+
+class BackgroundWork:
+    """One piece of cluster work at a time for a panel, in a thread: starting another cancels the
+    running one (its Dask jobs too), and only the newest result is delivered."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._jobs: list = []
+        self.thread: threading.Thread | None = None
+        self.cancelled = 0
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._generation += 1
+            jobs, self._jobs = self._jobs, []
+        for job in jobs:
+            try:
+                job.cancel()
+            except Exception:  # noqa: BLE001 - a job of a client closed meanwhile: nothing runs
+                log.debug("cancelling %s", job.label, exc_info=True)
+        self.cancelled += len(jobs)
+
+    def current(self, generation: int) -> bool:
+        with self._lock:
+            return generation == self._generation
+
+    def start(self, work, done, failed) -> None:
+        """Run ``work(on_job)`` in a thread; then ``done(result)`` or ``failed(exc)`` if still newest."""
+        self.cancel()
+        with self._lock:
+            generation = self._generation
+
+        def on_job(job) -> None:
+            with self._lock:
+                if generation != self._generation:
+                    job.cancel()
+                    return
+                self._jobs.append(job)
+
+        def run() -> None:
+            try:
+                result = work(on_job)
+            except JobCancelled:
+                return
+            except Exception as exc:  # noqa: BLE001 - said in the panel
+                if not isinstance(exc, ExplorerError):
+                    log.exception("%s", self.name)
+                if self.current(generation):
+                    failed(exc)
+                return
+            with self._lock:
+                if generation == self._generation:
+                    self._jobs = []  # (finished: nothing to cancel)
+            if self.current(generation):
+                done(result)
+
+        self.thread = threading.Thread(target=run, name=self.name, daemon=True)
+        self.thread.start()
+
+    def wait(self, timeout: float = 300.0) -> None:
+        if self.thread is not None:
+            self.thread.join(timeout)
+
+
 class HatsPanel(Panel):
-    """A HATS catalog opened by path or URL: histogram of a column and RA/Dec density, on Dask."""
+    """A HATS catalog opened by path or URL: histogram of a column and RA/Dec density, on Dask.
+    ``catalog`` is the path of the catalog open ('' when none), ``all_columns`` its columns: the
+    catalog table and the scatter offer its rows (in the view's cone) once it is set."""
 
     title = "Survey catalog (HATS, on Dask)"
+    catalog = param.String(default="", doc="The HATS catalog open (its path or URL), or ''")
+    all_columns = param.List(default=[], doc="The open HATS catalog's columns")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -125,14 +222,17 @@ class HatsPanel(Panel):
         path = self.path.value.strip()
         self.cancel()
         if not path:
+            self.param.update(catalog="", all_columns=[])
             return
         try:
             columns = catalog_columns(path)
         except ExplorerError as exc:
+            self.param.update(catalog="", all_columns=[])
             self.status.object = self._status(describe_failure(exc), failed=1)
             self.state.report(describe_failure(exc))
             return
         numeric = [c for c in columns if c not in ("_healpix_29", "Norder", "Dir", "Npix")]
+        self.param.update(all_columns=numeric, catalog=path)
         default = next((c for c in numeric if "flux" in c.lower() and not c.lower().endswith("err")), numeric[0])
         self.column.param.update(options=numeric, value=default if self.column.value not in numeric
                                  else self.column.value)

@@ -4,7 +4,10 @@ more than a few thousand (:func:`explorer.compute.density.scatter`).
 An axis is a column, a colour (``g - r``, offered for neighbouring bands) or an expression;
 "fluxes as AB magnitudes" shows flux columns as magnitudes (nJy, or instFlux with the image's zero
 point). The "Colour-magnitude" button sets both axes at once: the colour-magnitude diagram in
-two clicks. CSS hooks: ``catalog-scatter`` (the plot), ``scatter-caption`` (what is drawn).
+two clicks. With a HATS catalog open in the survey-catalog panel, "HATS" in ``scatter-source``
+draws its rows within the view's cone instead: the axes' columns are read and the points (or the
+density grid, aggregated per partition) computed on the Dask workers.
+CSS hooks: ``catalog-scatter`` (the plot), ``scatter-caption`` (what is drawn), ``scatter-source``.
 """
 from __future__ import annotations
 
@@ -47,6 +50,11 @@ class ScatterPanel(Panel):
         self.plot = pn.pane.HoloViews(empty_scatter(), linked_axes=False, sizing_mode="stretch_width",
                                       css_classes=["catalog-scatter"])
         self.total: int | None = None  # sources drawn (points or the grid's total)
+        self.source = pn.widgets.RadioButtonGroup(options=["repository", "HATS"], value="repository", visible=False,
+                                                  color="light", css_classes=["scatter-source"])
+        self.source.param.watch(lambda _e: self._on_catalog(), "value")
+        self.hats = None
+        self.hats_result = None  # the last HATS scatter: (data, x label, y label, y is a magnitude, rows)
         self._quiet = False  # set while several widgets change at once: one redraw after them
         for w in (self.x, self.y, self.magnitudes):
             w.param.watch(lambda _e: self._quiet or self.redraw(), "value")
@@ -56,7 +64,29 @@ class ScatterPanel(Panel):
                                  pn.Row(self.magnitudes, self.cmd), self.plot, self.caption,
                                  sizing_mode="stretch_width")
 
+    def attach(self, page) -> None:
+        from .hats_source import BackgroundWork
+
+        self.hats = page.panels.get("hats")
+        self.work = BackgroundWork("hats-scatter")
+        if self.hats is not None:
+            self.hats.param.watch(lambda _e: self._on_hats_catalog(), ["catalog"])
+            self.state.param.watch(lambda *_e: self._hats_mode() and self.redraw(), ["zoom"])
+
+    def _hats_mode(self) -> bool:
+        return self.source.value == "HATS" and self.hats is not None and bool(self.hats.catalog)
+
+    def _on_hats_catalog(self) -> None:
+        self.source.visible = bool(self.hats.catalog)
+        if self.source.value == "HATS":
+            if self.hats.catalog:
+                self._on_catalog()
+            else:
+                self.source.value = "repository"
+
     def _numeric(self) -> list[str]:
+        if self._hats_mode():
+            return [c for c in self.hats.all_columns if c not in ("objectId", "_healpix_29")]
         return list(self.state.param.column.objects or [])
 
     def _on_catalog(self, *_events) -> None:
@@ -113,20 +143,68 @@ class ScatterPanel(Panel):
             data = density(pd.DataFrame({"x": ax.values[ok], "y": ay.values[ok]}), "x", "y", width=GRID, height=GRID)
         return data, ax.label, ay.label, ay.magnitude, len(df)
 
+    def redraw_hats(self) -> None:
+        """The HATS scatter, computed on the workers in the background (the newest choice wins)."""
+        from ...compute.hats import cone_rows
+        from .hats_source import describe_cone, shared_client, view_cone
+
+        path, xa, ya, mags = self.hats.catalog, self.x.value, self.y.value, self.magnitudes.value
+        if not xa or not ya:
+            return
+        names = list(self.hats.all_columns)
+        need = list(dict.fromkeys(expression_columns(resolve_axis(xa, names))
+                                  + expression_columns(resolve_axis(ya, names))))
+        sky = view_cone(self.state)
+        self.caption.object = (f'<div class="scatter-caption" data-points="0" style="color:#777">computing '
+                               f'{html.escape(ya)} against {html.escape(xa)} over {describe_cone(sky)} on Dask ...'
+                               '</div>')
+
+        def work(on_job):
+            rows = cone_rows(path, need, shared_client(), sky=sky, on_job=on_job)
+            data, xl, yl, invert = rows.scatter(xa, ya, names, mags, None, width=GRID, height=GRID, on_job=on_job)
+            return data, xl, yl, invert, rows.total
+
+        def failed(exc):
+            from ..base import describe_failure
+
+            self.hats_result = None
+            message = f"the HATS scatter failed: {describe_failure(exc)}"
+            self.caption.object = f'<div class="scatter-caption" data-points="0" style="color:#a33">{html.escape(message)}</div>'
+            self.state.report(message)
+
+        def done(result):
+            self.hats_result = result
+            self._draw(result, f" in {describe_cone(sky)} of the HATS catalog")
+
+        self.work.start(work, done, failed)
+
+    def wait(self, timeout: float = 300.0) -> None:
+        """Wait for a HATS scatter being computed (tests, notebooks)."""
+        if getattr(self, "work", None) is not None:
+            self.work.wait(timeout)
+
     def redraw(self) -> None:
+        if self._hats_mode():
+            self.redraw_hats()
+            return
         result = self.safe("the scatter", self.data, lambda _m: None)
         if result is None:
             self.total = None
             self.plot.object = empty_scatter()
             self.caption.object = '<div class="scatter-caption" data-points="0" style="color:#777">no scatter</div>'
             return
+        self._draw(result)
+
+    def _draw(self, result, where: str = "") -> None:
         data, xl, yl, invert, rows = result
         self.total = points_of(data)
         self.plot.object = scatter_element(data, xl, yl, invert_y=invert)
         how = "datashaded" if not isinstance(data, ScatterPoints) else "points"
         self.caption.object = (f'<div class="scatter-caption" data-points="{self.total}" data-rows="{rows}" '
-                               f'style="color:#666;font-size:12px">{self.total:,} of {rows:,} rows drawn ({how}): '
-                               f'{html.escape(yl)} against {html.escape(xl)}</div>')
+                               f'style="color:#666;font-size:12px">{self.total:,} of {rows:,} rows{html.escape(where)} drawn '
+                               f'({how}): {html.escape(yl)} against {html.escape(xl)}</div>')
 
     def __panel__(self):
-        return self._layout
+        if getattr(self, "_outer", None) is None:
+            self._outer = pn.Column(self.source, self._layout, sizing_mode="stretch_width")
+        return self._outer

@@ -5,7 +5,14 @@ with remote pagination: the browser holds one page), linked both ways with the i
 * a box or lasso on the image, or a range on the histogram, filters the rows
   (:func:`~.rows.selected_rows`), and the image highlights them.
 
-CSS hooks: ``catalog-table`` (the table), ``catalog-table-caption`` (rows shown of rows).
+With a HATS catalog open in the survey-catalog panel, "HATS" in ``catalog-table-source`` shows its
+rows within the view's cone instead (:class:`HatsRowsTable`): the chosen columns only, read on the
+Dask workers, and one page at a time comes to the server and the browser.
+
+CSS hooks: ``catalog-table`` (the table), ``catalog-table-caption`` (rows shown of rows),
+``catalog-table-source`` (repository or HATS), ``catalog-table-hats`` (the HATS page),
+``hats-table-prev`` / ``hats-table-next`` (its pages), ``hats-table-caption`` (``data-total``:
+rows in the cone, ``data-start``: the page's first row).
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import html
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
@@ -46,6 +54,10 @@ class CatalogTablePanel(Panel):
                                               css_classes=["catalog-table-columns"])
         self.clear = pn.widgets.Button(label="Clear selection", color="light", width=140,
                                        css_classes=["catalog-table-clear"])
+        self.source = pn.widgets.RadioButtonGroup(options=["repository", "HATS"], value="repository", visible=False,
+                                                  color="light", css_classes=["catalog-table-source"])
+        self.hats_rows = HatsRowsTable(self)
+        self.source.param.watch(lambda _e: self._on_source(), "value")
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(), pagination="remote", page_size=PAGE_SIZE, disabled=True, show_index=False,
@@ -61,11 +73,15 @@ class CatalogTablePanel(Panel):
 
     def attach(self, page: Any) -> None:
         self.image = page.panels.get("image")
+        self.hats_rows.attach(page.panels.get("hats"))
 
     # ----- data --------------------------------------------------------------------------------
     def _on_catalog(self, *_events) -> None:
         """Another catalog: offer its columns, forget the selections made on the previous one."""
         st = self.state
+        if self.source.value == "HATS":  # (the HATS rows follow the view, not the repository's catalog)
+            self.hats_rows.refresh()
+            return
         options: list[str] = []
         if st.catalog_ref is not None:
             schema = self.safe("the catalog's columns", lambda: catalog_schema(st), lambda _m: [])
@@ -85,7 +101,20 @@ class CatalogTablePanel(Panel):
             return pd.DataFrame()
         return rows[selected_rows(st, rows)] if has_selection(st) else rows
 
+    def _on_source(self) -> None:
+        """Repository catalog or HATS catalog: the columns offered and the table shown follow."""
+        hats = self.source.value == "HATS"
+        self.table.visible = self.caption.visible = self.clear.visible = not hats
+        self.hats_rows.visible(hats)
+        if hats:
+            self.hats_rows.offer_columns()
+        else:
+            self._on_catalog()
+
     def refresh(self) -> None:
+        if self.source.value == "HATS":
+            self.hats_rows.refresh()
+            return
         st = self.state
         total = [0]
 
@@ -134,4 +163,164 @@ class CatalogTablePanel(Panel):
         return True
 
     def __panel__(self):
-        return self._layout
+        if getattr(self, "_outer", None) is None:
+            self._outer = pn.Column(self.source, self._layout, self.hats_rows.layout, sizing_mode="stretch_width")
+        return self._outer
+
+
+class HatsRowsTable:
+    """The catalog table's HATS mode: rows of the open HATS catalog within the view's cone
+    (:func:`~explorer.app.tools.hats_source.view_cone`), the chosen columns only, loaded into the
+    Dask workers' memory (:func:`explorer.compute.hats.cone_rows`) and fetched a page at a time.
+    A click on a row marks and centres that source on the image, as in the repository mode."""
+
+    DEFAULT_COLUMNS = ("objectId", "coord_ra", "coord_dec")
+
+    def __init__(self, owner: CatalogTablePanel):
+        from .hats_source import BackgroundWork
+
+        self.owner = owner
+        self.state = owner.state
+        self.hats = None
+        self.rows = None  # the ConeRows of the current choice
+        self.start = 0
+        self.frame = pd.DataFrame()
+        self.work = BackgroundWork("hats-table")
+        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination=None, disabled=True, show_index=False,
+                                          selectable=1, sizing_mode="stretch_width", height=460,
+                                          css_classes=["catalog-table-hats"])
+        self.table.on_click(self._on_click)
+        self.prev = pn.widgets.Button(label="◀ previous", width=110, css_classes=["hats-table-prev"])
+        self.next = pn.widgets.Button(label="next ▶", width=110, css_classes=["hats-table-next"])
+        self.prev.on_click(lambda _e: self.turn(-1))
+        self.next.on_click(lambda _e: self.turn(+1))
+        self.caption = pn.pane.HTML(self._caption("no HATS catalog open"), sizing_mode="stretch_width")
+        self.layout = pn.Column(pn.Row(self.prev, self.next, self.caption, sizing_mode="stretch_width"), self.table,
+                                visible=False, sizing_mode="stretch_width")
+
+    def attach(self, hats) -> None:
+        self.hats = hats
+        if hats is not None:
+            hats.param.watch(lambda _e: self._on_hats_catalog(), ["catalog"])
+            self.state.param.watch(lambda *_e: self.active() and self.refresh(), ["zoom"])
+
+    def active(self) -> bool:
+        return self.owner.source.value == "HATS"
+
+    def visible(self, on: bool) -> None:
+        self.layout.visible = on
+
+    def _on_hats_catalog(self) -> None:
+        open_ = bool(self.hats is not None and self.hats.catalog)
+        self.owner.source.visible = open_
+        self.rows = None
+        if not open_ and self.active():
+            self.owner.source.value = "repository"
+        elif self.active():
+            self.offer_columns()
+
+    def offer_columns(self) -> None:
+        """The HATS catalog's columns in the column chooser (the default: id, position, the HATS
+        panel's column and a few fluxes); setting them refreshes the table."""
+        options = list(self.hats.all_columns) if self.hats is not None else []
+        chosen = [c for c in self.owner.columns.value if c in options]
+        if not chosen:
+            flux = [c for c in options if is_flux_column(c)]
+            chosen = [c for c in self.DEFAULT_COLUMNS if c in options]
+            chosen += [c for c in [self.hats.column.value, *flux[:DEFAULT_EXTRA]] if c in options and c not in chosen]
+        if self.owner.columns.options == options and self.owner.columns.value == chosen:
+            self.refresh()
+        else:
+            self.owner.columns.param.update(options=options, value=chosen)
+
+    def _columns(self) -> list[str]:
+        cols = [c for c in self.owner.columns.value if c in (self.hats.all_columns if self.hats else [])]
+        return list(dict.fromkeys([*[c for c in self.DEFAULT_COLUMNS if self.hats and c in self.hats.all_columns],
+                                   *cols]))
+
+    def refresh(self) -> None:
+        """Load the rows of the current choice (catalog, columns, cone) on the workers, then show
+        the first page."""
+        if self.hats is None or not self.hats.catalog:
+            return
+        from ...compute.hats import cone_rows
+        from .hats_source import describe_cone, shared_client, view_cone
+
+        path, columns = self.hats.catalog, self._columns()
+        sky = view_cone(self.state)
+        self.caption.object = self._caption(f"reading {len(columns)} columns of {describe_cone(sky)} on Dask ...")
+
+        def work(on_job):
+            rows = cone_rows(path, columns, shared_client(), sky=sky, on_job=on_job)
+            return rows, rows.page(0, PAGE_SIZE)
+
+        def done(result):
+            self.rows, self.start = result[0], 0
+            self._show(result[1], sky)
+
+        self.work.start(work, done, self._failed)
+
+    def turn(self, step: int) -> None:
+        """Another page (``step`` pages on; clamped to the rows there are)."""
+        rows = self.rows
+        if rows is None:
+            return
+        start = min(max(0, self.start + step * PAGE_SIZE), max(0, (rows.total - 1) // PAGE_SIZE * PAGE_SIZE))
+        if start == self.start and not self.frame.empty:
+            return
+        self.start = start
+        try:
+            self._show(rows.page(start, PAGE_SIZE), rows.sky)
+        except Exception as exc:  # noqa: BLE001 - said in the panel
+            self._failed(exc)
+
+    def _show(self, frame: pd.DataFrame, sky) -> None:
+        from .hats_source import describe_cone
+
+        self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
+        self.table.value = self.frame
+        total = self.rows.total if self.rows is not None else 0
+        shown = f"rows {self.start + 1:,}-{self.start + len(frame):,}" if len(frame) else "no rows"
+        self.caption.object = self._caption(f"{shown} of {total:,} in {describe_cone(sky)}", total=total,
+                                            start=self.start, rows=len(frame))
+
+    def _failed(self, exc: BaseException) -> None:
+        from ..base import describe_failure
+
+        message = f"the HATS rows failed: {describe_failure(exc)}"
+        self.caption.object = self._caption(message, failed=1)
+        self.state.report(message)
+
+    @staticmethod
+    def _caption(text: str, **data: Any) -> str:
+        attrs = "".join(f' data-{k}="{v}"' for k, v in data.items())
+        return (f'<div class="hats-table-caption"{attrs} style="color:#666;font-size:12px">'
+                f"{html.escape(text)}</div>")
+
+    def _on_click(self, event) -> None:
+        if event.row is not None and 0 <= event.row < len(self.frame):
+            self.mark(int(event.row))
+
+    def mark(self, row: int) -> bool:
+        """Mark and centre the source of the page's row ``row`` on the image (by its RA/Dec)."""
+        exposure = self.state.exposure()
+        frame = self.frame  # (column by column: a row as one Series would turn 64-bit ids into floats)
+        ident = frame["objectId"].to_numpy()[row] if "objectId" in frame.columns else self.start + row
+        ident = ident.item() if hasattr(ident, "item") else ident
+        if exposure is None or not exposure.info.has_sky or "coord_ra" not in frame.columns:
+            self.state.report(f"source {ident} cannot be placed on this image")
+            return False
+        ra, dec = frame["coord_ra"].to_numpy(float)[row:row + 1], frame["coord_dec"].to_numpy(float)[row:row + 1]
+        x, y = exposure.info.sky_to_pixel(ra, dec)
+        x, y = float(np.asarray(x)[0]), float(np.asarray(y)[0])
+        if not (math.isfinite(x) and math.isfinite(y)):
+            self.state.report(f"source {ident} has no position on this image")
+            return False
+        self.state.marked_source = (ident, x, y)
+        if self.owner.image is not None:
+            self.owner.image.center_on(x, y)
+        return True
+
+    def wait(self, timeout: float = 300.0) -> None:
+        """Wait for the running load (tests, notebooks)."""
+        self.work.wait(timeout)
