@@ -231,3 +231,40 @@ def test_the_band_buttons_follow_the_calexp_shown(sample_gen3):
         st.band = band
         if st.exposure_ref is not None:
             assert st.index.visit_band[st.exposure_ref.get("visit")] == st.band
+
+
+def test_no_calexp_from_another_tract_is_shown_under_a_tract(sample_gen3):
+    """Issue 11 item 4: with tract 3829 selected the calexp shown lay in tract 3828 (no visit of
+    the sample overlaps 3829: the visit list fell back to every visit). Now nothing is shown, the
+    visit list is empty, and the image title and the visit note say why."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    assert st.exposure_ref is not None and st.tract == 3828
+    st.tract = 3829
+    assert st.patch in st.index.patches(3829) and not st.index.visits_overlapping(3829, None)
+    assert st.exposure_ref is None and st.visit is None and st.detector is None
+    assert list(st.param.visit.objects) == []
+    assert f"no calexp overlaps tract 3829 patch {st.patch}" in st.visit_note
+    assert st.describe() == st.visit_note
+    # back on a tract with calexps: one is shown again, and it overlaps the selected patch
+    st.tract = 3828
+    ref = st.exposure_ref
+    assert ref is not None and ref.get("visit") in st.index.visits_overlapping(3828, st.patch)
+    # switching kinds does not bring back a calexp chosen elsewhere
+    st.image_kind = "coadd"
+    st.tract = 3829
+    assert st.exposure_ref is not None  # the coadd of 3829
+    st.image_kind = "calexp"
+    assert st.exposure_ref is None and "no calexp overlaps tract 3829" in st.describe()
+
+
+def test_the_tract_and_patch_follow_a_linked_visit(sample_gen3):
+    """Issue 11 item 4 (and 7): a link's visit wins over a tract it does not overlap; the tract and
+    patch selectors then follow it instead of naming a tract the calexp is not in."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    visit = st.visit
+    fresh = ExplorerState(repo=str(sample_gen3))
+    assert fresh.apply_query({"tract": "3829", "visit": str(visit)}) == []
+    assert fresh.visit == visit and fresh.exposure_ref is not None
+    assert fresh.tract == 3828 and visit in fresh.index.visits_overlapping(fresh.tract, fresh.patch)
