@@ -34,6 +34,7 @@ from .bands import band_key
 from .compute import catalog as cat
 from .compute.sources import position_columns, source_positions, wanted_columns
 from .errors import ExplorerError
+from .index import VisitChoice
 from .keys import DatasetKey
 from .paths import display_path, resolve_repo_path
 from .render.colors import default_shown, mask_plane_colors
@@ -43,6 +44,7 @@ from .render.stretch import STRETCHES
 from .repo.base import Repository
 from .repo.model import Exposure
 from .shared import _REPOS, forget_repositories, get_index, get_inventory, get_repository  # noqa: F401
+from .sky.geometry import radec_to_xyz, xyz_to_radec
 from .sky.predicates import find_containing, overlaps
 
 log = logging.getLogger(__name__)
@@ -341,6 +343,16 @@ class ExplorerState(param.Parameterized):
                 objects["patch"] = idx.patches(tract)
         if start <= _LEVELS.index("visit"):
             choice = idx.choose_visits(tract, patch, band)
+            if start <= _LEVELS.index("tract") and choice.visits and self._lies_elsewhere(choice.visits[0], tract, patch):
+                home = self._home_of(choice.visits[0])  # a first page with calexps only: go where they are
+                if home is not None and values.get("image_kind", self.image_kind) == "calexp":
+                    tract, patch = values["tract"], values["patch"] = home
+                    objects["patch"] = idx.patches(tract)
+                    choice = idx.choose_visits(tract, patch, band)
+            if choice.visits and self._lies_elsewhere(choice.visits[0], tract, patch):
+                # never a calexp from elsewhere under this tract and patch (issue 11 item 4): none
+                choice = VisitChoice([], f"no calexp overlaps tract {tract} patch {patch}: choose another "
+                                     "(the sky map's calexp footprints show where they are)")
             if kind in VISIT_KINDS and kind != "calexp":  # only the visits that have this kind of image
                 having = set(idx.kind_visits(kind))
                 label = idx.kind_label(kind)
@@ -431,6 +443,32 @@ class ExplorerState(param.Parameterized):
             req = [f for f in cat.DEFAULT_REQUIRE if f in flags]
         values["require_flags"] = req
         values["exclude_flags"] = [f for f in self.exclude_flags if f in flags]
+
+    def _lies_elsewhere(self, visit: Any, tract: Any, patch: Any) -> bool:
+        """Whether a visit's calexps are known to miss the patch (or, without one, the tract):
+        the visit overlaps none of it and its footprints are known (so unknown is not "elsewhere")."""
+        idx = self.index
+        if visit is None or tract is None:
+            return False
+        region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
+        if region is None or visit in idx.visits_overlapping(tract, patch or None):
+            return False
+        return bool(idx.visit_footprints(visit))
+
+    def _home_of(self, visit: Any) -> Optional[tuple[int, str]]:
+        """The offered (tract, patch) holding the centre of one of a visit's calexps, or None."""
+        idx = self.index
+        regions = {t: r for t, r in idx.tract_regions().items() if t in set(idx.tracts)}
+        for corners in idx.visit_footprints(visit).values():
+            c = np.asarray(corners, float)
+            ra, dec = (float(v) for v in xyz_to_radec(radec_to_xyz(c[:, 0], c[:, 1]).mean(axis=0)))
+            tract = find_containing(regions, ra, dec)
+            if tract is None:
+                continue
+            patch = find_containing({p: idx.patch_regions(tract).get(p) for p in idx.patches(tract)}, ra, dec)
+            if patch is not None:
+                return int(tract), patch
+        return None
 
     # ----- data the views need --------------------------------------------------------------------
     def _on_disk(self, dataset_type: Optional[str], data_id: Optional[dict]) -> bool:
@@ -774,6 +812,11 @@ class ExplorerState(param.Parameterized):
         if band is not None and band != self.band and band in self.param.band.objects:
             self._set_quietly(band=band)
             self._cascade("visit")
+        home = self._home_of(visit) if visit not in self.param.visit.objects else None
+        if home is not None:  # the tract and patch follow the linked visit (issue 11 item 4)
+            self.param.patch.objects = idx.patches(home[0])
+            self._set_quietly(tract=home[0], patch=home[1])
+            self._cascade("visit")
         if visit not in self.param.visit.objects:
             self.param.visit.objects = sorted(list(self.param.visit.objects) + [visit])
             self._set_quietly(visit_note=f"visit {visit} from the link (it does not overlap tract {self.tract}"
@@ -794,8 +837,8 @@ class ExplorerState(param.Parameterized):
     def describe(self) -> str:
         """One line naming what the image shows."""
         ref = self.exposure_ref
-        if ref is None:
-            return "nothing selected"
+        if ref is None:  # (in calexp mode the visit note says why: no calexp overlaps the patch, ...)
+            return self.visit_note if self.image_kind in VISIT_KINDS and self.visit_note else "nothing selected"
         dt = ref.dataset_type
         if self.image_kind in COADD_KINDS:
             return f"{dt} tract {self.tract} patch {self.patch} band {self.band}"

@@ -231,3 +231,80 @@ def test_the_band_buttons_follow_the_calexp_shown(sample_gen3):
         st.band = band
         if st.exposure_ref is not None:
             assert st.index.visit_band[st.exposure_ref.get("visit")] == st.band
+
+
+def test_no_calexp_from_another_tract_is_shown_under_a_tract(sample_gen3):
+    """Issue 11 item 4: with tract 3829 selected the calexp shown lay in tract 3828 (no visit of
+    the sample overlaps 3829: the visit list fell back to every visit). Now nothing is shown, the
+    visit list is empty, and the image title and the visit note say why."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    assert st.exposure_ref is not None and st.tract == 3828
+    st.tract = 3829
+    assert st.patch in st.index.patches(3829) and not st.index.visits_overlapping(3829, None)
+    assert st.exposure_ref is None and st.visit is None and st.detector is None
+    assert list(st.param.visit.objects) == []
+    assert f"no calexp overlaps tract 3829 patch {st.patch}" in st.visit_note
+    assert st.describe() == st.visit_note
+    # back on a tract with calexps: one is shown again, and it overlaps the selected patch
+    st.tract = 3828
+    ref = st.exposure_ref
+    assert ref is not None and ref.get("visit") in st.index.visits_overlapping(3828, st.patch)
+    # switching kinds does not bring back a calexp chosen elsewhere
+    st.image_kind = "coadd"
+    st.tract = 3829
+    assert st.exposure_ref is not None  # the coadd of 3829
+    st.image_kind = "calexp"
+    assert st.exposure_ref is None and "no calexp overlaps tract 3829" in st.describe()
+
+
+def test_the_tract_and_patch_follow_a_linked_visit(sample_gen3):
+    """Issue 11 item 4 (and 7): a link's visit wins over a tract it does not overlap; the tract and
+    patch selectors then follow it instead of naming a tract the calexp is not in."""
+    st = ExplorerState(repo=str(sample_gen3))
+    st.image_kind = "calexp"
+    visit = st.visit
+    fresh = ExplorerState(repo=str(sample_gen3))
+    assert fresh.apply_query({"tract": "3829", "visit": str(visit)}) == []
+    assert fresh.visit == visit and fresh.exposure_ref is not None
+    assert fresh.tract == 3828 and visit in fresh.index.visits_overlapping(fresh.tract, fresh.patch)
+
+
+def test_the_summary_says_which_bands_have_what_and_lists_missing_files(sample_gen3, manifest):
+    """Issue 11 (friction and item 10): the summary listed bands u..y while only g, r, i have
+    images, its table cut the last row off, and the "missing files" card gave a count only."""
+    page = Explorer(str(sample_gen3))
+    stats, table = page.summary._build()[:2]
+    text = stats.object
+    images = sorted({c["band"] for c in manifest["calexps"]})
+    assert f"calexps in {', '.join(b for b in 'ugrizy' if b in images)}" in text
+    assert "coadds in g, r, i" in text and "no images in u, z, y" in text
+    assert '<div class="v">g r i</div><div class="k">bands with images</div>' in text
+    missing = manifest["missing"]["data_id"]
+    assert 'class="stat missing-files"' in text and "<summary" in text
+    assert f"visit={missing['visit']}" in text and f"detector={missing['detector']}" in text
+    from explorer.app.style import ROW_PX
+
+    assert table.height >= ROW_PX * (len(table.value) + 1)  # every row and the header in view
+
+
+def test_informational_notes_are_not_red():
+    """Issue 11 (friction): Gen2's informational notes were red like errors."""
+    from explorer.app.summary import note_html
+
+    out = note_html(["skymap: identified from the config (DC2)", "cannot read x/config/skyMap.py: denied"])
+    assert "#a45" not in out and "#a33" not in out and "red" not in out
+    assert 'color:#555">skymap: identified' in out and 'color:#8a5a00">cannot read' in out
+
+
+def test_the_readme_says_the_setup_makes_the_virtual_environment():
+    """Issue 11 (friction): the README never said to make or activate a virtual environment; it
+    must say that the setup script makes ``.venv`` (and how to use it), not ask the reader to."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "scripts/setup.sh" in readme and "virtual" in readme and "`.venv`" in readme
+    assert "source .venv/bin/activate" in readme
+    assert "python -m venv" not in readme and "virtualenv " not in readme
+    setup = (Path(__file__).resolve().parents[1] / "scripts" / "setup.sh").read_text()
+    assert "-m venv" in setup and ".venv" in setup

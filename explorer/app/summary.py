@@ -1,12 +1,78 @@
-"""The repository summary: headline numbers, the dataset-type table and the backend's notes."""
+"""The repository summary: headline numbers, the bands that have images, the dataset-type table,
+the registered files missing on disk (the "missing files" card opens their data IDs) and the
+backend's notes."""
 from __future__ import annotations
+
+import html
+from typing import Any, Optional
 
 import panel as pn
 import param
 
+from ..bands import band_key
+from ..errors import ExplorerError
 from ..views.summary import dataset_table, summary_counts
 from .base import Panel
-from .style import SUMMARY_CSS
+from .style import NOTE_COLOR, ROW_PX, SUMMARY_CSS, WARNING_COLOR
+
+MISSING_IDS_SHOWN = 200  # data IDs listed in the page (the CLI's --json lists them all)
+TABLE_ROWS_SHOWN = 15  # dataset types shown whole; beyond, the table scrolls
+
+
+def bands_by_kind(index: Any, bands: list[str]) -> dict[str, list[str]]:
+    """``{"coadds": [...], "calexps": [...]}``: which of ``bands`` have images of each kind (one
+    existence query per band and kind, bounded by the few bands a registry names)."""
+    out: dict[str, list[str]] = {}
+    if index is None:
+        return out
+    for label, dataset_type in (("coadds", getattr(index, "coadd_type", None)),
+                                ("calexps", getattr(index, "calexp_type", None))):
+        if not dataset_type:
+            continue
+        out[label] = sorted((b for b in bands if index.repo.has_datasets(
+            dataset_type, collections=index.collection, where={"band": b})), key=band_key)
+    return out
+
+
+def bands_html(registry_bands: list[str], by_kind: dict[str, list[str]]) -> str:
+    """One line saying which bands have what (the registry's filters may name more)."""
+    parts = [f"{kind} in {', '.join(bands)}" if bands else f"no {kind}" for kind, bands in by_kind.items()]
+    with_images = sorted({b for bands in by_kind.values() for b in bands}, key=band_key)
+    others = [b for b in registry_bands if b not in with_images]
+    if others and by_kind:
+        parts.append(f"no images in {', '.join(others)}")
+    return f'<div class="band-line">{html.escape(" · ".join(parts))}</div>' if parts else ""
+
+
+def missing_html(inv: Any, missing: Optional[int]) -> str:
+    """The "missing files" card; when files are missing, a disclosure that opens their data IDs."""
+    if missing is None:
+        return '<div class="stat"><div class="v">not checked</div><div class="k">missing files</div></div>'
+    if not missing:
+        return '<div class="stat"><div class="v">0</div><div class="k">missing files</div></div>'
+    items, shown = [], 0
+    for d in inv.dataset_types:
+        for data_id in (d.missing_ids or []):
+            if shown >= MISSING_IDS_SHOWN:
+                break
+            text = ", ".join(f"{k}={v}" for k, v in data_id.items())
+            items.append(f"<li><code>{html.escape(d.name)}</code> {html.escape(text)}</li>")
+            shown += 1
+    more = missing - shown
+    tail = (f"<li>... and {more:,} more (<code>repo-explorer inventory --check-files --json</code> lists them all)"
+            "</li>" if more > 0 else "")
+    return (f'<details class="stat missing-files"><summary title="show the data IDs of the registered files '
+            f'that are not on disk"><div class="v">{missing:,} ▸</div><div class="k">missing files</div></summary>'
+            f'<ul class="missing-ids">{"".join(items)}{tail}</ul></details>')
+
+
+def note_html(notes: list[str]) -> str:
+    """The backend's notes: information in grey, what could not be read in amber (not error red)."""
+    rows = []
+    for note in notes:
+        color = WARNING_COLOR if "cannot" in note.lower() else NOTE_COLOR
+        rows.append(f'<li style="color:{color}">{html.escape(note)}</li>')
+    return f'<ul class="summary-notes">{"".join(rows)}</ul>'
 
 
 class SummaryPanel(Panel):
@@ -28,22 +94,32 @@ class SummaryPanel(Panel):
         if inv is None:
             return pn.pane.Markdown("*No repository open.*")
         counts = summary_counts(inv)
+        try:
+            by_kind = bands_by_kind(self.state.index, list(inv.bands))
+        except ExplorerError:
+            by_kind = {}
+        with_images = sorted({b for bands in by_kind.values() for b in bands}, key=band_key)
+        band_cell = ((" ".join(with_images) or "-", "bands with images") if by_kind
+                     else (" ".join(inv.bands) or "-", "bands"))
         cells = [("visits", f"{counts['visits']:,}"), ("detectors", f"{counts['detectors']:,}"),
-                 ("bands", " ".join(inv.bands) or "-"), ("tracts", f"{counts['tracts']:,}"),
+                 (band_cell[1], band_cell[0]), ("tracts", f"{counts['tracts']:,}"),
                  ("patches", f"{counts['patches']:,}"),
                  ("sources", "-" if counts["sources"] is None else f"{counts['sources']:,}"),
                  ("sky area", f"{counts['sky_area_deg2']:,.2f} deg²"),
-                 ("datasets", f"{counts['datasets']:,}"),
-                 ("missing files", "not checked" if counts["missing"] is None else f"{counts['missing']:,}")]
+                 ("datasets", f"{counts['datasets']:,}")]
         stat = "".join(f'<div class="stat"><div class="v">{v}</div><div class="k">{k}</div></div>' for k, v in cells)
+        stat += missing_html(inv, counts["missing"])
         head = (f'<div class="repo-line"><b>{inv.instrument or "?"}</b> · {inv.kind} repository '
                 f'<code>{inv.root}</code>' + (f' · skymap {inv.skymap}' if inv.skymap else "") + "</div>")
-        stats = pn.pane.HTML(SUMMARY_CSS + head + f'<div class="stats">{stat}</div>', sizing_mode="stretch_width",
+        stats = pn.pane.HTML(SUMMARY_CSS + head + f'<div class="stats">{stat}</div>'
+                             + bands_html(list(inv.bands), by_kind), sizing_mode="stretch_width",
                              css_classes=["explorer-summary"])
+        n = len(inv.dataset_types)
+        # every dataset type in view (a cut-off last row hid one); a long list scrolls
         table = pn.widgets.Tabulator(dataset_table(inv), show_index=False, disabled=True, layout="fit_data_stretch",
-                                     sizing_mode="stretch_width", height=min(40 + 30 * len(inv.dataset_types), 260),
+                                     sizing_mode="stretch_width", height=ROW_PX * (min(n, TABLE_ROWS_SHOWN) + 1) + 14,
                                      css_classes=["dataset-table"])
-        notes = [pn.pane.Markdown("\n".join(f"- {n}" for n in inv.notes), styles={"color": "#a45"})] if inv.notes else []
+        notes = [pn.pane.HTML(note_html(inv.notes), sizing_mode="stretch_width")] if inv.notes else []
         return pn.Column(stats, table, *notes, sizing_mode="stretch_width")
 
     def __panel__(self):
