@@ -126,8 +126,13 @@ class SkyMapPanel(Panel):
                 return per_tract[("names", tract)]
             return self.safe("the patch labels", build, lambda _m: sky.patch_labels({}, frame, []))
 
-        def footprints(show_footprints, tract, patch):
-            return self.safe("the calexp footprints", lambda: footprint_glyphs(idx, frame, show_footprints, tract, patch),
+        # a small repository draws every footprint: that layer need not follow the patch (a patch
+        # change then only moves the outline source); a survey draws the chosen patch's
+        many = many_calexps(idx)
+
+        def footprints(show_footprints, tract, patch=None):
+            return self.safe("the calexp footprints",
+                             lambda: footprint_glyphs(idx, frame, show_footprints, tract, patch if many else None),
                              lambda _m: sky.footprint_polygons([], frame))
 
         def coverage(show_footprints, tract):
@@ -143,7 +148,8 @@ class SkyMapPanel(Panel):
                    * hv.DynamicMap(patches, streams=tract_stream)
                    * hv.DynamicMap(patch_names, streams=tract_stream)
                    * hv.DynamicMap(coverage, streams=params("show_footprints", "tract"))
-                   * hv.DynamicMap(footprints, streams=params("show_footprints", "tract", "patch")))
+                   * hv.DynamicMap(footprints, streams=params("show_footprints", "tract",
+                                                              *(("patch",) if many else ()))))
         self.frame = frame
         hook = sky.highlight_hook(self.outline_columns,
                                   lambda source: self._outline_sources.append(weakref.ref(source)))
