@@ -160,6 +160,7 @@ class ExplorerState(param.Parameterized):
         self._user_masks: Optional[set[str]] = None  # planes the user chose (None: defaults)
         self._exposure_cache: tuple[Any, Optional[Exposure]] = (None, None)
         self._on_disk_memo: dict[DatasetKey, bool] = {}
+        self._visit_disk_memo: dict[tuple, dict[int, bool]] = {}  # (repo, collection, type, visit)
         self.repo: Optional[Repository] = None
         self.index = None  # the shared selector index of the repository and collection
         # set by a page: runs a function on the page's own thread; with it, planes of a remote
@@ -374,6 +375,10 @@ class ExplorerState(param.Parameterized):
             def image_id(v, d):
                 return idx.kind_id(kind, visit=v, detector=d) if kind in VISIT_KINDS else idx.calexp_id(v, d)
 
+            known = self._detectors_on_disk(image_type, visit, dets, image_id)
+
+            def on_disk(d) -> bool:
+                return known[int(d)] if int(d) in known else self._on_disk(image_type, image_id(visit, d))
             if detector not in dets and dets:
                 # a default: a detector on disk, overlapping the chosen patch if one does
                 region = None
@@ -381,11 +386,11 @@ class ExplorerState(param.Parameterized):
                     region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
                 fps = idx.footprints()
                 over = [d for d in dets if region is not None and (visit, d) in fps and overlaps(fps[(visit, d)], region)]
-                present = [d for d in dets if self._on_disk(image_type, image_id(visit, d))]
+                present = [d for d in dets if on_disk(d)]
                 ranked = [d for d in over if d in present] or present or over
                 detector = ranked[0] if ranked else detector
             detector = choose("detector", dets, detector)
-            absent = {d for d in dets if not self._on_disk(image_type, image_id(visit, d))}
+            absent = {d for d in dets if not on_disk(d)}
             if absent:  # the list says which are registered but not on disk
                 objects["detector"] = {(f"{d} (not on disk)" if d in absent else str(d)): d for d in dets}
 
@@ -471,6 +476,25 @@ class ExplorerState(param.Parameterized):
         return None
 
     # ----- data the views need --------------------------------------------------------------------
+    def _detectors_on_disk(self, dataset_type: Optional[str], visit: Any, dets: list, image_id) -> dict:
+        """Detector -> whether its file is there, for one visit: one batched question to the data
+        layer (:meth:`~explorer.repo.base.Repository.locate_all`), remembered per visit, rather than
+        a registry query per detector (189 of them on LSSTCam). ``{}`` when it cannot be asked."""
+        if not dataset_type or visit is None or not dets:
+            return {}
+        key = (self.repo_root, self.collection, dataset_type, visit)
+        if key not in self._visit_disk_memo:
+            common = {k: v for k, v in (image_id(visit, dets[0]) or {}).items() if k != "detector"}
+            try:
+                self._visit_disk_memo[key] = {
+                    int(loc.data_id["detector"]): loc.on_disk for loc in self.repo.locate_all(
+                        dataset_type, common, collections=self.collection or None) if "detector" in loc.data_id}
+            except ExplorerError:
+                self._visit_disk_memo[key] = {}
+            while len(self._visit_disk_memo) > 256:
+                self._visit_disk_memo.pop(next(iter(self._visit_disk_memo)))
+        return self._visit_disk_memo[key]
+
     def _on_disk(self, dataset_type: Optional[str], data_id: Optional[dict]) -> bool:
         """Whether a dataset's file is there (asked of the data layer once per dataset and state)."""
         if not dataset_type or not data_id:

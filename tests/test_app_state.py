@@ -448,3 +448,44 @@ def test_a_missing_file_first_shows_the_message_pane(sample_gen3, manifest):
                                                  "detector": str(missing["detector"])})
     pane = explorer.image.view()
     assert "image-empty" in pane.object and "not on disk" in pane.object
+
+
+def test_a_visit_switch_asks_whether_its_files_are_there_in_one_batch(sample_gen3, manifest):
+    """The detector list marks absent files (issue 11 item 5): that is one batched question to the
+    data layer per visit, not a registry query per detector (189 on LSSTCam, issue 13's switch)."""
+    from explorer.state import ExplorerState
+
+    missing = manifest["missing"]["data_id"]
+    st = ExplorerState()
+    st.open(str(sample_gen3))
+    calls = {"locate": 0, "locate_all": 0}
+    repo = st.repo
+    locate, locate_all = repo.locate, repo.locate_all
+
+    def counting_locate(dataset_type, *a, **k):
+        calls["locate"] += dataset_type == st.index.calexp_type  # (catalogs are located too)
+        return locate(dataset_type, *a, **k)
+
+    def counting_locate_all(*a, **k):
+        calls["locate_all"] += 1
+        return locate_all(*a, **k)
+
+    repo.locate, repo.locate_all = counting_locate, counting_locate_all
+    try:
+        other = next(c["visit"] for c in manifest["calexps"] if c["visit"] != missing["visit"])
+        st.apply_query({"kind": "calexp", "visit": str(other)})
+        calls.update(locate=0, locate_all=0)
+        st.visit = missing["visit"]
+        dets = list(st.param.detector.objects)
+        assert len(dets) > 1 and calls["locate_all"] == 1 and calls["locate"] <= 1, calls
+        labels = st.param.detector.names or {}
+        assert f"{missing['detector']} (not on disk)" in labels  # the absent file still said
+        where = {k: v for k, v in missing.items() if k != "detector"}
+        found = {int(loc.data_id["detector"]): loc.on_disk for loc in locate_all(st.index.calexp_type, where)}
+        assert found[int(missing["detector"])] is False and sum(found.values()) == len(found) - 1
+        for d in dets:  # the batch agrees with asking one by one
+            one = locate(st.index.calexp_type, {**where, "detector": d})
+            assert one.on_disk == found[int(d)] and one.path == next(
+                loc.path for loc in locate_all(st.index.calexp_type, where) if int(loc.data_id["detector"]) == int(d))
+    finally:
+        repo.locate, repo.locate_all = locate, locate_all

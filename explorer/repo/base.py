@@ -73,6 +73,19 @@ class Repository(ABC):
                collections: Optional[str] = None) -> DatasetLocation:
         """Where one dataset is. Raises DatasetNotFoundError / BadDataIdError; never reads the file."""
 
+    def locate_all(self, dataset_type: str, where: dict[str, Any],
+                   collections: Optional[str] = None) -> list[DatasetLocation]:
+        """Where every dataset of a type matching ``where`` is (a visit's detectors, say), with
+        whether each file is there. Backends answer in one registry query where they can; this
+        default asks :meth:`locate` for each data ID."""
+        out = []
+        for data_id in self.query_data_ids(dataset_type, where, collections):
+            try:
+                out.append(self.locate(dataset_type, data_id, collections))
+            except ExplorerError:
+                continue
+        return out
+
     # ----- selections the app offers (defaults built on query_data_ids) -----------------------
     def bands(self) -> list[str]:
         return sorted({str(d["band"]) for t in self._present(COADD_TYPES + CALEXP_TYPES)
