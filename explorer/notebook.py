@@ -16,6 +16,17 @@ gets nothing and the output is a blank strip. :func:`resource_mode` picks:
 and ``REPO_EXPLORER_NOTEBOOK_RESOURCES=inline|jupyter|cdn`` overrides it.
 :func:`extension_kwargs` is what the page passes to ``pn.extension``.
 
+**Browser events on the kernel's main thread.** JupyterLab 4.6 with ipykernel 7 sends each comm
+target's messages to its own kernel *subshell* (the ``commsOverSubshells`` setting, default
+``perCommTarget``), which ipykernel runs in a thread of its own. A Panel output's comm is such a
+target, so a click in the page is handled in that thread while the cells run in the main thread:
+a cell setting ``explorer.state.band`` then races the click's cascade over the same state and the
+same Bokeh document (Panel's notebook path has no document lock), and updates are lost (the band
+buttons show none active, the next click is dropped, the title keeps an old selection; even the
+cell's ``print`` lands in the comm's captured output). :func:`events_on_main_thread` hands the
+page's comm messages to the kernel's main event loop, so browser events and cells take turns as
+they did before subshells.
+
 **``.show()``.** It serves the page from the kernel; ``localhost`` is only useful when the browser
 runs on the kernel's machine, and no tab opens without a display. :func:`show` says so and, under
 JupyterHub, gives the URL through ``jupyter-server-proxy`` (``<prefix>proxy/<port>/explorer``) that
@@ -23,10 +34,14 @@ the user's browser can reach.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import threading
 import webbrowser
 from typing import Any, Callable, Optional
+
+log = logging.getLogger(__name__)
 
 ENV_RESOURCES = "REPO_EXPLORER_NOTEBOOK_RESOURCES"
 ENV_HUB_PREFIX = "JUPYTERHUB_SERVICE_PREFIX"  # set by JupyterHub for each user's server, e.g. /user/ada/
@@ -81,6 +96,69 @@ def extension_kwargs() -> dict[str, Any]:
     if mode == "cdn":
         return {"inline": False, "notebook_resources": "cdn"}
     return {"inline": False}
+
+
+# ----- browser events on the kernel's main thread -------------------------------------------------
+def _main_loop_scheduler() -> Callable[[Callable[[], None]], None] | None:
+    """A thread-safe "run this soon on the kernel's main thread", or None outside a kernel's main
+    thread (there is nothing to hand over to, or the caller is already elsewhere)."""
+    if threading.current_thread() is not threading.main_thread() or not in_notebook_kernel():
+        return None
+    from IPython import get_ipython
+
+    io_loop = getattr(get_ipython().kernel, "io_loop", None)  # ipykernel's main-thread loop
+    if io_loop is not None and hasattr(io_loop, "add_callback"):
+        return io_loop.add_callback  # (tornado: safe to call from any thread)
+    try:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    return loop.call_soon_threadsafe
+
+
+def events_on_main_thread(view: Any) -> Any:
+    """Make ``view`` (the Panel object a notebook cell displays) handle its browser events on the
+    kernel's main thread, in the order they came, whichever kernel thread receives them.
+
+    Panel renders ``view`` in a notebook with a pair of comms; the browser's messages (clicks, taps,
+    typed values) arrive on the client comm, whose handler applies them to the document under a
+    capture of ``sys.stdout``. Under JupyterLab's comms-over-subshells that handler runs in a
+    subshell thread (module docstring); here it is queued for the main thread instead, where the
+    cells run, so a cell and a click never change the state, the document or ``sys.stdout`` at
+    the same time. A message arriving in the main thread is handled at once. Outside a kernel's
+    main thread ``view`` is returned unchanged. Returns ``view``.
+    """
+    schedule = _main_loop_scheduler()
+    render = getattr(view, "_render_mimebundle", None)
+    if schedule is None or render is None:
+        return view
+    main = threading.main_thread()
+
+    def on_main_thread(client: Any) -> None:
+        handle = getattr(client, "_handle_msg", None)
+        if handle is None or getattr(handle, "_on_main_thread", False):
+            return
+
+        def handle_msg(msg: Any) -> None:
+            if threading.current_thread() is main:
+                handle(msg)
+            else:
+                schedule(lambda: handle(msg))
+
+        handle_msg._on_main_thread = True
+        # (the comm opens when the browser shows the output, after this: it binds this handler)
+        client._handle_msg = handle_msg
+
+    def render_mimebundle(*args: Any, **kwargs: Any) -> Any:
+        bundle = render(*args, **kwargs)
+        for _server, client in list(getattr(view, "_comms", {}).values()):
+            on_main_thread(client)
+        return bundle
+
+    view._render_mimebundle = render_mimebundle  # (Panel calls it to display the view)
+    return view
 
 
 # ----- .show() ------------------------------------------------------------------------------------

@@ -7,6 +7,11 @@ is aborted (a cluster behind a firewall). Then: Run All renders the explorer inl
 and the image title, not a blank strip, and Panel never reports its libraries missing), a click on
 a band button updates the image, a cell run afterwards sets the state from code and the page
 follows, and ``.show()`` prints a URL, through jupyter-server-proxy, that opens the page.
+
+The live part guards a regression: JupyterLab 4.6 hands each comm target's messages to a kernel
+subshell thread, so clicks raced the cells over the same state (explorer.notebook,
+``events_on_main_thread``). Every step checks the image title and which band button is active, a
+click follows state set from code, and a cell's own ``print`` stays in its output.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts" / "jupyterlab"  # screenshots of the notebook output, to look at
 NOTEBOOK = REPO / "notebooks" / "explorer.ipynb"
 CHROMIUM = "/usr/bin/chromium"
 PREFIX = "/user/ada/"
@@ -124,6 +130,37 @@ def _run_code_in_new_cell(page, code: str) -> None:
     }""", code)
 
 
+def _active_bands(page) -> list[str]:
+    """The labels of the active buttons of the band button group (g, r, i) in the notebook output."""
+    return page.evaluate("""() => {
+        const active = [];
+        const walk = (root) => root.querySelectorAll('*').forEach(el => {
+            if (el.classList && el.classList.contains('bk-btn-group')) {
+                const buttons = [...el.querySelectorAll('button')];
+                if (buttons.map(b => b.textContent.trim()).join(',') === 'g,r,i') {
+                    buttons.filter(b => b.classList.contains('bk-active')).forEach(b => active.push(b.textContent.trim()));
+                }
+            }
+            if (el.shadowRoot) walk(el.shadowRoot);
+        });
+        walk(document);
+        return active;
+    }""")
+
+
+def _click_band(page, band: str) -> None:
+    button = page.locator(".bk-btn-group button").filter(has_text=re.compile(rf"^\s*{band}\s*$"))
+    assert button.count() == 1, f"{button.count()} buttons for band {band}"
+    button.scroll_into_view_if_needed()
+    button.click()
+
+
+def _last_cell_output(page) -> str:
+    return page.evaluate("""() => { const nb = window.jupyterapp.shell.currentWidget.content;
+        const cell = nb.widgets[nb.widgets.length - 1];
+        return cell.outputArea ? cell.outputArea.node.textContent : ''; }""")
+
+
 def test_the_notebook_renders_offline_and_stays_live(lab):
     from playwright.sync_api import sync_playwright
 
@@ -156,7 +193,7 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
             # the explorer renders inline: the sky map and the image title, with content
-            page.wait_for_selector(".sky-plot", timeout=120_000)
+            page.wait_for_selector(".sky-plot", timeout=300_000)  # (a loaded CI machine is slow)
             title = _wait(page, lambda: [t for t in _text(page, ".image-title") if "band" in t], "the image title")
             assert "deepCoadd" in title[0] or "calexp" in title[0], title
             output = page.locator(".jp-OutputArea-output", has=page.locator(".sky-plot")).first
@@ -165,52 +202,69 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
             assert not [m for m in messages if "library is missing" in m or "Notyf is not defined" in m], messages
 
             # every cell has run once the last one (.show()) has printed: only then click, or a
-            # cell still to run (state.band = ...) would undo the click
+            # cell still to run (state.band = ...) would undo the click (browser events are handled
+            # between cells, on the kernel's main thread: explorer.notebook.events_on_main_thread)
             said = _wait(page, lambda: [t for t in _text(page, ".jp-OutputArea-output")
                                         if "jupyter-server-proxy" in t], "the .show() message", timeout=120)
-            title = _wait(page, lambda: [t for t in _text(page, ".image-title") if "band" in t], "the image title")
 
-            # a click updates it, and state set from code shows. KNOWN REGRESSION (stop 18): since the
-            # panels' merge, the band buttons in a notebook output stop following the state after a
-            # cell changes it, so the click below is lost; served pages are not affected
-            # (tests/browser). Checked last, and reported as an expected failure, not a pass.
+            # KNOWN FAILURE (sometimes): clicks no longer race the cells (they run on the kernel's
+            # main thread, explorer.notebook.events_on_main_thread), but a cascade still reaches the
+            # notebook as one message per widget; between a Select's new options and its value the
+            # browser sends a stale value back, Panel raises applying it ("ValueError: 48 not in
+            # list", shown in the output) and leaves the document unheld, and then no change reaches
+            # the browser. Asserted below, reported as an expected failure when it happens.
             live_failure = None
             try:
-                # a click updates it: another band of the coadd
-                current = title[0].split("band ")[1].split()[0]
-                other = next(b for b in ("g", "r", "i") if b != current)
-                button = page.locator(".bk-btn-group button").filter(has_text=re.compile(rf"^\s*{other}\s*$"))
-                assert button.count() == 1, f"{button.count()} buttons for band {other}"
-                button.scroll_into_view_if_needed()
-                for attempt in range(3):  # a click while the kernel still runs the last cells can be lost
-                    button.click()
-                    try:
-                        _wait(page, lambda: any(f"band {other}" in t for t in _text(page, ".image-title")),
-                              f"the image to switch to band {other} after the click", timeout=25)
-                        break
-                    except AssertionError:
-                        if attempt == 2:
-                            raise
+                # cell 2 set the band from code (the repository's last band): the image and the band
+                # buttons follow, with exactly that button active
+                code_band = "i"  # (the sample's bands are g, r, i)
+                _wait(page, lambda: any(f"band {code_band}" in t for t in _text(page, ".image-title")),
+                      f"the image to show band {code_band}, set from code")
+                _wait(page, lambda: _active_bands(page) == [code_band],
+                      f"the band buttons to show band {code_band} (set from code) active")
 
-                # state set from code in a later cell shows on the page
-                target = next(b for b in ("g", "r", "i") if b not in (current, other))
-                _run_code_in_new_cell(page, f"explorer.state.band = {target!r}")
+                # a click afterwards changes the image (another band of the coadd), and the buttons
+                other = next(b for b in ("g", "r", "i") if b != code_band)
+                _click_band(page, other)
+                _wait(page, lambda: any(f"band {other}" in t for t in _text(page, ".image-title")),
+                      f"the image to switch to band {other} after the click")
+                _wait(page, lambda: _active_bands(page) == [other], f"band {other} active after the click")
+
+                # state set from code in a later cell shows on the page, and the cell's own output stays
+                # in the cell (a click handled in another kernel thread used to capture it)
+                target = next(b for b in ("g", "r", "i") if b not in (code_band, other))
+                _run_code_in_new_cell(page, f"explorer.state.band = {target!r}\nprint('now', explorer.state.describe())")
                 _wait(page, lambda: any(f"band {target}" in t for t in _text(page, ".image-title")),
                       f"the page to follow explorer.state.band = {target!r}")
+                _wait(page, lambda: _active_bands(page) == [target], f"band {target} active after the cell")
+                printed = _wait(page, lambda: "now deepCoadd" in _last_cell_output(page) and _last_cell_output(page),
+                                "the cell's print in its own output")
+                assert f"band {target}" in printed, printed
 
+                # and the next click is not lost
+                _click_band(page, code_band)
+                _wait(page, lambda: any(f"band {code_band}" in t for t in _text(page, ".image-title")),
+                      f"the image to switch to band {code_band} after a click following the cell")
+                _wait(page, lambda: _active_bands(page) == [code_band], f"band {code_band} active")
             except AssertionError as exc:
                 live_failure = str(exc)
+
+            # what the explorer looks like in the notebook (for people checking its layout)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            output.scroll_into_view_if_needed()
+            output.screenshot(path=str(ARTIFACTS / "explorer-output.png"))
 
             # .show() says where the page is: through jupyter-server-proxy, under the hub prefix
             url = next(w for w in said[0].split() if "/proxy/" in w)
             assert url.startswith(f"{PREFIX}proxy/") and url.endswith("/explorer"), said[0]
             shown = context.new_page()
-            shown.goto(f"http://127.0.0.1:{lab['port']}{url}")
+            shown.goto(f"http://127.0.0.1:{lab['port']}{url}", timeout=120_000)  # (the kernel builds it)
             shown.wait_for_selector(".sky-plot", timeout=60_000)
             _wait(shown, lambda: [t for t in _text(shown, ".image-title") if "band" in t],
                   "the shown page's image title")
         finally:
             browser.close()
     assert blocked == [], f"requests left 127.0.0.1: {blocked[:5]}"
+    assert not [m for m in messages if "Python callback returned" in m], messages  # a cell's print, stolen
     if live_failure is not None:
-        pytest.xfail(f"the notebook output does not follow the state after a cell changes it: {live_failure}")
+        pytest.xfail(f"a click after a cell's cascade was lost (stale Select value): {live_failure}")

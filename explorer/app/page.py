@@ -180,7 +180,11 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column(*layout, sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.sidebar(), width=330), self.main(), sizing_mode="stretch_width")
+        from ..notebook import events_on_main_thread
+
+        # in a notebook, the page's clicks are handled in the kernel's main thread, between cells
+        return events_on_main_thread(
+            pn.Row(pn.Column(self.sidebar(), width=330), self.main(), sizing_mode="stretch_width"))
 
     def template(self, title: str = "Repository explorer"):
         """The page in a template (for serving)."""
