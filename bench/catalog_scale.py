@@ -14,8 +14,9 @@ exists, else the temporary directory), written once by
 rows generated directly inside it), so memory stays at one partition whatever the size.
 Measured with the explorer's own entry points (:mod:`explorer.compute.hats`), for each number of
 worker processes in ``--workers`` (a new LocalCluster each, one thread per worker; its start-up is
-reported apart, and so is the workers' first import of lsdb and datashader). "Cold": the catalog's files are evicted from the page cache first
-(``posix_fadvise``, this catalog's files only) and the cluster is new (nothing persisted on it).
+reported apart, and so is the workers' first import of lsdb and datashader). "Cold": the catalog's
+files are evicted from the page cache first (``posix_fadvise``, this catalog's files only) and the
+cluster is new (nothing persisted on it).
 "Warm": the same histogram again (its column stays on the workers). "Server RSS": the resident
 memory of this process, which plays the server (lsdb and datashader imported and the catalog's
 metadata read before the baseline, as in a running server): the rows live in the worker processes.
@@ -128,7 +129,8 @@ def measure(path: Path, n_workers: int, scheduler: str | None, repeat: int, log=
         peak = max(peak, rss_mb())
     out["rss_before_mb"], out["rss_with_client_mb"], out["rss_peak_mb"] = round(rss0), round(rss_start), round(peak)
     out["rss_growth_mb"] = round(peak - rss_start, 1)
-    log(f"{n_workers} worker(s): cluster {out['cluster_start_s']} s, imports {out['worker_imports_s']} s; histogram cold {out['histogram_cold_s']} s, "
+    log(f"{n_workers} worker(s): cluster {out['cluster_start_s']} s, imports {out['worker_imports_s']} s; "
+        f"histogram cold {out['histogram_cold_s']} s, "
         f"warm {out['histogram_warm_s']} s; density cold {out['density_cold_s']} s, warm {out['density_warm_s']} s; "
         f"server RSS {out['rss_with_client_mb']} -> peak {out['rss_peak_mb']} MB (+{out['rss_growth_mb']})")
     return out

@@ -129,7 +129,8 @@ def calexp_tools(calexp, repeat: int, log) -> dict[str, Any]:
              "600 px view": timings(lambda: (graticule(info, *view), compass(info, *view)), repeat)}
     out["tool_graticule_ms"], details["tool_graticule_ms"] = _worst(cases), cases
     log("tools: psf")
-    cases = {f"afw {info.psf.kind if info.psf else None}": timings(lambda: psf_at(info, x0 + 1234.0, y0 + 2345.0), repeat)}
+    psf_kind = info.psf.kind if info.psf else None
+    cases = {f"afw {psf_kind}": timings(lambda: psf_at(info, x0 + 1234.0, y0 + 2345.0), repeat)}
     shared = Path(__file__).resolve().parents[1] / ".." / "shared" / "lsst-images" / "visit_image_tan.fits"
     if shared.exists():
         from explorer.repo.access import open_exposure

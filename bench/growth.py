@@ -14,8 +14,9 @@ process with the explorer imported (as a server is once it is up):
 Wall-clock figures follow the machine's load (recorded as ``loadavg``); each also has its process
 CPU time (``*_cpu_*``), which shared cores inflate far less.
 
-* ``first_page_s``: ``ExplorerState(repo=...)`` and the selectors (``Controls``): open the Butler, run the first cascade (bands,
-  tracts, patches, overlapping visits, detectors, the coadd data ID): what the first page waits for;
+* ``first_page_s``: ``ExplorerState(repo=...)`` and the selectors (``Controls``): open the Butler,
+  run the first cascade (bands, tracts, patches, overlapping visits, detectors, the coadd data ID):
+  what the first page waits for;
 * ``switch_p95_ms`` / ``switch_median_ms``: selection switches as the widgets make them (tract,
   patch, band, then calexp visit and detector), each to a value not chosen before (cold answers);
 * ``rss_mb`` and ``rss_growth_mb``: the process's resident memory after the first page and the
@@ -169,7 +170,8 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         ccpu = f" ({r['switch_cpu_p95_ms']:.0f} ms)" if "switch_cpu_p95_ms" in r else ""
         icpu = f" ({r['inventory_cpu_s']:.1f} s)" if "inventory_cpu_s" in r else ""
         lines.append(f"| {r['size']} | {code} | {r['datasets']:,} | {r['build_s']:.0f} s "
-                     f"| {r['first_page_s']:.2f} s{cpu} | {r['switch_p95_ms']:.0f} ms{ccpu} | {r['switch_median_ms']:.0f} ms "
+                     f"| {r['first_page_s']:.2f} s{cpu} | {r['switch_p95_ms']:.0f} ms{ccpu} "
+                     f"| {r['switch_median_ms']:.0f} ms "
                      f"| {r['rss_mb']:.0f} MB (+{r['rss_growth_mb']:.0f}) | {r['inventory_s']:.1f} s{icpu} |")
     return "\n".join(lines)
 

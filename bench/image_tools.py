@@ -24,7 +24,8 @@ import fig_tools  # noqa: E402
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sample", "--repo", dest="sample", help="the small sample repository (default: the project's sample)")
+    parser.add_argument("--sample", "--repo", dest="sample",
+                        help="the small sample repository (default: the project's sample)")
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--only", help="comma-separated tool_* keys (default: all)")
     args = parser.parse_args(argv)

@@ -188,7 +188,7 @@ class Server:
                     return time.perf_counter() - t0
             except (urllib.error.URLError, ConnectionError, OSError):
                 if time.perf_counter() - t0 > deadline_s:
-                    raise RuntimeError(f"server did not answer within {deadline_s} s")
+                    raise RuntimeError(f"server did not answer within {deadline_s} s") from None
                 time.sleep(0.2)
 
     def stderr(self) -> str:

@@ -190,11 +190,13 @@ def markdown_table(res: dict[str, Any]) -> str:
     if "baseline_ratio" in d:
         b = d["baseline_ratio"]
         nb = b["notebook_page_cache_warm"]["ms"]["median"]
-        notes.append(f"notebook's way {nb:.0f} ms (page cache warm; cold {b['notebook_page_cache_cold']['ms']['median']:.0f} ms; "
-                     f"afw.display-style with asinh and mask overlay {b['notebook_afw_style']['ms']['median']:.0f} ms); "
+        cold, afw_style = b["notebook_page_cache_cold"]["ms"]["median"], b["notebook_afw_style"]["ms"]["median"]
+        notes.append(f"notebook's way {nb:.0f} ms (page cache warm; cold {cold:.0f} ms; "
+                     f"afw.display-style with asinh and mask overlay {afw_style:.0f} ms); "
                      f"ours first view {b['ours_first_view_page_cache_warm']['ms']['median']:.0f} ms. Ratios: "
                      f"vs warm switch {b['ratio_vs_switch']} (the figure), vs first view {b['ratio_first_view']}, "
-                     f"afw-style vs first view {b['ratio_afw_style_first_view']}, cold vs cold {b['ratio_cold_vs_cold']}")
+                     f"afw-style vs first view {b['ratio_afw_style_first_view']}, "
+                     f"cold vs cold {b['ratio_cold_vs_cold']}")
     if "histogram_10m_ms" in d:
         h = d["histogram_10m_ms"]
         notes.append(f"histogram of {h['rows']:,} rows: linear x {h['linear_x_ms']['median']} ms; with the read "
@@ -219,7 +221,8 @@ def markdown_table(res: dict[str, Any]) -> str:
                      f"local {r['cold_first_image_ms']['local']['median']} ms ({r['cold_round_trips']['file_server']} "
                      f"file and {r['cold_round_trips']['butler_server']} Butler server requests); warm switch "
                      f"{r['warm_switch_ms']['remote']['median']} ms vs {r['warm_switch_ms']['local']['median']} ms; "
-                     f"inventory {r['inventory_s']['repo_explorer']} s vs butler {r['inventory_s']['butler_cli_total']} s")
+                     f"inventory {r['inventory_s']['repo_explorer']} s "
+                     f"vs butler {r['inventory_s']['butler_cli_total']} s")
     tools = [k for k in fig_tools.TOOL_KEYS if k in d]
     if tools:
         notes.append("tools (median ms of each case; the figure is the slowest case): " + "; ".join(
@@ -245,7 +248,8 @@ def text_table(res: dict[str, Any]) -> str:
     for key in KEYS:
         if key in res:
             g = res["goals"].get(key)
-            tail = "" if not g or g["met"] is None else f"  goal {g['op']} {g['goal']:g}: {'met' if g['met'] else 'MISSED'}"
+            verdict = "" if not g or g["met"] is None else ("met" if g["met"] else "MISSED")
+            tail = f"  goal {g['op']} {g['goal']:g}: {verdict}" if verdict else ""
             rows.append(f"{key:34s} {fmt(key, res[key]):>24s}{tail}")
     return "\n".join(rows)
 

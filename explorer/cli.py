@@ -328,7 +328,8 @@ def cmd_exposure(args: argparse.Namespace) -> int:
     print(f"Shape         {info.shape[1]} x {info.shape[0]} (nx x ny), xy0 = {info.xy0}")
     print(f"Planes        {', '.join(info.planes)}")
     if info.mask_planes:
-        print("Mask planes   " + ", ".join(f"{k}={v}" for k, v in sorted(info.mask_planes.items(), key=lambda kv: kv[1])))
+        by_bit = sorted(info.mask_planes.items(), key=lambda kv: kv[1])
+        print("Mask planes   " + ", ".join(f"{k}={v}" for k, v in by_bit))
     centre = summary["wcs_center"]
     print(f"WCS centre    {'none' if centre is None else f'RA {centre[0]:.6f}  Dec {centre[1]:.6f}'}")
     zp = info.zero_point_mag
@@ -336,7 +337,8 @@ def cmd_exposure(args: argparse.Namespace) -> int:
     if info.filter_label:
         print(f"Filter        {_plain(info.filter_label)}")
     if info.psf is not None:
-        print(f"PSF           {info.psf.kind}" + (f", FWHM {info.psf.fwhm_arcsec:.3f} arcsec" if info.psf.fwhm_arcsec else ""))
+        fwhm = f", FWHM {info.psf.fwhm_arcsec:.3f} arcsec" if info.psf.fwhm_arcsec else ""
+        print(f"PSF           {info.psf.kind}{fwhm}")
     if info.visit_info:
         print("Visit info")
         width = max(len(k) for k in info.visit_info) + 2

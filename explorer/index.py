@@ -241,7 +241,8 @@ class RepoIndex:
         except ExplorerError:
             return []
 
-    def _distinct(self, dataset_type: Optional[str], keys: list[str], where: Optional[dict[str, Any]] = None) -> list[tuple]:
+    def _distinct(self, dataset_type: Optional[str], keys: list[str],
+                  where: Optional[dict[str, Any]] = None) -> list[tuple]:
         if not dataset_type:
             return []
         key = ("distinct", dataset_type, tuple(keys), tuple(sorted((where or {}).items())))
@@ -291,7 +292,8 @@ class RepoIndex:
         dataset_type = self.coadd_type if kind == "coadd" else self.calexp_type
         if not dataset_type:
             return 0
-        return self._memoised(("count", kind), lambda: self.repo.count_datasets(dataset_type, collections=self.collection))
+        return self._memoised(("count", kind),
+                              lambda: self.repo.count_datasets(dataset_type, collections=self.collection))
 
     @property
     def bands(self) -> list[str]:
@@ -332,7 +334,8 @@ class RepoIndex:
         def compute():
             found: set[str] = set()
             for name in self._patch_types:
-                found.update(patch_label(self.repo, tract, p) for (p,) in self._distinct(name, ["patch"], {"tract": int(tract)}))
+                rows = self._distinct(name, ["patch"], {"tract": int(tract)})
+                found.update(patch_label(self.repo, tract, p) for (p,) in rows)
             return sorted(found, key=_patch_sort_key)
 
         return self._memoised(("patches", int(tract)), compute)
@@ -518,7 +521,8 @@ class RepoIndex:
                     return VisitChoice(sorted(visits), note)
         if tract is not None:
             over_t = self.visits_overlapping(tract, None)
-            for visits, note in ((in_band(over_t), f"no visit overlaps {where_patch}: {band} visits overlapping tract {tract}"),
+            for visits, note in ((in_band(over_t),
+                                  f"no visit overlaps {where_patch}: {band} visits overlapping tract {tract}"),
                                  (over_t, f"no visit overlaps {where_patch}: visits overlapping tract {tract}")):
                 if visits:
                     return VisitChoice(sorted(visits), note)
@@ -581,7 +585,8 @@ class RepoIndex:
         patch or tract, else 0, and the label says so), overlapping ones first; ``search`` filters
         on id or name."""
         dets = self.detectors(visit)
-        over = set(self.overlapping(tract, patch).get(int(visit), ())) if visit is not None and tract is not None else set()
+        over = (set(self.overlapping(tract, patch).get(int(visit), ()))
+                if visit is not None and tract is not None else set())
         names = getattr(self.repo, "detector_names", lambda: {})()
         text = (search or "").strip().lower()
         out = []
@@ -627,7 +632,9 @@ class RepoIndex:
                 regions = ask(self.calexp_type, int(tract), self.collection)
             except ExplorerError:
                 return None
-            return None if regions is None else {(int(v), int(d)): np.asarray(c, float) for (v, d), c in regions.items()}
+            if regions is None:
+                return None
+            return {(int(v), int(d)): np.asarray(c, float) for (v, d), c in regions.items()}
 
         return self._memoised(("tract_footprints", int(tract)), compute)
 

@@ -113,9 +113,10 @@ class ExplorerState(param.Parameterized):
     sky_color = param.Selector(default="bands", objects=["bands", "visits"], check_on_set=True)
     zoom = param.Parameter(default=None, doc="The image view (x0, x1, y0, y1) in parent pixels, or None: whole")
     # image tools (explorer/app/tools): display limits, sky axes
-    limits_choice = param.Selector(default="stretch", objects=["stretch", "zscale", "99.5", "99", "95", "minmax", "manual"],
-                            check_on_set=True, doc="Display limits: the stretch's own, zscale (with contrast), "
-                            "a percentile preset, every pixel, or manual (vmin, vmax)")
+    limits_choice = param.Selector(default="stretch",
+                                   objects=["stretch", "zscale", "99.5", "99", "95", "minmax", "manual"],
+                                   check_on_set=True, doc="Display limits: the stretch's own, zscale (with contrast), "
+                                   "a percentile preset, every pixel, or manual (vmin, vmax)")
     contrast = param.Number(default=0.25, bounds=(0.01, 1.0), step=0.05, doc="zscale contrast (smaller: wider)")
     vmin = param.Number(default=None, allow_None=True, doc="Manual low display limit (data units)")
     vmax = param.Number(default=None, allow_None=True, doc="Manual high display limit (data units)")
@@ -344,7 +345,8 @@ class ExplorerState(param.Parameterized):
                 objects["patch"] = idx.patches(tract)
         if start <= _LEVELS.index("visit"):
             choice = idx.choose_visits(tract, patch, band)
-            if start <= _LEVELS.index("tract") and choice.visits and self._lies_elsewhere(choice.visits[0], tract, patch):
+            if (start <= _LEVELS.index("tract") and choice.visits
+                    and self._lies_elsewhere(choice.visits[0], tract, patch)):
                 home = self._home_of(choice.visits[0])  # a first page with calexps only: go where they are
                 if home is not None and values.get("image_kind", self.image_kind) == "calexp":
                     tract, patch = values["tract"], values["patch"] = home
@@ -385,7 +387,8 @@ class ExplorerState(param.Parameterized):
                 if tract is not None:
                     region = idx.patch_regions(tract).get(patch) if patch else idx.tract_regions().get(tract)
                 fps = idx.footprints()
-                over = [d for d in dets if region is not None and (visit, d) in fps and overlaps(fps[(visit, d)], region)]
+                over = [d for d in dets
+                        if region is not None and (visit, d) in fps and overlaps(fps[(visit, d)], region)]
                 present = [d for d in dets if on_disk(d)]
                 ranked = [d for d in over if d in present] or present or over
                 detector = ranked[0] if ranked else detector
@@ -745,7 +748,9 @@ class ExplorerState(param.Parameterized):
         busy, self._busy = self._busy, True
         try:
             self.param.patch.objects = self.index.patches(tract)
-            self.param.update(tract=tract, patch=patch if patch is not None else self._keep(None, self.index.patches(tract)))
+            if patch is None:
+                patch = self._keep(None, self.index.patches(tract))
+            self.param.update(tract=tract, patch=patch)
         finally:
             self._busy = busy
         self._cascade("visit")

@@ -25,7 +25,8 @@ def test_codecs_round_trip_and_refuse_bad_text():
     assert urlstate.decode(rng, urlstate.encode(rng, (2.5, 3.25))) == (2.5, 3.25)
     assert urlstate.decode(rng, "4,1") == (1.0, 4.0)  # (either order)
     assert urlstate.decode(rect, "10,20,5,8") == (5.0, 8.0, 10.0, 20.0)
-    assert urlstate.decode(mark, urlstate.encode(mark, (123456789012, 2901.25, 2650.5))) == (123456789012, 2901.25, 2650.5)
+    marked = (123456789012, 2901.25, 2650.5)
+    assert urlstate.decode(mark, urlstate.encode(mark, marked)) == marked
     assert urlstate.decode(mark, "star-7,1,2") == ("star-7", 1.0, 2.0)
     for field, text in ((rng, "1"), (rng, "2,2"), (rng, "a,b"), (rect, "1,2,3"), (rect, "1,1,1,5"),
                         (mark, "7,1"), (mark, ",1,2"), (mark, "7,x,2")):

@@ -225,7 +225,8 @@ def test_table_pages_through_the_hats_rows_in_the_view_cone(tools, objects):
     ident, x, y = state.marked_source
     info = state.exposure().info
     want = info.sky_to_pixel(np.array([first["coord_ra"]]), np.array([first["coord_dec"]]))
-    assert isinstance(ident, int) and ident == first["objectId"] and (x, y) == pytest.approx((float(want[0][0]), float(want[1][0])))
+    assert isinstance(ident, int) and ident == first["objectId"]
+    assert (x, y) == pytest.approx((float(want[0][0]), float(want[1][0])))
 
 
 def test_table_follows_the_zoom_and_the_columns(tools, objects):

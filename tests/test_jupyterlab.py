@@ -138,7 +138,8 @@ def _active_bands(page) -> list[str]:
             if (el.classList && el.classList.contains('bk-btn-group')) {
                 const buttons = [...el.querySelectorAll('button')];
                 if (buttons.map(b => b.textContent.trim()).join(',') === 'g,r,i') {
-                    buttons.filter(b => b.classList.contains('bk-active')).forEach(b => active.push(b.textContent.trim()));
+                    buttons.filter(b => b.classList.contains('bk-active'))
+                           .forEach(b => active.push(b.textContent.trim()));
                 }
             }
             if (el.shadowRoot) walk(el.shadowRoot);
@@ -233,7 +234,8 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
                 # state set from code in a later cell shows on the page, and the cell's own output stays
                 # in the cell (a click handled in another kernel thread used to capture it)
                 target = next(b for b in ("g", "r", "i") if b not in (code_band, other))
-                _run_code_in_new_cell(page, f"explorer.state.band = {target!r}\nprint('now', explorer.state.describe())")
+                _run_code_in_new_cell(
+                    page, f"explorer.state.band = {target!r}\nprint('now', explorer.state.describe())")
                 _wait(page, lambda: any(f"band {target}" in t for t in _text(page, ".image-title")),
                       f"the page to follow explorer.state.band = {target!r}")
                 _wait(page, lambda: _active_bands(page) == [target], f"band {target} active after the cell")

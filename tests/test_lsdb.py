@@ -153,7 +153,8 @@ def test_density_on_the_cluster_equals_in_process(hats_dir, objects, local_clien
 def test_a_job_is_cancelled_when_the_selection_changes(local_client):
     import dask
 
-    job = PartitionJob(local_client, [dask.delayed(time.sleep)(1.5, dask_key_name=f"nap-{i}") for i in range(6)], "naps")
+    naps = [dask.delayed(time.sleep)(1.5, dask_key_name=f"nap-{i}") for i in range(6)]
+    job = PartitionJob(local_client, naps, "naps")
     threading.Timer(0.3, job.cancel).start()
     start = time.perf_counter()
     with pytest.raises(JobCancelled, match="naps cancelled"):
@@ -194,7 +195,8 @@ def test_cli_histogram_on_its_own_local_cluster(hats_dir, objects):
 
 
 def test_cli_histogram_errors(hats_dir):
-    for args, needle in [(["--column", "nope"], "'nope'"), (["--column", "r_psfFlux", "--data-id", "tract=1"], "--data-id"),
+    for args, needle in [(["--column", "nope"], "'nope'"),
+                         (["--column", "r_psfFlux", "--data-id", "tract=1"], "--data-id"),
                          (["--column", "r_psfFlux", "--dask-scheduler", "not an address"], "scheduler address")]:
         proc = run("histogram", str(hats_dir), *args)
         assert proc.returncode == 2, proc.stderr

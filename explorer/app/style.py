@@ -14,7 +14,8 @@ MASK_TOGGLE_CSS = ":host { white-space: nowrap; font-size: 11px; overflow: hidde
 NOTE_COLOR, WARNING_COLOR = "#555", "#8a5a00"  # information and caveats: never the red of errors
 ROW_PX = 36  # a Tabulator row (34 px in Chromium) and its header, for tables sized to show every row
 SUMMARY_CSS = ("<style>.stats{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}.stat{background:#f3f7f8;"
-               "border-radius:6px;padding:6px 12px;min-width:90px}.stat .v{font-size:18px;font-weight:600;color:#0b3954}"
+               "border-radius:6px;padding:6px 12px;min-width:90px}"
+               ".stat .v{font-size:18px;font-weight:600;color:#0b3954}"
                ".stat .k{font-size:11px;color:#567}.repo-line{margin-bottom:6px;color:#333}"
                ".missing-files summary{cursor:pointer;list-style:none}.missing-files summary::-webkit-details-marker"
                "{display:none}.missing-files[open] .v{color:#a33}.missing-ids{margin:6px 0 0;padding-left:16px;"

@@ -79,7 +79,8 @@ def catalog_columns(path: str | os.PathLike) -> list[str]:
     try:
         return list(lsdb.open_catalog(os.fspath(path)).all_columns)
     except Exception as exc:
-        raise HatsError(f"{os.fspath(path)}: not a readable HATS catalog ({' '.join(str(exc).split())[:140]})") from None
+        why = " ".join(str(exc).split())[:140]
+        raise HatsError(f"{os.fspath(path)}: not a readable HATS catalog ({why})") from None
 
 
 def open_hats(path: str | os.PathLike, columns: Sequence[str], sky: Optional[SkyFilter] = None):
@@ -186,7 +187,8 @@ def forget_columns(client=None) -> None:
 
 def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50, log: bool = False,
                    value_range: Optional[Sequence[float]] = None, sky: Optional[SkyFilter] = None,
-                   progress: Progress = None, on_job: Optional[Callable[[PartitionJob], None]] = None) -> HistogramResult:
+                   progress: Progress = None,
+                   on_job: Optional[Callable[[PartitionJob], None]] = None) -> HistogramResult:
     """Histogram of one column of a HATS catalog computed on ``client``'s workers.
 
     The same counts as ``np.histogram`` of the column's finite values (log10 of the positive ones

@@ -71,7 +71,8 @@ def registry_problem(exc: BaseException) -> str:
         e = e.__cause__ or e.__context__
     text = " | ".join(texts)
     low = text.lower()
-    host = re.search(r'server at "([^"]+)"(?:[^,]*), port (\d+)', text) or re.search(r'connection to server on socket "([^"]+)"', text)
+    host = (re.search(r'server at "([^"]+)"(?:[^,]*), port (\d+)', text)
+            or re.search(r'connection to server on socket "([^"]+)"', text))
     where = f" at {host.group(1)}:{host.group(2)}" if host and host.lastindex == 2 else ""
     if "password authentication failed" in low or "no password supplied" in low:
         user = re.search(r'for user "([^"]+)"', text)
@@ -610,8 +611,9 @@ class Gen3Repository(Repository):
             counts[name] = self.count_datasets(name, collections) if matched else 0
             missing = missing_ids = None
             if check_files:
-                missing_ids = self._missing_ids(name, collections, counts[name],
-                                                lambda msg, i=i: say(f"[{i}/{len(names)}] {msg}")) if counts[name] else []
+                missing_ids = (self._missing_ids(name, collections, counts[name],
+                                                 lambda msg, i=i: say(f"[{i}/{len(names)}] {msg}"))
+                               if counts[name] else [])
                 missing = len(missing_ids)
             summaries.append(DatasetTypeSummary(name, list(dt.dimensions.names), dt.storageClass_name,
                                                 counts[name], missing, missing_ids))

@@ -63,7 +63,8 @@ def click_button(p: Page, group: str, label: str) -> None:
 
 
 def hats_ids(p: Page) -> list[int]:
-    cells = p.page.eval_on_selector_all('.catalog-table-hats .tabulator-row .tabulator-cell[tabulator-field="objectId"]',
+    cells = p.page.eval_on_selector_all('.catalog-table-hats .tabulator-row '
+                                        '.tabulator-cell[tabulator-field="objectId"]',
                                         "els => els.map(e => e.textContent.trim().replace(/,/g, ''))")
     return [int(float(c)) for c in cells if c]
 

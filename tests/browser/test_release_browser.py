@@ -268,7 +268,8 @@ def test_cell_grid_and_missing_cell_of_a_cell_coadd(open_release, release):
     # the readout names the cell under the pointer, and says a missing one is missing
     cx, cy = p.to_page("x (parent pixels)", bx + bw / 2, by + bh / 2)
     p.wait_for(lambda: (p.page.mouse.move(cx, cy), p.page.wait_for_timeout(200),
-                        f"cell {mi},{mj} (missing" in p.text(".explorer-readout"))[-1], "the missing cell in the readout")
+                        f"cell {mi},{mj} (missing" in p.text(".explorer-readout"))[-1],
+               "the missing cell in the readout")
     p.shot("release-dp2-04-cells")
     # the per-cell PSF: the PSF panel follows the pointer into a present cell
     present = next(c for c in cells.cells() if c not in set(map(tuple, cells.missing)))

@@ -41,7 +41,8 @@ def test_type_ahead_finds_a_visit_and_picking_it_shows_it(open_page, sample_gen3
     def narrowed_list():
         options = p.options("w-visit")
         listed = [o.split(" · ")[0] for o in options]
-        return options if str(target) in listed and all(typed in v or v == str(first["visit"]) for v in listed) else None
+        narrowed = all(typed in v or v == str(first["visit"]) for v in listed)
+        return options if str(target) in listed and narrowed else None
 
     matching = sum(typed in m.group(1) for m in parsed)
     said = f"{matching} visit{'s' if matching != 1 else ''} match “{typed}”"

@@ -169,7 +169,8 @@ class ScatterPanel(Panel):
 
             self.hats_result = None
             message = f"the HATS scatter failed: {describe_failure(exc)}"
-            self.caption.object = f'<div class="scatter-caption" data-points="0" style="color:#a33">{html.escape(message)}</div>'
+            self.caption.object = (f'<div class="scatter-caption" data-points="0" style="color:#a33">'
+                                   f'{html.escape(message)}</div>')
             self.state.report(message)
 
         def done(result):
@@ -201,7 +202,8 @@ class ScatterPanel(Panel):
         self.plot.object = scatter_element(data, xl, yl, invert_y=invert)
         how = "datashaded" if not isinstance(data, ScatterPoints) else "points"
         self.caption.object = (f'<div class="scatter-caption" data-points="{self.total}" data-rows="{rows}" '
-                               f'style="color:#666;font-size:12px">{self.total:,} of {rows:,} rows{html.escape(where)} drawn '
+                               f'style="color:#666;font-size:12px">{self.total:,} of {rows:,} rows'
+                               f'{html.escape(where)} drawn '
                                f'({how}): {html.escape(yl)} against {html.escape(xl)}</div>')
 
     def __panel__(self):

@@ -61,7 +61,8 @@ class CatalogTablePanel(Panel):
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(), pagination="remote", page_size=PAGE_SIZE, disabled=True, show_index=False,
-            header_filters=True, selectable=1, formatters={"id": NumberFormatter(format="0")}, sizing_mode="stretch_width", height=460,
+            header_filters=True, selectable=1, formatters={"id": NumberFormatter(format="0")},
+            sizing_mode="stretch_width", height=460,
             css_classes=["catalog-table"])
         self.table.on_click(self._on_click)
         self.clear.on_click(lambda _e: clear_selection(self.state))
