@@ -99,7 +99,8 @@ class ImagePanel(Panel):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.readout = pn.pane.HTML(readout_html(None), sizing_mode="stretch_width", height=44,
+        # at least two lines; more when a narrow card (a notebook output) wraps them, never cut off
+        self.readout = pn.pane.HTML(readout_html(None), sizing_mode="stretch_width", min_height=44,
                                     css_classes=["explorer-readout"], styles={"font-family": "monospace"})
         self.title_pane = pn.pane.HTML(self.title_html(), sizing_mode="stretch_width", margin=(0, 10))
         self.pointer = None
