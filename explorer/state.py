@@ -32,6 +32,8 @@ import param
 from . import urlstate
 from .bands import band_key
 from .compute import catalog as cat
+from .compute.axes import is_flux_column
+from .compute.columns import flux_to_ab
 from .compute.sources import position_columns, source_positions, wanted_columns
 from .errors import ExplorerError
 from .index import VisitChoice
@@ -103,6 +105,8 @@ class ExplorerState(param.Parameterized):
     catalog = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True)
     column = param.Selector(default=None, objects=[], allow_None=True, check_on_set=True)
     log_x = param.Boolean(default=True, doc="Histogram log10 of the column (positive values)")
+    hist_mag = param.Boolean(default=False, doc="Histogram a flux column as AB magnitudes (nJy columns as "
+                             "they are, instFlux ones with the image's zero point); other columns as they are")
     log_y = param.Boolean(default=False, doc="Logarithmic count axis")
     bins = param.Integer(default=80, bounds=(5, 400))
     require_flags = param.ListSelector(default=[], objects=[], doc="Keep only rows with these flags set")
@@ -705,9 +709,22 @@ class ExplorerState(param.Parameterized):
         df = self.catalog_frame([column], ref)
         if df is None or column not in df.columns:
             return None
-        hist = cat.histogram(df[column].to_numpy(), column, bins=self.bins, log=self.log_x)
+        values, log, magnitudes = self.axis_values(df[column].to_numpy(), column)
+        hist = cat.histogram(values, column, bins=self.bins, log=log)
         hist.filtered_out = int(df.attrs.get("filtered_out", 0))
+        hist.magnitudes = magnitudes
         return hist
+
+    def axis_values(self, values: np.ndarray, column: str) -> tuple[np.ndarray, bool, bool]:
+        """A column's values as the histogram's axis shows them: ``(values, log, magnitudes)``, the
+        values to bin (or select a range of), whether the binning takes their log10, and whether
+        they are AB magnitudes (a flux column with :attr:`hist_mag`; instrumental fluxes need the
+        image's zero point, without one they have no magnitude: NaN)."""
+        if self.hist_mag and is_flux_column(column):
+            exposure = self.exposure()
+            zero_point = exposure.info.zero_point_mag if exposure is not None else None
+            return np.asarray(flux_to_ab(np.asarray(values, float), column, zero_point), float), False, True
+        return values, self.log_x, False
 
     def source_positions(self) -> Optional[pd.DataFrame]:
         """Sources of the current catalog in the image's parent-pixel coordinates: x, y, id, value."""

@@ -54,6 +54,7 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("column", "column"),
     QueryField("logx", "log_x", "bool", choice=False, default=True),
     QueryField("logy", "log_y", "bool", choice=False, default=False),
+    QueryField("mag", "hist_mag", "bool", choice=False, default=False),
     QueryField("bins", "bins", "count", choice=False, default=80, bounds=(5, 400)),
     QueryField("require", "require_flags", "list", choice=False),  # always: empty differs from the default
     QueryField("exclude", "exclude_flags", "list", choice=False, default=()),

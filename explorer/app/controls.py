@@ -51,6 +51,7 @@ class Controls(Panel):
         self.catalog_select = w.Select.from_param(s.param.catalog, label="Catalog")
         self.column_select = w.Select.from_param(s.param.column, label="Histogram column")
         self.logx_check = w.Checkbox.from_param(s.param.log_x, label="log10 of the column")
+        self.mag_check = w.Checkbox.from_param(s.param.hist_mag, label="flux as AB magnitudes")
         self.logy_check = w.Checkbox.from_param(s.param.log_y, label="log count axis")
         self.bins_slider = w.IntSlider.from_param(s.param.bins, label="Bins")
         self.require_choice = w.MultiChoice.from_param(s.param.require_flags, label="Require flags")
@@ -72,7 +73,7 @@ class Controls(Panel):
                             (self.tract_select, "w-tract"), (self.patch_select, "w-patch"),
                             (self.plane_buttons, "w-plane"), (self.stretch_buttons, "w-stretch"),
                             (self.catalog_select, "w-catalog"), (self.column_select, "w-column"),
-                            (self.logx_check, "w-logx"), (self.logy_check, "w-logy"),
+                            (self.logx_check, "w-logx"), (self.mag_check, "w-hist-mag"), (self.logy_check, "w-logy"),
                             (self.require_choice, "w-require"), (self.exclude_choice, "w-exclude"),
                             (self.sources_check, "w-sources"), (self.open_button, "w-open")):
             widget.css_classes = [css]
@@ -173,7 +174,7 @@ class Controls(Panel):
             pn.Row(pn.pane.HTML("Mask planes", styles={"font-size": "12px"}), mask_buttons),
             self.mask_box, self.mask_legend, self.cells_check,
             pn.pane.HTML("Catalog", styles=HEADER),
-            self.catalog_select, self.column_select, pn.Row(self.logx_check, self.logy_check),
+            self.catalog_select, self.column_select, pn.Row(self.logx_check, self.logy_check), self.mag_check,
             self.bins_slider, self.require_choice, self.exclude_choice, self.sources_check,
             pn.pane.HTML("Sky map", styles=HEADER),
             self.skycolor_buttons, self.footprints_check,

@@ -15,7 +15,7 @@ import param
 from ..views.catalog import histogram_element
 from .base import Panel
 
-HIST_PARAMS = ["catalog_ref", "column", "log_x", "bins", "require_flags", "exclude_flags"]
+HIST_PARAMS = ["catalog_ref", "column", "log_x", "hist_mag", "bins", "require_flags", "exclude_flags"]
 
 
 def empty_histogram(title: str = "no histogram for this selection"):

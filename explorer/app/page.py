@@ -212,7 +212,7 @@ def query_from_session() -> dict[str, Any]:
 
 
 URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch", "visit", "detector",
-               "plane", "stretch", "cmap", "mask_planes", "catalog", "column", "log_x", "log_y",
+               "plane", "stretch", "cmap", "mask_planes", "catalog", "column", "log_x", "log_y", "hist_mag",
                "sky_color", "show_footprints", "zoom", "require_flags", "exclude_flags", "bins", "mask_alpha",
                "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid",
                "show_cells"]

@@ -75,9 +75,12 @@ class Histogram:
     non_positive: int  # values <= 0 dropped by a log axis
     log: bool  # edges are log10 of the column
     filtered_out: int = 0  # rows the flag filters left out before binning (not in ``rows``)
+    magnitudes: bool = False  # the values binned are the flux column's AB magnitudes
 
     @property
     def label(self) -> str:
+        if self.magnitudes:
+            return f"{self.column} (AB mag)"
         return f"log10({self.column})" if self.log else self.column
 
 

@@ -66,10 +66,12 @@ def has_selection(st: ExplorerState) -> bool:
 
 def selected_rows(st: ExplorerState, frame: pd.DataFrame) -> np.ndarray:
     """Which rows of ``frame`` the image box/lasso and the histogram range keep."""
-    values = frame[st.column].to_numpy(float) if st.column in frame.columns else None
+    values, log = None, st.log_x
+    if st.column in frame.columns:  # on the histogram's axis (log10, or AB magnitudes)
+        values, log, _mags = st.axis_values(frame[st.column].to_numpy(float), st.column)
     return selection_mask(frame["x"].to_numpy(float), frame["y"].to_numpy(float), values,
                           box=st.selection_box, lasso=st.selection_lasso, value_range=st.selection_range,
-                          log=st.log_x)
+                          log=log)
 
 
 def clear_selection(st: ExplorerState) -> None:
