@@ -273,9 +273,7 @@ class RepoIndex:
     # ----- what the page opens with ---------------------------------------------------------
     def has_kind(self, kind: str) -> bool:
         """Whether the collection holds any image of a kind ("coadd", "calexp", ...)."""
-        if kind not in ("coadd", "calexp"):
-            return self._extra_has(kind)
-        dataset_type = self.coadd_type if kind == "coadd" else self.calexp_type
+        dataset_type = self.kind_type(kind)
         if not dataset_type:
             return False
 
@@ -759,19 +757,6 @@ class RepoIndex:
         """The kind whose dataset type is ``dataset_type`` (None: no kind of this repository)."""
         return next((k for k in KIND_ORDER if dataset_type and self.kind_type(k) == dataset_type), None)
 
-    def _extra_has(self, kind: str) -> bool:
-        dataset_type = self.kind_type(kind)
-        if not dataset_type:
-            return False
-
-        def compute():
-            try:
-                return self.repo.has_datasets(dataset_type, collections=self.collection)
-            except ExplorerError:
-                return False
-
-        return self._memoised(("has", kind), compute)
-
     def kind_id(self, kind: str, tract: Any = None, patch: Any = None, band: Any = None, visit: Any = None,
                 detector: Any = None) -> Optional[dict[str, Any]]:
         """The data ID of the image of a kind that a selection names (None: there is none)."""
@@ -1010,7 +995,7 @@ class ScanIndex(RepoIndex):
     # ----- the scoped methods, answered from the scan ---------------------------------------
     def has_kind(self, kind: str) -> bool:
         if kind not in ("coadd", "calexp"):
-            return self._extra_has(kind)
+            return super().has_kind(kind)
         return bool(self.coadds if kind == "coadd" else self.calexps)
 
     def count_kind(self, kind: str) -> int:
