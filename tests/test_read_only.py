@@ -115,13 +115,16 @@ def explore(root: Path, capsys) -> dict:
         first = True
         for band in list(state.param.band.objects)[:2]:
             state.band = band
-            outer = state.param.tract.objects if kind == "coadd" else state.param.visit.objects
+            # calexps: visits of the band wherever they are (the page shows none from another
+            # tract under the selected one), each opened as a link opens it
+            outer = (state.param.tract.objects if kind == "coadd"
+                     else [v for v in state.index.visits if state.index.band_of_visit(v) == band])
             for value in list(outer)[:2]:
                 if kind == "coadd":
                     state.tract = value
                     inner_name, inner = "patch", list(state.param.patch.objects)[:2]
                 else:
-                    state.visit = value
+                    state.apply_query({"kind": "calexp", "visit": str(value)})
                     inner_name, inner = "detector", list(state.param.detector.objects)[:2]
                 for item in inner:
                     setattr(state, inner_name, item)

@@ -151,8 +151,10 @@ def test_visit_beside_the_coadd_aligned_through_the_wcs(open_page, server):
 
     za, zb = p.wait_for(zoomed, "the coadd pane to follow the visit pane's zoom", timeout=60)
     assert zb["title"].startswith(f"visit {visit}") and za["title"] == f"band {band}"
-    (sa, pa), (sb, _pb) = _star_on_screen(p, XA, za, x, y), _star_on_screen(p, XB, zb, x, y)
-    assert abs(sa[0] - sb[0]) <= 2.0 and abs(sa[1] - sb[1]) <= 2.0, (sa, sb)
+    (sa, pa), (sb, pb) = _star_on_screen(p, XA, za, x, y), _star_on_screen(p, XB, zb, x, y)
+    # zoomed in, a screen pixel is a fraction of a coadd pixel: the star's centroids, measured on two
+    # images of different PSF and noise, agree within a coadd pixel
+    assert abs(pa[0] - pb[0]) <= 1.0 and abs(pa[1] - pb[1]) <= 1.0, (pa, pb, sa, sb)
     p.shot("compare-02-visit-zoomed")
     # another detector of the visit, or another visit: the pane follows the choice
     options = p.options("w-cmp-visit")

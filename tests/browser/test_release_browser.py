@@ -271,7 +271,8 @@ def test_cell_grid_and_missing_cell_of_a_cell_coadd(open_release, release):
                         f"cell {mi},{mj} (missing" in p.text(".explorer-readout"))[-1],
                "the missing cell in the readout")
     p.shot("release-dp2-04-cells")
-    # the per-cell PSF: the PSF panel follows the pointer into a present cell
+    # the per-cell PSF: the PSF panel (a tool: its card opened) follows the pointer into a present cell
+    p.open_card("psf")
     present = next(c for c in cells.cells() if c not in set(map(tuple, cells.missing)))
     qx, qy, qw, qh = cells.cell_bbox(*present)
     px, py = p.to_page("x (parent pixels)", qx + qw / 2, qy + qh / 2)
