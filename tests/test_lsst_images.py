@@ -324,9 +324,9 @@ def test_afw_gaussian_psf_gives_an_image():
     assert psf.kind == "GaussianPsf" and psf.image is not None
     assert psf.image.array.shape == (psf.params["dimensions_y"], psf.params["dimensions_x"])
     assert psf.image.array.sum() == pytest.approx(1.0)
-    from explorer.repo.lsst_images import _moment_sigma
+    from explorer.repo.lsst_images import moment_sigma
 
-    assert _moment_sigma(psf.image.array) == pytest.approx(psf.sigma_pixels, rel=0.05)
+    assert moment_sigma(psf.image.array) == pytest.approx(psf.sigma_pixels, rel=0.05)
 
 
 @needs_real

@@ -21,6 +21,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import ExplorerError
+from ..repo.lsst_images import moment_sigma
 from ..repo.model import ExposureInfo
 
 __all__ = ["PsfStamp", "PsfUnavailable", "gaussian_kernel", "peak_offset", "psf_at"]
@@ -65,15 +66,8 @@ def peak_offset(array: np.ndarray) -> tuple[int, int]:
 
 def _fwhm(array: np.ndarray) -> Optional[float]:
     """Gaussian-equivalent FWHM (pixels) from the second moments."""
-    a = np.clip(np.asarray(array, float), 0, None)
-    total = a.sum()
-    if not total > 0:
-        return None
-    ny, nx = a.shape
-    y, x = np.mgrid[0:ny, 0:nx]
-    cx, cy = (a * x).sum() / total, (a * y).sum() / total
-    var = 0.5 * ((a * (x - cx) ** 2).sum() + (a * (y - cy) ** 2).sum()) / total
-    return 2.0 * math.sqrt(2.0 * math.log(2.0) * var) if var > 0 else None
+    sigma = moment_sigma(array)
+    return 2.0 * math.sqrt(2.0 * math.log(2.0)) * sigma if sigma is not None else None
 
 
 def _stamp(array, x, y, kind, where) -> PsfStamp:

@@ -238,7 +238,7 @@ def _psf(reader: Any, tree: Any, centre: tuple[float, float], scale: Optional[fl
         arr = np.array(kernel.array, dtype=np.float64)
         image = PsfImage(array=arr, x=centre[0], y=centre[1])
         if sigma is None:
-            sigma = _moment_sigma(arr)
+            sigma = moment_sigma(arr)
     except Exception:
         psf = None
     fwhm = float(sigma) * 2.0 * math.sqrt(2.0 * math.log(2.0)) * scale if sigma and scale else None
@@ -246,7 +246,7 @@ def _psf(reader: Any, tree: Any, centre: tuple[float, float], scale: Optional[fl
                     params=params, image=image)
 
 
-def _moment_sigma(arr: np.ndarray) -> Optional[float]:
+def moment_sigma(arr: np.ndarray) -> Optional[float]:
     """Gaussian-equivalent sigma (pixels) of a kernel image from its second moments."""
     a = np.clip(np.asarray(arr, float), 0, None)
     total = a.sum()
