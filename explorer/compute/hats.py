@@ -161,7 +161,7 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
     if on_job:
         on_job(job)
     try:
-        job.result(progress)
+        job.wait(progress)  # (the arrays stay on the workers: gathering them would hold the column here)
     except BaseException:
         with _persisted_lock:
             _persisted.get(client.id, {}).pop(key, None)
@@ -288,7 +288,7 @@ def _summed_on_workers(client, futures: list, label: str, progress: Progress, on
     if on_job:
         on_job(job)
     try:
-        job.result(progress)
+        job.wait(progress)
     except BaseException:
         client.cancel(futures)
         raise
@@ -418,6 +418,6 @@ def cone_rows(path: str | os.PathLike, columns: Sequence[str], client, sky: Opti
     job = PartitionJob.of_futures(client, futures, f"reading {len(columns)} columns")
     if on_job:
         on_job(job)
-    job.result(progress)
+    job.wait(progress)  # (the frames stay on the workers)
     lengths = client.gather(client.map(len, futures, pure=False))
     return ConeRows(client, path, columns, sky, futures, lengths)
