@@ -112,3 +112,28 @@ def test_sizes_reach_a_million_datasets():
 
     assert SURVEY_SIZES["survey"].expected_datasets() >= 1_000_000
     assert 20_000 <= SURVEY_SIZES["survey-25k"].expected_datasets() <= 30_000
+
+
+def test_locate_all_of_datasets_never_written_asks_the_datastore_once(survey):
+    """A visit whose calexps are registered but were never written (the survey sample's usual case,
+    and a real repository's failed or pending quanta): one batched datastore question, not one per
+    detector, and the answer (no file) is remembered."""
+    from explorer.repo import open_repo
+
+    root, manifest = survey
+    repo = open_repo(root)
+    visit = repo.query_data_ids("calexp")[0]["visit"]
+    single = {"n": 0}
+    get_uri = repo.butler.getURI
+
+    def counting_get_uri(*args, **kwargs):
+        single["n"] += 1
+        return get_uri(*args, **kwargs)
+
+    repo.butler.getURI = counting_get_uri
+    found = repo.locate_all("calexp", {"visit": visit})
+    absent = [loc for loc in found if not loc.on_disk]
+    assert len(absent) > 1 and all(loc.path is None for loc in absent)
+    assert single["n"] == 0, single  # (it was one failing getURI per detector)
+    again = repo.locate_all("calexp", {"visit": visit})
+    assert [loc.data_id for loc in again] == [loc.data_id for loc in found] and single["n"] == 0

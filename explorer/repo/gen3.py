@@ -235,6 +235,9 @@ class Gen3Repository(Repository):
                 return self._uri_memo[ref.id]
             try:
                 uri = self.butler.getURI(ref)
+            except FileNotFoundError:  # registered, but the datastore has no record of a file
+                self._uri_memo[ref.id] = None
+                return None
             except Exception:
                 return None
             path = uri.ospath if uri.scheme in ("file", "") else str(uri)
@@ -286,10 +289,17 @@ class Gen3Repository(Repository):
             unknown = [ref for ref in chosen if ref.id not in self._uri_memo]
         if unknown:
             try:
-                uris = self.butler.get_many_uris(unknown)
+                uris = self.butler.get_many_uris(unknown, allow_missing=True)
             except Exception:  # noqa: BLE001 - a datastore that cannot batch: one at a time below
-                uris = {}
+                uris = None
             with self._lock:
+                if uris is not None:  # a ref left out has no file record: registered, never written
+                    for ref in unknown:
+                        if ref not in uris:
+                            if len(self._uri_memo) >= REFS_MEMO_ENTRIES:
+                                self._uri_memo.clear()
+                            self._uri_memo[ref.id] = None
+                uris = uris or {}
                 for ref, found in uris.items():
                     uri = found.primaryURI
                     if uri is not None:
