@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import camera, catalogs, render
+from . import camera, catalog_layouts, catalogs, render
 from .camera import BANDS, GAIN, READ_NOISE_E
 from .plan import (
     COADD_MASK_PLANES,
@@ -200,14 +200,16 @@ def measure_coadd_patch(content: SampleContent, tract: int, patch_x: int, patch_
     return CoaddCatalogs(spec, ids, parent_ids, np.asarray(ra) % 360.0, np.asarray(dec), detected_in, forced, ref)
 
 
-def synthesize_merge_det(cc: CoaddCatalogs) -> catalogs.AfwCatalog:
-    return catalogs.afw_merge_det(cc.ra, cc.dec, cc.ids, cc.parent_ids, cc.ref_table["nChild"], cc.detected_in)
+def synthesize_merge_det(cc: CoaddCatalogs) -> catalog_layouts.AfwCatalog:
+    """``deepCoadd_mergeDet`` of one patch: the merged detections, with the bands each was found in."""
+    return catalog_layouts.afw_merge_det(cc.ra, cc.dec, cc.ids, cc.parent_ids, cc.ref_table["nChild"], cc.detected_in)
 
 
-def synthesize_forced_src(cc: CoaddCatalogs, band: str) -> catalogs.AfwCatalog:
+def synthesize_forced_src(cc: CoaddCatalogs, band: str) -> catalog_layouts.AfwCatalog:
+    """``deepCoadd_forced_src`` of one patch and band: forced photometry on the reference positions."""
     tb = cc.forced[band]
     id_base = int(cc.ids[0]) - 1 if len(cc.ids) else 0
-    cat = catalogs.afw_source_catalog(tb, cc.ra, cc.dec, id_base, forced=True)
+    cat = catalog_layouts.afw_source_catalog(tb, cc.ra, cc.dec, id_base, forced=True)
     return cat
 
 

@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from . import camera, catalogs, optics, render
+from . import camera, catalog_layouts, catalogs, optics, render
 from .camera import DETECTOR_BY_ID, GAIN, INSTRUMENT, READ_NOISE_E
 from .plan import CALEXP_MASK_PLANES, EXPOSURE_TIME, OBSERVATORY, SampleContent, Visit
 
@@ -229,16 +229,17 @@ def measure_visit_detector(content: SampleContent, visit: int, detector: int,
 
 def synthesize_src(content: SampleContent, visit: int, detector: int,
                    exposure: Optional[ExposureData] = None,
-                   measured: Optional[VisitDetectorCatalog] = None) -> catalogs.AfwCatalog:
+                   measured: Optional[VisitDetectorCatalog] = None) -> catalog_layouts.AfwCatalog:
     """The ``src`` SourceCatalog of one visit/detector (afw layout, instFlux in ADU, radians)."""
     m = measured or measure_visit_detector(content, visit, detector, exposure)
-    return catalogs.afw_source_catalog(m.table, m.ra, m.dec, _src_id_base(visit, detector),
+    return catalog_layouts.afw_source_catalog(m.table, m.ra, m.dec, _src_id_base(visit, detector),
                                        exposure_id=visit * 1000 + detector)
 
 
 def source_table_rows(m: VisitDetectorCatalog) -> pd.DataFrame:
+    """One visit/detector's measured sources as ``sourceTable`` rows (fluxes in nJy)."""
     v = m.visit
-    return catalogs.source_table_dataframe(m.table, m.ids, m.parent_ids, m.ra, m.dec, v.id, m.detector,
+    return catalog_layouts.source_table_dataframe(m.table, m.ids, m.parent_ids, m.ra, m.dec, v.id, m.detector,
                                            v.band, v.physical_filter, v.calib_njy)
 
 
@@ -253,6 +254,7 @@ def synthesize_source_table(content: SampleContent, visit: int,
             m = measure_visit_detector(content, visit, d)
         parts.append(source_table_rows(m))
     if not parts:
-        return catalogs.source_table_dataframe(catalogs.Table({k: np.zeros(0) for k in ()}), np.zeros(0), np.zeros(0),
-                                               np.zeros(0), np.zeros(0), visit, 0, "", "", 1.0)
+        empty = np.zeros(0)
+        return catalog_layouts.source_table_dataframe(catalogs.Table({}), empty, empty, empty, empty, visit, 0,
+                                                      "", "", 1.0)
     return pd.concat(parts, ignore_index=True)
