@@ -81,4 +81,5 @@ class FootprintMap(Mapping):
         return len(self._index._all_footprints())
 
     def items(self):
+        """Every (visit, detector) and its corners: enumerates every calexp (bounded by FOOTPRINT_LIMIT)."""
         return self._index._all_footprints().items()

@@ -103,6 +103,7 @@ class ScanIndex(RepoIndex):
     # ----- selections ----------------------------------------------------------------------
     @property
     def visits(self) -> list[int]:
+        """Every visit with a calexp (from the scan)."""
         return sorted(self.visit_band)
 
     def patches(self, tract: Optional[int]) -> list[str]:
@@ -113,9 +114,11 @@ class ScanIndex(RepoIndex):
         return sorted(names, key=patch_sort_key)
 
     def bands_of_patch(self, tract: Optional[int], patch: Optional[str]) -> list[str]:
+        """Bands with a coadd of the patch (from the scan)."""
         return sorted({b for (t, p, b) in self.coadds if t == tract and p == patch}, key=band_key)
 
     def detectors(self, visit: Optional[int]) -> list[int]:
+        """The detectors of a visit with a calexp (from the scan)."""
         if visit is None:
             return []
         return sorted(det for (v, det) in self.calexps if v == int(visit))
@@ -202,11 +205,13 @@ class ScanIndex(RepoIndex):
 
     # ----- data IDs ------------------------------------------------------------------------
     def coadd_id(self, tract: Optional[int], patch: Optional[str], band: Optional[str]) -> Optional[dict[str, Any]]:
+        """The data ID of the coadd of (tract, patch "x,y", band), or None (from the scan)."""
         if tract is None or patch is None or band is None:
             return None
         return self.coadds.get((int(tract), str(patch), str(band)))
 
     def calexp_id(self, visit: Optional[int], detector: Optional[int]) -> Optional[dict[str, Any]]:
+        """The data ID of the calexp of (visit, detector), or None (from the scan)."""
         if visit is None or detector is None:
             return None
         return self.calexps.get((int(visit), int(detector)))
@@ -214,14 +219,17 @@ class ScanIndex(RepoIndex):
 
     # ----- the scoped methods, answered from the scan ---------------------------------------
     def has_kind(self, kind: str) -> bool:
+        """Whether the collection holds any image of a kind (coadds and calexps: from the scan)."""
         if kind not in ("coadd", "calexp"):
             return super().has_kind(kind)
         return bool(self.coadds if kind == "coadd" else self.calexps)
 
     def count_kind(self, kind: str) -> int:
+        """How many coadds or calexps the scan found."""
         return len(self.coadds if kind == "coadd" else self.calexps)
 
     def band_of_visit(self, visit: Any) -> Optional[str]:
+        """The band of one visit (from the scan), or None."""
         try:
             return self.visit_band.get(int(visit))
         except (TypeError, ValueError):
@@ -231,11 +239,13 @@ class ScanIndex(RepoIndex):
         return {int(v): self.visit_band.get(int(v)) for v in visits}
 
     def visit_footprints(self, visit: Optional[int]) -> dict[int, np.ndarray]:
+        """Detector -> corners on the sky of one visit's calexps (from :meth:`footprints`)."""
         if visit is None:
             return {}
         return {d: fp for (v, d), fp in self.footprints().items() if v == int(visit)}
 
     def overlapping(self, tract: Optional[int], patch: Optional[str]) -> dict[int, list[int]]:
+        """Visit -> its calexp detectors whose footprint overlaps the patch (or the tract)."""
         if tract is None:
             return {}
         region = self._region(int(tract), patch)

@@ -85,6 +85,7 @@ class FitsPlan:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def by_name(self) -> dict[str, _Out]:
+        """Output column name -> its plan."""
         return {c.name: c for c in self.columns}
 
 

@@ -116,10 +116,12 @@ class Visit:
 
     @property
     def pointing(self) -> optics.Pointing:
+        """The boresight (RA, Dec) and sky rotation angle as the optics model takes them."""
         return optics.Pointing(self.ra, self.dec, self.sky_angle)
 
     @property
     def psf_sigma_px(self) -> float:
+        """The PSF's Gaussian sigma in pixels (from the seeing FWHM)."""
         return self.seeing_fwhm / camera.PIXEL_SCALE_ARCSEC / 2.3548
 
     @property
@@ -129,6 +131,7 @@ class Visit:
 
     @property
     def bg_variance(self) -> float:
+        """Per-pixel variance of the sky background and read noise (ADU^2)."""
         return self.sky_adu / GAIN + (READ_NOISE_E / GAIN) ** 2
 
     @property
@@ -137,17 +140,21 @@ class Visit:
         return catalogs.NJY_AB_ZERO * 10.0 ** (-0.4 * self.zero_point)
 
     def timespan_tai(self) -> tuple[datetime, datetime]:
+        """(begin, end) of the exposure, TAI."""
         begin = mjd_to_datetime(self.mjd_begin_tai)
         return begin, begin + timedelta(seconds=EXPOSURE_TIME)
 
     @property
     def date_avg_tai(self) -> str:
+        """The middle of the exposure, TAI, as the ``DATE-AVG`` card writes it."""
         mid = mjd_to_datetime(self.mjd_begin_tai) + timedelta(seconds=EXPOSURE_TIME / 2)
         return mid.strftime("%Y-%m-%dT%H:%M:%S.%f") + "000"
 
 
 @dataclass(frozen=True)
 class CalexpSpec:
+    """One calexp the sample registers: its visit, detector, pixel box and whether its file is kept."""
+
     visit: int
     detector: int
     bbox: tuple[int, int, int, int]  # x0, y0, width, height in detector pixels
@@ -156,6 +163,8 @@ class CalexpSpec:
 
 @dataclass(frozen=True)
 class CoaddSpec:
+    """One coadd patch the sample writes (in every coadd band): tract, patch and its pixel box."""
+
     tract: int
     patch_x: int
     patch_y: int
@@ -164,6 +173,7 @@ class CoaddSpec:
 
     @property
     def patch_name(self) -> str:
+        """The patch as "x,y"."""
         return f"{self.patch_x},{self.patch_y}"
 
 
@@ -181,41 +191,51 @@ class SampleContent:
 
     @property
     def instrument(self) -> str:
+        """The instrument's name."""
         return INSTRUMENT
 
     @property
     def detectors(self):
+        """Every detector of the camera (:class:`camera.DetectorGeom`)."""
         return DETECTORS
 
     @property
     def physical_filters(self) -> dict[str, str]:
+        """Band -> physical filter name."""
         return dict(PHYSICAL_FILTERS)
 
     @cached_property
     def visit_by_id(self) -> dict[int, Visit]:
+        """Visit id -> :class:`Visit`."""
         return {v.id: v for v in self.visits}
 
     @property
     def missing_calexp(self) -> CalexpSpec:
+        """The one calexp that is registered but whose file is deleted."""
         return next(c for c in self.calexps if not c.on_disk)
 
     def calexp_visits(self) -> list[int]:
+        """The visits with at least one calexp, sorted."""
         return sorted({c.visit for c in self.calexps})
 
     def source_table_detectors(self, visit: int) -> list[int]:
+        """The detectors whose rows a visit's ``sourceTable`` holds."""
         if self.size.source_table_all_detectors:
             return [d.id for d in DETECTORS]
         return sorted(c.detector for c in self.calexps if c.visit == visit)
 
     def source_table_visits(self) -> list[int]:
+        """The visits that get a ``sourceTable``."""
         if self.size.source_table_all_detectors:
             return [v.id for v in self.visits]
         return self.calexp_visits()
 
     def calexp_spec(self, visit: int, detector: int) -> Optional[CalexpSpec]:
+        """The calexp of (visit, detector), or None when the sample has none."""
         return next((c for c in self.calexps if c.visit == visit and c.detector == detector), None)
 
     def skymap_hash(self) -> bytes:
+        """The hash the registry records for the DC2 skymap (of its configuration text)."""
         text = ("lsst.skymap.ringsSkyMap.RingsSkyMap numRings=120 projection=TAN pixelScale=0.2 "
                 "tractOverlap=0.016666666666666666 patchInnerDimensions=(4000,4000) patchBorder=100 "
                 "raStart=0.0 rotation=0.0 tractBuilder=legacy")
