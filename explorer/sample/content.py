@@ -11,7 +11,7 @@ Everything is expressed in LSST conventions: 0-based parent pixel coordinates wi
 ICRS degrees, TAI times, afw mask-plane names.
 
 The parts live in their own modules, and this one re-exports them (import from here):
-:mod:`~explorer.sample.plan` (the constants and :func:`build_content`),
+:mod:`~explorer.sample.plan` (the constants and :func:`build_content`), :mod:`~explorer.sample.sizes`,
 :mod:`~explorer.sample.obstime` (times and sidereal angles), :mod:`~explorer.sample.visit_files`
 (a calexp and its source catalogs), :mod:`~explorer.sample.coadd_files` (a patch's coadds and
 catalogs) and :mod:`~explorer.sample.products` (every file, in writing order).
