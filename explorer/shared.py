@@ -11,13 +11,9 @@ import threading
 from collections import OrderedDict
 from typing import Any, Optional
 
+from .index import RepoIndex
 from .repo import open_repo
 from .repo.base import Repository
-
-try:  # the selector index: explorer/index.py once it moves there, views/selection.py before
-    from .index import RepoIndex  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the tree this is merged into
-    from .views.selection import RepoIndex
 
 _REPOS: dict[Any, Repository] = {}
 _INDEXES: dict[tuple[str, str, Optional[str]], Any] = {}

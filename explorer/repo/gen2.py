@@ -32,6 +32,12 @@ Semantics of the inventory for Gen2 (see shared/DESIGN.md):
 * Data IDs use Gen2 keys (``visit``, ``filter``, ``raftName``, ``detectorName``, ``detector``,
   ``ccd``, ``tract``, ``patch`` as "x,y"); :meth:`locate` also accepts the generic ``band``,
   ``physical_filter``, ``detector`` (for ``ccd``), and an integer (Gen3 sequential) patch.
+
+Why this module is over 400 lines: it is one object, :class:`Gen2Repository`, the complete
+backend interface for a Gen2 directory (collections, data IDs and files, registry summaries, the
+sky map, the inventory) answered from one scan of the files the templates find; every part that
+stands alone already lives in its own module (:mod:`.gen2_config`, :mod:`.gen2_registry`,
+:mod:`.gen2_templates`, :mod:`.gen2_paths`).
 """
 from __future__ import annotations
 

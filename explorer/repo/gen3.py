@@ -4,6 +4,13 @@ Everything here is a registry query (the datastore is never walked); pixels and 
 with astropy/pyarrow from ``butler.getURI`` because ``lsst.afw`` cannot be installed. The Butler is
 opened with ``writeable=False`` and every registry call is serialised by a lock, because one
 repository object is shared by all the sessions of a server.
+
+Why this module is over 400 lines: it is one object, :class:`Gen3Repository`, the complete
+backend interface of :class:`~explorer.repo.base.Repository` over one Butler (data IDs and files,
+dimension records, the scoped registry queries the index asks, the inventory). Its methods share
+the Butler, its lock and its memo, and each is a query or two of daf_butler's API; the file readers
+(:mod:`.fits`, :mod:`.catalogs`, :mod:`.lsst_images`) and the server-backed variant (:mod:`.remote`)
+live in their own modules.
 """
 from __future__ import annotations
 

@@ -12,6 +12,12 @@ Every request has a connect and a read timeout and a bounded number of retries (
 dropped connections, stalls); failures become one-line :class:`ExplorerError` messages that name
 the host and the file but never a URL's query string (presigned URLs carry signatures there), and
 tokens are never logged or shown. Fetches that take more than a second report progress.
+
+Why this module is over 400 lines: the HTTP file (:class:`HttpFile`: range GETs with timeouts,
+retries and progress) and the sparse mirrors it fills (:class:`Intervals`, :class:`Mirror`,
+:class:`Spool`) are one mechanism, tuned as one through this module's globals (``CHUNK``,
+``PROGRESS_AFTER``, the shared spool) by the remote tests and bench/remote.py; the Butler side is
+:mod:`.remote`, tokens are :mod:`.auth`.
 """
 from __future__ import annotations
 

@@ -14,6 +14,11 @@ Mask planes come from each MASK HDU's ``MSKNnnnn`` (name), ``MSKMnnnn`` (bit mas
 ``MSKDnnnn`` (description) cards; more than 31 planes spill into further ``MASK`` HDUs
 (``EXTVER`` 2, ...), whose bits the explorer puts after the first HDU's (see
 :class:`explorer.repo.model.MaskPlane`).
+
+Why this module is over 400 lines: it is the reader of one format; each private function maps
+one part of the lsst.images tree (observation info, summary statistics, detector, photometric
+scaling, PSF, cells) onto :mod:`explorer.repo.model`, in one pass over the archive. The pixel
+planes are read by :mod:`.fits`, the exact sky mapping is :mod:`.ast_wcs`.
 """
 from __future__ import annotations
 

@@ -14,6 +14,12 @@ sends to the Butler server (and to a file server only when the Butler server say
 it); it is not logged, not shown, not put in a URL, and bytes fetched with it live under its own
 :func:`~explorer.repo.cache.authority_key`, so a session with another token (or none) never
 reads them.
+
+Why this module is over 400 lines: it is one backend, :class:`RemoteGen3Repository` (the
+methods of the Gen3 backend that differ behind a server: the Butler opened with a token, a file's
+URL, reading through mirrors), with the byte-range planning only it needs (which bytes of a FITS
+or parquet file a description or one plane takes: :func:`walk_fits`, :func:`parquet_column_spans`).
+The HTTP client and the mirrors are in :mod:`.http`, tokens in :mod:`.auth`.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from typing import Iterable, Optional
 import numpy as np
 from astropy.io import fits
 
-from .catalogs import AfwCatalog
+from .catalog_layouts import AfwCatalog
 from .content import ExposureData
 
 _INDEX_COLUMNS = [

@@ -42,9 +42,16 @@ from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
-import pandas as pd
 
 from . import afwfits, camera, content as C
+from .release_files import (
+    blank_cell,
+    difference_image,
+    object_table,
+    relabel_exposure,
+    source_table,
+    write_arrow_astropy,
+)
 
 Progress = Optional[Callable[[str], None]]
 
@@ -68,6 +75,7 @@ class Release:
 
     @property
     def storage_classes(self) -> dict[str, str]:
+        """Dataset type -> storage class the release registers it with."""
         lsst_images = self.image_format == "lsst.images"
         images = "VisitImage" if lsst_images else "ExposureF"
         coadds = "CellCoadd" if lsst_images else "ExposureF"
@@ -103,6 +111,8 @@ def _say(progress: Progress, msg: str) -> None:
 # ----- content ---------------------------------------------------------------------------------
 @dataclasses.dataclass
 class ReleaseContent:
+    """The DC2 content model seen as the release: its tract, the cells-frame pixel offset, its visit ids."""
+
     release: Release
     content: C.SampleContent
     tract: int
@@ -217,135 +227,6 @@ def _register(butler, rel: Release) -> None:
     reg.setCollectionChain(rel.chain, [rel.run, SKYMAPS_RUN])
 
 
-# ----- products ------------------------------------------------------------------------------
-def _relabel_exposure(data: C.ExposureData, rc: ReleaseContent, *, coadd: bool) -> C.ExposureData:
-    """The DC2 synthesis relabelled for the release: instrument and detector ids, skymap and frame."""
-    rel = rc.release
-    cards = []
-    for key, value, comment in data.primary_cards:
-        if key in ("INSTRUMENT", "INSTRUME"):
-            value = rel.instrument
-        elif key == "SKYMAP":
-            value = rel.skymap
-        elif key == "PROGRAM":
-            value = f"{rel.name.upper()} sample"
-        elif key == "REASON":
-            value = rel.reason
-        elif key in ("EXPID", "IDNUM") and value in rc.visit_ids:
-            value = rc.visit_ids[value]
-        elif key == "CCDVISIT" and data.detector is not None:
-            visit = value // 1000
-            value = rc.visit_ids.get(visit, visit) * 1000 + rel.detector_id(data.detector["id"])
-        cards.append((key, value, comment))
-    det = None
-    if data.detector is not None:
-        det = dict(data.detector, id=rel.detector_id(data.detector["id"]))
-    xy0 = data.xy0
-    if coadd:
-        xy0 = (xy0[0] + rc.offset[0], xy0[1] + rc.offset[1])
-        return dataclasses.replace(data, primary_cards=cards, detector=det, xy0=xy0)
-    # The releases' visit images are calibrated: pixels in nJy (PhotoCalib mean 1).
-    calib, err = data.photo_calib
-    cards = [c for c in cards if c[0] not in ("BUNIT",)] + [("BUNIT", "nJy", "pixel units")]
-    stats = dict(data.stats, njy_per_adu=float(calib))
-    return dataclasses.replace(data, image=(data.image * np.float32(calib)).astype(np.float32),
-                               variance=(data.variance * np.float32(calib) ** 2).astype(np.float32),
-                               photo_calib=(1.0, float(err) / float(calib)), primary_cards=cards, detector=det,
-                               xy0=xy0, stats=stats)
-
-
-def _difference(science: C.ExposureData, other: C.ExposureData) -> C.ExposureData:
-    """A difference image: the science pixels minus another realisation of the same sky (both nJy),
-    so sources cancel and noise, cosmic rays and saturation residuals remain; variances add."""
-    image = (science.image - other.image).astype(np.float32)
-    variance = (science.variance + other.variance).astype(np.float32)
-    cards = [c for c in science.primary_cards if c[0] != "IMGTYPE"] + [("IMGTYPE", "DIFFERENCE", "")]
-    return dataclasses.replace(science, image=image, variance=variance, primary_cards=cards,
-                               stats=dict(science.stats, kind="difference"))
-
-
-def _blank_cell(data: C.ExposureData, rc: ReleaseContent, spec: C.CoaddSpec) -> tuple[C.ExposureData, list[int]]:
-    """The coadd with its last cell (top right of the cut-out) holding no data: NaN pixels and
-    variance, only NO_DATA set; so the sample has a missing cell (``CellCoadd`` lists it as such).
-    Returns the coadd and the cell's (i, j) in the patch's cell grid."""
-    from explorer.sky import skymap_by_name
-
-    p = skymap_by_name(rc.release.skymap).tract(rc.tract).patch(spec.patch_x, spec.patch_y)
-    cw = int(p.cell_inner_dimensions[0])
-    ny, nx = data.image.shape
-    ys, xs = slice(ny - cw, ny), slice(nx - cw, nx)
-    image, variance, mask = data.image.copy(), data.variance.copy(), data.mask.copy()
-    image[ys, xs] = np.nan
-    variance[ys, xs] = np.nan
-    mask[ys, xs] = 1 << int(data.mask_planes["NO_DATA"])
-    ob = p.outer_bbox
-    cell = [(data.xy0[1] + ny - cw - ob[1]) // cw, (data.xy0[0] + nx - cw - ob[0]) // cw]
-    return dataclasses.replace(data, image=image, variance=variance, mask=mask), cell
-
-
-def _object_table(rc: ReleaseContent, frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """One tract's ``object`` table from the patches' DP0.2-style rows, in the cells frame."""
-    from explorer.sky import skymap_by_name
-
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if df.empty:
-        return df
-    t = skymap_by_name(rc.release.skymap).tract(rc.tract)
-    df["x"] = df["x"] + rc.offset[0]
-    df["y"] = df["y"] + rc.offset[1]
-    inner = np.zeros(len(df), bool)
-    for pid in np.unique(df["patch"]):
-        p = t.patch_from_sequential(int(pid))
-        ib = p.inner_bbox
-        rows = df["patch"].to_numpy() == pid
-        inner[rows] = ((df["x"][rows] >= ib[0] - 0.5) & (df["x"][rows] < ib[0] + ib[2] - 0.5)
-                       & (df["y"][rows] >= ib[1] - 0.5) & (df["y"][rows] < ib[1] + ib[3] - 0.5)).to_numpy()
-    df["detect_isPatchInner"] = inner
-    df["detect_isPrimary"] = inner & (df["deblend_nChild"].to_numpy() == 0)
-    df = df.drop(columns=[c for c in df.columns if c.endswith(("_psFlux", "_psFluxErr"))])
-    return df
-
-
-def _source_table(rc: ReleaseContent, df: pd.DataFrame) -> pd.DataFrame:
-    rel = rc.release
-    df = df.copy()
-    if len(df):
-        det = df["detector"].to_numpy()
-        df["detector"] = np.array([rel.detector_id(int(d)) for d in det], np.int64)
-        df["visit"] = np.array([rc.visit_ids[int(v)] for v in df["visit"].to_numpy()], np.int64)
-        df["ccdVisitId"] = df["visit"].to_numpy() * 1000 + df["detector"].to_numpy()
-    df = df.rename(columns={"psFlux": "psfFlux", "psFluxErr": "psfFluxErr"})
-    return df
-
-
-def _unit_of(column: str) -> Optional[str]:
-    """The unit a release table gives a column (Rubin's schemas: degrees, nJy, pixels)."""
-    if column in ("coord_ra", "coord_dec", "ra", "dec"):
-        return "deg"
-    if column.endswith(("Flux", "FluxErr")):
-        return "nJy"
-    if column in ("x", "y", "xErr", "yErr"):
-        return "pix"
-    return None
-
-
-def write_arrow_astropy(path: Path, df: pd.DataFrame) -> int:
-    """Write a table as daf_butler's ArrowAstropy storage class does: parquet whose
-    ``table_meta_yaml`` carries each column's unit (so a reader knows nJy from counts)."""
-    import astropy.table
-    import astropy.units as u
-    import pyarrow.parquet as pq
-    from lsst.daf.butler.formatters.parquet import astropy_to_arrow
-
-    table = astropy.table.Table.from_pandas(df)
-    for name in table.colnames:
-        unit = _unit_of(name)
-        if unit is not None:
-            table[name].unit = u.Unit(unit)
-    pq.write_table(astropy_to_arrow(table), os.fspath(path), compression="snappy")
-    return os.path.getsize(path)
-
-
 def write_release(dest: Path, release_name: str, seed: int, progress: Progress = None) -> dict:
     """Write the release-shaped sample at ``dest`` (an empty or absent directory); the manifest."""
     from lsst.daf.butler import Butler, DatasetIdGenEnum, DatasetRef, FileDataset
@@ -406,7 +287,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                 det_id = rel.detector_id(data_id["detector"])
                 new_id = {"instrument": rel.instrument, "visit": v.id, "detector": det_id}
                 _say(progress, f"visit_image visit {v.id} {v.band} detector {det_id}")
-                data = _relabel_exposure(prod.make(), rc, coadd=False)
+                data = relabel_exposure(prod.make(), rc, coadd=False)
                 path = staging / f"visit_image_{v.id}_{det_id}.fits"
                 if rel.image_format == "afw":
                     afwfits.write_exposure(path, data)
@@ -416,7 +297,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                 images.append({"visit": v.id, "detector": det_id, "band": v.band, "physical_filter": v.physical_filter,
                                "bbox": list(info["bbox"]), "on_disk": prod.on_disk, "dataset_id": str(ref.id)})
                 if prod.on_disk and counts["difference_image"] < DIFFERENCE_IMAGES:
-                    diff = _difference(data, _relabel_exposure(
+                    diff = difference_image(data, relabel_exposure(
                         C.synthesize_calexp(other, data_id["visit"], data_id["detector"]), rc, coadd=False))
                     path = staging / f"difference_image_{v.id}_{det_id}.fits"
                     if rel.image_format == "afw":
@@ -425,7 +306,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                         LW.write_visit_image(path, diff, v, rel, det_id, difference=True)
                     add("difference_image", new_id, path, image_formatter)
             elif dtype == "sourceTable":
-                df = _source_table(rc, prod.make())
+                df = source_table(rc, prod.make())
                 path = staging / f"source_{key}.parq"
                 write_arrow_astropy(path, df)
                 add("source", {"instrument": rel.instrument, "visit": rc.visit_ids[data_id["visit"]]}, path,
@@ -433,10 +314,10 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
             elif dtype == "deepCoadd_calexp":
                 spec = next(c for c in content.coadds if c.patch_id == data_id["patch"])
                 _say(progress, f"deep_coadd tract {rc.tract} patch {spec.patch_name} band {data_id['band']}")
-                data = _relabel_exposure(prod.make(), rc, coadd=True)
+                data = relabel_exposure(prod.make(), rc, coadd=True)
                 missing_cell = None
                 if spec is not content.coadds[0]:  # a cell without inputs, as cell coadds have at edges
-                    data, missing_cell = _blank_cell(data, rc, spec)
+                    data, missing_cell = blank_cell(data, rc, spec)
                 path = staging / f"deep_coadd_{key}.fits"
                 new_id = {"skymap": rel.skymap, "tract": rc.tract, "patch": spec.patch_id, "band": data_id["band"]}
                 if rel.image_format == "afw":
@@ -445,7 +326,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
                     LW.write_cell_coadd(path, data, rc, spec)
                 add("deep_coadd", new_id, path, image_formatter)
                 if spec is content.coadds[0]:  # templates: one patch, a deeper stack of other visits
-                    tdata = _relabel_exposure(C.synthesize_coadd(other, spec.tract, spec.patch_x, spec.patch_y,
+                    tdata = relabel_exposure(C.synthesize_coadd(other, spec.tract, spec.patch_x, spec.patch_y,
                                                                  data_id["band"]), rc, coadd=True)
                     path = staging / f"template_coadd_{key}.fits"
                     if rel.image_format == "afw":
@@ -462,7 +343,7 @@ def write_release(dest: Path, release_name: str, seed: int, progress: Progress =
             if len(pending) >= 48:
                 butler.ingest(*pending, transfer="move")
                 pending = []
-        df = _object_table(rc, object_frames)
+        df = object_table(rc, object_frames)
         path = staging / f"object_{rc.tract}.parq"
         write_arrow_astropy(path, df)
         add("object", {"skymap": rel.skymap, "tract": rc.tract}, path, PARQUET_FORMATTER)

@@ -36,3 +36,24 @@ def overlaps(a: np.ndarray, b: np.ndarray) -> bool:
         return bool(to_sphgeom_polygon(a).overlaps(to_sphgeom_polygon(b)))
     except ValueError:
         return False
+
+
+def overlap_counts(polygons: list, others: list) -> list[int]:
+    """For each polygon (RA/Dec vertices), how many of ``others`` (sphgeom regions) overlap it:
+    pairs are pre-selected by bounding circles with numpy, then tested exactly with sphgeom."""
+    from .regions import to_sphgeom_polygon
+
+    if not polygons or not others:
+        return [0] * len(polygons)
+    regions = [to_sphgeom_polygon(v) for v in polygons]
+    circles = [r.getBoundingCircle() for r in regions]
+    pc = np.array([[c.getCenter().x(), c.getCenter().y(), c.getCenter().z()] for c in circles])
+    pr = np.array([c.getOpeningAngle().asRadians() for c in circles])
+    ocircles = [o.getBoundingCircle() for o in others]
+    oc = np.array([[c.getCenter().x(), c.getCenter().y(), c.getCenter().z()] for c in ocircles])
+    orad = np.array([c.getOpeningAngle().asRadians() for c in ocircles])
+    counts = []
+    for i, region in enumerate(regions):
+        near = np.nonzero(np.arccos(np.clip(oc @ pc[i], -1, 1)) <= pr[i] + orad)[0]
+        counts.append(sum(1 for j in near if region.overlaps(others[j])))
+    return counts

@@ -27,6 +27,11 @@ lsst.skymap of the DC2 processing, 2019-2021, listed the tract's *bbox corners* 
 "vertices" instead; those are ``outer_vertices_deg`` here, the region the Gen3 registry stores.)
 Near the poles (the three rings next to each cap in DC2) a ring box is wider than its tract's
 pixel grid at the poleward edge; those corners are covered by the polar cap tract.
+
+Why this module is over 400 lines: it re-implements one class of ``lsst.skymap``,
+``RingsSkyMap`` (with its configuration and look-ups), whole, so that it reads against
+``lsst.skymap``'s own class; tracts and patches are in :mod:`.tract`, the
+spherical geometry in :mod:`.geometry`.
 """
 from __future__ import annotations
 

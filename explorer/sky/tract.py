@@ -17,6 +17,10 @@ tract builder (``LegacyTractBuilder``) and ``PatchInfo``, without afw:
   sky map it is an RA/Dec box (one ring in Dec, ``360/n`` degrees in RA) and a polar cap for
   tracts 0 and N-1, as in current ``lsst.skymap`` (``TractInfo.inner_sky_region``); the inner
   regions tile the sky exactly. ``inner_vertices_deg`` gives the box's four corners.
+
+Why this module is over 400 lines: it re-implements ``lsst.skymap``'s ``TractInfo`` and
+``PatchInfo`` (with cells), one object each, whole, so that they read against
+``lsst.skymap``'s own classes; the skymap that makes them is in :mod:`.skymap`.
 """
 from __future__ import annotations
 

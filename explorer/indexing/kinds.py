@@ -1,0 +1,97 @@
+"""Image kinds: the coadd, the calexp, and the kinds beyond (difference images, templates).
+
+Releases name them differently (``deep_coadd``/``visit_image`` in DP1/DP2,
+``deepCoadd_calexp``/``calexp`` in DC2, ``goodSeeingDiff_differenceExp``...): the index finds the
+dataset type of each kind present in the collection, and the page speaks of kinds. Visit-like
+kinds (:data:`VISIT_KINDS`) are chosen by visit and detector, coadd-like ones (:data:`COADD_KINDS`)
+by tract, patch and band.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from .patches import patch_label
+
+# image kinds beyond the coadd and the calexp (their dataset types, first present wins): visit-like
+# kinds are chosen by visit and detector, coadd-like ones by tract, patch and band
+DIFFERENCE_TYPES = ("difference_image", "goodSeeingDiff_differenceExp", "deepDiff_differenceExp")
+TEMPLATE_TYPES = ("template_coadd", "goodSeeingCoadd")
+VISIT_KINDS = ("calexp", "difference")
+COADD_KINDS = ("coadd", "template")
+KIND_ORDER = ("coadd", "calexp", "difference", "template")  # the order the kind buttons show
+
+
+class KindQueries:
+    """Image kinds and their data IDs: mixed into :class:`explorer.index.RepoIndex`.
+
+    Uses the index's ``coadd_type``, ``calexp_type``, ``_first_with_data``, ``has_kind``,
+    ``coadd_id``, ``calexp_id``, ``visits``, ``detectors``, ``coadds``, ``_patch_where``, ``_ids``,
+    ``_distinct``, ``_memoised`` and ``repo``.
+    """
+
+    def _init_kind_types(self, names: set[str]) -> None:
+        self.difference_type = self._first_with_data([t for t in DIFFERENCE_TYPES if t in names])
+        self.template_type = self._first_with_data([t for t in TEMPLATE_TYPES if t in names])
+
+    def kind_type(self, kind: str) -> Optional[str]:
+        """The dataset type of an image kind ("coadd", "calexp", "difference", "template") here,
+        e.g. ``deep_coadd``/``visit_image`` in DP1/DP2, ``deepCoadd_calexp``/``calexp`` in DC2."""
+        return {"coadd": self.coadd_type, "calexp": self.calexp_type, "difference": self.difference_type,
+                "template": self.template_type}.get(kind)
+
+    def kind_label(self, kind: str) -> str:
+        """What the repository calls a kind (its dataset type), for buttons and titles."""
+        return self.kind_type(kind) or kind
+
+    def kinds(self) -> list[str]:
+        """The image kinds this collection holds, in :data:`KIND_ORDER`."""
+        return [k for k in KIND_ORDER if self.has_kind(k)]
+
+    def kind_of_type(self, dataset_type: Optional[str]) -> Optional[str]:
+        """The kind whose dataset type is ``dataset_type`` (None: no kind of this repository)."""
+        return next((k for k in KIND_ORDER if dataset_type and self.kind_type(k) == dataset_type), None)
+
+    def kind_id(self, kind: str, tract: Any = None, patch: Any = None, band: Any = None, visit: Any = None,
+                detector: Any = None) -> Optional[dict[str, Any]]:
+        """The data ID of the image of a kind that a selection names (None: there is none)."""
+        if kind == "coadd":
+            return self.coadd_id(tract, patch, band)
+        if kind == "calexp":
+            return self.calexp_id(visit, detector)
+        dataset_type = self.kind_type(kind)
+        if not dataset_type:
+            return None
+        if kind in COADD_KINDS:
+            if tract is None or patch is None or band is None:
+                return None
+            where = dict(self._patch_where(tract, str(patch)), band=str(band))
+            key = ("kind_id", kind, int(tract), str(patch), str(band))
+        else:
+            if visit is None or detector is None:
+                return None
+            where = {"visit": int(visit), "detector": int(detector)}
+            key = ("kind_id", kind, int(visit), int(detector))
+        return self._memoised(key, lambda: next(iter(self._ids(dataset_type, where)), None))
+
+    def kind_visits(self, kind: str) -> list[int]:
+        """Visits with an image of a visit-like kind (one distinct query)."""
+        if kind == "calexp":
+            return list(self.visits)
+        return self._memoised(("kind_visits", kind), lambda: sorted(
+            int(v) for (v,) in self._distinct(self.kind_type(kind), ["visit"])))
+
+    def kind_detectors(self, kind: str, visit: Optional[int]) -> list[int]:
+        """Detectors of a visit with an image of a visit-like kind."""
+        if visit is None:
+            return []
+        if kind == "calexp":
+            return self.detectors(visit)
+        return self._memoised(("kind_detectors", kind, int(visit)), lambda: sorted(
+            int(d) for (d,) in self._distinct(self.kind_type(kind), ["detector"], {"visit": int(visit)})))
+
+    def kind_keys(self, kind: str) -> list[tuple]:
+        """(tract, patch "x,y", band) of every image of a coadd-like kind (a distinct query)."""
+        if kind == "coadd":
+            return list(self.coadds)
+        rows = self._distinct(self.kind_type(kind), ["tract", "patch", "band"])
+        return [(int(t), patch_label(self.repo, t, p), str(b)) for t, p, b in rows]
