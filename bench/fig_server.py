@@ -3,7 +3,7 @@
 The server is ``repo-explorer serve REPO --port P`` in a subprocess (the checkout's
 ``python -m explorer.cli``), on 127.0.0.1. "First render" is the process start until a Bokeh
 client session (what a browser opens over the websocket) has pulled a document holding the
-rendered image (an ``ImageRGBA`` glyph): the whole page built on the server, image included.
+rendered image (an ``ImageURL`` glyph, or ``ImageRGBA``): the whole page built on the server, image included.
 """
 from __future__ import annotations
 
@@ -100,9 +100,9 @@ def pull_document(url: str, query: Optional[dict[str, str]] = None):
 
 
 def has_image(doc) -> bool:
-    """True when the document holds the rendered image (an ImageRGBA glyph with pixels)."""
+    """True when the document holds the rendered image (an ImageURL glyph, or an ImageRGBA one)."""
     for model in doc.models:
-        if type(model).__name__ == "ImageRGBA":
+        if type(model).__name__ in ("ImageURL", "ImageRGBA"):
             return True
     return False
 

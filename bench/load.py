@@ -282,11 +282,12 @@ class Client(threading.Thread):
 
         if what == CATALOG:
             return self._signature(HIST) | {("caption", self._caption())}
-        key = "image" if what == IMAGE else "top"
+        keys = ("image", "url") if what == IMAGE else ("top",)  # (the image: raw RGBA, or a PNG data URL)
         out = set()
         for m in self.doc.models:
-            if isinstance(m, ColumnDataSource) and key in m.data:
-                out.add((m.id, id(m.data), id(m.data[key])))
+            for key in keys:
+                if isinstance(m, ColumnDataSource) and key in m.data:
+                    out.add((m.id, id(m.data), id(m.data[key])))
         return frozenset(out)
 
     def _check_alert(self) -> None:

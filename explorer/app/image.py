@@ -10,9 +10,14 @@ A click costs what changes on screen: HoloViews builds the plot and follows zoom
 change of the state (another band, visit, plane, stretch, limits, catalog) renders the frame and
 sets the image's and the sources' Bokeh data sources directly (:meth:`ImagePanel.redraw`), one
 update per batch of changes; the layers over the image (:mod:`.overlays`) are asked again only
-when one of them has something to draw or to clear. (Over 400 lines: the plot's build, its
-direct updates and the readout share the drawn plot's handles and memos; split, one plot's state
-would be spread over modules.)
+when one of them has something to draw or to clear. The frame travels as a PNG (or lossless
+WebP) data URL, never as raw RGBA (:func:`explorer.views.image.png_source_data`), and the readout's
+values come from the server (:meth:`ImagePanel.show_pixel`, on each pointer move), not from the image.
+
+Why this module is over 400 lines: the plot's build, its direct updates and the readout share the
+drawn plot's handles and memos; split, one plot's state would be spread over modules. What could
+leave has left: the frame's encoding and its glyph are :mod:`explorer.render.encode` and
+:mod:`explorer.views.image`.
 """
 from __future__ import annotations
 
@@ -27,7 +32,8 @@ import param
 
 from ..render.raster import full_range
 from ..repo.model import Exposure
-from ..views.image import empty_image, frame_element, sources_element
+from ..render.encode import upscale_factor
+from ..views.image import empty_image, frame_element, png_source_data, sources_element
 from ..views.info import pixel_readout, sexagesimal
 from .base import Panel
 from .fetching import fetch_progress_line
@@ -48,15 +54,6 @@ def overlaps(x_range, y_range, bounds) -> bool:
         return True
     (xa, xb), (ya, yb) = sorted(x_range), sorted(y_range)
     return xa < bounds[2] and xb > bounds[0] and ya < bounds[3] and yb > bounds[1]
-
-
-def rgba_source_data(rgba: np.ndarray, bounds) -> dict[str, list]:
-    """The data of a Bokeh ``ImageRGBA`` glyph for an (h, w, 4) uint8 array whose rows go bottom to
-    top, placed at ``bounds`` (x0, y0, x1, y1): what HoloViews sends for an ``hv.RGB``."""
-    rgba = np.ascontiguousarray(rgba, dtype=np.uint8)
-    image = rgba.view(np.uint32).reshape(rgba.shape[:2])
-    x0, y0, x1, y1 = bounds
-    return {"image": [image], "x": [x0], "y": [y0], "dw": [x1 - x0], "dh": [y1 - y0]}
 
 
 class _Layers(param.Parameterized):
@@ -209,7 +206,7 @@ class ImagePanel(Panel):
                 x_range, y_range, int(width or 800), int(height or 800)), lambda _m: None)
             if f is None:
                 return empty_image("cannot render", bounds=bounds)
-            return frame_element(f)
+            return frame_element(f, screen=(int(width or 800), int(height or 800)))
 
         def keep_sources(plot, _element):
             self._plot["sources"] = plot
@@ -348,7 +345,8 @@ class ImagePanel(Panel):
         frame = self.render(x_range, y_range, width, height)
         if frame is None:
             return False
-        self._plot["frame"].handles["source"].data = rgba_source_data(frame.rgba, frame.bounds)
+        self._plot["frame"].handles["source"].data = png_source_data(
+            frame.rgba[::-1], frame.bounds, upscale_factor(frame.shape, width, height))
         if moved:  # another part of the sky: show it whole
             origin.update(xy0=tuple(current.info.xy0), frame=bounds, move_axes=None)
             fig = self.figure

@@ -37,6 +37,67 @@ JS_PLOT_GEOMETRY = """
 }
 """
 
+# the frame a Bokeh plot (found by its x label) shows, whichever way it travelled: an ``ImageRGBA``
+# glyph (raw RGBA) or an ``ImageURL`` glyph (a PNG or WebP data URL, enlarged ``k`` times for the
+# screen: read back at the frame's cells once the browser has decoded it; null while it loads).
+# Argument: the x label, or [x label, true] to get every cell's brightness (``lum``, rows bottom
+# to top). Returns {glyph, title, shape [rows, columns], x, y (bottom-left corner), dw, dh,
+# means [r, g, b], n, lum?}.
+JS_PLOT_IMAGE = """
+(arg) => {
+  const [xlabel, cells] = Array.isArray(arg) ? arg : [arg, false];
+  const seen = new Set();
+  let found = null;
+  function describe(rgba, ny, nx, at, extra) {   // at(j, i): byte offset of cell j (from the bottom), i
+    const sums = [0, 0, 0], lum = cells ? new Array(nx * ny) : null;
+    for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
+      const o = at(j, i);
+      sums[0] += rgba[o]; sums[1] += rgba[o + 1]; sums[2] += rgba[o + 2];
+      if (lum) lum[j * nx + i] = (rgba[o] + rgba[o + 1] + rgba[o + 2]) / 3;
+    }
+    const n = nx * ny;
+    return Object.assign({shape: [ny, nx], means: sums.map(s => s / n), n: n, lum: lum}, extra);
+  }
+  function walk(v) {
+    if (!v || seen.has(v) || found) return;
+    seen.add(v);
+    const m = v.model;
+    if (m && m.below && m.below.length && m.below[0].axis_label === xlabel && v.renderer_views) {
+      const title = m.title ? m.title.text : "";
+      for (const rv of v.renderer_views.values()) {
+        const g = rv.model.glyph, d = rv.model.data_source.data;
+        const kind = g ? (g.type || g.constructor.name) : "";
+        if (kind === "ImageRGBA") {
+          const img = d.image[0];
+          const [ny, nx] = img.shape || [0, 0];
+          const bytes = new Uint8Array(img.buffer, img.byteOffset, img.byteLength);
+          found = describe(bytes, ny, nx, (j, i) => 4 * (j * nx + i),
+                           {glyph: kind, title: title, x: d.x[0], y: d.y[0], dw: d.dw[0], dh: d.dh[0]});
+          return;
+        }
+        if (kind === "ImageURL") {
+          const img = rv.glyph && rv.glyph.image ? rv.glyph.image[0] : null;
+          if (!img || !img.complete || !img.naturalWidth || img.src !== d.url[0]) return;  // still loading
+          const canvas = document.createElement("canvas");
+          canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+          const ctx = canvas.getContext("2d");
+          ctx.drawImage(img, 0, 0);
+          const bytes = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+          const nx = d.nx ? d.nx[0] : canvas.width, ny = d.ny ? d.ny[0] : canvas.height;
+          const k = Math.round(canvas.height / ny);
+          found = describe(bytes, ny, nx, (j, i) => 4 * ((canvas.height - 1 - j * k) * canvas.width + i * k),
+                           {glyph: kind, title: title, x: d.x[0], y: d.y[0] - d.h[0], dw: d.w[0], dh: d.h[0]});
+          return;
+        }
+      }
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return found;
+}
+"""
+
 # whether the card of a panel (CSS hook ``explorer-card-<name>``) is collapsed (null: no such card)
 JS_CARD_COLLAPSED = """
 (css) => {
@@ -91,6 +152,11 @@ class Page:
 
     def plot(self, xlabel: str):
         return self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)
+
+    def plot_image(self, xlabel: str, cells: bool = False):
+        """The frame the plot with x label ``xlabel`` shows (:data:`JS_PLOT_IMAGE`), None while
+        none is drawn; ``cells``: with every cell's brightness, ``lum`` (rows bottom to top)."""
+        return self.page.evaluate(JS_PLOT_IMAGE, [xlabel, cells])
 
     def to_page(self, xlabel: str, x: float, y: float) -> tuple[float, float]:
         g = self.plot(xlabel)

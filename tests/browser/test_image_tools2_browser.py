@@ -12,44 +12,15 @@ import time
 
 import numpy as np
 import pytest
-from pagekit import ARTIFACTS, Page  # noqa: F401
+from pagekit import ARTIFACTS, JS_PLOT_IMAGE, Page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 IMAGE_X = "x (parent pixels)"
 RGB_X = "x (parent pixels) [rgb]"
 
-# the RGBA image a Bokeh plot (found by its x label) shows: shape and per-channel means
-JS_PLOT_IMAGE = """
-(xlabel) => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.below && m.below.length && m.below[0].axis_label === xlabel && v.renderer_views) {
-      for (const rv of v.renderer_views.values()) {
-        const g = rv.model.glyph;
-        if (!g || g.type !== "ImageRGBA" && g.constructor.name !== "ImageRGBA") continue;
-        const img = rv.model.data_source.data.image[0];
-        const shape = img.shape || [];
-        const bytes = new Uint8Array(img.buffer, img.byteOffset, img.byteLength);
-        const sums = [0, 0, 0];
-        for (let i = 0; i < bytes.length; i += 4) {
-          sums[0] += bytes[i]; sums[1] += bytes[i + 1]; sums[2] += bytes[i + 2];
-        }
-        const n = bytes.length / 4;
-        found = {shape: Array.from(shape), means: sums.map(s => s / n), n: n};
-        return;
-      }
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return found;
-}
-"""
+# JS_PLOT_IMAGE (pagekit): the image a Bokeh plot (found by its x label) shows, shape and per-channel
+# means, whichever way the frame travelled (raw RGBA or a PNG/WebP data URL)
 
 # the vertices of the lines of a given colour on the plot with a given x label
 JS_LINES = """

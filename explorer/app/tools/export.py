@@ -2,8 +2,8 @@
 
 The FITS cutout is :func:`explorer.repo.cutout.cutout_bytes` (image, mask and variance; WCS and xy0
 right; mask plane cards kept: the same file as ``repo-explorer cutout``) of the pixels the image
-panel shows, or of a box centred on an RA/Dec. The PNG is the frame as displayed: the RGBA array
-the image plot holds in the browser (server-side copy), encoded with Pillow.
+panel shows, or of a box centred on an RA/Dec. The PNG is the frame as displayed: the image the
+image plot holds in the browser (server-side copy, decoded), at the frame's cells, encoded with Pillow.
 """
 from __future__ import annotations
 
@@ -24,21 +24,28 @@ class ExportError(ExplorerError):
 
 
 def displayed_rgba(figure) -> np.ndarray | None:
-    """The (h, w, 4) uint8 RGBA array of the image the Bokeh ``figure`` shows, rows top to bottom
-    (None when it shows none). Bokeh holds images bottom row first, one uint32 per pixel."""
+    """The (h, w, 4) uint8 RGBA array of the frame the Bokeh ``figure`` shows, rows top to bottom
+    (None when it shows none): the image its ``ImageURL`` glyph holds (a PNG or WebP data URL,
+    :mod:`explorer.render.encode`), back at the frame's cells when it was enlarged for the screen."""
     if figure is None:
         return None
+    from PIL import Image
+
+    from ...render.encode import bytes_from_data_url
+
     for renderer in getattr(figure, "renderers", []):
         glyph = getattr(renderer, "glyph", None)
-        if type(glyph).__name__ != "ImageRGBA":
+        if type(glyph).__name__ != "ImageURL":
             continue
-        data = renderer.data_source.data.get(glyph.image if isinstance(glyph.image, str) else "image")
-        if data is None or not len(data):
+        data = renderer.data_source.data
+        if not len(data.get("url", [])):
             continue
-        arr = np.asarray(data[0])
-        if arr.dtype != np.uint8:
-            arr = np.ascontiguousarray(arr).view(np.uint8).reshape(arr.shape[0], arr.shape[1], 4)
-        return np.ascontiguousarray(arr[::-1])
+        _mime, encoded = bytes_from_data_url(data["url"][0])
+        arr = np.asarray(Image.open(io.BytesIO(encoded)).convert("RGBA"))
+        nx, ny = (data.get(k, [None])[0] for k in ("nx", "ny"))
+        if nx and ny and arr.shape[:2] != (ny, nx):  # enlarged k times: one pixel of each k x k block
+            arr = arr[::arr.shape[0] // ny, ::arr.shape[1] // nx][:ny, :nx]
+        return np.ascontiguousarray(arr)
     return None
 
 
