@@ -46,6 +46,12 @@ def test_patch_labels_shrink_then_hide_as_patches_get_small(px, chars, font):
     assert sky.label_font(px, chars) == font
 
 
+def test_tract_ids_follow_their_own_fonts():
+    assert sky.label_font(40, 4, sky.TRACT_LABEL_FONTS) == "9pt"
+    assert sky.label_font(30, 4, sky.TRACT_LABEL_FONTS) == "7pt"
+    assert sky.label_font(20, 4, sky.TRACT_LABEL_FONTS) is None
+
+
 def test_patch_height_is_the_median_dec_extent():
     regions = {"0,0": square(0, 0, 0.25), "1,0": square(0.25, 0, 0.25), "2,0": square(0.5, 0, 0.3)}
     assert sky.patch_height_deg(regions) == pytest.approx(0.25)

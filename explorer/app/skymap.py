@@ -193,7 +193,8 @@ class SkyMapPanel(Panel):
                  sky.labels_hook(self.label_columns, sky.tract_label_columns(regions, frame),
                                  sky.patch_height_deg(idx.patch_regions(st.tract if st.tract is not None
                                                                         else next(iter(regions)))),
-                                 lambda source: self._label_sources.append(weakref.ref(source))),
+                                 lambda source: self._label_sources.append(weakref.ref(source)),
+                                 sky.patch_height_deg({str(t): v for t, v in regions.items()})),
                  sky.colorbar_hook(self.colorbar_scales, lambda bar: self._colorbars.append(weakref.ref(bar)))]
         # the axes span the tracts (first frame): HoloViews need not recompute the overlay's
         # ranges over every tract polygon on each selection

@@ -270,15 +270,16 @@ def patch_height_deg(regions: dict[str, np.ndarray]) -> float:
     return float(np.median(heights)) if heights else 0.0
 
 
-# patch labels: the font a label gets for the screen size of a patch (pixels per character)
+# labels: the font a label gets for the screen size of its patch (or tract), in pixels per character
 LABEL_FONTS = ((7.0, "8pt"), (5.2, "6pt"))  # below the last: no labels (they would overlap)
+TRACT_LABEL_FONTS = ((7.5, "9pt"), (5.5, "7pt"))  # the tract ids (bold)
 
 
-def label_font(patch_px: float, chars: int) -> Optional[str]:
-    """The font size for patch labels of ``chars`` characters on patches ``patch_px`` pixels
-    wide, or None when even the smallest would not fit (then the labels are hidden). The browser
-    applies the same rule as the view is resized or zoomed (:data:`JS_FIT_LABELS`)."""
-    for per_char, font in LABEL_FONTS:
+def label_font(patch_px: float, chars: int, fonts: Sequence[tuple[float, str]] = LABEL_FONTS) -> Optional[str]:
+    """The font size for labels of ``chars`` characters on patches (or tracts) ``patch_px``
+    pixels wide, or None when even the smallest would not fit (then the labels are hidden). The
+    browser applies the same rule as the view is resized or zoomed (:data:`JS_FIT_LABELS`)."""
+    for per_char, font in fonts:
         if patch_px >= per_char * max(chars, 1) + 4:
             return font
     return None
@@ -286,17 +287,20 @@ def label_font(patch_px: float, chars: int) -> Optional[str]:
 
 JS_FIT_LABELS = """
 const yr = fig.y_range, h = Math.abs(yr.end - yr.start), ih = fig.inner_height;
-if (!(h > 0) || !(ih > 0) || !(size > 0)) return;
-const px = size / h * ih;
-let chars = 1;
-for (const t of renderer.data_source.data.text) chars = Math.max(chars, String(t).length);
-let font = null;
-for (const [per, f] of fonts) { if (px >= per * chars + 4) { font = f; break; } }
-const visible = font !== null;
-if (renderer.visible !== visible) renderer.visible = visible;
-const now = renderer.glyph.text_font_size;
-if (font !== null && (now == null ? null : (now.value !== undefined ? now.value : now)) !== font)
-  renderer.glyph.text_font_size = font;
+if (!(h > 0) || !(ih > 0)) return;
+for (const [renderer, size, fonts] of items) {
+  if (!(size > 0)) continue;
+  const px = size / h * ih;
+  let chars = 1;
+  for (const t of renderer.data_source.data.text) chars = Math.max(chars, String(t).length);
+  let font = null;
+  for (const [per, f] of fonts) { if (px >= per * chars + 4) { font = f; break; } }
+  const visible = font !== null;
+  if (renderer.visible !== visible) renderer.visible = visible;
+  const now = renderer.glyph.text_font_size;
+  if (font !== null && (now == null ? null : (now.value !== undefined ? now.value : now)) !== font)
+    renderer.glyph.text_font_size = font;
+}
 """
 
 PATCH_LABELS_RENDERER, TRACT_LABELS_RENDERER = "explorer-patch-labels", "explorer-tract-labels"
@@ -304,12 +308,13 @@ TRACT_COLORBAR, COVERAGE_COLORBAR = "explorer-sky-colorbar", "explorer-coverage-
 
 
 def labels_hook(patch_columns: Callable[[], dict[str, list]], tract_columns: dict[str, list],
-                patch_size_deg: float, on_source: Callable[[Any], None]):
+                patch_size_deg: float, on_source: Callable[[Any], None], tract_size_deg: float = 0.0):
     """A HoloViews plot hook that gives the sky figure its own label renderers, drawn after every
     layer and the selection outlines (labels stay legible over patches, footprints and outlines):
     the tract ids (bold, on a white box) and the selected tract's patch names (on a light box),
     whose size follows the screen size of a patch (smaller, then hidden, when patches are too
-    small for them: no "3,34,3"), as the view is resized or zoomed. ``on_source`` receives the
+    small for them: no "3,34,3"), as the view is resized or zoomed, and so do the tract ids (by
+    ``tract_size_deg``, a tract's Dec extent; 0: always shown). ``on_source`` receives the
     patch-label source, which the caller sets in place when the tract changes."""
     def hook(plot, _element) -> None:
         from bokeh.models import ColumnDataSource, CustomJS
@@ -322,11 +327,13 @@ def labels_hook(patch_columns: Callable[[], dict[str, list]], tract_columns: dic
         source = ColumnDataSource(patch_columns())
         patches = fig.text(x="x", y="y", text="text", source=source, name=PATCH_LABELS_RENDERER,
                            text_font_size="8pt", text_color="#3d2200", background_fill_alpha=0.6, **box)
-        fig.text(x="x", y="y", text="text", source=ColumnDataSource(tract_columns), name=TRACT_LABELS_RENDERER,
-                 text_font_size="9pt", text_color="#0b2545", text_font_style="bold",
-                 background_fill_alpha=0.85, border_line_color="#0b2545", border_line_alpha=0.5, **box)
-        fit = CustomJS(args=dict(fig=fig, renderer=patches, size=float(patch_size_deg),
-                                 fonts=[list(f) for f in LABEL_FONTS]), code=JS_FIT_LABELS)
+        tracts = fig.text(x="x", y="y", text="text", source=ColumnDataSource(tract_columns),
+                          name=TRACT_LABELS_RENDERER, text_font_size="9pt", text_color="#0b2545",
+                          text_font_style="bold", background_fill_alpha=0.85, border_line_color="#0b2545",
+                          border_line_alpha=0.5, **box)
+        items = [[patches, float(patch_size_deg), [list(f) for f in LABEL_FONTS]],
+                 [tracts, float(tract_size_deg), [list(f) for f in TRACT_LABEL_FONTS]]]
+        fit = CustomJS(args=dict(fig=fig, items=items), code=JS_FIT_LABELS)
         fig.y_range.js_on_change("start", fit)
         fig.y_range.js_on_change("end", fit)
         fig.js_on_change("inner_height", fit)

@@ -210,22 +210,28 @@ def test_patch_labels_shrink_then_hide_when_patches_are_small_on_screen(open_pag
     """Patches get small on screen in a narrow view (a JupyterLab notebook) or zoomed out: the
     labels shrink, then hide, rather than overlap ("3,34,3"); zoomed in they come back."""
     from explorer.state import ExplorerState
-    from explorer.views.sky import label_font, patch_height_deg
+    from explorer.views.sky import TRACT_LABEL_FONTS, label_font, patch_height_deg
 
-    size = patch_height_deg(ExplorerState(str(server["repo"])).index.patch_regions(3828))
+    idx = ExplorerState(str(server["repo"])).index
+    size = patch_height_deg(idx.patch_regions(3828))
+    tract_size = patch_height_deg({str(t): v for t, v in idx.tract_regions().items()})
     p = open_page()
     p.wait_for(lambda: sky_models(p).get("explorer-patch-labels"), "the patch labels")
 
-    def patch_px():
+    def patch_px(deg=size):
         g = p.plot("RA (deg)")
-        return size / abs(g["y1"] - g["y0"]) * g["height"]
+        return deg / abs(g["y1"] - g["y0"]) * g["height"]
 
-    def shown():
-        m = sky_models(p)["explorer-patch-labels"]
+    def shown(name="explorer-patch-labels"):
+        m = sky_models(p)[name]
         return (m["visible"], m["font"] if m["visible"] else None)
 
     def expected():
         font = label_font(patch_px(), 3)
+        return (font is not None, font)
+
+    def tracts_expected():  # the tract ids follow the same rule on the tracts' size ("38293828" no more)
+        font = label_font(patch_px(tract_size), 4, TRACT_LABEL_FONTS)
         return (font is not None, font)
 
     assert shown() == expected() and shown()[0]
@@ -233,11 +239,13 @@ def test_patch_labels_shrink_then_hide_when_patches_are_small_on_screen(open_pag
     for factor in (1.3, 1.3, 1.5, 2.0):  # zoom out step by step: patches get smaller on screen
         p.page.evaluate(JS_ZOOM, factor)
         p.wait_for(lambda: shown() == expected(), f"the labels to follow the zoom ({patch_px():.1f} px patches)")
+        p.wait_for(lambda: shown("explorer-tract-labels") == tracts_expected(), "the tract ids to follow the zoom")
         seen.add(shown())
         if shown() == (True, "6pt"):
             sky_shot(p, "labels-small")
     sky_shot(p, "labels-hidden")
     assert (True, "6pt") in seen and (False, None) in seen, seen
+    assert shown("explorer-tract-labels") != (True, "9pt")  # zoomed out: smaller tract ids (or none)
     p.page.evaluate(JS_ZOOM, 1 / 12)  # zoom in: full size again
     p.wait_for(lambda: shown() == (True, "8pt"), "full-size labels when zoomed in")
     sky_shot(p, "labels-zoomed-in")
