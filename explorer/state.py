@@ -115,6 +115,8 @@ class ExplorerState(param.Parameterized):
 
     show_footprints = param.Boolean(default=False, doc="Draw calexp footprints on the sky map")
     sky_color = param.Selector(default="bands", objects=["bands", "visits"], check_on_set=True)
+    sky_note = param.String(default="", doc="What the last tap on the sky map found when it changed nothing "
+                            "(a patch or place without data), for the page to say; '' otherwise")
     zoom = param.Parameter(default=None, doc="The image view (x0, x1, y0, y1) in parent pixels, or None: whole")
     # image tools (explorer/app/tools): display limits, sky axes
     limits_choice = param.Selector(default="stretch",
@@ -746,10 +748,14 @@ class ExplorerState(param.Parameterized):
 
     # ----- sky map -------------------------------------------------------------------------------
     def select_sky(self, ra: float, dec: float) -> None:
-        """A tap on the sky map at (RA, Dec): select the patch under it, or else the tract."""
+        """A tap on the sky map at (RA, Dec): select the patch under it, or else the tract.
+
+        A tap on a patch (or a place) without data changes nothing and says so in
+        :attr:`sky_note` (information, not a problem); a tap that selects clears it."""
         if self.index is None or ra is None or dec is None:
             return
         ra = float(ra) % 360.0
+        self.sky_note = ""
         if self.tract is not None:
             hit = find_containing({p: self.index.patch_regions(self.tract).get(p)
                                    for p in self.index.patches(self.tract)}, ra, dec)
@@ -759,6 +765,7 @@ class ExplorerState(param.Parameterized):
                 return
         tract = find_containing(self.index.tract_regions(), ra, dec)
         if tract is None or tract == self.tract:
+            self.sky_note = self._no_data_note(tract if tract is not None else self.tract, ra, dec)
             return
         patch = find_containing({p: self.index.patch_regions(tract).get(p) for p in self.index.patches(tract)},
                                 ra, dec)
@@ -771,6 +778,13 @@ class ExplorerState(param.Parameterized):
         finally:
             self._busy = busy
         self._cascade("visit")
+
+    def _no_data_note(self, tract: Optional[int], ra: float, dec: float) -> str:
+        """Why a tap at (RA, Dec) selected nothing: the patch of ``tract`` there holds no data."""
+        empty = find_containing(self.index.patch_regions(tract), ra, dec) if tract is not None else None
+        if empty is None:
+            return f"no tract with data at RA {ra:.3f}, Dec {dec:.3f}: the selection is unchanged"
+        return f"patch {empty} of tract {tract} has no data: the selection is unchanged"
 
     # ----- URL query -----------------------------------------------------------------------------
     def to_query(self) -> dict[str, str]:

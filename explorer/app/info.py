@@ -1,5 +1,6 @@
 """Exposure information: overview, WCS, VisitInfo and metadata tabs, built once and given new rows
-for each exposure (a new table is a new Bokeh model, and every new model makes Bokeh walk the page)."""
+for each exposure (a new table is a new Bokeh model, and every new model makes Bokeh walk the page).
+Values are shown whole: long ones wrap (:func:`whole_values`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,6 +10,15 @@ import panel as pn
 from ..views import info as vi
 from .base import Panel
 from .style import message_html
+
+
+def whole_values(df) -> dict[str, Any]:
+    """Tabulator options that show every value whole: the columns fill the table's width (no
+    column wider than the view) and a long value (a WCS matrix, a file path, a header card's
+    text) wraps onto more lines instead of being cut off with an ellipsis."""
+    columns = list(df.columns)
+    return {"layout": "fit_columns", "widths": {columns[0]: "32%"} if columns else {},
+            "formatters": {c: {"type": "textarea"} for c in columns}}
 
 
 class InfoPanel(Panel):
@@ -50,8 +60,8 @@ class InfoPanel(Panel):
         if not self.tables:
             for name, df in frames.items():
                 self.tables[name] = pn.widgets.Tabulator(
-                    df, show_index=False, disabled=True, layout="fit_data_stretch", sizing_mode="stretch_width",
-                    height=330, header_filters=(name == "Metadata"))
+                    df, show_index=False, disabled=True, sizing_mode="stretch_width", height=330,
+                    header_filters=(name == "Metadata"), **whole_values(df))
             self.tabs = pn.Tabs(*self.tables.items(), sizing_mode="stretch_width", dynamic=True)
         else:
             for name, df in frames.items():

@@ -9,6 +9,10 @@ Tapping selects the patch (or else the tract) under the pointer. The outlines of
 patch and calexp shown are not HoloViews layers: refreshing an overlay redraws and re-ranges every
 layer (~100 ms a selection with many sessions), so they are one Bokeh line renderer of the
 figure's own, whose source a new selection sets in place (:meth:`SkyMapPanel.outline_columns`).
+So are the labels (drawn above everything, the patch names sized to the patches on screen) and the
+colour bars of the tract colouring and the coverage (set in place when the colouring changes). One
+invisible hover layer gives one tooltip at a time: the patch under the pointer, or else the tract.
+A tap that selects nothing (a patch without data) is said under the map (:attr:`sky_note`).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import param
 from ..views import sky
 from ..views.coverage import coverage_polygons
 from .base import Panel
+from .style import NOTE_COLOR
 
 TRACT_COLOR, PATCH_COLOR, CALEXP_COLOR = "#1d3557", "#d00000", "#7b2cbf"
 FOOTPRINT_GLYPHS = 1000  # calexps drawn one polygon each; beyond, counts per patch (coverage)
@@ -51,6 +56,13 @@ def footprint_glyphs(idx, frame, show: bool, tract: Any, patch: Any):
                                    for (v, d), c in found.items()], frame)
 
 
+def coverage_counts(idx, show: bool, tract: Any) -> Optional[dict[str, int]]:
+    """Calexps per patch of the chosen tract when the coverage layer shows them, else None."""
+    if not show or tract is None or not many_calexps(idx):
+        return None
+    return idx.patch_coverage(tract)
+
+
 def coverage_layer(idx, frame, show: bool, tract: Any):
     """In a repository with many calexps, the chosen tract's patches shaded by how many calexps
     overlap each (:meth:`~explorer.index.RepoIndex.patch_coverage`); empty otherwise."""
@@ -71,11 +83,34 @@ class SkyMapPanel(Panel):
         self.frame: Optional[sky.SkyFrame] = None  # the RA/Dec layout of the current map
         self.tap_stream = None
         self._outline_sources: list[weakref.ref] = []  # the outline sources of the figures shown
+        self._label_sources: list[weakref.ref] = []  # their patch-label sources
+        self._colorbars: list[weakref.ref] = []  # their colour bars
         self.state.param.watch(self._follow_exposure, ["exposure_ref", "image_kind"])
         self.state.param.watch(self.refresh_outlines, ["tract", "patch", "repo_root", "collection"])
+        self.state.param.watch(self.refresh_labels, ["tract"])
+        self.state.param.watch(self.refresh_colorbars, ["sky_color", "show_footprints", "tract"])
+        self.state.param.watch(self._forget_note, ["tract", "patch", "repo_root", "collection"])
+        self.state.param.watch(self._show_note, ["sky_note"])
         self.param.watch(self.refresh_outlines, ["calexp_shown"])
         self._follow_exposure()
+        # what a tap that changed nothing found (information: grey, never the red of errors)
+        self.note = pn.pane.HTML("", css_classes=["sky-note"], sizing_mode="stretch_width", visible=False,
+                                 styles={"color": NOTE_COLOR, "font-size": "13px"}, margin=(0, 10))
         self.pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
+        self.layout = pn.Column(self.pane, self.note, sizing_mode="stretch_width")
+
+    def _show_note(self, *_events) -> None:
+        import html
+
+        text = self.state.sky_note
+        badge = ('<span style="display:inline-block;width:15px;height:15px;border-radius:8px;background:#889;'
+                 'color:#fff;font:bold 11px/15px sans-serif;text-align:center;margin-right:6px">i</span>')
+        self.note.object = f"<span>{badge}{html.escape(text)}</span>" if text else ""
+        self.note.visible = bool(text)
+
+    def _forget_note(self, *_events) -> None:
+        if self.state.sky_note:
+            self.state.sky_note = ""
 
     def _follow_exposure(self, *_events) -> None:
         ref = self.state.exposure_ref
@@ -119,13 +154,6 @@ class SkyMapPanel(Panel):
                 return per_tract[("patches", tract)]
             return self.safe("the patch layer", build, lambda _m: sky.patch_polygons({}, frame, [], -1))
 
-        def patch_names(tract, **_kw):
-            def build():
-                if ("names", tract) not in per_tract:
-                    per_tract[("names", tract)] = sky.patch_labels(idx.patch_regions(tract), frame, idx.patches(tract))
-                return per_tract[("names", tract)]
-            return self.safe("the patch labels", build, lambda _m: sky.patch_labels({}, frame, []))
-
         # a small repository draws every footprint: that layer need not follow the patch (a patch
         # change then only moves the outline source); a survey draws the chosen patch's
         many = many_calexps(idx)
@@ -139,24 +167,38 @@ class SkyMapPanel(Panel):
             return self.safe("the calexp coverage", lambda: coverage_layer(idx, frame, show_footprints, tract),
                              lambda _m: coverage_polygons({}, frame, {}))
 
+        def hover(tract, sky_color, show_footprints):
+            def build():
+                with_visits = sky_color == "visits"
+                return sky.hover_polygons(regions, idx.tract_stats(with_visits), tract, idx.patch_regions(tract),
+                                          idx.patches(tract), frame, coverage_counts(idx, show_footprints, tract),
+                                          with_visits)
+            return self.safe("the sky map's hover", build,
+                             lambda _m: sky.hover_polygons({}, {}, None, {}, [], frame))
+
         tract_layer = hv.DynamicMap(tracts, streams=params("sky_color"))
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
         tap.add_subscriber(lambda x=None, y=None: self.tap(x, y))
         self.tap_stream = tap
-        tract_stream = params("tract")  # one stream for both patch layers: one refresh per tract
-        overlay = (tract_layer * sky.tract_labels(regions, frame)
-                   * hv.DynamicMap(patches, streams=tract_stream)
-                   * hv.DynamicMap(patch_names, streams=tract_stream)
+        overlay = (tract_layer
+                   * hv.DynamicMap(patches, streams=params("tract"))
                    * hv.DynamicMap(coverage, streams=params("show_footprints", "tract"))
                    * hv.DynamicMap(footprints, streams=params("show_footprints", "tract",
-                                                              *(("patch",) if many else ()))))
+                                                              *(("patch",) if many else ())))
+                   * hv.DynamicMap(hover, streams=params("tract", "sky_color", "show_footprints")))
         self.frame = frame
-        hook = sky.highlight_hook(self.outline_columns,
-                                  lambda source: self._outline_sources.append(weakref.ref(source)))
-        # the axes span the tracts (first frame); labels never move them, so HoloViews need not
-        # recompute the overlay's ranges over every tract polygon on each selection
-        plot = sky.style_axes(overlay, frame, height=460).opts(
-            hv.opts.Overlay(show_legend=False, hooks=[hook]), hv.opts.Labels(apply_ranges=False))
+        # the outlines, labels and colour bars are the figure's own models, set in place
+        hooks = [sky.highlight_hook(self.outline_columns,
+                                    lambda source: self._outline_sources.append(weakref.ref(source))),
+                 sky.labels_hook(self.label_columns, sky.tract_label_columns(regions, frame),
+                                 sky.patch_height_deg(idx.patch_regions(st.tract if st.tract is not None
+                                                                        else next(iter(regions)))),
+                                 lambda source: self._label_sources.append(weakref.ref(source)),
+                                 sky.patch_height_deg({str(t): v for t, v in regions.items()})),
+                 sky.colorbar_hook(self.colorbar_scales, lambda bar: self._colorbars.append(weakref.ref(bar)))]
+        # the axes span the tracts (first frame): HoloViews need not recompute the overlay's
+        # ranges over every tract polygon on each selection
+        plot = sky.style_axes(overlay, frame, height=460).opts(hv.opts.Overlay(show_legend=False, hooks=hooks))
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                  css_classes=["sky-plot"])
 
@@ -175,28 +217,68 @@ class SkyMapPanel(Panel):
             (idx.patch_regions(tract).get(patch) if tract is not None and patch else None, PATCH_COLOR, 3.0),
             (idx.footprints().get(tuple(shown)) if shown else None, CALEXP_COLOR, 2.5)], frame)
 
-    def refresh_outlines(self, *_events) -> None:
-        """Give every live sky figure the outlines of the new selection (in place, no redraw)."""
-        live = [(ref, ref()) for ref in self._outline_sources]
-        self._outline_sources[:] = [ref for ref, source in live if source is not None]
-        if not self._outline_sources:
-            return
-        columns = self.outline_columns()
-        sources = [source for _ref, source in live if source is not None and source.data != columns]
-        if not sources:
-            return
+    def label_columns(self) -> dict[str, list]:
+        """The patch names of the selected tract (those with data), for the figure's label renderer."""
+        st, idx, frame = self.state, self.state.index, self.frame
+        if idx is None or frame is None or st.tract is None:
+            return sky.patch_label_columns({}, frame, [])
+        return sky.patch_label_columns(idx.patch_regions(st.tract), frame, idx.patches(st.tract))
 
+    def colorbar_scales(self) -> dict[str, Optional[sky.ColorScale]]:
+        """The colour bars of the map: the tracts' colouring, and the coverage's when it shows."""
+        st, idx = self.state, self.state.index
+        if idx is None:
+            return {sky.TRACT_COLORBAR: None, sky.COVERAGE_COLORBAR: None}
+        counts = coverage_counts(idx, st.show_footprints, st.tract)
+        return {sky.TRACT_COLORBAR: sky.tract_color_scale(idx.tract_stats(st.sky_color == "visits"), st.sky_color),
+                sky.COVERAGE_COLORBAR: sky.coverage_color_scale(counts) if counts else None}
+
+    @staticmethod
+    def _live(refs: list[weakref.ref]) -> list[Any]:
+        models = [ref() for ref in refs]
+        refs[:] = [ref for ref, model in zip(refs, models) if model is not None]
+        return [m for m in models if m is not None]
+
+    @staticmethod
+    def _send(change) -> None:
+        """Run ``change`` (it sets properties of live Bokeh models) as Panel updates its own models:
+        a callback may run without the document lock (a tap on the sky map does), so the change is
+        sent to the browser directly, or on the next tick when this thread may not touch the document."""
         def apply() -> None:
-            # as Panel updates its own models: a callback may run without the document lock (a tap
-            # on the sky map does), so the change is sent to the browser directly, or on the next
-            # tick when this thread may not touch the document
             from panel.io.document import unlocked
 
             with unlocked():
-                for source in sources:
-                    source.data = columns
+                change()
 
         pn.state.execute(apply)
 
+    def refresh_outlines(self, *_events) -> None:
+        """Give every live sky figure the outlines of the new selection (in place, no redraw)."""
+        live = self._live(self._outline_sources)
+        if not live:
+            return
+        columns = self.outline_columns()
+        sources = [source for source in live if source.data != columns]
+        if sources:
+            self._send(lambda: [setattr(source, "data", columns) for source in sources])
+
+    def refresh_labels(self, *_events) -> None:
+        """Give every live sky figure the patch names of the new tract (in place)."""
+        live = self._live(self._label_sources)
+        if not live:
+            return
+        columns = self.label_columns()
+        sources = [source for source in live if source.data != columns]
+        if sources:
+            self._send(lambda: [setattr(source, "data", columns) for source in sources])
+
+    def refresh_colorbars(self, *_events) -> None:
+        """Show the current colouring on every live colour bar (in place: a toggle shows at once)."""
+        live = self._live(self._colorbars)
+        if not live:
+            return
+        scales = self.colorbar_scales()
+        self._send(lambda: [sky.set_colorbar(bar, scales.get(bar.name)) for bar in live])
+
     def __panel__(self):
-        return self.pane
+        return self.layout

@@ -3,7 +3,7 @@
 A survey tract is overlapped by thousands of calexps; as Bokeh polygons they are slow to send and
 draw and, overlapping, unreadable. :func:`coverage_polygons` draws the tract's patches shaded by
 how many calexps overlap each (the index's :meth:`~explorer.index.RepoIndex.patch_coverage`),
-with the count in the hover, one polygon per patch whatever the survey's depth.
+with the count in the sky map's hover and a colour bar, one polygon per patch whatever the survey's depth.
 """
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .sky import SkyFrame, _ring
+from .sky import SkyFrame, _ring, coverage_color_scale
 
-COVERAGE_CMAP = "Purples"
+COVERAGE_CMAP = "Purples"  # (coverage_color_scale's palette)
 
 
 def coverage_polygons(regions: Mapping[str, np.ndarray], frame: SkyFrame, counts: Mapping[str, int],
@@ -24,6 +24,7 @@ def coverage_polygons(regions: Mapping[str, np.ndarray], frame: SkyFrame, counts
     import holoviews as hv
 
     vdims = ["patch", "tract", "calexps"]
+    scale = coverage_color_scale({k: int(v) for k, v in counts.items()})
     data = []
     for name, verts in regions.items():
         n = int(counts.get(name, 0))
@@ -31,8 +32,8 @@ def coverage_polygons(regions: Mapping[str, np.ndarray], frame: SkyFrame, counts
             continue
         ra, dec = _ring(verts, frame)
         data.append({"ra": ra, "dec": dec, "patch": name, "tract": int(tract), "calexps": n})
-    top = max([d["calexps"] for d in data], default=1)
     poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=vdims, label="coverage")
-    return poly.opts(color="calexps", cmap=COVERAGE_CMAP, clim=(0, max(top, 1)), fill_alpha=0.45,
-                     line_alpha=0.0, colorbar=False, tools=["hover"],
-                     hover_tooltips=[("tract", "@tract"), ("patch", "@patch"), ("calexps", "@calexps")])
+    # the colours of coverage_color_scale, which the sky map's colour bar (COVERAGE_COLORBAR)
+    # shows; the counts are in the sky map's one hover (explorer.views.sky.hover_polygons)
+    return poly.opts(color="calexps", cmap=list(scale.palette), clim=(scale.low, scale.high), fill_alpha=0.45,
+                     line_alpha=0.0, colorbar=False, tools=[])

@@ -69,43 +69,72 @@ def _ring(vertices: np.ndarray, frame: SkyFrame) -> tuple[np.ndarray, np.ndarray
     return ra, v[:, 1]
 
 
+@dataclass(frozen=True)
+class ColorScale:
+    """How a quantity maps to colours on the sky map: its label, its range and the palette (light
+    for ``low``, dark for ``high``). The tract (or coverage) polygons get their colours from it and
+    the figure's colour bar shows it, so both always agree (:func:`colorbar_hook`)."""
+
+    label: str
+    low: float
+    high: float
+    palette: tuple[str, ...]
+
+    def color(self, value: float) -> str:
+        span = self.high - self.low
+        t = 0.0 if span <= 0 else min(max((float(value) - self.low) / span, 0.0), 1.0)
+        return self.palette[int(round(t * (len(self.palette) - 1)))]
+
+
+def _palette(name: str) -> tuple[str, ...]:
+    from bokeh import palettes
+
+    return tuple(reversed(getattr(palettes, f"{name}256")))  # Bokeh's run dark to light
+
+
+def tract_color_scale(stats: dict[int, dict[str, Any]], color_by: str = "bands") -> ColorScale:
+    """The colour scale of the tracts: bands with coadds (0 to at least 6) or visits overlapping."""
+    if color_by == "bands":
+        top = max([len(s.get("bands", [])) for s in stats.values()] + [6])
+        return ColorScale("bands with coadds", 0.0, float(top), _palette("Blues"))
+    top = max([int(s.get("visits", 0)) for s in stats.values()] + [1])
+    return ColorScale("visits overlapping", 0.0, float(top), _palette("Blues"))
+
+
 def tract_polygons(regions: dict[int, np.ndarray], frame: SkyFrame, stats: dict[int, dict[str, Any]],
                    color_by: str = "bands"):
-    """One polygon per tract holding data, coloured by bands with data or by number of visits."""
+    """One polygon per tract holding data, coloured by bands with data or by number of visits (the
+    colours of :func:`tract_color_scale`, which the figure's colour bar shows). No hover: the
+    sky map's one hover layer (:func:`hover_polygons`) describes tracts and patches."""
     import holoviews as hv
 
+    scale = tract_color_scale(stats, color_by)
     data = []
     for tract, verts in sorted(regions.items()):
         ra, dec = _ring(verts, frame)
         st = stats.get(tract, {})
         bands = st.get("bands", [])
-        data.append({"ra": ra, "dec": dec, "tract": int(tract), "bands": " ".join(bands) or "-",
-                     "nbands": len(bands), "visits": int(st.get("visits", 0)),
-                     "patches": int(st.get("patches", 0))})
-    value = "nbands" if color_by == "bands" else "visits"
-    label = "bands with coadds" if color_by == "bands" else "visits overlapping"
-    top = max([d[value] for d in data] + [6 if color_by == "bands" else 1])
-    vdims = ["tract", "bands", "nbands", "visits", "patches"]
+        row = {"ra": ra, "dec": dec, "tract": int(tract), "bands": " ".join(bands) or "-",
+               "nbands": len(bands), "visits": int(st.get("visits", 0)), "patches": int(st.get("patches", 0))}
+        row["fill"] = scale.color(row["nbands"] if color_by == "bands" else row["visits"])
+        data.append(row)
+    vdims = ["tract", "bands", "nbands", "visits", "patches", "fill"]
     poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=vdims, label="tracts")
-    return poly.opts(color=value, cmap="Blues", clim=(0, top), alpha=0.6, line_color="#1f3b5c", line_width=1,
-                     colorbar=True, clabel=label, colorbar_opts={"width": 10},
-                     tools=["hover", "tap"], hover_tooltips=[("tract", "@tract"), ("bands", "@bands"),
-                                                             ("visits", "@visits"), ("patches with data", "@patches")],
-                     nonselection_alpha=0.55, selection_alpha=0.55)
+    return poly.opts(color="fill", alpha=0.6, line_color="#1f3b5c", line_width=1, colorbar=False,
+                     tools=["tap"], nonselection_alpha=0.55, selection_alpha=0.55)
 
 
-def tract_labels(regions: dict[int, np.ndarray], frame: SkyFrame):
-    """Tract ids at the tracts' centres."""
-    import holoviews as hv
-
+def tract_label_columns(regions: dict[int, np.ndarray], frame: SkyFrame) -> dict[str, list]:
+    """Tract ids near the top of each tract: the columns of the figure's own tract-label renderer
+    (drawn above every layer, on a light box, so the selected tract's id stays readable over its
+    patch grid; see :func:`labels_hook`)."""
     xs, ys, texts = [], [], []
     for tract, verts in sorted(regions.items()):
         ra, dec = _ring(verts, frame)
         xs.append(float(np.mean(ra)))
         ys.append(float(np.max(dec) - 0.12 * (np.max(dec) - np.min(dec))))
         texts.append(str(tract))
-    return hv.Labels((xs, ys, texts), kdims=["ra", "dec"], vdims=["text"]).opts(
-        text_font_size="9pt", text_color="#0b2545", text_font_style="bold")
+    return {"x": xs, "y": ys, "text": texts}
 
 
 def patch_polygons(regions: dict[str, np.ndarray], frame: SkyFrame, with_data: Iterable[str],
@@ -121,8 +150,46 @@ def patch_polygons(regions: dict[str, np.ndarray], frame: SkyFrame, with_data: I
                      "data": "yes" if name in have else "no", "has": 1.0 if name in have else 0.0})
     poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["patch", "tract", "data", "has"], label="patches")
     return poly.opts(color="has", cmap=["#ffffff", "#f4a261"], clim=(0, 1), fill_alpha=0.55, alpha=0.55,
-                     line_color="#e76f51", line_width=0.8, colorbar=False,
-                     tools=["hover"], hover_tooltips=[("tract", "@tract"), ("patch", "@patch"), ("data", "@data")])
+                     line_color="#e76f51", line_width=0.8, colorbar=False, tools=[])
+
+
+HOVER_TEMPLATE = ('<div class="sky-tip" style="font-size:12px;max-width:260px"><b>@title</b>'
+                  '<div style="color:#444">@detail</div></div>')
+
+
+def hover_polygons(tract_regions: dict[int, np.ndarray], tract_stats: dict[int, dict[str, Any]],
+                   tract: Optional[int], patch_regions: dict[str, np.ndarray], with_data: Iterable[str],
+                   frame: SkyFrame, coverage: Optional[dict[str, int]] = None, with_visits: bool = False):
+    """The sky map's one hover layer (invisible): the selected tract's patches, then the other
+    tracts. One Bokeh renderer with a hover tool that shows one entry (``limit=1``, the lowest
+    ``rank`` first), so a pointer over overlapping tracts and patches gets one tooltip: the patch
+    under it, naming its tract, or else the tract. ``coverage`` (patch -> calexps) adds the counts
+    of the coverage layer; ``with_visits`` the tracts' visit counts."""
+    import holoviews as hv
+    from bokeh.models import HoverTool
+
+    have = set(with_data)
+    data = []
+    for name, verts in patch_regions.items():
+        ra, dec = _ring(verts, frame)
+        detail = "has data" if name in have else "no data here"
+        if coverage is not None:
+            detail += f" · {int(coverage.get(name, 0))} calexps"
+        data.append({"ra": ra, "dec": dec, "rank": 0, "title": f"patch {name} of tract {tract}", "detail": detail})
+    for t, verts in sorted(tract_regions.items()):
+        if t == tract and patch_regions:
+            continue  # its patches describe it
+        ra, dec = _ring(verts, frame)
+        st = tract_stats.get(t, {})
+        bands = " ".join(st.get("bands", [])) or "no band"
+        detail = f"coadds in {bands} · {int(st.get('patches', 0))} patches with data"
+        if with_visits:
+            detail += f" · {int(st.get('visits', 0))} visits"
+        data.append({"ra": ra, "dec": dec, "rank": 1, "title": f"tract {t}", "detail": detail})
+    poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["rank", "title", "detail"], label="hover")
+    tool = HoverTool(tooltips=HOVER_TEMPLATE, limit=1, sort_by="rank")
+    return poly.opts(color="#000000", fill_alpha=0.0, line_alpha=0.0, colorbar=False, tools=[tool],
+                     nonselection_alpha=0.0, selection_alpha=0.0)
 
 
 HIGHLIGHT_RENDERER = "explorer-highlights"
@@ -175,15 +242,15 @@ def footprint_polygons(footprints: Sequence[dict[str, Any]], frame: SkyFrame):
     if not data:
         return hv.Polygons([], kdims=["ra", "dec"], label="footprints")
     poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["visit", "detector", "band", "color"], label="footprints")
-    return poly.opts(color="color", fill_alpha=0.15, line_color="color", line_width=1,
-                     tools=["hover"], hover_tooltips=[("visit", "@visit"), ("detector", "@detector"),
-                                                      ("band", "@band")])
+    from bokeh.models import HoverTool
+
+    tool = HoverTool(tooltips=[("visit", "@visit"), ("detector", "@detector"), ("band", "@band")], limit=1)
+    return poly.opts(color="color", fill_alpha=0.15, line_color="color", line_width=1, tools=[tool])
 
 
-def patch_labels(regions: dict[str, np.ndarray], frame: SkyFrame, names: Iterable[str]):
-    """Text labels "x,y" at the centres of the named patches."""
-    import holoviews as hv
-
+def patch_label_columns(regions: dict[str, np.ndarray], frame: SkyFrame, names: Iterable[str]) -> dict[str, list]:
+    """Labels "x,y" at the centres of the named patches: the columns of the figure's own
+    patch-label renderer (set in place when the tract changes; see :func:`labels_hook`)."""
     xs, ys, texts = [], [], []
     for name in names:
         verts = regions.get(name)
@@ -193,8 +260,124 @@ def patch_labels(regions: dict[str, np.ndarray], frame: SkyFrame, names: Iterabl
         xs.append(float(np.mean(ra)))
         ys.append(float(np.mean(dec)))
         texts.append(name)
-    return hv.Labels((xs, ys, texts), kdims=["ra", "dec"], vdims=["text"]).opts(
-        text_font_size="8pt", text_color="#3d2200")
+    return {"x": xs, "y": ys, "text": texts}
+
+
+def patch_height_deg(regions: dict[str, np.ndarray]) -> float:
+    """A typical patch's extent in Dec (degrees; the median): with the map's equal-scale aspect,
+    its height on screen is about its width, what decides whether its label fits."""
+    heights = [float(np.ptp(np.asarray(v, float)[:, 1])) for v in regions.values() if v is not None and len(v)]
+    return float(np.median(heights)) if heights else 0.0
+
+
+# labels: the font a label gets for the screen size of its patch (or tract), in pixels per character
+LABEL_FONTS = ((7.0, "8pt"), (5.2, "6pt"))  # below the last: no labels (they would overlap)
+TRACT_LABEL_FONTS = ((7.5, "9pt"), (5.5, "7pt"))  # the tract ids (bold)
+
+
+def label_font(patch_px: float, chars: int, fonts: Sequence[tuple[float, str]] = LABEL_FONTS) -> Optional[str]:
+    """The font size for labels of ``chars`` characters on patches (or tracts) ``patch_px``
+    pixels wide, or None when even the smallest would not fit (then the labels are hidden). The
+    browser applies the same rule as the view is resized or zoomed (:data:`JS_FIT_LABELS`)."""
+    for per_char, font in fonts:
+        if patch_px >= per_char * max(chars, 1) + 4:
+            return font
+    return None
+
+
+JS_FIT_LABELS = """
+const yr = fig.y_range, h = Math.abs(yr.end - yr.start), ih = fig.inner_height;
+if (!(h > 0) || !(ih > 0)) return;
+for (const [renderer, size, fonts] of items) {
+  if (!(size > 0)) continue;
+  const px = size / h * ih;
+  let chars = 1;
+  for (const t of renderer.data_source.data.text) chars = Math.max(chars, String(t).length);
+  let font = null;
+  for (const [per, f] of fonts) { if (px >= per * chars + 4) { font = f; break; } }
+  const visible = font !== null;
+  if (renderer.visible !== visible) renderer.visible = visible;
+  const now = renderer.glyph.text_font_size;
+  if (font !== null && (now == null ? null : (now.value !== undefined ? now.value : now)) !== font)
+    renderer.glyph.text_font_size = font;
+}
+"""
+
+PATCH_LABELS_RENDERER, TRACT_LABELS_RENDERER = "explorer-patch-labels", "explorer-tract-labels"
+TRACT_COLORBAR, COVERAGE_COLORBAR = "explorer-sky-colorbar", "explorer-coverage-colorbar"
+
+
+def labels_hook(patch_columns: Callable[[], dict[str, list]], tract_columns: dict[str, list],
+                patch_size_deg: float, on_source: Callable[[Any], None], tract_size_deg: float = 0.0):
+    """A HoloViews plot hook that gives the sky figure its own label renderers, drawn after every
+    layer and the selection outlines (labels stay legible over patches, footprints and outlines):
+    the tract ids (bold, on a white box) and the selected tract's patch names (on a light box),
+    whose size follows the screen size of a patch (smaller, then hidden, when patches are too
+    small for them: no "3,34,3"), as the view is resized or zoomed, and so do the tract ids (by
+    ``tract_size_deg``, a tract's Dec extent; 0: always shown). ``on_source`` receives the
+    patch-label source, which the caller sets in place when the tract changes."""
+    def hook(plot, _element) -> None:
+        from bokeh.models import ColumnDataSource, CustomJS
+
+        fig = plot.state
+        if any(getattr(r, "name", None) == PATCH_LABELS_RENDERER for r in fig.renderers):
+            return
+        box = dict(background_fill_color="#ffffff", border_radius=2, text_align="center",
+                   text_baseline="middle", level="overlay")
+        source = ColumnDataSource(patch_columns())
+        patches = fig.text(x="x", y="y", text="text", source=source, name=PATCH_LABELS_RENDERER,
+                           text_font_size="8pt", text_color="#3d2200", background_fill_alpha=0.6, **box)
+        tracts = fig.text(x="x", y="y", text="text", source=ColumnDataSource(tract_columns),
+                          name=TRACT_LABELS_RENDERER, text_font_size="9pt", text_color="#0b2545",
+                          text_font_style="bold", background_fill_alpha=0.85, border_line_color="#0b2545",
+                          border_line_alpha=0.5, **box)
+        items = [[patches, float(patch_size_deg), [list(f) for f in LABEL_FONTS]],
+                 [tracts, float(tract_size_deg), [list(f) for f in TRACT_LABEL_FONTS]]]
+        fit = CustomJS(args=dict(fig=fig, items=items), code=JS_FIT_LABELS)
+        fig.y_range.js_on_change("start", fit)
+        fig.y_range.js_on_change("end", fit)
+        fig.js_on_change("inner_height", fit)
+        source.js_on_change("data", fit)
+        on_source(source)
+    return hook
+
+
+def colorbar_hook(scales: Callable[[], dict[str, Optional[ColorScale]]], on_bar: Callable[[Any], None]):
+    """A HoloViews plot hook that gives the sky figure colour bars of its own, one per coloured
+    layer (:data:`TRACT_COLORBAR`, :data:`COVERAGE_COLORBAR`), right of the map: ``scales()``
+    gives each bar's :class:`ColorScale` or None (hidden). The caller updates them in place
+    (:func:`set_colorbar`) when the colouring changes, so a bar follows a toggle at once."""
+    def hook(plot, _element) -> None:
+        from bokeh.models import ColorBar, LinearColorMapper
+
+        fig = plot.state
+        if any(getattr(r, "name", None) == TRACT_COLORBAR for r in fig.right):
+            return
+        for name, scale in scales().items():
+            bar = ColorBar(name=name, color_mapper=LinearColorMapper(palette=list(_palette("Blues")), low=0, high=1),
+                           width=10, title_text_font_size="10px", title_standoff=6, major_label_text_font_size="9px")
+            set_colorbar(bar, scale)
+            fig.add_layout(bar, "right")
+            on_bar(bar)
+    return hook
+
+
+def set_colorbar(bar, scale: Optional[ColorScale]) -> None:
+    """Show ``scale`` on a colour bar of :func:`colorbar_hook` (hidden for None)."""
+    if scale is None:
+        if bar.visible:
+            bar.visible = False
+        return
+    mapper = bar.color_mapper
+    if list(mapper.palette) != list(scale.palette):
+        mapper.palette = list(scale.palette)
+    mapper.update(low=scale.low, high=scale.high)
+    bar.update(title=scale.label, visible=True)
+
+
+def coverage_color_scale(counts: dict[str, int]) -> ColorScale:
+    """The colour scale of the coverage layer (calexps overlapping each patch)."""
+    return ColorScale("calexps per patch", 0.0, float(max(list(counts.values()) + [1])), _palette("Purples"))
 
 
 def style_axes(element, frame: SkyFrame, height: int = 420):
