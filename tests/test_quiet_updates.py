@@ -1,6 +1,7 @@
-"""A layer over the image that is off (the grid, the cell grid, no marker, no selection) is not
-built again for each exposure (issue 12): it is one empty element, so a band or patch change asks
-no layer to redraw."""
+"""A click changes only what it must (issue 12): a layer over the image that is off (the grid, the
+cell grid, no marker, no selection) is not built again for each exposure (it is one empty
+element, so a band or patch change asks no layer to redraw); an exposure-information table whose
+rows are the same for the new exposure is left as it is."""
 from __future__ import annotations
 
 import holoviews as hv
@@ -57,3 +58,20 @@ def test_the_page_layers_stay_the_same_elements_through_a_band_change(sample_gen
     st.patch = "4,3"
     assert {o.name: o.build(st, None, None) for o in overlays.IMAGE_OVERLAYS} == shown
     assert all(o.build(st, None, None) is shown[o.name] for o in overlays.IMAGE_OVERLAYS)
+
+
+def test_information_tables_that_did_not_change_are_left_alone(sample_gen3):
+    """Another band of a patch: same WCS (the patch's), new overview; only the changed tables are set."""
+    from explorer.app import Explorer
+
+    explorer = Explorer(str(sample_gen3), query={"tract": "3828", "patch": "3,3"})
+    st, info = explorer.state, explorer.info
+    tables = dict(info.tables)
+    before = {name: table.value for name, table in tables.items()}
+    st.band = next(b for b in st.param.band.objects if b != st.band)
+    assert info.tables == tables  # the same widgets
+    frames = info.frames()
+    for name, table in tables.items():
+        assert table.value.equals(frames[name])  # every table shows the new exposure
+    assert tables["WCS"].value is before["WCS"]  # unchanged rows: not set again
+    assert tables["Overview"].value is not before["Overview"]  # (the band is in it)
