@@ -75,3 +75,19 @@ def test_information_tables_that_did_not_change_are_left_alone(sample_gen3):
         assert table.value.equals(frames[name])  # every table shows the new exposure
     assert tables["WCS"].value is before["WCS"]  # unchanged rows: not set again
     assert tables["Overview"].value is not before["Overview"]  # (the band is in it)
+
+
+def test_the_blink_timer_runs_only_while_the_compare_card_is_open(sample_gen3):
+    from explorer.app import Explorer
+
+    page = Explorer(str(sample_gen3)).open_tools("compare")
+    compare = page.compare
+    compare.blink = True
+    timer = compare._callback
+    assert timer is not None and timer.running
+    page.panels["compare"].active = False  # the card closed
+    assert not timer.running and compare._callback is None
+    page.panels["compare"].active = True  # opened again, still set to blink: it blinks again
+    assert compare._callback is not None and compare._callback.running
+    compare.blink = False
+    assert compare._callback is None
