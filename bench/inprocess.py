@@ -5,6 +5,7 @@ a websocket or other sessions' queue in the figure.
     python bench/inprocess.py                   # the small sample (built if absent), a text table
     python bench/inprocess.py --repeat 9 --json # the figures as JSON
     python bench/inprocess.py --only band,patch --profile /tmp/band.prof   # cProfile those actions
+    python bench/run.py --only server_cpu_per_interaction_ms             # the slowest action, with goal
 
 An :class:`~explorer.app.Explorer` is put on a Bokeh ``Document`` (its page's root models, as a
 served session holds them) with ``pn.state.curdoc`` set to it. Each action changes the state as
@@ -171,6 +172,20 @@ def measure(repo: str, only: list[str], repeat: int, warmup: int, profile: str |
         log(f"profile written to {profile}")
     return {"actions": results, "page_build": build, "repeat": repeat, "warmup": warmup, "repo": repo,
             "loadavg": benchlib.loadavg(), "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())}
+
+
+def figures(sample: Path | None, repeat: int, log_to=log) -> dict[str, Any]:
+    """For bench/run.py: ``server_cpu_per_interaction_ms`` (the slowest action's median) and the
+    per-action figures in ``details``."""
+    global log
+    log = log_to
+    if sample is None:
+        from explorer.defaults import ensure_sample
+
+        sample = Path(ensure_sample(progress=log))
+    res = measure(str(sample), list(ACTIONS), repeat, 2, None)
+    worst = max((r["cpu_ms_median"] for r in res["actions"].values()), default=None)
+    return {"server_cpu_per_interaction_ms": worst, "details": {"server_cpu_per_interaction": res}}
 
 
 def table(res: dict[str, Any]) -> str:
