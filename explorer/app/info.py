@@ -65,7 +65,8 @@ class InfoPanel(Panel):
             self.tabs = pn.Tabs(*self.tables.items(), sizing_mode="stretch_width", dynamic=True)
         else:
             for name, df in frames.items():
-                self.tables[name].value = df
+                if not self.tables[name].value.equals(df):  # (a band's coadd has its patch's WCS, ...)
+                    self.tables[name].value = df
         if list(self.pane) != [self.tabs]:
             self.pane[:] = [self.tabs]
         return self.pane

@@ -5,10 +5,14 @@ line in its own module, imported by the page). The image panel composes every re
 over the frame: each is a HoloViews DynamicMap that follows the view's ranges and the state
 parameters the overlay names, and each is built inside the image panel's error boundary, so a
 failing overlay shows nothing and says why in the banner; the image stays.
+
+A layer that is off most of the time (the grid, the cell grid, a marker) names when it draws
+(:attr:`ImageOverlay.shown`): while it does not, it is the one same empty element, not built again
+for each exposure, so the image panel sees nothing changed and asks no redraw of it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence
 
 OverlayBuilder = Callable[[Any, Optional[Sequence[float]], Optional[Sequence[float]]], Any]
@@ -32,18 +36,43 @@ class ImageOverlay:
     empty
         ``empty() -> hv.Element``: the layer with nothing in it, of the same element type as what
         ``build`` returns (a DynamicMap must keep one type); also shown when ``build`` fails.
+    shown
+        ``shown(state) -> bool``, optional: False when the layer has nothing to draw whatever
+        the exposure and view (its switch off, nothing marked); ``build`` is then not called and
+        the layer is one empty element made once. None: always built.
     """
 
     name: str
     watch: tuple[str, ...]
     build: OverlayBuilder
     empty: Callable[[], Any]
+    shown: Optional[Callable[[Any], bool]] = None
 
 
 IMAGE_OVERLAYS: list[ImageOverlay] = []
 
 
 def register_overlay(overlay: ImageOverlay) -> ImageOverlay:
-    """Add a layer to every image panel built from now on (idempotent by name)."""
+    """Add a layer to every image panel built from now on (idempotent by name); returns it as
+    registered (with :attr:`ImageOverlay.shown`, its ``build`` answers the one empty element
+    while the layer is not shown)."""
+    if overlay.shown is not None:
+        overlay = replace(overlay, build=_built_when_shown(overlay))
     IMAGE_OVERLAYS[:] = [o for o in IMAGE_OVERLAYS if o.name != overlay.name] + [overlay]
     return overlay
+
+
+def _built_when_shown(overlay: ImageOverlay) -> OverlayBuilder:
+    """``overlay.build``, or one empty element (made on first use, the same after) while
+    ``overlay.shown(state)`` is False."""
+    build, shown, empty = overlay.build, overlay.shown, overlay.empty
+    made: list[Any] = []
+
+    def built(state, x_range, y_range):
+        if shown(state):
+            return build(state, x_range, y_range)
+        if not made:
+            made.append(empty())
+        return made[0]
+
+    return built

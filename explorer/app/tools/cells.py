@@ -84,7 +84,8 @@ def missing_element(cells: Optional[CellGrid]):
 
 CELL_GRID = register_overlay(ImageOverlay("the cell grid", ("show_cells",),
                                           lambda st, _xr, _yr: grid_element(_cells_shown(st)),
-                                          lambda: grid_element(None)))
+                                          lambda: grid_element(None), shown=lambda st: _cells_shown(st) is not None))
 MISSING_CELLS = register_overlay(ImageOverlay("the missing cells", ("show_cells",),
                                               lambda st, _xr, _yr: missing_element(_cells_shown(st)),
-                                              lambda: missing_element(None)))
+                                              lambda: missing_element(None),
+                                              shown=lambda st: _cells_shown(st) is not None))

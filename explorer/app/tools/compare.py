@@ -178,13 +178,15 @@ class ComparePanel(Panel):
         self.patch_key = (st.repo_root, st.tract, st.patch, shape)
 
     # ----- blinking --------------------------------------------------------------------------------
-    @param.depends("blink", "rate", watch=True)
+    @param.depends("blink", "rate", "active", watch=True)
     def _on_blink(self) -> None:
+        """Start the blink timer while blinking and the card is open; stop it otherwise (a timer
+        left running in a closed card would cost the server CPU for nothing, session after session)."""
         if self._callback is not None:
             self._callback.stop()
             self._callback = None
         self.showing_b = False
-        if self.blink:
+        if self.blink and self.active:
             self._callback = pn.state.add_periodic_callback(self._flip, period=int(1000 / max(self.rate, 0.2)))
 
     def _flip(self) -> None:

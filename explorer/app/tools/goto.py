@@ -42,7 +42,8 @@ def _marker(state, _x_range, _y_range):
     return marker_element(x, y) if np.isfinite(x) and np.isfinite(y) else marker_element()
 
 
-MARKER = register_overlay(ImageOverlay("the go-to marker", ("marker",), _marker, marker_element))
+MARKER = register_overlay(ImageOverlay("the go-to marker", ("marker",), _marker, marker_element,
+                                       shown=lambda st: st.marker is not None))
 
 
 def go_to(state, text: str) -> tuple[Destination, Optional[tuple[float, float]]]:

@@ -99,7 +99,8 @@ def _build(state, _x_range, _y_range):
     return hv.Path(paths, kdims=["x", "y"]).opts(color=REGION_COLOR, line_width=2, hooks=[install_drawing_tools])
 
 
-REGIONS_OVERLAY = register_overlay(ImageOverlay("the imported regions", ("regions_ds9",), _build, _empty))
+REGIONS_OVERLAY = register_overlay(ImageOverlay("the imported regions", ("regions_ds9",), _build, _empty,
+                                                 shown=lambda st: bool(st.regions_ds9.strip())))
 
 
 class RegionsPanel(Panel):

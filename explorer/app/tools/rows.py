@@ -95,6 +95,8 @@ def _selected(st: ExplorerState, _x_range, _y_range):
 
 
 MARKED_OVERLAY = register_overlay(ImageOverlay("the marked source", ("marked_source",), _marked,
-                                               lambda: empty_points("marked")))
+                                               lambda: empty_points("marked"),
+                                               shown=lambda st: st.marked_source is not None))
 SELECTED_OVERLAY = register_overlay(ImageOverlay(
-    "the selected sources", (*SELECTION_PARAMS, *ROWS_PARAMS, "log_x"), _selected, lambda: empty_points("selected")))
+    "the selected sources", (*SELECTION_PARAMS, *ROWS_PARAMS, "log_x"), _selected, lambda: empty_points("selected"),
+    shown=has_selection))
