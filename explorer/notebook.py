@@ -39,7 +39,8 @@ import os
 import sys
 import threading
 import webbrowser
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,51 @@ def events_on_main_thread(view: Any) -> Any:
 
     view._render_mimebundle = render_mimebundle  # (Panel calls it to display the view)
     return view
+
+
+# ----- one message per cascade ----------------------------------------------------------------------
+class NotebookBatch:
+    """Changes to a notebook's page sent to the browser as one message per batch.
+
+    In a notebook every widget's change is its own comm message (a cascade: about 31). Between a
+    select's new options and its new value the browser then sent its old value back, which Panel
+    refused ("48 not in list") and the page stopped following. :meth:`__call__` returns a context
+    manager: inside it (nested or not) Panel pushes nothing, the changes collect in the output's
+    document (which Panel holds in a notebook), and when the outermost block ends they go out
+    together. Without a rendered output (a served page, a script) it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.views: list[Any] = []
+        self._depth = 0
+
+    def add(self, view: Any) -> Any:
+        """Batch the changes of ``view`` (a Panel object a notebook cell displays); returns it."""
+        self.views.append(view)
+        return view
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if not self.views:
+            yield
+            return
+        from panel.io.notebook import push_notebook
+        from panel.io.state import state
+
+        outermost = self._depth == 0 and not state._hold  # (Panel's own block_comm is re-entrant-free)
+        self._depth += 1
+        if outermost:
+            state._hold = True  # what panel.io.notebook.block_comm sets: no push while it is set
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if outermost:
+                state._hold = False
+                try:
+                    push_notebook(*self.views)
+                except Exception:  # noqa: BLE001 - the next change pushes what is left
+                    log.debug("pushing a notebook batch", exc_info=True)
 
 
 # ----- .show() ------------------------------------------------------------------------------------
