@@ -142,11 +142,15 @@ def events_on_main_thread(view: Any) -> Any:
         if handle is None or getattr(handle, "_on_main_thread", False):
             return
 
+        def handle_and_drain(msg: Any) -> None:
+            handle(msg)
+            dispatch_stuck_events(view)
+
         def handle_msg(msg: Any) -> None:
             if threading.current_thread() is main:
-                handle(msg)
+                handle_and_drain(msg)
             else:
-                schedule(lambda: handle(msg))
+                schedule(lambda: handle_and_drain(msg))
 
         handle_msg._on_main_thread = True
         # (the comm opens when the browser shows the output, after this: it binds this handler)
@@ -205,6 +209,35 @@ class NotebookBatch:
                     push_notebook(*self.views)
                 except Exception:  # noqa: BLE001 - the next change pushes what is left
                     log.debug("pushing a notebook batch", exc_info=True)
+
+
+def dispatch_stuck_events(view: Any, rounds: int = 20) -> int:
+    """Apply the browser's changes that a message left held in ``view``'s notebook document.
+
+    Panel applies a browser message to the (held) document, then unholds it to run the Python
+    callbacks of each change. The first callback's cascade holds the document again (Panel's
+    ``hold``), so the message's later changes are held anew and wait for the next message: a
+    click sent with a plot's data echo (one message) was lost until the next click. Here each
+    round unholds the document again while changes from the browser (their setter is the
+    output's comm) are still held. Returns how many times it unheld.
+    """
+    from panel.io.state import state
+
+    unholds = 0
+    for ref in list(getattr(view, "_models", {})):
+        entry = state._views.get(ref)
+        if entry is None or entry[3] is None:
+            continue
+        doc, comm = entry[2], entry[3]
+        for _round in range(rounds):
+            if not any(getattr(e, "setter", None) == comm.id for e in doc.callbacks._held_events):
+                break
+            held = doc.callbacks.hold_value
+            doc.unhold()
+            if held:
+                doc.hold(held)
+            unholds += 1
+    return unholds
 
 
 # ----- .show() ------------------------------------------------------------------------------------
