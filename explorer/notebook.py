@@ -39,7 +39,8 @@ import os
 import sys
 import threading
 import webbrowser
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 log = logging.getLogger(__name__)
 
@@ -141,11 +142,15 @@ def events_on_main_thread(view: Any) -> Any:
         if handle is None or getattr(handle, "_on_main_thread", False):
             return
 
+        def handle_and_drain(msg: Any) -> None:
+            handle(msg)
+            dispatch_stuck_events(view)
+
         def handle_msg(msg: Any) -> None:
             if threading.current_thread() is main:
-                handle(msg)
+                handle_and_drain(msg)
             else:
-                schedule(lambda: handle(msg))
+                schedule(lambda: handle_and_drain(msg))
 
         handle_msg._on_main_thread = True
         # (the comm opens when the browser shows the output, after this: it binds this handler)
@@ -159,6 +164,80 @@ def events_on_main_thread(view: Any) -> Any:
 
     view._render_mimebundle = render_mimebundle  # (Panel calls it to display the view)
     return view
+
+
+# ----- one message per cascade ----------------------------------------------------------------------
+class NotebookBatch:
+    """Changes to a notebook's page sent to the browser as one message per batch.
+
+    In a notebook every widget's change is its own comm message (a cascade: about 31). Between a
+    select's new options and its new value the browser then sent its old value back, which Panel
+    refused ("48 not in list") and the page stopped following. :meth:`__call__` returns a context
+    manager: inside it (nested or not) Panel pushes nothing, the changes collect in the output's
+    document (which Panel holds in a notebook), and when the outermost block ends they go out
+    together. Without a rendered output (a served page, a script) it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.views: list[Any] = []
+        self._depth = 0
+
+    def add(self, view: Any) -> Any:
+        """Batch the changes of ``view`` (a Panel object a notebook cell displays); returns it."""
+        self.views.append(view)
+        return view
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if not self.views:
+            yield
+            return
+        from panel.io.notebook import push_notebook
+        from panel.io.state import state
+
+        outermost = self._depth == 0 and not state._hold  # (Panel's own block_comm is re-entrant-free)
+        self._depth += 1
+        if outermost:
+            state._hold = True  # what panel.io.notebook.block_comm sets: no push while it is set
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if outermost:
+                state._hold = False
+                try:
+                    push_notebook(*self.views)
+                except Exception:  # noqa: BLE001 - the next change pushes what is left
+                    log.debug("pushing a notebook batch", exc_info=True)
+
+
+def dispatch_stuck_events(view: Any, rounds: int = 20) -> int:
+    """Apply the browser's changes that a message left held in ``view``'s notebook document.
+
+    Panel applies a browser message to the (held) document, then unholds it to run the Python
+    callbacks of each change. The first callback's cascade holds the document again (Panel's
+    ``hold``), so the message's later changes are held anew and wait for the next message: a
+    click sent with a plot's data echo (one message) was lost until the next click. Here each
+    round unholds the document again while changes from the browser (their setter is the
+    output's comm) are still held. Returns how many times it unheld.
+    """
+    from panel.io.state import state
+
+    unholds = 0
+    for ref in list(getattr(view, "_models", {})):
+        entry = state._views.get(ref)
+        if entry is None or entry[3] is None:
+            continue
+        doc, comm = entry[2], entry[3]
+        for _round in range(rounds):
+            if not any(getattr(e, "setter", None) == comm.id for e in doc.callbacks._held_events):
+                break
+            held = doc.callbacks.hold_value
+            doc.unhold()
+            if held:
+                doc.hold(held)
+            unholds += 1
+    return unholds
 
 
 # ----- .show() ------------------------------------------------------------------------------------

@@ -76,3 +76,33 @@ def test_show_message_says_where_the_page_is(monkeypatch):
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     if sys.platform.startswith("linux"):
         assert notebook.can_open_browser() is False
+
+
+# ----- a stale value from the browser (explorer.app.selectors.TolerantSelect) ----------------------
+def test_a_select_ignores_a_stale_value_from_the_browser():
+    """In a notebook a cascade reaches the browser as separate messages; between a select's new
+    options and its new value the browser sent its old value back. Panel's Select raised on it
+    ("48 not in list") and the page stopped following; the explorer's selects ignore it and send
+    the browser their current value."""
+    import panel as pn
+    from bokeh.document import Document
+
+    from explorer.app.selectors import TolerantSelect
+
+    plain = pn.widgets.Select(options={"1 (2 overlap)": 1, "7": 7}, value=7)
+    with pytest.raises(ValueError, match="not in list"):
+        plain._process_events({"value": "48"})  # what Panel does with the browser's message
+
+    select = TolerantSelect(options={"1 (2 overlap)": 1, "7": 7}, value=7)
+    model = select.get_root(Document())
+    model.value = "48"  # the browser's stale value, as the page's model holds it
+    select._process_events({"value": "48"})
+    assert select.value == 7 and model.value == "7"  # kept, and the browser is sent it again
+    select._process_events({"value": "1"})  # a value it offers is taken as before
+    assert select.value == 1 and model.value == "1"
+    for options in ([3828, 3829], ["g", "r"]):  # plain lists: values are their strings
+        select = TolerantSelect(options=options)
+        select._process_events({"value": "48"})
+        assert select.value == options[0]
+        select._process_events({"value": str(options[1])})
+        assert select.value == options[1]

@@ -14,7 +14,7 @@ import panel as pn
 
 from ..index import OPTION_LIMIT, Option
 from .base import Panel
-from .selectors import SearchableSelect
+from .selectors import SearchableSelect, TolerantSelect
 from .style import HEADER, MASK_TOGGLE_CSS, swatch
 
 
@@ -31,12 +31,12 @@ class Controls(Panel):
                                                  placeholder="path to a Gen3 or Gen2 repository")
         self.open_button = w.Button(label="Open", color="primary", width=70, align="end")
         self.open_button.on_click(lambda _e: s.open(self.repo_input.value_input or self.repo_input.value, typed=True))
-        self.collection_select = w.Select.from_param(s.param.collection, label="Collection")
+        self.collection_select = TolerantSelect.from_param(s.param.collection, label="Collection")
         self.kind_buttons = w.RadioButtonGroup.from_param(s.param.image_kind, label="Image", **outline)
         s.param.watch(self._kind_layout, "image_kind", what="objects")  # (the names are the repository's)
         self.band_buttons = w.RadioButtonGroup.from_param(s.param.band, label="Band", **outline)
-        self.tract_select = w.Select.from_param(s.param.tract, label="Tract")
-        self.patch_select = w.Select.from_param(s.param.patch, label="Patch")
+        self.tract_select = TolerantSelect.from_param(s.param.tract, label="Tract")
+        self.patch_select = TolerantSelect.from_param(s.param.patch, label="Patch")
         self.visit_selector = SearchableSelect(s, "visit", "Visit", self.visit_options, "w-visit",
                                                placeholder="search visits", noun="visits")
         self.detector_selector = SearchableSelect(s, "detector", "Detector", self.detector_options, "w-detector",
@@ -44,12 +44,12 @@ class Controls(Panel):
         self.visit_select, self.detector_select = self.visit_selector.select, self.detector_selector.select
         self.plane_buttons = w.RadioButtonGroup.from_param(s.param.plane, label="Plane", **outline)
         self.stretch_buttons = w.RadioButtonGroup.from_param(s.param.stretch, label="Stretch", **outline)
-        self.cmap_select = w.Select.from_param(s.param.cmap, label="Colour map")
+        self.cmap_select = TolerantSelect.from_param(s.param.cmap, label="Colour map")
         self.alpha_slider = w.FloatSlider.from_param(s.param.mask_alpha, label="Mask opacity")
         self.mask_box = pn.Column(sizing_mode="stretch_width", margin=(0, 5))
         self.mask_checks: dict[str, Any] = {}
-        self.catalog_select = w.Select.from_param(s.param.catalog, label="Catalog")
-        self.column_select = w.Select.from_param(s.param.column, label="Histogram column")
+        self.catalog_select = TolerantSelect.from_param(s.param.catalog, label="Catalog")
+        self.column_select = TolerantSelect.from_param(s.param.column, label="Histogram column")
         self.logx_check = w.Checkbox.from_param(s.param.log_x, label="log10 of the column")
         self.mag_check = w.Checkbox.from_param(s.param.hist_mag, label="flux as AB magnitudes")
         self.logy_check = w.Checkbox.from_param(s.param.log_y, label="log count axis")

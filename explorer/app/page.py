@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ import panel as pn
 import param
 
 from ..errors import ExplorerError
+from ..notebook import NotebookBatch
 from ..state import ExplorerState, default_repository
 from ..urlstate import BY_KEY, is_default
 from .alerts import ErrorBanner
@@ -117,6 +118,9 @@ class Explorer(pn.viewable.Viewer):
             if query:
                 st.apply_query(query)
         st.hold = self._hold  # a cascade of selector changes reaches the browser as one update
+        self._notebook_batch = NotebookBatch()  # the same in a notebook's output (explorer.notebook)
+        self.address: AddressBar | None = None  # the browser's address bar (a served page: create_app)
+        st.open = self._open_as_one_update(st.open)
         st.defer = session_defer()  # remote planes fetched in the background, progress shown (issue 14)
         self.errors = ErrorBanner(state=st)
         self.controls = Controls(state=st)
@@ -155,11 +159,30 @@ class Explorer(pn.viewable.Viewer):
         panel.param.watch(lambda e: setattr(card, "collapsed", not e.new), "active")
         return card
 
+    def _open_as_one_update(self, opener):
+        """``state.open`` that changes the page as one update, with the address bar first.
+
+        Opening a repository rebuilds the summary and the sky map, then chooses the new selection
+        and draws its image: tens of seconds on a busy server. Unheld, the new summary reached the
+        browser first and the address bar kept the old ``repo=`` until the image was drawn (the
+        URL was written among the held changes of the cascade). Held as one update, with the
+        address written out of the hold once the new selection is chosen, the address bar never
+        lags the page (issue 11 item 8)."""
+        def open_repository(path: str, typed: bool = False) -> bool:
+            address = self.address
+            with self._hold(), (address.batch() if address is not None else nullcontext()):
+                return opener(path, typed=typed)
+
+        return open_repository
+
     def _hold(self):
-        """Hold (and freeze) the Bokeh document while a cascade changes many things at once, so the
-        browser gets one update and Bokeh walks its model graph once, not once per change."""
+        """Hold the Bokeh document while a cascade changes many things at once, so the browser gets
+        one update, not one per change; in a notebook, block Panel's comm pushes and push once
+        (:class:`explorer.notebook.NotebookBatch`)."""
         from panel.io.document import hold
 
+        if self._notebook_batch.views:  # shown in a notebook: one comm message per cascade
+            return self._notebook_batch()
         doc = getattr(pn.state, "curdoc", None)
         return hold(doc) if doc is not None else nullcontext()
 
@@ -167,24 +190,33 @@ class Explorer(pn.viewable.Viewer):
         """The controls."""
         return self.controls.__panel__()
 
-    def main(self):
+    def main(self, side_by_side: bool = True):
         """The banner and the panels, in cards, row by row as :data:`PANELS` places them; a tool's
         card takes a row of its own (collapsed cards side by side would leave an opened one the
-        width of its collapsed neighbours' leftovers)."""
+        width of its collapsed neighbours' leftovers). ``side_by_side=False``: one card per row,
+        each the full width (a notebook's output, where two side by side are too narrow)."""
         rows: dict[Any, list] = {}
         for spec in PANELS:
             rows.setdefault((spec.row, spec.name) if spec.tool else (spec.row, ""), []).append(self.card(spec.name))
         layout = [self.errors]
         for _row, cards in sorted(rows.items(), key=lambda item: item[0][0]):  # (stable: registry order)
-            layout.append(cards[0] if len(cards) == 1 else pn.Row(*cards, sizing_mode="stretch_width"))
+            if len(cards) == 1 or not side_by_side:
+                layout.extend(cards)
+            else:
+                layout.append(pn.Row(*cards, sizing_mode="stretch_width"))
         return pn.Column(*layout, sizing_mode="stretch_width")
 
     def __panel__(self):
-        from ..notebook import events_on_main_thread
+        from ..notebook import events_on_main_thread, in_notebook_kernel
 
-        # in a notebook, the page's clicks are handled in the kernel's main thread, between cells
-        return events_on_main_thread(
-            pn.Row(pn.Column(self.sidebar(), width=330), self.main(), sizing_mode="stretch_width"))
+        # in a notebook, the page's clicks are handled in the kernel's main thread, between cells;
+        # its output is narrower than a browser window (about 1,070 px in JupyterLab on a 1,500 px
+        # screen): side by side, the sky map's patch labels ran into each other, the readout's third
+        # line and the histogram's title were cut, so each panel there has the full width
+        view = pn.Row(pn.Column(self.sidebar(), width=330), self.main(side_by_side=False), sizing_mode="stretch_width")
+        if in_notebook_kernel():
+            self._notebook_batch.add(view)
+        return events_on_main_thread(view)
 
     def template(self, title: str = "Repository explorer"):
         """The page in a template (for serving)."""
@@ -219,23 +251,62 @@ URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch"
 URL_WATCHED += ["selection_range", "selection_box", "marked_source"]  # the catalog selections (urlstate)
 
 
+class AddressBar:
+    """The browser's address bar (``pn.state.location`` of a served session) kept on the state's
+    selection, so the view can be shared as a link (keys and values: :mod:`explorer.urlstate`).
+
+    Each change of a watched parameter writes the address at once, out of any document hold:
+    the page's changes are held while a cascade runs and go out when it ends, so the address
+    arrives before them, never after. :meth:`batch` writes it once at the end of a block (an
+    open's intermediate selections are not links anyone should copy).
+    """
+
+    def __init__(self, state: ExplorerState, location: Any):
+        self.state, self.location = state, location
+        self._paused = 0
+        state.param.watch(self.push, URL_WATCHED)
+
+    def search(self) -> str:
+        """The address's query string for the current selection."""
+        from urllib.parse import urlencode
+
+        return "?" + urlencode(self.state.to_query())
+
+    def push(self, *_events: Any) -> None:
+        """Write the selection to the address bar now (never raises: the URL is a convenience)."""
+        if self._paused:
+            return
+        try:
+            search = self.search()
+            if self.location.search == search:
+                return
+            from panel.io.document import immediate_dispatch
+
+            doc = getattr(pn.state, "curdoc", None)
+            with immediate_dispatch(doc) if doc is not None else nullcontext():
+                self.location.search = search
+        except Exception:  # noqa: BLE001 - never break the page over the URL
+            log.debug("could not update the URL", exc_info=True)
+
+    @contextmanager
+    def batch(self):
+        """Write the address once, when the block ends (also when it fails)."""
+        self._paused += 1
+        try:
+            yield
+        finally:
+            self._paused -= 1
+            self.push()
+
+
 def create_app(repo: str | None = None, repo_roots: Sequence[str] = (), title: str = "Repository explorer"):
     """The served page for one browser session: the query string chooses the selection, and the
     selection is written back to the URL so the view can be shared as a link."""
     explorer = Explorer(repo=repo, repo_roots=repo_roots, query=query_from_session())
-    state = explorer.state
     location = getattr(pn.state, "location", None)
     if location is not None:
-        def push(*_events):
-            from urllib.parse import urlencode
-
-            try:
-                location.search = "?" + urlencode(state.to_query())
-            except Exception:  # the URL is a convenience; never break the page over it
-                log.debug("could not update the URL", exc_info=True)
-
-        state.param.watch(push, URL_WATCHED)
+        explorer.address = AddressBar(explorer.state, location)
         # after the browser has connected: a search set before then is overwritten by the address
         # the browser reports, and a stale link's values would stay in the address bar
-        pn.state.onload(push)
+        pn.state.onload(explorer.address.push)
     return explorer.template(title)

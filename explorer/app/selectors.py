@@ -55,6 +55,35 @@ def describe_count(total: int, limit: int, noun: str, search: str = "") -> str:
     return f"{total:,} {noun}" + (f": the first {limit:,} listed, type to narrow" if more else "")
 
 
+class TolerantSelect(pn.widgets.Select):
+    """A ``Select`` that ignores a value from the browser that is not among its options.
+
+    A cascade changes a select's options and then its value. Where they reach the browser as
+    separate messages (a notebook's comm), the browser can send back its old value in between,
+    one the new options no longer hold; Panel's ``Select`` raises on it (``ValueError: 48 not in
+    list``), the rest of that message is dropped and the page stops following. A stale value
+    is dropped here instead and the browser is sent the current one: the next message (the
+    cascade's new value) would set it anyway.
+    """
+
+    def _offers(self, value: Any) -> bool:
+        return value == "" or value in self.unicode_values or value in self.labels
+
+    def _process_property_change(self, props: dict[str, Any]) -> dict[str, Any]:
+        if "value" in props and self.values and not self._offers(props["value"]):
+            log.debug("%s: ignored the stale value %r from the browser", self.name, props["value"])
+            props = {k: v for k, v in props.items() if k != "value"}
+            self._resend_value()
+        return super()._process_property_change(props)
+
+    def _resend_value(self) -> None:
+        """Send the browser the value it should show (after the current message is applied)."""
+        try:
+            self.param.trigger("value")
+        except Exception:  # noqa: BLE001 - the next update corrects the browser anyway
+            log.debug("could not resend %s's value", self.name, exc_info=True)
+
+
 class SearchableSelect(pn.viewable.Viewer):
     """One state parameter chosen among many values (see the module docstring)."""
 
@@ -66,7 +95,7 @@ class SearchableSelect(pn.viewable.Viewer):
         self.state, self.parameter, self.describe, self.limit = state, name, describe, limit
         self.search = pn.widgets.TextInput(placeholder=placeholder, css_classes=[f"{css}-search"],
                                            sizing_mode="stretch_width", margin=(0, 10))
-        self.select = pn.widgets.Select(label=label, options={}, css_classes=[css], sizing_mode="stretch_width")
+        self.select = TolerantSelect(label=label, options={}, css_classes=[css], sizing_mode="stretch_width")
         self.count = pn.pane.HTML("", css_classes=[f"{css}-count"], margin=(0, 10),
                                   styles={"color": "#666", "font-size": "11px"})
         self.total = 0
