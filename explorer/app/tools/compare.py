@@ -18,10 +18,9 @@ import param
 
 from ...render.exposure import render_exposure
 from ...render.resample import render_aligned
-from ...render.raster import full_range
 from ...views.image import empty_image, frame_element
 from ..base import Panel
-from ..style import message_html
+from .patch_extent import no_patch_pane, patch_extent
 
 
 VISIT_OPTIONS = 200  # at most this many overlapping visits offered (cost follows the screen)
@@ -196,13 +195,10 @@ class ComparePanel(Panel):
         return self.guard("the comparison", self._build, height=200)
 
     def _build(self):
-        key = self.patch_key
-        if key is None or key[3] is None:
-            return pn.pane.HTML(message_html("no coadd patch with bands to compare", "compare-empty", "#777", 120),
-                                sizing_mode="stretch_width", height=120)
-        shape, xy0 = key[3]
-        fx, fy = full_range(shape, xy0)
-        bounds = (fx[0], fy[0], fx[1], fy[1])
+        extent = patch_extent(self.patch_key)
+        if extent is None:
+            return no_patch_pane("no coadd patch with bands to compare", "compare-empty")
+        fx, fy, bounds = extent
         st = self.state
 
         def frame(which, x_range=None, y_range=None, width=None, height=None, **_kw):

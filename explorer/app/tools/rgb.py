@@ -14,11 +14,10 @@ import panel as pn
 import param
 
 from ...bands import sorted_bands
-from ...render.raster import full_range
 from ...views.image import empty_image
 from ...views.rgb import rgb_element
 from ..base import Panel
-from ..style import message_html
+from .patch_extent import no_patch_pane, patch_extent
 
 EXPOSURE_MEMO = 6  # exposures kept open (their pixels live in the repository's byte-bounded cache)
 
@@ -113,13 +112,10 @@ class RGBPanel(Panel):
         return self.guard("the RGB composite", self._build, height=200)
 
     def _build(self):
-        key = self.patch_key
-        if key is None or key[3] is None:
-            return pn.pane.HTML(message_html("no coadd patch with bands to combine", "rgb-empty", "#777", 120),
-                                sizing_mode="stretch_width", height=120)
-        (shape, xy0) = key[3]
-        fx, fy = full_range(shape, xy0)
-        bounds = (fx[0], fy[0], fx[1], fy[1])
+        extent = patch_extent(self.patch_key)
+        if extent is None:
+            return no_patch_pane("no coadd patch with bands to combine", "rgb-empty")
+        fx, fy, bounds = extent
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
         size = hv.streams.PlotSize(width=600, height=600)
         params = hv.streams.Params(self, ["red", "green", "blue", "stretch", "Q"])
