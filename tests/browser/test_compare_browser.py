@@ -13,45 +13,14 @@ import re
 
 import numpy as np
 import pytest
-from pagekit import ARTIFACTS, Page  # noqa: F401
+from pagekit import ARTIFACTS, JS_PLOT_PANE, Page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 XA, XB = "x (parent pixels) [A]", "x (parent pixels) [B]"
 
-# the image a Bokeh plot (found by its x label) shows: title, placement, brightness per cell
-JS_PANE = """
-(xlabel) => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.below && m.below.length && m.below[0].axis_label === xlabel && v.renderer_views) {
-      for (const rv of v.renderer_views.values()) {
-        const g = rv.model.glyph;
-        if (!g || g.type !== "ImageRGBA" && g.constructor.name !== "ImageRGBA") continue;
-        const d = rv.model.data_source.data;
-        const img = d.image[0];
-        const bytes = new Uint8Array(img.buffer, img.byteOffset, img.byteLength);
-        const lum = new Array(bytes.length / 4);
-        for (let i = 0; i < lum.length; i++) lum[i] = (bytes[4 * i] + bytes[4 * i + 1] + bytes[4 * i + 2]) / 3;
-        found = {title: m.title ? m.title.text : "", shape: Array.from(img.shape || []),
-                 x: d.x[0], y: d.y[0], dw: d.dw[0], dh: d.dh[0], lum: lum};
-        return;
-      }
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return found;
-}
-"""
-
-
 def _pane(p: Page, xlabel: str):
-    s = p.page.evaluate(JS_PANE, xlabel)
+    s = p.page.evaluate(JS_PLOT_PANE, xlabel)
     if not s or len(s["shape"]) != 2:
         return None
     s["lum"] = np.asarray(s["lum"], float).reshape(s["shape"])  # rows bottom to top (Bokeh's image)
