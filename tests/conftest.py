@@ -193,6 +193,18 @@ def sample_hats(sample_gen3):
 
 
 @pytest.fixture(scope="module")
+def objects(sample_hats):
+    """``(paths, frame)`` of the sample's objectTable: its parquet files and every row read by pandas."""
+    return sample_hats["paths"], sample_hats["frame"]
+
+
+@pytest.fixture(scope="module")
+def hats_dir(sample_hats):
+    """The HATS catalog make-sample wrote of the objectTable (several HEALPix partitions)."""
+    return sample_hats["path"]
+
+
+@pytest.fixture(scope="module")
 def dask_local_client():
     """A client to a real ``distributed.LocalCluster`` (one worker process, two threads, on
     127.0.0.1), for one test module; closed after it."""

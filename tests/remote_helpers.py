@@ -24,15 +24,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator, Optional
 
+from serve_helpers import free_port
+
 REPO_NAME = "sample"
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 SLOW_AFTER = 128 * 1024  # with a ``rate``, the bytes of an answer past this many come slowly
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _terminate(proc: Optional[subprocess.Popen]) -> None:
+    """Stop a server process that is still running: SIGTERM, then SIGKILL after 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -273,13 +280,7 @@ class ButlerServer:
         raise RuntimeError(f"Butler server did not answer within {timeout} s")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        _terminate(self.proc)
         self.proc = None
 
 
@@ -393,60 +394,5 @@ http {{
         raise RuntimeError("nginx did not start")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        _terminate(self.proc)
         self.proc = None
-
-
-@dataclass
-class ServedExplorer:
-    port: int
-    proc: subprocess.Popen
-    log_path: Path
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-
-@contextmanager
-def serve_explorer(repo: str, log_path: Path, timeout: float = 600) -> Iterator[ServedExplorer]:
-    """``repo-explorer serve REPO`` in a subprocess, waited for with one patient request: a first
-    page over a remote repository reads every exposure's headers, and short polls that give up
-    would only pile sessions up behind it."""
-    port = free_port()
-    code = f"from explorer.server import serve; serve({repo!r}, port={port})"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "w")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
-    served = ServedExplorer(port, proc, log_path)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"serve exited with {proc.returncode}: {served.log()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"serve did not listen within {timeout} s: {served.log()[-2000:]}") from None
-                time.sleep(0.3)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/explorer",
-                                    timeout=max(30.0, deadline - time.monotonic())) as resp:
-            resp.read()
-        yield served
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, 15)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, 9)
-                proc.wait(5)
-        log.close()

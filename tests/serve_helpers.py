@@ -60,7 +60,9 @@ def http_get(port: int, path: str, headers: dict[str, str] | None = None,
         conn.close()
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Stop a process started with ``start_new_session=True`` and its children: SIGTERM to its
+    group, SIGKILL after 10 s."""
     if proc.poll() is not None:
         return
     os.killpg(proc.pid, signal.SIGTERM)
@@ -103,5 +105,5 @@ def running_server(repo: str, log_path: Path, timeout: float = 120, probe_timeou
                 time.sleep(0.3)
         yield server
     finally:
-        _stop(proc)
+        stop_process_group(proc)
         log.close()

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 import pytest
+from concurrent_sessions import at_once
 
 from explorer.repo import access, catalogs, fits as F
 from explorer.repo.base import Repository
@@ -105,18 +105,7 @@ def test_bad_file_errors_are_not_cached(tmp_path, fresh_cache, make_exposure):
 def test_concurrent_plane_loads_read_once(tmp_path, fresh_cache, monkeypatch, make_exposure):
     path = make_exposure(tmp_path / "calexp.fits", shape=(400, 500))
     plane_reads = _counting(monkeypatch, F, "read_plane")
-    results = []
-    barrier = threading.Barrier(6)
-
-    def worker():
-        barrier.wait()
-        results.append(access.open_exposure(path).variance)
-
-    threads = [threading.Thread(target=worker) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(6, lambda: access.open_exposure(path).variance)
     assert len(plane_reads) == 1
     assert all(r is results[0] for r in results)
 

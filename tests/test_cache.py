@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import os
-import threading
 import time
 
 import numpy as np
 import pytest
+from concurrent_sessions import at_once
 
 from explorer.repo.cache import ByteCache, file_key, sizeof
 
@@ -33,24 +33,13 @@ def test_value_larger_than_the_cache_is_returned_but_not_kept():
 def test_concurrent_requests_for_one_key_load_once():
     cache = ByteCache(max_bytes=10**6)
     calls = []
-    barrier = threading.Barrier(8)
 
     def slow_loader():
         calls.append(1)
         time.sleep(0.2)
         return np.ones(10)
 
-    results = []
-
-    def worker():
-        barrier.wait()
-        results.append(cache.get_or_load("k", slow_loader))
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = at_once(8, lambda: cache.get_or_load("k", slow_loader))
     assert len(calls) == 1
     assert len(results) == 8 and all(r is results[0] for r in results)
     assert cache.stats().hits == 7 and cache.stats().misses == 1

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from astropy.io import fits
+from concurrent_sessions import at_once
 
 from explorer.repo import access
 from explorer.repo import catalogs as catalog_reader
@@ -59,14 +60,7 @@ def _counting(monkeypatch, module, name):
 def test_concurrent_requests_for_one_plane_read_it_once(files, empty_cache, monkeypatch):
     calls = _counting(monkeypatch, fits_reader, "read_plane")
     path = files["calexps"][0]
-    barrier = threading.Barrier(8)
-
-    def session(_):
-        barrier.wait()
-        return access.open_exposure(path).image
-
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(session, range(8)))
+    results = at_once(8, lambda: access.open_exposure(path).image)
     assert len(calls) == 1, calls
     assert all(r is results[0] for r in results)  # one array, shared (and read-only)
     assert not results[0].flags.writeable and results[0].dtype.isnative
@@ -75,14 +69,7 @@ def test_concurrent_requests_for_one_plane_read_it_once(files, empty_cache, monk
 def test_concurrent_requests_for_one_catalog_read_it_once(files, empty_cache, monkeypatch):
     calls = _counting(monkeypatch, catalog_reader, "read_catalog")
     path = files["tables"][0]
-    barrier = threading.Barrier(6)
-
-    def session(_):
-        barrier.wait()
-        return access.read_catalog(path, ["coord_ra", "coord_dec"])
-
-    with ThreadPoolExecutor(6) as pool:
-        frames = list(pool.map(session, range(6)))
+    frames = at_once(6, lambda: access.read_catalog(path, ["coord_ra", "coord_dec"]))
     assert len(calls) == 1, calls
     assert all(len(f) == len(frames[0]) and list(f.columns) == ["coord_ra", "coord_dec"] for f in frames)
 

@@ -26,17 +26,6 @@ DASK = Path(sys.executable).with_name("dask")
 
 
 @pytest.fixture(scope="module")
-def objects(sample_hats):
-    return sample_hats["paths"], sample_hats["frame"]
-
-
-@pytest.fixture(scope="module")
-def hats_dir(sample_hats):
-    """The HATS catalog make-sample wrote of the objectTable."""
-    return sample_hats["path"]
-
-
-@pytest.fixture(scope="module")
 def state(sample_gen3):
     from explorer.app.extensions import ensure_extensions
     from explorer.state import ExplorerState

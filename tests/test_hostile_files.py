@@ -341,6 +341,32 @@ def _publish_templates(templates):
     LAYOUTS.clear()
 
 
+def written(path: Path, data: bytes) -> Path:
+    """``path``, holding ``data`` (a mutated file of one example)."""
+    path.write_bytes(data)
+    return path
+
+
+def with_cards(data: bytes, hdu: int, cards: dict[str, str]) -> bytes:
+    """``data`` (a FITS file) with these header cards of HDU ``hdu`` set."""
+    buf = bytearray(data)
+    layout = fits_layout(data)
+    for key, value in cards.items():
+        set_card(buf, layout, hdu, key, value)
+    return bytes(buf)
+
+
+def peak_allocation(run: Callable[[], Any]) -> tuple[Any, int]:
+    """What ``run()`` returned, and the most bytes Python held allocated at once while it ran."""
+    tracemalloc.start()
+    try:
+        out = run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, peak
+
+
 def read_whole_exposure(path: Path) -> None:
     info = outcome(F.read_exposure_info, path)
     if isinstance(info, ExplorerError):
@@ -371,18 +397,14 @@ HOSTILE = dict(suppress_health_check=[HealthCheck.function_scoped_fixture])  # r
 @given(case=fits_mutations("exposure", EXPOSURE_KEYS))
 def test_exposure_reader_on_mutated_files(case, work, rss_guard):
     data, what = case
-    path = work / "exposure.fits"
-    path.write_bytes(data)
-    read_whole_exposure(path)
+    read_whole_exposure(written(work / "exposure.fits", data))
 
 
 @settings(max_examples=60, **COMMON, **HOSTILE)
 @given(case=fits_mutations("exposure_rice", EXPOSURE_KEYS))
 def test_tile_compressed_exposure_on_mutated_files(case, work, rss_guard):
     data, what = case
-    path = work / "exposure_rice.fits"
-    path.write_bytes(data)
-    read_whole_exposure(path)
+    read_whole_exposure(written(work / "exposure_rice.fits", data))
 
 
 @settings(max_examples=40, **COMMON, **HOSTILE)
@@ -398,9 +420,7 @@ def test_gzipped_exposure_on_mutated_files(case, gz_cut, gz_flip, work, rss_guar
         gz[int(gz_flip * len(gz))] ^= 0x20
     if gz_cut is not None:
         del gz[max(2, int(gz_cut * len(gz))):]
-    path = work / "exposure.fits.gz"
-    path.write_bytes(bytes(gz))
-    read_whole_exposure(path)
+    read_whole_exposure(written(work / "exposure.fits.gz", bytes(gz)))
 
 
 def test_gzip_bomb_plane_is_refused_before_allocation(templates, work, monkeypatch):
@@ -427,12 +447,7 @@ def test_gzip_bomb_plane_is_refused_before_allocation(templates, work, monkeypat
         for _ in range(-(-n * n * 4 // (16 * 1024**2))):
             fh.write(zeros)
     assert bomb.stat().st_size < 1024**2
-    tracemalloc.start()
-    try:
-        out = outcome(F.read_plane, bomb, "image", info)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    out, peak = peak_allocation(lambda: outcome(F.read_plane, bomb, "image", info))
     assert isinstance(out, ExplorerError) and "GiB decompressed" in str(out), out
     assert peak < 32 * 1024**2
 
@@ -450,19 +465,9 @@ def test_gzip_bomb_plane_is_refused_before_allocation(templates, work, monkeypat
 ])
 def test_size_claims_larger_than_the_file_allocate_nothing(templates, work, template, hdu, cards):
     """A header claiming gigabytes is refused from the file size, before any allocation."""
-    buf = bytearray(templates[template])
-    layout = fits_layout(templates[template])
-    for key, value in cards.items():
-        set_card(buf, layout, hdu, key, value)
-    path = work / f"claims_{template}.fits"
-    path.write_bytes(bytes(buf))
-    tracemalloc.start()
-    try:
-        read_whole_exposure(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 64 * 1024**2, f"{peak / 1024**2:.0f} MB allocated for a {len(buf)} byte file"
+    path = written(work / f"claims_{template}.fits", with_cards(templates[template], hdu, cards))
+    _, peak = peak_allocation(lambda: read_whole_exposure(path))
+    assert peak < 64 * 1024**2, f"{peak / 1024**2:.0f} MB allocated for a {path.stat().st_size} byte file"
     info = outcome(F.read_exposure_info, path)
     if isinstance(info, ExplorerError):
         assert "fits in memory" not in str(info), "refused only after trying to allocate"
@@ -504,9 +509,7 @@ def test_bad_cards_degrade_gracefully(templates, work, hdu, key, value, check):
 @given(case=fits_mutations("catalog", CATALOG_KEYS))
 def test_afw_catalog_reader_on_mutated_files(case, work, rss_guard):
     data, what = case
-    path = work / "catalog.fits"
-    path.write_bytes(data)
-    read_whole_catalog(path)
+    read_whole_catalog(written(work / "catalog.fits", data))
 
 
 @pytest.mark.parametrize("cards", [
@@ -518,19 +521,9 @@ def test_afw_catalog_reader_on_mutated_files(case, work, rss_guard):
     {"TFORM3": "'PJ(2000000000)'"},
 ])
 def test_catalog_size_claims_allocate_nothing(templates, work, cards):
-    buf = bytearray(templates["catalog"])
-    layout = fits_layout(templates["catalog"])
-    for key, value in cards.items():
-        set_card(buf, layout, 1, key, value)
-    path = work / "claims_catalog.fits"
-    path.write_bytes(bytes(buf))
-    tracemalloc.start()
-    try:
-        read_whole_catalog(path)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert peak < 64 * 1024**2, f"{peak / 1024**2:.0f} MB allocated for a {len(buf)} byte catalog"
+    path = written(work / "claims_catalog.fits", with_cards(templates["catalog"], 1, cards))
+    _, peak = peak_allocation(lambda: read_whole_catalog(path))
+    assert peak < 64 * 1024**2, f"{peak / 1024**2:.0f} MB allocated for a {path.stat().st_size} byte catalog"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -681,13 +674,7 @@ def test_billion_laughs(at, work):
     repo = work / f"laughs_{at}"
     repo.mkdir(exist_ok=True)
     (repo / "repositoryCfg.yaml").write_text(text)
-    tracemalloc.start()
-    try:
-        outcome(load_yaml, text)
-        outcome(resolve_chain, str(repo))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    _, peak = peak_allocation(lambda: (outcome(load_yaml, text), outcome(resolve_chain, str(repo))))
     assert peak < 64 * 1024**2, f"{peak / 1024**2:.0f} MB for a {len(text)} byte YAML file"
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import socket
 import subprocess
 import sys
 import threading
@@ -19,21 +18,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from histogram_reference import numpy_histogram
+from serve_helpers import free_port
 
 from explorer.compute.cluster import ClusterError, JobCancelled, PartitionJob, dask_client
 from explorer.compute.density import density
 from explorer.compute.hats import HatsError, SkyFilter, hats_density, hats_histogram, open_hats
-
-
-@pytest.fixture(scope="module")
-def objects(sample_hats):
-    return sample_hats["paths"], sample_hats["frame"]
-
-
-@pytest.fixture(scope="module")
-def hats_dir(sample_hats):
-    """The HATS catalog make-sample wrote of the objectTable (several HEALPix partitions)."""
-    return sample_hats["path"]
 
 
 @pytest.fixture(scope="module")
@@ -44,20 +34,6 @@ def local_client(dask_local_client):
 @pytest.fixture(scope="module")
 def scheduler(dask_scheduler):
     return dask_scheduler
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def numpy_hist(values, bins, log=False, value_range=None):
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if log:
-        v = np.log10(v[v > 0])
-    return np.histogram(v, bins=bins, range=value_range)
 
 
 def test_sample_objects_as_a_hats_catalog(hats_dir, objects):
@@ -117,7 +93,7 @@ def test_histogram_on_a_local_cluster_is_numpy(hats_dir, objects, local_client, 
     seen = []
     h = hats_histogram(hats_dir, column, local_client, bins=bins, log=log, value_range=value_range,
                        progress=lambda d, t: seen.append((d, t)))
-    counts, edges = numpy_hist(frame[column], bins, log, value_range)
+    counts, edges = numpy_histogram(frame[column], bins, log, value_range)
     np.testing.assert_array_equal(h.counts, counts)
     np.testing.assert_array_equal(h.edges, edges)
     assert h.rows == len(frame)
@@ -138,7 +114,7 @@ def test_cone_filter(hats_dir, objects, local_client):
     inside = frame[np.degrees(d) * 3600 < radius]
     assert 0 < h.rows == len(inside) < len(frame)
     assert h.range_source == "data"  # statistics cover the whole catalog, not the cone
-    np.testing.assert_array_equal(h.counts, numpy_hist(inside.g_psfFlux, 10)[0])
+    np.testing.assert_array_equal(h.counts, numpy_histogram(inside.g_psfFlux, 10)[0])
 
 
 def test_density_on_the_cluster_equals_in_process(hats_dir, objects, local_client):
@@ -181,7 +157,7 @@ def test_cli_histogram_on_an_existing_scheduler(hats_dir, objects, scheduler):
                "--dask-scheduler", scheduler, "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    counts, edges = numpy_hist(frame.r_psfFlux, 21, log=True)
+    counts, edges = numpy_histogram(frame.r_psfFlux, 21, log=True)
     assert data["counts"] == counts.tolist() and data["edges"] == edges.tolist()
     assert data["rows"] == len(frame) and data["column"] == "r_psfFlux"
 
@@ -190,7 +166,7 @@ def test_cli_histogram_on_its_own_local_cluster(hats_dir, objects):
     _, frame = objects
     proc = run("histogram", str(hats_dir), "--column", "g_psfFlux", "--bins", "9", "--json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["counts"] == numpy_hist(frame.g_psfFlux, 9)[0].tolist()
+    assert json.loads(proc.stdout)["counts"] == numpy_histogram(frame.g_psfFlux, 9)[0].tolist()
     assert proc.stderr.strip() == ""  # the cluster's own logging stays quiet
 
 
@@ -204,7 +180,7 @@ def test_cli_histogram_errors(hats_dir):
 
 
 def test_unreachable_scheduler_is_a_cluster_error():
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
         with dask_client(f"tcp://127.0.0.1:{port}", timeout=2):
             pass
@@ -238,7 +214,7 @@ def test_columns_stay_on_the_workers_between_histograms(hats_dir, objects, local
     assert key[1] == "g_apFlux" and nbytes == 8 * len(frame)
     again = hats_histogram(hats_dir, "g_apFlux", local_client, bins=33, log=True)  # no re-read: same arrays
     assert kept[key][0] is futures
-    np.testing.assert_array_equal(again.counts, numpy_hist(frame.g_apFlux, 33, log=True)[0])
+    np.testing.assert_array_equal(again.counts, numpy_histogram(frame.g_apFlux, 33, log=True)[0])
     monkeypatch.setattr(hats, "MAX_PERSISTED_BYTES", nbytes)  # room for one column: the older goes
     hats_histogram(hats_dir, "r_apFlux", local_client, bins=5)
     assert [k[1] for k in hats._persisted[local_client.id]] == ["r_apFlux"]

@@ -12,19 +12,17 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from serve_helpers import REPO_ROOT, free_port, http_get, running_server
+from browser.pagekit import CHROMIUM, chromium
+from serve_helpers import REPO_ROOT, free_port, http_get, running_server, stop_process_group
 
 CONF = REPO_ROOT / "docs" / "nginx.conf"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+SERVER_START_S = 480  # a server's first session on a busy two-core machine (as the browser tests allow)
 
 
 def _nginx() -> str:
@@ -61,8 +59,9 @@ def proxied(sample_gen3, tmp_path_factory):
     work = tmp_path_factory.mktemp("nginx")
     port = free_port()
     origin = [f"127.0.0.1:{port}"]
-    with running_server(str(sample_gen3), work / "a.log", allow_websocket_origin=origin) as a, \
-            running_server(str(sample_gen3), work / "b.log", allow_websocket_origin=origin) as b:
+    patient = dict(timeout=SERVER_START_S, probe_timeout=SERVER_START_S)  # one probe at a time: see running_server
+    with running_server(str(sample_gen3), work / "a.log", allow_websocket_origin=origin, **patient) as a, \
+            running_server(str(sample_gen3), work / "b.log", allow_websocket_origin=origin, **patient) as b:
         conf = work / "nginx.conf"
         conf.write_text(nginx_config(port, [a.port, b.port], work))
         check = subprocess.run([exe, "-t", "-p", str(work), "-c", str(conf)], capture_output=True, text=True)
@@ -81,12 +80,7 @@ def proxied(sample_gen3, tmp_path_factory):
                     time.sleep(0.2)
             yield port, [a.port, b.port]
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+            stop_process_group(proc)
 
 
 def _backend(port: int, route: str | None) -> tuple[str, dict[str, str]]:
@@ -123,31 +117,25 @@ def test_a_new_browser_is_given_its_route(proxied):
 def test_the_page_works_through_the_proxy_in_chromium(proxied):
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing (scripts/setup.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
     port, backends = proxied
     # one route that lands on each backend: both processes serve a working page through nginx
     by_backend: dict[str, str] = {}
     for i in range(40):
         by_backend.setdefault(_backend(port, f"r{i}")[0], f"r{i}")
     assert len(by_backend) == 2
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            for route in by_backend.values():
-                context = browser.new_context(viewport={"width": 1400, "height": 1200})
-                context.add_cookies([{"name": "explorer_route", "value": route, "domain": "127.0.0.1",
-                                      "path": "/"}])
-                page = context.new_page()
-                errors: list[str] = []
-                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
-                page.goto(f"http://127.0.0.1:{port}/explorer?kind=coadd&tract=3829")
-                page.wait_for_selector(".image-title", timeout=60_000)
-                deadline = time.time() + 60
-                while "tract 3829" not in _text(page, ".image-title") and time.time() < deadline:
-                    page.wait_for_timeout(250)
-                assert "tract 3829" in _text(page, ".image-title")
-                assert errors == []
-                context.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for route in by_backend.values():
+            context = browser.new_context(viewport={"width": 1400, "height": 1200})
+            context.add_cookies([{"name": "explorer_route", "value": route, "domain": "127.0.0.1",
+                                  "path": "/"}])
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            page.goto(f"http://127.0.0.1:{port}/explorer?kind=coadd&tract=3829")
+            page.wait_for_selector(".image-title", timeout=60_000)
+            deadline = time.time() + 60
+            while "tract 3829" not in _text(page, ".image-title") and time.time() < deadline:
+                page.wait_for_timeout(250)
+            assert "tract 3829" in _text(page, ".image-title")
+            assert errors == []
+            context.close()

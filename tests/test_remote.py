@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
+from browser.pagekit import JS_PLOT_TITLE, chromium, require_browser
 from remote_helpers import (
     ButlerServer,
     FileServer,
@@ -20,6 +23,7 @@ from remote_helpers import (
     remote_sample,
     server_config,
 )
+from serve_helpers import running_server
 
 from explorer.cli import main
 
@@ -491,19 +495,24 @@ def test_session_token_sources(monkeypatch):
 
 
 # ----- the page in a real browser, against the URL ---------------------------------------------------
+@contextmanager
+def _explorer_in_chromium(remote, tmp_path: Path, monkeypatch) -> Iterator[tuple]:
+    """``(server, page)``: the explorer served on the Butler server's URL (the token in its
+    environment, its spool in ``tmp_path``) and a Chromium page; both stopped on exit."""
+    require_browser()
+    monkeypatch.setenv("BUTLER_RUBIN_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("REPO_EXPLORER_REMOTE_SPOOL", str(tmp_path / "spool"))
+    with running_server(remote.url, tmp_path / "serve.log", timeout=600, probe_timeout=600) as server, \
+            chromium() as browser:
+        yield server, browser.new_page()
+
+
 @pytest.mark.browser
 def test_page_over_url_and_a_refusing_file_server(remote, manifest, tmp_path, monkeypatch):
     """The served page opens the Butler server URL and shows the calexp; when the file server
     starts refusing (403), switching to another calexp says so on the page, which keeps working."""
     from urllib.parse import urlencode
 
-    playwright = pytest.importorskip("playwright.sync_api")
-    from remote_helpers import serve_explorer
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium not installed")
-    monkeypatch.setenv("BUTLER_RUBIN_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("REPO_EXPLORER_REMOTE_SPOOL", str(tmp_path / "spool"))
     monkeypatch.setenv("REPO_EXPLORER_HTTP_RETRIES", "0")
     first, second = manifest["calexps"][0], manifest["calexps"][4]
 
@@ -512,54 +521,28 @@ def test_page_over_url_and_a_refusing_file_server(remote, manifest, tmp_path, mo
                  "detector": entry["detector"]}
         return f"http://127.0.0.1:{port}/explorer?{urlencode(query)}"
 
-    with serve_explorer(remote.url, tmp_path / "serve.log") as server:
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            try:
-                page = browser.new_page()
-                page.goto(page_url(server.port, first), timeout=120_000)
-                title = page.locator(".image-title").first
-                title.wait_for(timeout=120_000)
-                # (locators pierce the shadow roots Panel renders panes in; document.querySelector does not)
-                page.locator(".image-title", has_text=f"visit {first['visit']} ").first.wait_for(timeout=300_000)
-                assert "image-missing" not in title.inner_html()
-                assert not page.locator(".explorer-error").first.is_visible()
-                assert page.locator(".sky-plot").first.is_visible()
-                assert TOKEN not in page.content()
+    with _explorer_in_chromium(remote, tmp_path, monkeypatch) as (server, page):
+        try:
+            page.goto(page_url(server.port, first), timeout=120_000)
+            title = page.locator(".image-title").first
+            title.wait_for(timeout=120_000)
+            # (locators pierce the shadow roots Panel renders panes in; document.querySelector does not)
+            page.locator(".image-title", has_text=f"visit {first['visit']} ").first.wait_for(timeout=300_000)
+            assert "image-missing" not in title.inner_html()
+            assert not page.locator(".explorer-error").first.is_visible()
+            assert page.locator(".sky-plot").first.is_visible()
+            assert TOKEN not in page.content()
 
-                remote.files.set_mode("403")
-                page.goto(page_url(server.port, second), timeout=120_000)
-                # said where the image is, or in the page's problem banner when the header was already
-                # fetched and only the pixels are refused (the image then reads "cannot render")
-                page.locator(".image-title, .explorer-error", has_text="403").first.wait_for(timeout=300_000)
-                assert page.locator(".sky-plot").first.is_visible()
-                assert TOKEN not in page.content()
-            finally:
-                remote.files.set_mode("ok")
-                browser.close()
+            remote.files.set_mode("403")
+            page.goto(page_url(server.port, second), timeout=120_000)
+            # said where the image is, or in the page's problem banner when the header was already
+            # fetched and only the pixels are refused (the image then reads "cannot render")
+            page.locator(".image-title, .explorer-error", has_text="403").first.wait_for(timeout=300_000)
+            assert page.locator(".sky-plot").first.is_visible()
+            assert TOKEN not in page.content()
+        finally:
+            remote.files.set_mode("ok")
         assert TOKEN not in server.log()
-
-
-JS_IMAGE_TITLE = """
-() => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found !== null) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.below && m.below.length && m.below[0].axis_label === "x (parent pixels)") {
-      found = (m.title && m.title.text) || "";
-      return;
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return found;
-}
-"""
 
 
 def test_page_shows_fetch_progress_then_the_image(remote, manifest, tmp_path, monkeypatch):
@@ -567,14 +550,7 @@ def test_page_shows_fetch_progress_then_the_image(remote, manifest, tmp_path, mo
     updated while it runs, then draws the image and hides the line."""
     from urllib.parse import quote, urlencode
 
-    playwright = pytest.importorskip("playwright.sync_api")
-    from remote_helpers import serve_explorer
-
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("Debian chromium not installed")
-    monkeypatch.setenv("BUTLER_RUBIN_ACCESS_TOKEN", TOKEN)
-    monkeypatch.setenv("REPO_EXPLORER_REMOTE_SPOOL", str(tmp_path / "spool"))
-    with serve_explorer(remote.url, tmp_path / "serve.log") as server:
+    with _explorer_in_chromium(remote, tmp_path, monkeypatch) as (server, page):
         # a calexp whose pixels nobody fetched yet (the first page may have read the default one's)
         def big(rng: str) -> bool:  # a plane's data, not headers or archive tables
             first, _, last = rng[6:].partition("-")
@@ -587,31 +563,25 @@ def test_page_shows_fetch_progress_then_the_image(remote, manifest, tmp_path, mo
         query = {"repo": remote.url, "kind": "calexp", "band": entry["band"], "visit": entry["visit"],
                  "detector": entry["detector"]}
         remote.files.set_pace(rate=40_000)  # ~1 MB planes: some 20 s each
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            try:
-                page = browser.new_page()
-                page.goto(f"http://127.0.0.1:{server.port}/explorer?{urlencode(query)}", timeout=120_000)
-                line = page.locator(".fetch-progress", has_text="MB from 127.0.0.1").first
-                line.wait_for(timeout=120_000)
-                first = line.inner_text()
-                assert first.startswith("fetching calexp_") and " of " in first, first
-                seen = {first}
-                for _ in range(100):  # updated from the fetch while it runs
-                    if page.locator(".fetch-progress", has_text="MB from").count():
-                        seen.add(page.locator(".fetch-progress").first.inner_text())
-                    if len(seen) > 1:
-                        break
-                    page.wait_for_timeout(300)
-                assert len(seen) > 1, seen
-                # then the image: the placeholder's title goes, the line with it
-                page.wait_for_function(f"() => {{ const t = ({JS_IMAGE_TITLE})(); "
-                                       "return t !== null && !t.includes('fetching'); }", timeout=120_000)
-                page.locator(".fetch-progress", has_text="MB").first.wait_for(state="hidden", timeout=60_000)
-                assert page.locator(".image-title", has_text=f"visit {entry['visit']} ").first.is_visible()
-                assert not page.locator(".explorer-error").first.is_visible()
-            finally:
-                remote.files.set_pace()
-                browser.close()
+        try:
+            page.goto(f"http://127.0.0.1:{server.port}/explorer?{urlencode(query)}", timeout=120_000)
+            line = page.locator(".fetch-progress", has_text="MB from 127.0.0.1").first
+            line.wait_for(timeout=120_000)
+            first = line.inner_text()
+            assert first.startswith("fetching calexp_") and " of " in first, first
+            seen = {first}
+            for _ in range(100):  # updated from the fetch while it runs
+                if page.locator(".fetch-progress", has_text="MB from").count():
+                    seen.add(page.locator(".fetch-progress").first.inner_text())
+                if len(seen) > 1:
+                    break
+                page.wait_for_timeout(300)
+            assert len(seen) > 1, seen
+            # then the image: the placeholder's title goes, the line with it
+            page.wait_for_function(f"() => {{ const t = ({JS_PLOT_TITLE})('x (parent pixels)'); "
+                                   "return t !== null && !t.includes('fetching'); }", timeout=120_000)
+            page.locator(".fetch-progress", has_text="MB").first.wait_for(state="hidden", timeout=60_000)
+            assert page.locator(".image-title", has_text=f"visit {entry['visit']} ").first.is_visible()
+            assert not page.locator(".explorer-error").first.is_visible()
+        finally:
+            remote.files.set_pace()

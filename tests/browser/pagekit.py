@@ -8,34 +8,13 @@ from __future__ import annotations
 
 import socket
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, Iterator
 
 CHROMIUM = "/usr/bin/chromium"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
-
-# data -> page coordinates for the Bokeh plot whose x-axis has a given label
-JS_PLOT_GEOMETRY = """
-(xlabel) => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.x_range && m.y_range && v.frame && m.below && m.below.length && m.below[0].axis_label === xlabel) {
-      const r = v.canvas_view.el.getBoundingClientRect();
-      found = {x0: m.x_range.start, x1: m.x_range.end, y0: m.y_range.start, y1: m.y_range.end,
-               left: r.left + v.frame.bbox.left, top: r.top + v.frame.bbox.top,
-               width: v.frame.bbox.width, height: v.frame.bbox.height};
-      return;
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return found;
-}
-"""
 
 # the frame a Bokeh plot (found by its x label) shows, whichever way it travelled: an ``ImageRGBA``
 # glyph (raw RGBA) or an ``ImageURL`` glyph (a PNG or WebP data URL, enlarged ``k`` times for the
@@ -183,3 +162,170 @@ class Page:
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+
+# ----- the Bokeh document, read by the tests' JavaScript -------------------------------------------
+# A browser test finds a plot by its x-axis label and reads what it draws. The walk is written once
+# here; the ``JS_*`` page functions below are built on it with :func:`js_on_plot`.
+
+# JS: the views of the Bokeh plots whose x-axis has a given label, in the order of ``Bokeh.index``
+JS_PLOT_VIEWS_FN = """
+function plotViews(xlabel) {
+  const seen = new Set(), out = [];
+  function walk(v) {
+    if (!v || seen.has(v)) return;
+    seen.add(v);
+    const m = v.model;
+    if (m && m.below && m.below.length && m.below[0].axis_label === xlabel && v.renderer_views) {
+      out.push(v);
+      return;
+    }
+    for (const c of (v.child_views || [])) walk(c);
+  }
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  return out;
+}
+"""
+
+
+def js_on_plot(body: str, params: str = "xlabel") -> str:
+    """A page function ``(params) => ...`` that runs ``body`` (JavaScript seeing ``v``, a plot's view,
+    ``m``, its model) on each plot whose x-axis is labelled ``xlabel`` (a name in
+    ``params``) until ``body`` returns something (not null or undefined); null when none does."""
+    return f"""({params}) => {{
+{JS_PLOT_VIEWS_FN}
+  for (const v of plotViews(xlabel)) {{
+    const m = v.model;
+    const found = (() => {{ {body} }})();
+    if (found !== null && found !== undefined) return found;
+  }}
+  return null;
+}}"""
+
+
+# data -> page coordinates for the Bokeh plot whose x-axis has a given label (what Page.plot reads)
+JS_PLOT_GEOMETRY = js_on_plot("""
+    if (!(m.x_range && m.y_range && v.frame)) return null;
+    const r = v.canvas_view.el.getBoundingClientRect();
+    return {x0: m.x_range.start, x1: m.x_range.end, y0: m.y_range.start, y1: m.y_range.end,
+            left: r.left + v.frame.bbox.left, top: r.top + v.frame.bbox.top,
+            width: v.frame.bbox.width, height: v.frame.bbox.height};
+""")
+
+# the title of the plot with a given x label ("" when it has none)
+JS_PLOT_TITLE = js_on_plot('return (m.title && m.title.text) || "";')
+
+# ([xlabel, color]): the vertices of the lines of a given colour on the plot with a given x label
+JS_PLOT_LINES = js_on_plot("""
+    const out = [];
+    for (const rv of v.renderer_views.values()) {
+      const g = rv.model.glyph;
+      if (!g || !("line_color" in g)) continue;
+      const lc = g.line_color;
+      const c = (lc && typeof lc === "object" && "value" in lc) ? lc.value : lc;
+      if (String(c).toLowerCase() !== color) continue;
+      const d = rv.model.data_source.data;
+      const xs = d.xs || [], ys = d.ys || [];
+      for (let k = 0; k < xs.length; k++) out.push([Array.from(xs[k]), Array.from(ys[k])]);
+    }
+    return out;
+""", params="[xlabel, color]")
+
+# the y scale, the y range and the number of bars (positive tops) of the plot with a given x label
+JS_PLOT_BARS = js_on_plot("""
+    if (!m.y_scale) return null;
+    let bars = 0;
+    for (const r of m.renderers) {
+      const d = r.data_source && r.data_source.data;
+      if (d && d.top) bars += Array.from(d.top).filter(t => Number.isFinite(t) && t > 0).length;
+    }
+    return {scale: m.y_scale.type, bars: bars, y0: m.y_range.start, y1: m.y_range.end};
+""")
+
+# ([xlabel, toolType]): make the plot's toolbar tool of that type active; false when there is none
+JS_ACTIVATE_TOOL = js_on_plot("""
+    if (!m.toolbar) return null;
+    const tool = m.toolbar.tools.find(t => (t.type || t.constructor.__name__) === toolType
+                                           || t.constructor.__name__ === toolType);
+    if (!tool) return false;
+    tool.active = true;
+    return true;
+""", params="[xlabel, toolType]")
+
+# the y-axis labels of the plots of the first root view that has any
+JS_Y_LABELS = """
+() => {
+  for (const v of Object.values(Bokeh.index)) {
+    const out = [];
+    (function walk(w) {
+      if (w.model && w.model.left && w.model.left.length) out.push(w.model.left[0].axis_label);
+      for (const c of (w.child_views || [])) walk(c);
+    })(v);
+    if (out.length) return out;
+  }
+  return [];
+}
+"""
+
+
+# ----- Chromium and pages ------------------------------------------------------------------------
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def require_browser() -> None:
+    """Skip the test when Debian's Chromium or playwright is missing; fail instead in CI
+    (``REPO_EXPLORER_REQUIRE_BROWSER=1``), where a missing browser is a broken setup."""
+    import os
+
+    import pytest
+
+    required = os.environ.get("REPO_EXPLORER_REQUIRE_BROWSER") == "1"
+    if not os.path.exists(CHROMIUM):
+        if required:
+            pytest.fail(f"{CHROMIUM} is missing and REPO_EXPLORER_REQUIRE_BROWSER=1 (scripts/setup.sh installs it)")
+        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
+    if required:
+        import playwright.sync_api  # noqa: F401 - fails loudly in CI
+    pytest.importorskip("playwright.sync_api")
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium, headless (the flags of DEVELOPERS.md), driven by playwright's sync API;
+    closed on exit."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def page_opener(browser, base_url: str, page_class: type[Page] = Page) -> Iterator[Callable[..., Page]]:
+    """``opener(query='') -> page_class`` on ``base_url + query``; every page opened is closed on exit."""
+    pages: list[Page] = []
+
+    def opener(query: str = "") -> Page:
+        p = page_class(browser, base_url + query)
+        pages.append(p)
+        return p
+
+    try:
+        yield opener
+    finally:
+        for p in pages:
+            p.page.close()
+
+
+def int_attr(p: Page, cls: str, name: str) -> int | None:
+    """The integer a page element (CSS class ``cls``, e.g. a caption's ``data-rows``) carries in
+    attribute ``name``; None while there is no such element or attribute."""
+    loc = p.page.locator(f".{cls}")
+    if not loc.count():
+        return None
+    value = loc.first.get_attribute(name)
+    return None if value is None else int(value)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from pagekit import Page
+from pagekit import JS_ACTIVATE_TOOL, JS_Y_LABELS, Page
+from pagekit import int_attr as caption_attr
 
 pytestmark = pytest.mark.browser
 # every GlyphRenderer's data source, as {glyph type, x values, y values, image sums}
@@ -34,29 +35,6 @@ JS_SOURCES = """
 }
 """
 
-# (x0, x1) of the plot whose x-axis has this label; and its toolbar's tool of a type made active
-JS_ACTIVATE = """
-([xlabel, toolType]) => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.toolbar && m.below && m.below.length && m.below[0].axis_label === xlabel) { found = m; return; }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  if (!found) return false;
-  const tool = found.toolbar.tools.find(t => (t.type || t.constructor.__name__) === toolType
-                                             || t.constructor.__name__ === toolType);
-  if (!tool) return false;
-  tool.active = true;
-  return true;
-}
-"""
-
-
 def reference_rows(repo, query: dict | None = None):
     """The rows the page's table starts from, computed in this process by the same state."""
     from explorer.app.tools.rows import catalog_rows
@@ -67,14 +45,6 @@ def reference_rows(repo, query: dict | None = None):
     if query:
         st.apply_query(query)
     return st, catalog_rows(st)
-
-
-def caption_attr(p: Page, cls: str, attr: str):
-    loc = p.page.locator(f".{cls}")
-    if not loc.count():
-        return None
-    value = loc.first.get_attribute(attr)
-    return None if value is None else int(value)
 
 
 def cells(p: Page, field: str) -> list[str]:
@@ -157,7 +127,7 @@ def test_box_selection_on_the_image_filters_the_table(open_page, server):
     y0, y1 = _gap_edges(rows["y"].to_numpy(), 0.1, 0.8, 6 * per_px)
     inside = in_box(rows["x"].to_numpy(), rows["y"].to_numpy(), (x0, y0, x1, y1))
     assert 0 < inside.sum() < len(rows)
-    assert p.page.evaluate(JS_ACTIVATE, ["x (parent pixels)", "BoxSelectTool"])
+    assert p.page.evaluate(JS_ACTIVATE_TOOL, ["x (parent pixels)", "BoxSelectTool"])
     a, b = p.to_page("x (parent pixels)", x0, y0), p.to_page("x (parent pixels)", x1, y1)
     p.page.mouse.move(*a)
     p.page.mouse.down()
@@ -192,7 +162,7 @@ def test_histogram_range_filters_the_table(open_page, server):
     p.wait_for(lambda: p.plot(label), "the histogram")
     lo, hi = _gap_edges(np.asarray(values), 0.3, 0.9, 0.01)
     inside = in_range(rows[column].to_numpy(), (lo, hi), log=True)
-    assert p.page.evaluate(JS_ACTIVATE, [label, "BoxSelectTool"])
+    assert p.page.evaluate(JS_ACTIVATE_TOOL, [label, "BoxSelectTool"])
     g = p.plot(label)
     a = p.to_page(label, lo, g["y0"] + 0.3 * (g["y1"] - g["y0"]))
     b = p.to_page(label, hi, g["y0"] + 0.6 * (g["y1"] - g["y0"]))
@@ -221,9 +191,7 @@ def test_colour_magnitude_diagram_in_two_clicks(open_page, server):
     p.page.locator(".scatter-cmd button").click()
     g = p.wait_for(lambda: p.plot("g - r (AB mag)"), "the colour-magnitude diagram")
     assert g["y0"] > g["y1"]  # magnitudes: brighter up
-    ylabel = p.page.evaluate("""() => { for (const v of Object.values(Bokeh.index)) { const out = [];
-        (function walk(w) { if (w.model && w.model.left && w.model.left.length) out.push(w.model.left[0].axis_label);
-          for (const c of (w.child_views || [])) walk(c); })(v); if (out.length) return out; } return []; }""")
+    ylabel = p.page.evaluate(JS_Y_LABELS)
     assert "r_psfFlux (AB mag)" in ylabel
     assert caption_attr(p, "scatter-caption", "data-points") == n
     want = sorted(colour[np.isfinite(colour) & np.isfinite(mag)])

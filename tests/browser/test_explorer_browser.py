@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pagekit import ARTIFACTS, JS_PLOT_GEOMETRY, REPO_ROOT, Page  # noqa: F401
+from pagekit import ARTIFACTS, JS_PLOT_BARS, JS_PLOT_GEOMETRY, REPO_ROOT, Page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -171,44 +171,20 @@ def test_bad_repository_path_shows_an_error_and_the_page_stays_usable(open_page)
 
 
 # ----- issue 11: page defects -------------------------------------------------------------------
-# the y scale and the bars of the Bokeh plot whose x-axis has a given label
-JS_BARS = """
-(xlabel) => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.y_scale && m.below && m.below.length && m.below[0].axis_label === xlabel) {
-      let bars = 0, tops = [];
-      for (const r of m.renderers) {
-        const d = r.data_source && r.data_source.data;
-        if (d && d.top) { tops = Array.from(d.top); bars += tops.filter(t => Number.isFinite(t) && t > 0).length; }
-      }
-      found = {scale: m.y_scale.type, bars: bars, y0: m.y_range.start, y1: m.y_range.end};
-      return;
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return found;
-}
-"""
-
-
 def test_log_count_axis_draws_bars_on_a_log_axis(open_page):
     """Issue 11 item 1: the log count axis left a linear axis, no bars, and "nonexistent field
     'bottom'" errors in the console."""
     p = open_page()
     label = "log10(ext_photometryKron_KronFlux_instFlux)"
-    linear = p.wait_for(lambda: (lambda b: b if b and b["bars"] else None)(p.page.evaluate(JS_BARS, label)),
-                        "the linear histogram")
+
+    def bars():
+        return p.page.evaluate(JS_PLOT_BARS, label)
+
+    linear = p.wait_for(lambda: (lambda b: b if b and b["bars"] else None)(bars()), "the linear histogram")
     assert linear["scale"] == "LinearScale"
     p.page.locator(".w-logy input").first.click()
-    log = p.wait_for(lambda: (lambda b: b if b and b["scale"] == "LogScale" else None)(p.page.evaluate(JS_BARS, label)),
-                     "a log count axis")
-    p.wait_for(lambda: p.page.evaluate(JS_BARS, label)["bars"] > 0, "bars on the log axis")
+    log = p.wait_for(lambda: (lambda b: b if b and b["scale"] == "LogScale" else None)(bars()), "a log count axis")
+    p.wait_for(lambda: bars()["bars"] > 0, "bars on the log axis")
     assert log["y0"] > 0  # a log axis starts above zero
     p.page.wait_for_timeout(800)
     p.shot("11-log-count-axis")
@@ -216,8 +192,8 @@ def test_log_count_axis_draws_bars_on_a_log_axis(open_page):
     assert p.errors == []
     # and back: a linear axis with the same bars
     p.page.locator(".w-logy input").first.click()
-    p.wait_for(lambda: p.page.evaluate(JS_BARS, label)["scale"] == "LinearScale", "the linear axis again")
-    assert p.page.evaluate(JS_BARS, label)["bars"] == linear["bars"]
+    p.wait_for(lambda: bars()["scale"] == "LinearScale", "the linear axis again")
+    assert bars()["bars"] == linear["bars"]
 
 
 def test_a_refused_path_toasts_once_and_keeps_what_was_typed(open_page, server):

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from pagekit import Page
+from pagekit import int_attr as attr
 
 pytestmark = pytest.mark.browser
 
@@ -37,14 +38,6 @@ def truth(server):
     inside = _separation_deg(cone.ra, cone.dec, frame["coord_ra"].to_numpy(float),
                              frame["coord_dec"].to_numpy(float)) * 3600 <= cone.radius_arcsec
     return repo / manifest["hats"]["object"], frame[inside]
-
-
-def attr(p: Page, cls: str, name: str):
-    loc = p.page.locator(f".{cls}")
-    if not loc.count():
-        return None
-    value = loc.first.get_attribute(name)
-    return None if value is None else int(value)
 
 
 def show(p: Page, selector: str, card_title: str) -> None:

@@ -12,47 +12,12 @@ import time
 
 import numpy as np
 import pytest
-from pagekit import ARTIFACTS, JS_PLOT_IMAGE, Page  # noqa: F401
+from pagekit import ARTIFACTS, JS_PLOT_IMAGE, JS_PLOT_LINES, Page  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
 IMAGE_X = "x (parent pixels)"
 RGB_X = "x (parent pixels) [rgb]"
-
-# JS_PLOT_IMAGE (pagekit): the image a Bokeh plot (found by its x label) shows, shape and per-channel
-# means, whichever way the frame travelled (raw RGBA or a PNG/WebP data URL)
-
-# the vertices of the lines of a given colour on the plot with a given x label
-JS_LINES = """
-([xlabel, color]) => {
-  const seen = new Set();
-  let found = null;
-  function walk(v) {
-    if (!v || seen.has(v) || found) return;
-    seen.add(v);
-    const m = v.model;
-    if (m && m.below && m.below.length && m.below[0].axis_label === xlabel && v.renderer_views) {
-      const out = [];
-      for (const rv of v.renderer_views.values()) {
-        const g = rv.model.glyph;
-        if (!g || !("line_color" in g)) continue;
-        const lc = g.line_color;
-        const c = (lc && typeof lc === "object" && "value" in lc) ? lc.value : lc;
-        if (String(c).toLowerCase() !== color) continue;
-        const d = rv.model.data_source.data;
-        const xs = d.xs || [], ys = d.ys || [];
-        for (let k = 0; k < xs.length; k++) out.push([Array.from(xs[k]), Array.from(ys[k])]);
-      }
-      found = out;
-      return;
-    }
-    for (const c of (v.child_views || [])) walk(c);
-  }
-  for (const v of Object.values(Bokeh.index)) walk(v);
-  return found;
-}
-"""
-
 
 def _exposure(repo, tract=3828, patch="3,3", band="g"):
     """The coadd the page shows first, read by the explorer's own reader (the source of truth)."""
@@ -198,7 +163,7 @@ def test_regions_imported_onto_the_image_and_drawn_ones_exported(open_page, serv
     p = open_page()
     p.open_card("regions")
     p.page.locator(".regions-import input[type=file]").first.set_input_files(str(reg))
-    lines = p.wait_for(lambda: p.page.evaluate(JS_LINES, [IMAGE_X, "#ff3fd2"]), "the imported circle", timeout=90)
+    lines = p.wait_for(lambda: p.page.evaluate(JS_PLOT_LINES, [IMAGE_X, "#ff3fd2"]), "the imported circle", timeout=90)
     assert len(lines) == 1
     xs, ys = np.asarray(lines[0][0]), np.asarray(lines[0][1])
     # drawn where its sky centre maps on this image, with its sky radius

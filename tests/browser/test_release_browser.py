@@ -10,12 +10,11 @@ release-*.png.
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import numpy as np
 import pytest
-from pagekit import ARTIFACTS, CHROMIUM, Page
+from pagekit import ARTIFACTS, Page, chromium, page_opener, require_browser
 from serve_helpers import running_server
 
 from explorer.app.tools.cells import GRID_COLOR, MISSING_COLOR
@@ -72,9 +71,7 @@ class ReleasePage(Page):
 @pytest.fixture(scope="module", params=["dp1", "dp2"])
 def release(request, tmp_path_factory):
     """``{"name", "repo", "manifest", "url"}``: a release sample served by its own explorer."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (scripts/setup.sh installs it)")
-    pytest.importorskip("playwright.sync_api")
+    require_browser()
     from explorer.sample import make_sample
 
     name = request.param
@@ -87,33 +84,18 @@ def release(request, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def chromium():
+def own_chromium():
     """Debian's Chromium for this module (its own: the shared ``browser`` fixture would start the
     DC2 server this module does not use)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+    require_browser()
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
-def open_release(chromium, release):
-    pages = []
-
-    def opener(query: str = "") -> Page:
-        p = ReleasePage(_Patient(chromium), release["url"] + query)
-        pages.append(p)
-        return p
-
-    yield opener
-    for p in pages:
-        p.page.close()
+def open_release(own_chromium, release):
+    with page_opener(_Patient(own_chromium), release["url"], ReleasePage) as opener:
+        yield opener
 
 
 def _kind_labels(p: Page) -> list[str]:
@@ -136,6 +118,16 @@ def _open_repo(release):
     from explorer.repo import open_repo
 
     return open_repo(str(release["repo"]))
+
+
+def _visit_exposure(release, kind: str, visit: int, detector: int):
+    """The ``kind`` image of a visit's detector, read by the explorer's own reader."""
+    repo = _open_repo(release)
+    try:
+        return repo.get_exposure(kind, {"instrument": release["manifest"]["instrument"],
+                                        "visit": visit, "detector": detector})
+    finally:
+        repo.close()
 
 
 def test_default_page_names_the_kinds_as_the_release_does(open_release, release):
@@ -166,12 +158,7 @@ def test_difference_image_is_selectable_and_read(open_release, release):
                    "a difference_image in the title")
     visit, detector = int(m.group(1)), int(m.group(2))
     p.wait_for(lambda: "kind=difference" in p.page.url, "the kind in the URL")
-    repo = _open_repo(release)
-    try:
-        exposure = repo.get_exposure("difference_image", {"instrument": release["manifest"]["instrument"],
-                                                          "visit": visit, "detector": detector})
-    finally:
-        repo.close()
+    exposure = _visit_exposure(release, "difference_image", visit, detector)
     x0, y0 = exposure.info.xy0
     p.wait_for(lambda: abs(p.plot("x (parent pixels)")["x0"] - x0) < exposure.info.shape[1], "the axes on it")
     r = _hover(p, r"x (\d+) y (\d+) · value (\S+)")
@@ -191,12 +178,7 @@ def test_readout_says_approx_only_for_the_fits_approximation(open_release, relea
     m = p.wait_for(lambda: re.search(r"visit_image visit (\d+) detector (\d+)", p.text(".image-title")),
                    "a visit_image")
     visit, detector = int(m.group(1)), int(m.group(2))
-    repo = _open_repo(release)
-    try:
-        exposure = repo.get_exposure("visit_image", {"instrument": release["manifest"]["instrument"],
-                                                     "visit": visit, "detector": detector})
-    finally:
-        repo.close()
+    exposure = _visit_exposure(release, "visit_image", visit, detector)
     info = exposure.info
     if release["name"] == "dp2":  # lsst.images files carry the exact mapping
         assert info.sky_exact

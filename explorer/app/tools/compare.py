@@ -18,21 +18,21 @@ import param
 
 from ...render.exposure import render_exposure
 from ...render.resample import render_aligned
-from ...render.raster import full_range
 from ...views.image import empty_image, frame_element
-from ..base import Panel
-from ..style import message_html
+from .patch_panel import PatchPanel
 
 
 VISIT_OPTIONS = 200  # at most this many overlapping visits offered (cost follows the screen)
 B_KINDS = {"a band of the coadd": "band", "a visit (aligned)": "visit"}
 
 
-class ComparePanel(Panel):
+class ComparePanel(PatchPanel):
     """Band A beside band B of the selected patch, or beside a visit image aligned through the
     WCSs (linked pan and zoom), or blinked."""
 
     title = "Blink and compare"
+    plot_name = "the comparison"
+    no_patch_text, no_patch_css = "no coadd patch with bands to compare", "compare-empty"
     band_a = param.Selector(default=None, objects=[], allow_None=True)
     band_b = param.Selector(default=None, objects=[], allow_None=True)
     b_kind = param.Selector(default="band", objects=B_KINDS, doc="What B shows: a band, or a visit")
@@ -43,7 +43,6 @@ class ComparePanel(Panel):
     blink = param.Boolean(default=False, doc="Blink A and B in one plot")
     rate = param.Number(default=1.0, bounds=(0.2, 5.0), step=0.1, doc="Blinks per second")
     showing_b = param.Boolean(default=False, doc="While blinking: the first plot shows band B")
-    patch_key = param.Parameter(default=None)
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -193,18 +192,7 @@ class ComparePanel(Panel):
         self.showing_b = not self.showing_b
 
     # ----- the plots -------------------------------------------------------------------------------
-    @param.depends("patch_key")
-    def view(self):
-        return self.guard("the comparison", self._build, height=200)
-
-    def _build(self):
-        key = self.patch_key
-        if key is None or key[3] is None:
-            return pn.pane.HTML(message_html("no coadd patch with bands to compare", "compare-empty", "#777", 120),
-                                sizing_mode="stretch_width", height=120)
-        shape, xy0 = key[3]
-        fx, fy = full_range(shape, xy0)
-        bounds = (fx[0], fy[0], fx[1], fy[1])
+    def plot(self, fx, fy, bounds):
         st = self.state
 
         def frame(which, x_range=None, y_range=None, width=None, height=None, **_kw):

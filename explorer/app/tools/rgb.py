@@ -14,11 +14,9 @@ import panel as pn
 import param
 
 from ...bands import sorted_bands
-from ...render.raster import full_range
 from ...views.image import empty_image
 from ...views.rgb import rgb_element
-from ..base import Panel
-from ..style import message_html
+from .patch_panel import PatchPanel
 
 EXPOSURE_MEMO = 6  # exposures kept open (their pixels live in the repository's byte-bounded cache)
 
@@ -33,10 +31,12 @@ def default_bands(bands: list[str]) -> list[str]:
     return [ordered[min(k, len(ordered) - 1)] for k in range(3)]
 
 
-class RGBPanel(Panel):
+class RGBPanel(PatchPanel):
     """The colour composite of the current patch."""
 
     title = "RGB composite"
+    plot_name = "the RGB composite"
+    no_patch_text, no_patch_css = "no coadd patch with bands to combine", "rgb-empty"
     red = param.Selector(default=None, objects=[], allow_None=True)
     green = param.Selector(default=None, objects=[], allow_None=True)
     blue = param.Selector(default=None, objects=[], allow_None=True)
@@ -44,7 +44,6 @@ class RGBPanel(Panel):
                            doc="Linear stretch of the asinh (Lupton's 'stretch')")
     Q = param.Number(default=8.0, bounds=(0.0, 100.0), softbounds=(0.0, 30.0), step=0.5,
                      doc="Asinh softening (Lupton's 'Q')")
-    patch_key = param.Parameter(default=None, doc="(repo, tract, patch, shape): a change rebuilds the plot")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -108,18 +107,7 @@ class RGBPanel(Panel):
         return render_rgb(exposures, bands, x_range, y_range, width, height, stretch=self.stretch, Q=self.Q)
 
     # ----- the plot ------------------------------------------------------------------------------
-    @param.depends("patch_key")
-    def view(self):
-        return self.guard("the RGB composite", self._build, height=200)
-
-    def _build(self):
-        key = self.patch_key
-        if key is None or key[3] is None:
-            return pn.pane.HTML(message_html("no coadd patch with bands to combine", "rgb-empty", "#777", 120),
-                                sizing_mode="stretch_width", height=120)
-        (shape, xy0) = key[3]
-        fx, fy = full_range(shape, xy0)
-        bounds = (fx[0], fy[0], fx[1], fy[1])
+    def plot(self, fx, fy, bounds):
         rng = hv.streams.RangeXY(x_range=fx, y_range=fy)
         size = hv.streams.PlotSize(width=600, height=600)
         params = hv.streams.Params(self, ["red", "green", "blue", "stretch", "Q"])
