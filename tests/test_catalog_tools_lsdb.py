@@ -277,3 +277,44 @@ def test_scatter_of_the_hats_rows_on_the_workers(tools, objects, monkeypatch):
     ok = np.isfinite(mag_g) & np.isfinite(mag_r)
     assert isinstance(data, DensityGrid) and data.total == int(ok.sum()) > 10
     assert data.x_range[0] == pytest.approx(mag_g[ok].min()) and data.x_range[1] >= mag_g[ok].max()
+
+
+def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
+    """A header click (Tabulator's ``sorters``) sorts every row of the cone, not the page; the
+    header filters (``filters``) keep rows of the whole cone; paging follows both."""
+    _, df = objects
+    table = tools.table
+    table.source.value = "HATS"
+    table.hats_rows.wait(600)
+    inside = df[_in_cone(df, hats_source.view_cone(tools.state))]
+    hats = table.hats_rows
+    hats.table.sorters = [{"field": "objectId", "dir": "desc"}]  # as a click on its header sets it
+    hats.wait(600)
+    want = inside.sort_values("objectId", ascending=False)["objectId"].tolist()
+    assert list(hats.frame["objectId"]) == want[:15]
+    assert 'data-sort="objectId:desc"' in hats.caption.object
+    hats.turn(+1)
+    assert list(hats.frame["objectId"]) == want[15:30]
+    # a filter on a column chosen: the rows of the cone that pass, still sorted
+    cut = float(inside["g_psfFlux"].median())
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": cut}]
+    hats.wait(600)
+    kept = inside[inside["g_psfFlux"] >= cut].sort_values("objectId", ascending=False)
+    assert hats.rows.total == len(kept) < len(inside)
+    assert f'data-total="{len(kept)}"' in hats.caption.object and 'data-filters="1"' in hats.caption.object
+    assert list(hats.frame["objectId"]) == kept["objectId"].tolist()[:15]
+    seen = list(hats.frame["objectId"])
+    while hats.start + 15 < hats.rows.total:
+        hats.turn(+1)
+        seen += list(hats.frame["objectId"])
+    assert seen == kept["objectId"].tolist()
+    # a float column filters with >=, an integer one with =
+    assert hats.table.header_filters["g_psfFlux"]["func"] == ">="
+    assert hats.table.header_filters["objectId"]["func"] == "="
+    # a bad filter value is said, the rows shown stay
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": "bright"}]
+    assert "needs a number" in hats.caption.object
+    # back to the catalog's order, every row of the cone
+    hats.table.param.update(filters=[], sorters=[])
+    hats.wait(600)
+    assert hats.rows.total == len(inside) and hats.sort is None

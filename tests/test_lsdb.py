@@ -244,3 +244,61 @@ def test_columns_stay_on_the_workers_between_histograms(hats_dir, objects, local
     assert [k[1] for k in hats._persisted[local_client.id]] == ["r_apFlux"]
     hats.forget_columns(local_client)
     assert local_client.id not in hats._persisted
+
+
+# ----- the HATS table's rows: sorted and filtered on the workers ------------------------------
+def _cone_truth(frame, sky):
+    from explorer.compute.sources import _separation_deg
+
+    inside = _separation_deg(sky.ra, sky.dec, frame["coord_ra"].to_numpy(float),
+                             frame["coord_dec"].to_numpy(float)) * 3600 <= sky.radius_arcsec
+    return frame[inside]
+
+
+@pytest.mark.parametrize("column, ascending", [("r_psfFlux", False), ("g_psfFlux", True), ("objectId", False)])
+def test_cone_rows_sorted_on_the_workers_are_pandas(hats_dir, objects, local_client, column, ascending):
+    """Every page of the rows sorted by a column equals that page of pandas' sort of every row in
+    the cone (missing values last), pages crossing partitions included."""
+    from explorer.compute.hats import cone_rows
+
+    _, frame = objects
+    sky = SkyFilter(ra=56.6497, dec=-36.4463, radius_arcsec=900.0)
+    inside = _cone_truth(frame, sky)
+    rows = cone_rows(hats_dir, ["objectId", "g_psfFlux", "r_psfFlux"], local_client, sky=sky)
+    assert rows.total == len(inside) > 40 and sum(1 for n in rows.lengths if n) > 1
+    want = inside.sort_values(column, ascending=ascending, kind="stable", na_position="last")
+    for start in (0, 15, rows.total - 7):
+        page = rows.page(start, 15, sort=(column, ascending))
+        expect = want.iloc[start:start + 15]
+        assert len(page) == len(expect)
+        np.testing.assert_array_equal(page[column].to_numpy(float), expect[column].to_numpy(float))
+        if expect[column].is_unique:
+            assert page["objectId"].tolist() == expect["objectId"].tolist()
+        assert list(page.columns) == ["_healpix_29", "objectId", "g_psfFlux", "r_psfFlux"]
+    with pytest.raises(HatsError, match="cannot sort by 'nope'"):
+        rows.page(0, 15, sort=("nope", True))
+
+
+def test_cone_rows_filtered_on_the_workers(hats_dir, objects, local_client):
+    from explorer.compute.hats import cone_rows, row_filters
+
+    _, frame = objects
+    sky = SkyFilter(ra=56.6497, dec=-36.4463, radius_arcsec=900.0)
+    inside = _cone_truth(frame, sky)
+    rows = cone_rows(hats_dir, ["objectId", "r_psfFlux", "refExtendedness"], local_client, sky=sky)
+    cut = float(inside["r_psfFlux"].median())
+    filters = row_filters([{"field": "r_psfFlux", "type": ">=", "value": str(cut)},
+                           {"field": "refExtendedness", "type": "=", "value": 0},
+                           {"field": "objectId", "type": "=", "value": ""}])  # (an empty filter: none)
+    assert len(filters) == 2
+    kept = rows.where(filters)
+    want = inside[(inside["r_psfFlux"] >= cut) & (inside["refExtendedness"] == 0)]
+    assert 0 < kept.total == len(want) < rows.total
+    assert rows.total == len(inside)  # the cone's rows stay, for the next filter
+    page = kept.page(0, 1000, sort=("r_psfFlux", True))
+    assert sorted(page["objectId"]) == sorted(want["objectId"])
+    assert (np.diff(page["r_psfFlux"].to_numpy(float)) >= 0).all()
+    with pytest.raises(HatsError, match="needs a number"):
+        row_filters([{"field": "r_psfFlux", "type": ">=", "value": "bright"}])
+    with pytest.raises(HatsError, match="cannot filter on 'nope'"):
+        rows.where(row_filters([{"field": "nope", "type": "=", "value": 1}]))
