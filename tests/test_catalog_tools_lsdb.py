@@ -5,6 +5,7 @@ cancelled when the choice changes. The catalog table and the scatter show the HA
 within the view's cone, computed on the workers, through the panels' own widgets."""
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -318,3 +319,80 @@ def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
     hats.table.param.update(filters=[], sorters=[])
     hats.wait(600)
     assert hats.rows.total == len(inside) and hats.sort is None
+
+
+# ----- the HATS catalog in the link (URL key ``hats``), checked against the allowed roots ------------
+def test_a_link_names_the_hats_catalog_and_reopens_it(hats_dir, objects, sample_gen3, local_cluster):
+    from explorer.app.extensions import ensure_extensions
+    from explorer.state import ExplorerState
+
+    ensure_extensions()
+    _, df = objects
+    root = os.path.realpath(sample_gen3.parent)
+    st = ExplorerState(repo_roots=[root])
+    assert st.open(str(sample_gen3))
+    panel = HatsPanel(state=st)
+    panel.path.value = str(hats_dir)  # typed as an absolute path
+    panel.wait(600)
+    link = st.to_query()
+    assert link["hats"] == os.path.relpath(os.path.realpath(hats_dir), root)  # as the repository box shows paths
+    # the link opens the catalog in a new page's panel (its card opened by the link)
+    again = ExplorerState(repo_roots=[root])
+    assert again.apply_query(link) == []
+    assert again.hats_catalog == link["hats"]
+    reopened = HatsPanel(state=again)
+    assert reopened.catalog == os.path.realpath(hats_dir)
+    _check(reopened, df, "g_psfFlux")
+    assert again.to_query()["hats"] == link["hats"]
+
+
+def test_a_hats_path_outside_the_allowed_roots_is_refused(sample_gen3, tmp_path, local_cluster):
+    from explorer.app.extensions import ensure_extensions
+    from explorer.state import ExplorerState
+
+    ensure_extensions()
+    root = os.path.realpath(sample_gen3.parent)
+    outside = tmp_path / "cat"
+    outside.mkdir()
+    (outside / "hats.properties").write_text("dataproduct_type=object\n")
+    for bad, why in [(str(outside), "outside the allowed directories"), ("../../etc", "contains '..'"),
+                     ("https://example.org/hats/object", "not allowed here")]:
+        st = ExplorerState(repo_roots=[root])  # (a page of its own: one HATS panel follows it)
+        assert st.open(str(sample_gen3))
+        st.apply_query({"hats": bad})
+        panel = HatsPanel(state=st)
+        assert panel.catalog == "" and 'data-failed="1"' in panel.status.object, bad
+        assert html.escape(why) in panel.status.object and why in st.error, (bad, st.error)
+        assert "hats" not in st.to_query()  # a refused catalog is not kept in the link
+    assert hats_source._client is None  # nothing was computed
+
+
+def test_hats_locations_and_what_a_link_may_carry(sample_gen3):
+    from explorer.compute.hats import resolve_hats_location
+    from explorer.errors import PathNotAllowedError
+
+    assert resolve_hats_location("https://data.example.org/dp1/object") == ("https://data.example.org/dp1/object",) * 2
+    for secret in ("https://me:hunter2@data.example.org/object", "https://data.example.org/object?token=abc"):
+        assert resolve_hats_location(secret) == (secret, None)  # opened, never put in a link
+    with pytest.raises(PathNotAllowedError, match="not allowed here"):
+        resolve_hats_location("s3://bucket/object", [str(sample_gen3.parent)])
+    with pytest.raises(PathNotAllowedError, match="HATS catalog path"):
+        resolve_hats_location("~/object", [str(sample_gen3.parent)])
+    real = os.path.realpath(sample_gen3 / "hats")
+    assert resolve_hats_location(str(sample_gen3 / "hats"), [str(sample_gen3.parent)])[1] == \
+        os.path.relpath(real, os.path.realpath(sample_gen3.parent))
+
+
+def test_progress_of_a_job_that_finished_at_once():
+    """A warm job (its columns on the workers) reports "4 of 4" first, while the bar says "of 1"."""
+    import panel as pn
+
+    from explorer.app.tools.hats_source import show_progress
+
+    bar = pn.indicators.Progress(value=0, max=1)
+    show_progress(bar, 4, 4)
+    assert (bar.value, bar.max) == (4, 4)
+    show_progress(bar, 1, 2)  # a smaller job next
+    assert (bar.value, bar.max) == (1, 2)
+    show_progress(bar, 0, 0)
+    assert (bar.value, bar.max) == (0, 1)
