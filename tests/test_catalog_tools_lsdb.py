@@ -396,3 +396,48 @@ def test_progress_of_a_job_that_finished_at_once():
     assert (bar.value, bar.max) == (1, 2)
     show_progress(bar, 0, 0)
     assert (bar.value, bar.max) == (0, 1)
+
+
+def test_a_superseded_histogram_is_cancelled_on_the_cluster(hats_dir, objects, fresh_state, local_cluster):
+    """The page's LocalCluster is kept busy (a task per worker waiting on a distributed Event) so
+    the first histogram is still running on the cluster when the column changes: its futures are
+    cancelled and the scheduler forgets their tasks; the new column's histogram is the one shown."""
+    import operator
+    import time
+
+    from distributed import Event
+
+    from explorer.compute import hats
+
+    _, df = objects
+    client = shared_client()
+    hats.forget_columns(client)
+    gate = Event("hats-test-gate", client=client)
+    workers = list(client.scheduler_info()["workers"])
+    blockers = [client.submit(operator.methodcaller("wait", 600), gate, workers=[w], pure=False) for w in workers]
+    try:
+        panel = HatsPanel(state=fresh_state)
+        panel.path.value = str(hats_dir)
+        deadline = time.time() + 300
+        while not panel._jobs and time.time() < deadline:
+            time.sleep(0.05)
+        jobs = list(panel._jobs)
+        futures = [f for job in jobs for f in job.futures]
+        assert futures and not any(f.done() for f in futures)  # queued behind the busy workers
+        assert panel.progress.visible and panel.progress.active  # the page shows the work going on
+        panel.column.value = "r_psfFlux"  # the selection changes
+        assert all(f.status == "cancelled" for f in futures)
+        assert all(job.cancelled for job in jobs) and panel.cancelled_jobs >= len(jobs)
+        keys = [f.key for f in futures]
+
+        def left(dask_scheduler, keys):
+            return [k for k in keys if k in dask_scheduler.tasks]
+
+        while client.run_on_scheduler(left, keys=keys) and time.time() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(left, keys=keys) == []  # gone from the cluster
+    finally:
+        gate.set()
+        client.gather(blockers)
+    _check(panel, df, "r_psfFlux")
+    assert panel.result["histogram"].column == "r_psfFlux"

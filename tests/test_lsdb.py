@@ -302,3 +302,64 @@ def test_cone_rows_filtered_on_the_workers(hats_dir, objects, local_client):
         row_filters([{"field": "r_psfFlux", "type": ">=", "value": "bright"}])
     with pytest.raises(HatsError, match="cannot filter on 'nope'"):
         rows.where(row_filters([{"field": "nope", "type": "=", "value": 1}]))
+
+
+@pytest.fixture(scope="module")
+def two_worker_scheduler(tmp_path_factory):
+    """A `dask scheduler` and a `dask worker --nworkers 2` (two worker processes) started here on
+    127.0.0.1; stopped after the module."""
+    import os
+    from pathlib import Path
+
+    dask = Path(sys.executable).with_name("dask")
+    port = _free_port()
+    work = tmp_path_factory.mktemp("dask2")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    address = f"tcp://127.0.0.1:{port}"
+    with open(work / "scheduler.log", "w") as slog, open(work / "worker.log", "w") as wlog:
+        procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], cwd=work, env=env, stdout=slog, stderr=subprocess.STDOUT)]
+        try:
+            procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nworkers", "2",
+                                           "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
+                                          cwd=work, env=env, stdout=wlog, stderr=subprocess.STDOUT))
+            from distributed import Client
+
+            with Client(address, timeout=120) as c:
+                c.wait_for_workers(2, timeout=240)
+            yield address
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in reversed(procs):
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def test_the_work_spreads_over_a_second_worker_process(two_worker_scheduler, tmp_path):
+    """On a scheduler started here with two worker processes, a histogram's and a density map's
+    partition tasks run on both workers (what lets the cold figures scale with the workers), and
+    the results are still numpy's."""
+    from distributed import get_task_stream
+
+    from explorer.compute import hats
+    from explorer.sample.hats import synthetic_partitions, write_synthetic_hats
+
+    path = write_synthetic_hats(tmp_path / "survey", rows=40_000, seed=5, partition_rows=2_500)
+    frame = pd.concat([t.to_pandas() for _, _, t in synthetic_partitions(40_000, seed=5, partition_rows=2_500)])
+    with dask_client(two_worker_scheduler) as client:
+        workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+        with get_task_stream(client) as ts:
+            h = hats_histogram(path, "coord_dec", client, bins=17)
+            grid = hats_density(path, "coord_ra", "coord_dec", client, width=50, height=30)
+        hats.forget_columns(client)
+    reads = [t for t in ts.data if "column_values" in str(t["key"])]
+    densities = [t for t in ts.data if "partition_density" in str(t["key"])]
+    assert len(reads) == len(densities) == h.extra["partitions"] >= 10
+    assert {t["worker"] for t in reads} == workers  # both processes read partitions
+    assert {t["worker"] for t in densities} == workers
+    np.testing.assert_array_equal(h.counts, numpy_hist(frame["coord_dec"], 17)[0])
+    assert grid.total == len(frame)
