@@ -363,3 +363,25 @@ def test_the_work_spreads_over_a_second_worker_process(two_worker_scheduler, tmp
     assert {t["worker"] for t in densities} == workers
     np.testing.assert_array_equal(h.counts, numpy_hist(frame["coord_dec"], 17)[0])
     assert grid.total == len(frame)
+
+
+def test_cancelling_one_session_keeps_the_columns_other_sessions_share(hats_dir, objects, local_client):
+    """The columns kept on the workers serve every session: a session whose selection changes
+    while it waits on them stops waiting, but must not cancel them under another's histogram."""
+    from explorer.compute import hats
+
+    _, frame = objects
+    hats.forget_columns(local_client)
+    hats_histogram(hats_dir, "i_psfFlux", local_client, bins=5)
+    (key, (futures, _n)), = hats._persisted[local_client.id].items()
+
+    def changed_at_once(job):
+        job.cancel()
+
+    with pytest.raises(JobCancelled):
+        hats_histogram(hats_dir, "i_psfFlux", local_client, bins=7, on_job=changed_at_once)
+    assert all(f.status == "finished" for f in futures)  # still there for the other sessions
+    assert hats._persisted[local_client.id][key][0] is futures
+    again = hats_histogram(hats_dir, "i_psfFlux", local_client, bins=9)
+    np.testing.assert_array_equal(again.counts, numpy_hist(frame["i_psfFlux"], 9)[0])
+    hats.forget_columns(local_client)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import ExplorerError
-from .cluster import PartitionJob
+from .cluster import JobCancelled, PartitionJob
 from .density import DensityGrid
 from .histogram import (
     HistogramResult,
@@ -157,14 +157,17 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
             hit = None
     if hit is None:
         futures = client.compute([dask.delayed(kernels.column_values)(p, column) for p in _partitions(catalog)])
-    job = PartitionJob.of_futures(client, futures, f"reading {column}")
+    # kept columns are shared by every session of the process: cancelling one session's wait must
+    # not cancel them (other sessions' histograms depend on them)
+    job = PartitionJob.of_futures(client, futures, f"reading {column}", own=hit is None)
     if on_job:
         on_job(job)
     try:
         job.result(progress)
-    except BaseException:
-        with _persisted_lock:
-            _persisted.get(client.id, {}).pop(key, None)
+    except BaseException as exc:
+        if hit is None or not isinstance(exc, JobCancelled):
+            with _persisted_lock:
+                _persisted.get(client.id, {}).pop(key, None)
         raise
     if hit is None:
         nbytes = 8 * int(sum(client.gather(client.map(len, futures))))
