@@ -170,82 +170,6 @@ def test_bad_column_and_path(hats_dir, tmp_path):
         open_hats(tmp_path, ["x"])
 
 
-# ----- the command, against a scheduler started here -------------------------------------------
-def run(*args):
-    return subprocess.run([sys.executable, "-m", "explorer.cli", *args], capture_output=True, text=True, timeout=300)
-
-
-def test_cli_histogram_on_an_existing_scheduler(hats_dir, objects, scheduler):
-    _, frame = objects
-    proc = run("histogram", str(hats_dir), "--column", "r_psfFlux", "--bins", "21", "--log",
-               "--dask-scheduler", scheduler, "--json")
-    assert proc.returncode == 0, proc.stderr
-    data = json.loads(proc.stdout)
-    counts, edges = numpy_hist(frame.r_psfFlux, 21, log=True)
-    assert data["counts"] == counts.tolist() and data["edges"] == edges.tolist()
-    assert data["rows"] == len(frame) and data["column"] == "r_psfFlux"
-
-
-def test_cli_histogram_on_its_own_local_cluster(hats_dir, objects):
-    _, frame = objects
-    proc = run("histogram", str(hats_dir), "--column", "g_psfFlux", "--bins", "9", "--json")
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["counts"] == numpy_hist(frame.g_psfFlux, 9)[0].tolist()
-    assert proc.stderr.strip() == ""  # the cluster's own logging stays quiet
-
-
-def test_cli_histogram_errors(hats_dir):
-    for args, needle in [(["--column", "nope"], "'nope'"),
-                         (["--column", "r_psfFlux", "--data-id", "tract=1"], "--data-id"),
-                         (["--column", "r_psfFlux", "--dask-scheduler", "not an address"], "scheduler address")]:
-        proc = run("histogram", str(hats_dir), *args)
-        assert proc.returncode == 2, proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr
-
-
-def test_unreachable_scheduler_is_a_cluster_error():
-    port = _free_port()  # nothing listens there
-    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
-        with dask_client(f"tcp://127.0.0.1:{port}", timeout=2):
-            pass
-
-
-def test_write_hats_catalog_on_a_given_client_and_its_errors(objects, local_client, tmp_path):
-    import lsdb
-
-    from explorer.sample.hats import HatsWriteError, write_hats_catalog
-
-    paths, _ = objects
-    out = write_hats_catalog(paths[:1], tmp_path, name="one", client=local_client)
-    assert len(lsdb.open_catalog(out).compute(progress_bar=False)) == len(pd.read_parquet(paths[0]))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["one"]  # no temporary files left
-    with pytest.raises(HatsWriteError, match="already exists"):
-        write_hats_catalog(paths[:1], tmp_path, name="one", client=local_client)
-    with pytest.raises(HatsWriteError, match="no parquet tables"):
-        write_hats_catalog([], tmp_path, name="none")
-    with pytest.raises(HatsWriteError, match="no column 'ra'"):
-        write_hats_catalog(paths[:1], tmp_path, name="two", ra_column="ra")
-
-
-def test_columns_stay_on_the_workers_between_histograms(hats_dir, objects, local_client, monkeypatch):
-    from explorer.compute import hats
-
-    _, frame = objects
-    hats.forget_columns(local_client)
-    hats_histogram(hats_dir, "g_apFlux", local_client, bins=5)
-    kept = hats._persisted[local_client.id]
-    (key, (futures, nbytes)), = kept.items()
-    assert key[1] == "g_apFlux" and nbytes == 8 * len(frame)
-    again = hats_histogram(hats_dir, "g_apFlux", local_client, bins=33, log=True)  # no re-read: same arrays
-    assert kept[key][0] is futures
-    np.testing.assert_array_equal(again.counts, numpy_hist(frame.g_apFlux, 33, log=True)[0])
-    monkeypatch.setattr(hats, "MAX_PERSISTED_BYTES", nbytes)  # room for one column: the older goes
-    hats_histogram(hats_dir, "r_apFlux", local_client, bins=5)
-    assert [k[1] for k in hats._persisted[local_client.id]] == ["r_apFlux"]
-    hats.forget_columns(local_client)
-    assert local_client.id not in hats._persisted
-
-
 # ----- the HATS table's rows: sorted and filtered on the workers ------------------------------
 def _cone_truth(frame, sky):
     from explorer.compute.sources import _separation_deg
@@ -385,3 +309,79 @@ def test_cancelling_one_session_keeps_the_columns_other_sessions_share(hats_dir,
     again = hats_histogram(hats_dir, "i_psfFlux", local_client, bins=9)
     np.testing.assert_array_equal(again.counts, numpy_hist(frame["i_psfFlux"], 9)[0])
     hats.forget_columns(local_client)
+
+
+# ----- the command, against a scheduler started here -------------------------------------------
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "explorer.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_histogram_on_an_existing_scheduler(hats_dir, objects, scheduler):
+    _, frame = objects
+    proc = run("histogram", str(hats_dir), "--column", "r_psfFlux", "--bins", "21", "--log",
+               "--dask-scheduler", scheduler, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    counts, edges = numpy_hist(frame.r_psfFlux, 21, log=True)
+    assert data["counts"] == counts.tolist() and data["edges"] == edges.tolist()
+    assert data["rows"] == len(frame) and data["column"] == "r_psfFlux"
+
+
+def test_cli_histogram_on_its_own_local_cluster(hats_dir, objects):
+    _, frame = objects
+    proc = run("histogram", str(hats_dir), "--column", "g_psfFlux", "--bins", "9", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["counts"] == numpy_hist(frame.g_psfFlux, 9)[0].tolist()
+    assert proc.stderr.strip() == ""  # the cluster's own logging stays quiet
+
+
+def test_cli_histogram_errors(hats_dir):
+    for args, needle in [(["--column", "nope"], "'nope'"),
+                         (["--column", "r_psfFlux", "--data-id", "tract=1"], "--data-id"),
+                         (["--column", "r_psfFlux", "--dask-scheduler", "not an address"], "scheduler address")]:
+        proc = run("histogram", str(hats_dir), *args)
+        assert proc.returncode == 2, proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1 and needle in proc.stderr, proc.stderr
+
+
+def test_unreachable_scheduler_is_a_cluster_error():
+    port = _free_port()  # nothing listens there
+    with pytest.raises(ClusterError, match="cannot reach the Dask scheduler"):
+        with dask_client(f"tcp://127.0.0.1:{port}", timeout=2):
+            pass
+
+
+def test_write_hats_catalog_on_a_given_client_and_its_errors(objects, local_client, tmp_path):
+    import lsdb
+
+    from explorer.sample.hats import HatsWriteError, write_hats_catalog
+
+    paths, _ = objects
+    out = write_hats_catalog(paths[:1], tmp_path, name="one", client=local_client)
+    assert len(lsdb.open_catalog(out).compute(progress_bar=False)) == len(pd.read_parquet(paths[0]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one"]  # no temporary files left
+    with pytest.raises(HatsWriteError, match="already exists"):
+        write_hats_catalog(paths[:1], tmp_path, name="one", client=local_client)
+    with pytest.raises(HatsWriteError, match="no parquet tables"):
+        write_hats_catalog([], tmp_path, name="none")
+    with pytest.raises(HatsWriteError, match="no column 'ra'"):
+        write_hats_catalog(paths[:1], tmp_path, name="two", ra_column="ra")
+
+
+def test_columns_stay_on_the_workers_between_histograms(hats_dir, objects, local_client, monkeypatch):
+    from explorer.compute import hats
+
+    _, frame = objects
+    hats.forget_columns(local_client)
+    hats_histogram(hats_dir, "g_apFlux", local_client, bins=5)
+    kept = hats._persisted[local_client.id]
+    (key, (futures, nbytes)), = kept.items()
+    assert key[1] == "g_apFlux" and nbytes == 8 * len(frame)
+    again = hats_histogram(hats_dir, "g_apFlux", local_client, bins=33, log=True)  # no re-read: same arrays
+    assert kept[key][0] is futures
+    np.testing.assert_array_equal(again.counts, numpy_hist(frame.g_apFlux, 33, log=True)[0])
+    monkeypatch.setattr(hats, "MAX_PERSISTED_BYTES", nbytes)  # room for one column: the older goes
+    hats_histogram(hats_dir, "r_apFlux", local_client, bins=5)
+    assert [k[1] for k in hats._persisted[local_client.id]] == ["r_apFlux"]
+    hats.forget_columns(local_client)
+    assert local_client.id not in hats._persisted

@@ -117,6 +117,15 @@ class PartitionJob:
 
     def result(self, progress: Optional[Callable[[int, int], None]] = None, poll: float = 0.05) -> list:
         """Every partition's result, in order; ``progress(done, total)`` is called as they finish."""
+        self.wait(progress, poll)
+        return self.client.gather(self.futures)
+
+    def wait(self, progress: Optional[Callable[[int, int], None]] = None, poll: float = 0.05) -> None:
+        """Wait until every partition is done, leaving the results on the workers.
+
+        For work whose results stay there (a column kept for the next histogram): gathering them
+        would bring the catalog into the server's memory.
+        """
         import time
 
         last = -1
@@ -130,4 +139,6 @@ class PartitionJob:
             time.sleep(poll if now else min(poll, 0.05))
         if self._cancel.is_set():
             raise JobCancelled(f"{self.label} cancelled after {self.done} of {self.total} partitions")
-        return self.client.gather(self.futures)
+        failed = next((f for f in self.futures if f.status == "error"), None)
+        if failed is not None:
+            failed.result()  # raises the partition's exception, as gathering would

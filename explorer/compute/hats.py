@@ -163,7 +163,7 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
     if on_job:
         on_job(job)
     try:
-        job.result(progress)
+        job.wait(progress)  # (the arrays stay on the workers: gathering them would hold the column here)
     except BaseException as exc:
         if hit is None or not isinstance(exc, JobCancelled):
             with _persisted_lock:
@@ -291,7 +291,7 @@ def _summed_on_workers(client, futures: list, label: str, progress: Progress, on
     if on_job:
         on_job(job)
     try:
-        job.result(progress)
+        job.wait(progress)
     except BaseException:
         client.cancel(futures)
         raise
@@ -565,6 +565,6 @@ def cone_rows(path: str | os.PathLike, columns: Sequence[str], client, sky: Opti
     job = PartitionJob.of_futures(client, futures, f"reading {len(columns)} columns")
     if on_job:
         on_job(job)
-    job.result(progress)
+    job.wait(progress)  # (the frames stay on the workers)
     lengths = client.gather(client.map(len, futures, pure=False))
     return ConeRows(client, path, columns, sky, futures, lengths)
