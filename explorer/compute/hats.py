@@ -20,7 +20,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import ExplorerError
-from .cluster import JobCancelled, PartitionJob
+from .cluster import PartitionJob
 from .density import DensityGrid
 from .histogram import (
     HistogramResult,
@@ -164,9 +164,9 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
         on_job(job)
     try:
         job.wait(progress)  # (the arrays stay on the workers: gathering them would hold the column here)
-    except BaseException as exc:
-        if hit is None or not isinstance(exc, JobCancelled):
-            with _persisted_lock:
+    except BaseException:
+        with _persisted_lock:
+            if hit is None or not job.cancelled:  # (a session's cancelled wait leaves the shared columns)
                 _persisted.get(client.id, {}).pop(key, None)
         raise
     if hit is None:
