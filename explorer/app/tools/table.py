@@ -341,9 +341,10 @@ class HatsRowsTable:
 
         self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
         filters = self._header_filters(self.frame)
-        if filters != self.table.header_filters:
-            self.table.header_filters = filters
-        self.table.value = self.frame
+        if filters != self.table.header_filters:  # (with the rows: one rebuild of the table, not two)
+            self.table.param.update(header_filters=filters, value=self.frame)
+        else:
+            self.table.value = self.frame
         total = self.rows.total if self.rows is not None else 0
         shown = f"rows {self.start + 1:,}-{self.start + len(frame):,}" if len(frame) else "no rows"
         text = f"{shown} of {total:,} in {describe_cone(sky)}"
