@@ -34,6 +34,8 @@ def test_lasso_on_the_image_filters_the_table_and_the_link_keeps_it(open_page, s
     p = open_page()
     p.open_card("table")
     p.wait_for(lambda: cells(p, "id"), "the catalog table")
+    p.page.evaluate("() => window.scrollTo(0, 0)")  # the whole image on screen, clear of the header
+    p.page.wait_for_timeout(500)
     g = p.plot("x (parent pixels)")
     cx, cy = 0.5 * (g["x0"] + g["x1"]), 0.5 * (g["y0"] + g["y1"])
     r = 0.3 * min(g["x1"] - g["x0"], abs(g["y1"] - g["y0"]))
