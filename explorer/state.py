@@ -155,6 +155,9 @@ class ExplorerState(param.Parameterized):
                                       "parent pixels, or None")
     selection_range = param.Parameter(default=None, doc="A range selected on the histogram: (lo, hi) on its "
                                       "axis (log10 of the column when log_x), or None")
+    hats_catalog = param.String(default="", doc="The HATS catalog open in the survey-catalog panel as a link "
+                                "carries it (a path as the repository box shows it, or a URL without "
+                                "credentials), or ''")
 
     def __init__(self, repo: Optional[str] = None, repo_roots: Sequence[str] = (),
                  token: Optional[str] = None, **params):

@@ -22,7 +22,9 @@ class QueryField:
     ``"float"`` (clamped to ``bounds``), ``"count"`` (an int clamped to ``bounds``), ``"list"``
     (comma-separated; ``none`` for an empty list), ``"box"`` (four numbers), ``"range"`` (two
     numbers, low < high), ``"rect"`` (four numbers, x0 < x1 and y0 < y1 after ordering), ``"mark"``
-    (a source: ``id,x,y``, the id an integer when it reads as one). ``choice``: the value
+    (a source: ``id,x,y``, the id an integer when it reads as one), ``"poly"`` (a lasso:
+    ``x,y,x,y,...``, 3 to :data:`MAX_POLY_VERTICES` vertices; longer ones are thinned when
+    written). ``choice``: the value
     must be one the state offers (its parameter's ``objects``). ``level``: the cascade level to run
     after setting it (None: a display choice, set directly). ``default``: left out of links.
     """
@@ -63,6 +65,8 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("hrange", "selection_range", "range", choice=False, default=None),
     QueryField("sbox", "selection_box", "rect", choice=False, default=None),
     QueryField("mark", "marked_source", "mark", choice=False, default=None),
+    QueryField("slasso", "selection_lasso", "poly", choice=False, default=None),
+    QueryField("hats", "hats_catalog", choice=False, default=""),  # checked by the HATS panel (allowed roots)
     QueryField("footprints", "show_footprints", "bool", choice=False, default=False),
     QueryField("skycolor", "sky_color", default="bands"),
     QueryField("zoom", "zoom", "box", choice=False, default=None),
@@ -73,6 +77,7 @@ FIELDS: tuple[QueryField, ...] = (
     QueryField("grid", "show_grid", "bool", choice=False, default=False),
     QueryField("cells", "show_cells", "bool", choice=False, default=True),
 )
+MAX_POLY_VERTICES = 200  # a lasso in a link: enough for its shape, short enough for a URL
 BY_KEY: dict[str, QueryField] = {f.key: f for f in FIELDS}
 QUERY_ORDER = tuple(f.key for f in FIELDS)
 
@@ -92,6 +97,12 @@ def encode(field: QueryField, value: Any) -> str:
     if field.codec == "mark":
         ident, x, y = value
         return f"{ident},{float(x):.2f},{float(y):.2f}"
+    if field.codec == "poly":
+        xs, ys = list(value[0]), list(value[1])
+        if len(xs) > MAX_POLY_VERTICES:
+            keep = [round(i * (len(xs) - 1) / (MAX_POLY_VERTICES - 1)) for i in range(MAX_POLY_VERTICES)]
+            xs, ys = [xs[i] for i in keep], [ys[i] for i in keep]
+        return ",".join(f"{float(x):.2f},{float(y):.2f}" for x, y in zip(xs, ys))
     return str(value)
 
 
@@ -143,6 +154,14 @@ def decode(field: QueryField, text: str) -> Any:
         if x0 == x1 or y0 == y1:
             raise ValueError(f"bad {field.key} {text!r} (an empty box)")
         return (x0, y0, x1, y1)
+    if field.codec == "poly":
+        try:
+            vals = [float(v) for v in text.split(",")]
+        except ValueError:
+            raise ValueError(f"bad {field.key} {text[:60]!r} (x,y,x,y,... numbers)") from None
+        if len(vals) % 2 or not 3 <= len(vals) // 2 <= MAX_POLY_VERTICES or not all(abs(v) < 1e12 for v in vals):
+            raise ValueError(f"bad {field.key} {text[:60]!r} (3 to {MAX_POLY_VERTICES} x,y vertices)")
+        return (vals[0::2], vals[1::2])
     if field.codec == "mark":
         parts = text.rsplit(",", 2)
         try:

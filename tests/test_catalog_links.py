@@ -71,3 +71,46 @@ def test_a_bad_selection_in_a_link_is_named_and_the_rest_applies(sample_gen3):
     problems = st.apply_query({"repo": str(sample_gen3), "hrange": "3", "mark": "12,40.5,60.25"})
     assert len(problems) == 1 and "hrange" in problems[0]
     assert st.selection_range is None and st.marked_source == (12, 40.5, 60.25)
+
+
+def test_lasso_codec_round_trips_thins_and_refuses_bad_text():
+    poly = urlstate.BY_KEY["slasso"]
+    lasso = ([10.0, 200.5, 120.25], [5.0, 7.5, 300.0])
+    assert urlstate.decode(poly, urlstate.encode(poly, lasso)) == lasso
+    t = np.linspace(0, 2 * np.pi, 1000, endpoint=False)  # a lasso drawn by hand has many vertices
+    xs, ys = list(100 + 50 * np.cos(t)), list(100 + 50 * np.sin(t))
+    text = urlstate.encode(poly, (xs, ys))
+    back = urlstate.decode(poly, text)
+    assert len(back[0]) == urlstate.MAX_POLY_VERTICES and back[0][0] == pytest.approx(xs[0], abs=0.01)
+    assert len(text) < 4000  # short enough for a link
+    for bad in ("1,2,3,4", "1,2,3,4,5", "a,b,c,d,e,f", ",".join(["1"] * (2 * urlstate.MAX_POLY_VERTICES + 2))):
+        with pytest.raises(ValueError, match="slasso"):
+            urlstate.decode(poly, bad)
+
+
+def test_a_link_restores_the_lasso(state):
+    from explorer.app.page import Explorer
+    from explorer.app.tools.rows import catalog_rows, selected_rows
+    from explorer.compute.selection import in_polygon
+    from explorer.state import ExplorerState
+
+    rows = catalog_rows(state)
+    cx, cy = (float(v) for v in np.nanmedian(rows[["x", "y"]].to_numpy(float), axis=0))
+    r = 0.3 * float(np.nanstd(rows["x"].to_numpy(float)))
+    t = np.linspace(0, 2 * np.pi, 7, endpoint=False)  # a hexagon around the middle of the sources
+    lasso = ([float(v) for v in cx + r * np.cos(t)], [float(v) for v in cy + r * np.sin(t)])
+    state.selection_lasso = lasso
+    try:
+        query = state.to_query()
+        assert "slasso" in query and "sbox" not in query
+        again = ExplorerState()
+        assert again.apply_query(query) == []
+        assert again.selection_lasso[0] == pytest.approx(lasso[0], abs=0.01)
+        page = Explorer(query=query)
+        want = in_polygon(rows["x"].to_numpy(float), rows["y"].to_numpy(float), *lasso)
+        assert 0 < want.sum() < len(rows)
+        assert sorted(page.table.frame()["id"]) == sorted(rows["id"][want])
+        assert selected_rows(state, rows).sum() == want.sum()
+    finally:
+        state.selection_lasso = None
+    assert "slasso" not in state.to_query()

@@ -5,6 +5,7 @@ cancelled when the choice changes. The catalog table and the scatter show the HA
 within the view's cone, computed on the workers, through the panels' own widgets."""
 from __future__ import annotations
 
+import html
 import os
 import subprocess
 import sys
@@ -266,3 +267,166 @@ def test_scatter_of_the_hats_rows_on_the_workers(tools, objects, monkeypatch):
     ok = np.isfinite(mag_g) & np.isfinite(mag_r)
     assert isinstance(data, DensityGrid) and data.total == int(ok.sum()) > 10
     assert data.x_range[0] == pytest.approx(mag_g[ok].min()) and data.x_range[1] >= mag_g[ok].max()
+
+
+def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
+    """A header click (Tabulator's ``sorters``) sorts every row of the cone, not the page; the
+    header filters (``filters``) keep rows of the whole cone; paging follows both."""
+    _, df = objects
+    table = tools.table
+    table.source.value = "HATS"
+    table.hats_rows.wait(600)
+    inside = df[_in_cone(df, hats_source.view_cone(tools.state))]
+    hats = table.hats_rows
+    hats.table.sorters = [{"field": "objectId", "dir": "desc"}]  # as a click on its header sets it
+    hats.wait(600)
+    want = inside.sort_values("objectId", ascending=False)["objectId"].tolist()
+    assert list(hats.frame["objectId"]) == want[:15]
+    assert 'data-sort="objectId:desc"' in hats.caption.object
+    hats.turn(+1)
+    assert list(hats.frame["objectId"]) == want[15:30]
+    # a filter on a column chosen: the rows of the cone that pass, still sorted
+    cut = float(inside["g_psfFlux"].median())
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": cut}]
+    hats.wait(600)
+    kept = inside[inside["g_psfFlux"] >= cut].sort_values("objectId", ascending=False)
+    assert hats.rows.total == len(kept) < len(inside)
+    assert f'data-total="{len(kept)}"' in hats.caption.object and 'data-filters="1"' in hats.caption.object
+    assert list(hats.frame["objectId"]) == kept["objectId"].tolist()[:15]
+    seen = list(hats.frame["objectId"])
+    while hats.start + 15 < hats.rows.total:
+        hats.turn(+1)
+        seen += list(hats.frame["objectId"])
+    assert seen == kept["objectId"].tolist()
+    # a float column filters with >=, an integer one with =
+    assert hats.table.header_filters["g_psfFlux"]["func"] == ">="
+    assert hats.table.header_filters["objectId"]["func"] == "="
+    # a bad filter value is said, the rows shown stay
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": "bright"}]
+    assert "needs a number" in hats.caption.object
+    # back to the catalog's order, every row of the cone
+    hats.table.param.update(filters=[], sorters=[])
+    hats.wait(600)
+    assert hats.rows.total == len(inside) and hats.sort is None
+
+
+# ----- the HATS catalog in the link (URL key ``hats``), checked against the allowed roots ------------
+def test_a_link_names_the_hats_catalog_and_reopens_it(hats_dir, objects, sample_gen3, local_cluster):
+    from explorer.app.extensions import ensure_extensions
+    from explorer.state import ExplorerState
+
+    ensure_extensions()
+    _, df = objects
+    root = os.path.realpath(sample_gen3.parent)
+    st = ExplorerState(repo_roots=[root])
+    assert st.open(str(sample_gen3))
+    panel = HatsPanel(state=st)
+    panel.path.value = str(hats_dir)  # typed as an absolute path
+    panel.wait(600)
+    link = st.to_query()
+    assert link["hats"] == os.path.relpath(os.path.realpath(hats_dir), root)  # as the repository box shows paths
+    # the link opens the catalog in a new page's panel (its card opened by the link)
+    again = ExplorerState(repo_roots=[root])
+    assert again.apply_query(link) == []
+    assert again.hats_catalog == link["hats"]
+    reopened = HatsPanel(state=again)
+    assert reopened.catalog == os.path.realpath(hats_dir)
+    _check(reopened, df, "g_psfFlux")
+    assert again.to_query()["hats"] == link["hats"]
+
+
+def test_a_hats_path_outside_the_allowed_roots_is_refused(sample_gen3, tmp_path, local_cluster):
+    from explorer.app.extensions import ensure_extensions
+    from explorer.state import ExplorerState
+
+    ensure_extensions()
+    root = os.path.realpath(sample_gen3.parent)
+    outside = tmp_path / "cat"
+    outside.mkdir()
+    (outside / "hats.properties").write_text("dataproduct_type=object\n")
+    for bad, why in [(str(outside), "outside the allowed directories"), ("../../etc", "contains '..'"),
+                     ("https://example.org/hats/object", "not allowed here")]:
+        st = ExplorerState(repo_roots=[root])  # (a page of its own: one HATS panel follows it)
+        assert st.open(str(sample_gen3))
+        st.apply_query({"hats": bad})
+        panel = HatsPanel(state=st)
+        assert panel.catalog == "" and 'data-failed="1"' in panel.status.object, bad
+        assert html.escape(why) in panel.status.object and why in st.error, (bad, st.error)
+        assert "hats" not in st.to_query()  # a refused catalog is not kept in the link
+    assert hats_source._client is None  # nothing was computed
+
+
+def test_hats_locations_and_what_a_link_may_carry(sample_gen3):
+    from explorer.compute.hats import resolve_hats_location
+    from explorer.errors import PathNotAllowedError
+
+    assert resolve_hats_location("https://data.example.org/dp1/object") == ("https://data.example.org/dp1/object",) * 2
+    for secret in ("https://me:hunter2@data.example.org/object", "https://data.example.org/object?token=abc"):
+        assert resolve_hats_location(secret) == (secret, None)  # opened, never put in a link
+    with pytest.raises(PathNotAllowedError, match="not allowed here"):
+        resolve_hats_location("s3://bucket/object", [str(sample_gen3.parent)])
+    with pytest.raises(PathNotAllowedError, match="HATS catalog path"):
+        resolve_hats_location("~/object", [str(sample_gen3.parent)])
+    real = os.path.realpath(sample_gen3 / "hats")
+    assert resolve_hats_location(str(sample_gen3 / "hats"), [str(sample_gen3.parent)])[1] == \
+        os.path.relpath(real, os.path.realpath(sample_gen3.parent))
+
+
+def test_progress_of_a_job_that_finished_at_once():
+    """A warm job (its columns on the workers) reports "4 of 4" first, while the bar says "of 1"."""
+    import panel as pn
+
+    from explorer.app.tools.hats_source import show_progress
+
+    bar = pn.indicators.Progress(value=0, max=1)
+    show_progress(bar, 4, 4)
+    assert (bar.value, bar.max) == (4, 4)
+    show_progress(bar, 1, 2)  # a smaller job next
+    assert (bar.value, bar.max) == (1, 2)
+    show_progress(bar, 0, 0)
+    assert (bar.value, bar.max) == (0, 1)
+
+
+def test_a_superseded_histogram_is_cancelled_on_the_cluster(hats_dir, objects, fresh_state, local_cluster):
+    """The page's LocalCluster is kept busy (a task per worker waiting on a distributed Event) so
+    the first histogram is still running on the cluster when the column changes: its futures are
+    cancelled and the scheduler forgets their tasks; the new column's histogram is the one shown."""
+    import operator
+    import time
+
+    from distributed import Event
+
+    from explorer.compute import hats
+
+    _, df = objects
+    client = shared_client()
+    hats.forget_columns(client)
+    gate = Event("hats-test-gate", client=client)
+    workers = list(client.scheduler_info()["workers"])
+    blockers = [client.submit(operator.methodcaller("wait", 600), gate, workers=[w], pure=False) for w in workers]
+    try:
+        panel = HatsPanel(state=fresh_state)
+        panel.path.value = str(hats_dir)
+        deadline = time.time() + 300
+        while not panel._jobs and time.time() < deadline:
+            time.sleep(0.05)
+        jobs = list(panel._jobs)
+        futures = [f for job in jobs for f in job.futures]
+        assert futures and not any(f.done() for f in futures)  # queued behind the busy workers
+        assert panel.progress.visible and panel.progress.active  # the page shows the work going on
+        panel.column.value = "r_psfFlux"  # the selection changes
+        assert all(f.status == "cancelled" for f in futures)
+        assert all(job.cancelled for job in jobs) and panel.cancelled_jobs >= len(jobs)
+        keys = [f.key for f in futures]
+
+        def left(dask_scheduler, keys):
+            return [k for k in keys if k in dask_scheduler.tasks]
+
+        while client.run_on_scheduler(left, keys=keys) and time.time() < deadline:
+            time.sleep(0.1)
+        assert client.run_on_scheduler(left, keys=keys) == []  # gone from the cluster
+    finally:
+        gate.set()
+        client.gather(blockers)
+    _check(panel, df, "r_psfFlux")
+    assert panel.result["histogram"].column == "r_psfFlux"

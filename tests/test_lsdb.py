@@ -146,6 +146,147 @@ def test_bad_column_and_path(hats_dir, tmp_path):
         open_hats(tmp_path, ["x"])
 
 
+# ----- the HATS table's rows: sorted and filtered on the workers ------------------------------
+def _cone_truth(frame, sky):
+    from explorer.compute.sources import _separation_deg
+
+    inside = _separation_deg(sky.ra, sky.dec, frame["coord_ra"].to_numpy(float),
+                             frame["coord_dec"].to_numpy(float)) * 3600 <= sky.radius_arcsec
+    return frame[inside]
+
+
+@pytest.mark.parametrize("column, ascending", [("r_psfFlux", False), ("g_psfFlux", True), ("objectId", False)])
+def test_cone_rows_sorted_on_the_workers_are_pandas(hats_dir, objects, local_client, column, ascending):
+    """Every page of the rows sorted by a column equals that page of pandas' sort of every row in
+    the cone (missing values last), pages crossing partitions included."""
+    from explorer.compute.hats import cone_rows
+
+    _, frame = objects
+    sky = SkyFilter(ra=56.6497, dec=-36.4463, radius_arcsec=900.0)
+    inside = _cone_truth(frame, sky)
+    rows = cone_rows(hats_dir, ["objectId", "g_psfFlux", "r_psfFlux"], local_client, sky=sky)
+    assert rows.total == len(inside) > 40 and sum(1 for n in rows.lengths if n) > 1
+    want = inside.sort_values(column, ascending=ascending, kind="stable", na_position="last")
+    for start in (0, 15, rows.total - 7):
+        page = rows.page(start, 15, sort=(column, ascending))
+        expect = want.iloc[start:start + 15]
+        assert len(page) == len(expect)
+        np.testing.assert_array_equal(page[column].to_numpy(float), expect[column].to_numpy(float))
+        if expect[column].is_unique:
+            assert page["objectId"].tolist() == expect["objectId"].tolist()
+        assert list(page.columns) == ["_healpix_29", "objectId", "g_psfFlux", "r_psfFlux"]
+    with pytest.raises(HatsError, match="cannot sort by 'nope'"):
+        rows.page(0, 15, sort=("nope", True))
+
+
+def test_cone_rows_filtered_on_the_workers(hats_dir, objects, local_client):
+    from explorer.compute.hats import cone_rows, row_filters
+
+    _, frame = objects
+    sky = SkyFilter(ra=56.6497, dec=-36.4463, radius_arcsec=900.0)
+    inside = _cone_truth(frame, sky)
+    rows = cone_rows(hats_dir, ["objectId", "r_psfFlux", "refExtendedness"], local_client, sky=sky)
+    cut = float(inside["r_psfFlux"].median())
+    filters = row_filters([{"field": "r_psfFlux", "type": ">=", "value": str(cut)},
+                           {"field": "refExtendedness", "type": "=", "value": 0},
+                           {"field": "objectId", "type": "=", "value": ""}])  # (an empty filter: none)
+    assert len(filters) == 2
+    kept = rows.where(filters)
+    want = inside[(inside["r_psfFlux"] >= cut) & (inside["refExtendedness"] == 0)]
+    assert 0 < kept.total == len(want) < rows.total
+    assert rows.total == len(inside)  # the cone's rows stay, for the next filter
+    page = kept.page(0, 1000, sort=("r_psfFlux", True))
+    assert sorted(page["objectId"]) == sorted(want["objectId"])
+    assert (np.diff(page["r_psfFlux"].to_numpy(float)) >= 0).all()
+    with pytest.raises(HatsError, match="needs a number"):
+        row_filters([{"field": "r_psfFlux", "type": ">=", "value": "bright"}])
+    with pytest.raises(HatsError, match="cannot filter on 'nope'"):
+        rows.where(row_filters([{"field": "nope", "type": "=", "value": 1}]))
+
+
+@pytest.fixture(scope="module")
+def two_worker_scheduler(tmp_path_factory):
+    """A `dask scheduler` and a `dask worker --nworkers 2` (two worker processes) started here on
+    127.0.0.1; stopped after the module."""
+    import os
+    from pathlib import Path
+
+    dask = Path(sys.executable).with_name("dask")
+    port = _free_port()
+    work = tmp_path_factory.mktemp("dask2")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    address = f"tcp://127.0.0.1:{port}"
+    with open(work / "scheduler.log", "w") as slog, open(work / "worker.log", "w") as wlog:
+        procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], cwd=work, env=env, stdout=slog, stderr=subprocess.STDOUT)]
+        try:
+            procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nworkers", "2",
+                                           "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
+                                          cwd=work, env=env, stdout=wlog, stderr=subprocess.STDOUT))
+            from distributed import Client
+
+            with Client(address, timeout=120) as c:
+                c.wait_for_workers(2, timeout=240)
+            yield address
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in reversed(procs):
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def test_the_work_spreads_over_a_second_worker_process(two_worker_scheduler, tmp_path):
+    """On a scheduler started here with two worker processes, a histogram's and a density map's
+    partition tasks run on both workers (what lets the cold figures scale with the workers), and
+    the results are still numpy's."""
+    from distributed import get_task_stream
+
+    from explorer.compute import hats
+    from explorer.sample.hats import synthetic_partitions, write_synthetic_hats
+
+    path = write_synthetic_hats(tmp_path / "survey", rows=40_000, seed=5, partition_rows=2_500)
+    frame = pd.concat([t.to_pandas() for _, _, t in synthetic_partitions(40_000, seed=5, partition_rows=2_500)])
+    with dask_client(two_worker_scheduler) as client:
+        workers = set(client.scheduler_info()["workers"])
+        assert len(workers) == 2 and all(w.startswith("tcp://127.0.0.1:") for w in workers)
+        with get_task_stream(client) as ts:
+            h = hats_histogram(path, "coord_dec", client, bins=17)
+            grid = hats_density(path, "coord_ra", "coord_dec", client, width=50, height=30)
+        hats.forget_columns(client)
+    reads = [t for t in ts.data if "column_values" in str(t["key"])]
+    densities = [t for t in ts.data if "partition_density" in str(t["key"])]
+    assert len(reads) == len(densities) == h.extra["partitions"] >= 10
+    assert {t["worker"] for t in reads} == workers  # both processes read partitions
+    assert {t["worker"] for t in densities} == workers
+    np.testing.assert_array_equal(h.counts, numpy_hist(frame["coord_dec"], 17)[0])
+    assert grid.total == len(frame)
+
+
+def test_cancelling_one_session_keeps_the_columns_other_sessions_share(hats_dir, objects, local_client):
+    """The columns kept on the workers serve every session: a session whose selection changes
+    while it waits on them stops waiting, but must not cancel them under another's histogram."""
+    from explorer.compute import hats
+
+    _, frame = objects
+    hats.forget_columns(local_client)
+    hats_histogram(hats_dir, "i_psfFlux", local_client, bins=5)
+    (key, (futures, _n)), = hats._persisted[local_client.id].items()
+
+    def changed_at_once(job):
+        job.cancel()
+
+    with pytest.raises(JobCancelled):
+        hats_histogram(hats_dir, "i_psfFlux", local_client, bins=7, on_job=changed_at_once)
+    assert all(f.status == "finished" for f in futures)  # still there for the other sessions
+    assert hats._persisted[local_client.id][key][0] is futures
+    again = hats_histogram(hats_dir, "i_psfFlux", local_client, bins=9)
+    np.testing.assert_array_equal(again.counts, numpy_hist(frame["i_psfFlux"], 9)[0])
+    hats.forget_columns(local_client)
+
+
 # ----- the command, against a scheduler started here -------------------------------------------
 def run(*args):
     return subprocess.run([sys.executable, "-m", "explorer.cli", *args], capture_output=True, text=True, timeout=300)

@@ -249,6 +249,7 @@ URL_WATCHED = ["repo_path", "collection", "image_kind", "band", "tract", "patch"
                "show_sources", "repo_root", "limits_choice", "contrast", "vmin", "vmax", "show_grid",
                "show_cells"]
 URL_WATCHED += ["selection_range", "selection_box", "marked_source"]  # the catalog selections (urlstate)
+URL_WATCHED += ["selection_lasso", "hats_catalog"]  # the image's lasso, the HATS catalog open (urlstate)
 
 
 class AddressBar:

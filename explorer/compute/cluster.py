@@ -83,16 +83,19 @@ def dask_client(scheduler: Optional[str] = None, n_workers: int = 2, threads_per
 class PartitionJob:
     """Delayed tasks (one per partition) computed on a client, with progress and cancellation."""
 
-    def __init__(self, client, tasks: Sequence[Any], label: str = "work", futures: Optional[list] = None):
+    def __init__(self, client, tasks: Sequence[Any], label: str = "work", futures: Optional[list] = None,
+                 own: bool = True):
         self.client = client
         self.label = label
+        self.own = own  # False: futures shared with other work (kept columns), never cancelled by this job
         self.futures = futures if futures is not None else (client.compute(list(tasks)) if tasks else [])
         self._cancel = threading.Event()
 
     @classmethod
-    def of_futures(cls, client, futures: list, label: str = "work") -> "PartitionJob":
-        """A job over futures already submitted (e.g. ``client.map`` over persisted partitions)."""
-        return cls(client, (), label, futures=list(futures))
+    def of_futures(cls, client, futures: list, label: str = "work", own: bool = True) -> "PartitionJob":
+        """A job over futures already submitted (e.g. ``client.map`` over persisted partitions);
+        ``own=False`` for futures other work shares (cancelling then only stops the waiting)."""
+        return cls(client, (), label, futures=list(futures), own=own)
 
     @property
     def total(self) -> int:
@@ -105,7 +108,7 @@ class PartitionJob:
     def cancel(self) -> None:
         """Stop the work (safe from any thread); :meth:`result` raises :class:`JobCancelled`."""
         self._cancel.set()
-        if self.futures:
+        if self.futures and self.own:
             self.client.cancel(self.futures)
 
     @property

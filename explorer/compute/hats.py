@@ -157,14 +157,17 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
             hit = None
     if hit is None:
         futures = client.compute([dask.delayed(kernels.column_values)(p, column) for p in _partitions(catalog)])
-    job = PartitionJob.of_futures(client, futures, f"reading {column}")
+    # kept columns are shared by every session of the process: cancelling one session's wait must
+    # not cancel them (other sessions' histograms depend on them)
+    job = PartitionJob.of_futures(client, futures, f"reading {column}", own=hit is None)
     if on_job:
         on_job(job)
     try:
         job.wait(progress)  # (the arrays stay on the workers: gathering them would hold the column here)
     except BaseException:
         with _persisted_lock:
-            _persisted.get(client.id, {}).pop(key, None)
+            if hit is None or not job.cancelled:  # (a session's cancelled wait leaves the shared columns)
+                _persisted.get(client.id, {}).pop(key, None)
         raise
     if hit is None:
         nbytes = 8 * int(sum(client.gather(client.map(len, futures))))
@@ -306,6 +309,34 @@ def partition_slice(frame, start: int, stop: int):
     return frame.iloc[int(start):int(stop)]
 
 
+def partition_where(frame, filters: Sequence["RowFilter"]):
+    """The rows of a partition that pass every filter (run on a worker)."""
+    mask = np.ones(len(frame), bool)
+    for f in filters:
+        mask &= f.mask(frame[f.column])
+    return frame[mask]
+
+
+def partition_sorted_head(frame, column: str, ascending: bool, k: int):
+    """The first ``k`` rows of a partition sorted by ``column`` (stable, missing values last),
+    ``_healpix_29`` as a column: no row beyond them can be on a page that ends at ``k``."""
+    rows = frame.reset_index()
+    return rows.sort_values(column, ascending=bool(ascending), kind="stable", na_position="last").head(int(k))
+
+
+def merge_sorted_heads(heads: Sequence, column: str, ascending: bool, start: int, stop: int):
+    """Rows ``start:stop`` of the partitions' sorted heads merged (in the catalog's order, then a
+    stable sort): the same rows, in the same order, as a stable sort of every row would give."""
+    import pandas as pd
+
+    heads = [h for h in heads if len(h)]
+    if not heads:
+        return None
+    rows = pd.concat(heads, ignore_index=True)
+    rows = rows.sort_values(column, ascending=bool(ascending), kind="stable", na_position="last")
+    return rows.iloc[int(start):int(stop)].reset_index(drop=True)
+
+
 def partition_axes(frame, x: str, y: str, names: Sequence[str], magnitudes: bool, zero_point_mag):
     """The finite (x, y) values of two scatter axes (columns, colours or expressions) of a partition."""
     from .axes import axis_data
@@ -338,6 +369,8 @@ class ConeRows:
     their columns is computed there and only that page, the points (when few) or a density grid
     come back. Made by :func:`cone_rows`."""
 
+    filters: tuple = ()  # the RowFilters applied (:meth:`where`)
+
     def __init__(self, client, path: str, columns: list[str], sky: Optional[SkyFilter], futures: list,
                  lengths: list[int]):
         self.client, self.path, self.columns, self.sky = client, path, columns, sky
@@ -349,13 +382,27 @@ class ConeRows:
         """Rows within the filter."""
         return int(self.offsets[-1])
 
-    def page(self, start: int, size: int):
-        """Rows ``start`` to ``start + size`` (0-based, in the catalog's order) as a pandas frame
-        with ``_healpix_29`` as a column: only the partitions that hold them are touched."""
+    def page(self, start: int, size: int, sort: Optional[tuple[str, bool]] = None):
+        """Rows ``start`` to ``start + size`` (0-based) as a pandas frame with ``_healpix_29`` as a
+        column. Without ``sort``, in the catalog's order: only the partitions that hold them are
+        touched. With ``sort`` = (column, ascending): each partition sorts its rows on its worker
+        and keeps the first ``start + size``; a worker merges those heads and only the page comes
+        back to the server."""
         import pandas as pd
 
         start = max(0, int(start))
         stop = min(self.total, start + max(0, int(size)))
+        if sort is not None and stop > start:
+            column, ascending = sort
+            if column not in self.columns and column != "_healpix_29":
+                raise HatsError(f"cannot sort by {column!r}: the table has {', '.join(self.columns)}")
+            live = [f for f, n in zip(self.futures, self.lengths) if n]
+            heads = self.client.map(partition_sorted_head, live, column=column, ascending=bool(ascending), k=stop,
+                                    pure=False)
+            page = self.client.submit(merge_sorted_heads, heads, column, bool(ascending), start, stop,
+                                      pure=False).result()
+            if page is not None:
+                return page
         parts = []
         for k in range(len(self.futures)):
             lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
@@ -400,9 +447,109 @@ class ConeRows:
             total = np.zeros((int(height), int(width)), np.int64)
         return DensityGrid(total, tuple(x_range), tuple(y_range), xl, yl), xl, yl, ym
 
+    def where(self, filters: Sequence["RowFilter"]) -> "ConeRows":
+        """The rows that pass every filter, kept on the workers as a new :class:`ConeRows` (this
+        one keeps its rows, so another filter starts again from them without reading parquet)."""
+        filters = tuple(filters)
+        if not filters:
+            return self
+        for f in filters:
+            if f.column not in self.columns:
+                raise HatsError(f"cannot filter on {f.column!r}: the table has {', '.join(self.columns)}")
+        futures = self.client.map(partition_where, self.futures, filters=filters, pure=False)
+        lengths = self.client.gather(self.client.map(len, futures, pure=False))
+        out = ConeRows(self.client, self.path, self.columns, self.sky, futures, lengths)
+        out.filters = filters
+        return out
+
     def release(self) -> None:
         """Drop the workers' copies."""
         self.futures = []
+
+
+# ----- filters of the table's rows (Tabulator's header filters), applied on the workers ------------
+_OPS = {"=": "eq", "==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """One condition on a column: ``column op value``, ``op`` one of ``= != < > <= >=`` (a
+    number), or ``like`` (text contained, case ignored)."""
+
+    column: str
+    op: str
+    value: Any
+
+    def mask(self, series) -> np.ndarray:
+        if self.op == "like":
+            return series.astype(str).str.contains(str(self.value), case=False, regex=False).to_numpy(bool)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            return getattr(np, {"eq": "equal", "ne": "not_equal", "lt": "less", "gt": "greater",
+                                "le": "less_equal", "ge": "greater_equal"}[_OPS[self.op]])(values, float(self.value))
+
+
+def row_filters(filters: Sequence[Any]) -> tuple[RowFilter, ...]:
+    """Tabulator's header filters (``{"field", "type", "value"}``) as :class:`RowFilter`; empty
+    values are dropped, a value that is no number for a comparison is a one-line HatsError."""
+    out = []
+    for f in filters or ():
+        column, op, value = str(f.get("field", "")), str(f.get("type", "=")), f.get("value")
+        if isinstance(value, list):
+            value = value[0] if len(value) == 1 else None
+        if value is None or str(value).strip() == "" or not column:
+            continue
+        if op == "like":
+            out.append(RowFilter(column, "like", str(value)))
+            continue
+        if op not in _OPS:
+            raise HatsError(f"the filter on {column} uses {op!r}: only =, !=, <, >, <=, >= and like are offered")
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise HatsError(f"the filter on {column} needs a number, not {str(value)[:40]!r}") from None
+        out.append(RowFilter(column, op, number))
+    return tuple(out)
+
+
+def resolve_hats_location(text: str, roots: Sequence[str] = ()) -> tuple[str, Optional[str]]:
+    """(what to open, what a link may carry) for a HATS catalog typed or read from a link.
+
+    A local path follows the repositories' rule (:func:`explorer.paths.resolve_repo_path`: inside
+    the allowed roots when the server has any, no ``..`` or ``~``, symbolic links followed); the
+    link carries it as the repository box shows it (relative to the first root). A URL
+    (``https://``, ``s3://``, ...) is refused on a confined server unless the operator allowed
+    its host (``--allow-registry-host``); a URL carrying a user, password or query (a token) is
+    opened but never put in a link (the second item is None). Raises PathNotAllowedError or
+    HatsError with a one-line message.
+    """
+    from urllib.parse import urlsplit
+
+    from ..paths import display_path, resolve_repo_path
+
+    text = str(text or "").strip()
+    if not text:
+        raise HatsError("no HATS catalog given")
+    if "://" in text:
+        from ..errors import PathNotAllowedError
+        from ..repo.confine import allowed_hosts
+
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in text) or len(text) > 4096:
+            raise PathNotAllowedError("refused: the HATS URL contains control characters or is too long")
+        parts = urlsplit(text)
+        host = (parts.hostname or "").lower()
+        if roots and host not in allowed_hosts():
+            raise PathNotAllowedError(f"refused: HATS catalogs on {host or parts.scheme} are not allowed here "
+                                      f"(this server reads only its --repo-root directories)")
+        secret = bool(parts.username or parts.password or parts.query or parts.fragment)
+        return text, None if secret else text
+    from ..errors import PathNotAllowedError
+
+    try:
+        real = resolve_repo_path(text, roots)
+    except PathNotAllowedError as exc:
+        raise PathNotAllowedError(str(exc).replace("repository path", "HATS catalog path")) from None
+    return real, display_path(real, roots)
 
 
 def cone_rows(path: str | os.PathLike, columns: Sequence[str], client, sky: Optional[SkyFilter] = None,

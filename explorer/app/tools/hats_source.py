@@ -9,6 +9,12 @@ process, or the scheduler named by ``repo-explorer serve --dask-scheduler`` (env
 when the selection changes (another path, column, or area). The histogram's range comes from the
 catalog's column statistics when HATS has them (and no area filter applies).
 
+The catalog open is in the link (URL key ``hats``, :attr:`ExplorerState.hats_catalog`): a path is
+checked as a repository path is (inside the server's ``--repo-root`` directories, if any) whether
+typed or read from a link, and written relative to the first root; a URL is allowed on a confined
+server only on a host the operator allowed, and one with credentials (user, password, query) is
+never put in a link.
+
 CSS hooks: ``hats-path`` (the path box), ``hats-status`` (progress and results: ``data-rows``,
 ``data-total``), ``hats-histogram`` and ``hats-density`` (the plots).
 """
@@ -28,7 +34,7 @@ import param
 
 from ...compute.catalog import Histogram
 from ...compute.cluster import JobCancelled, dask_client
-from ...compute.hats import SkyFilter, catalog_columns, hats_density, hats_histogram
+from ...compute.hats import SkyFilter, catalog_columns, hats_density, hats_histogram, resolve_hats_location
 from ...errors import ExplorerError
 from ...views.catalog import histogram_element
 from ...views.catalog_tools import sky_density_element
@@ -106,6 +112,19 @@ def describe_cone(sky: SkyFilter | None) -> str:
     return f"the view's cone (RA {sky.ra:.4f}, Dec {sky.dec:.4f}, radius {sky.radius_arcsec / 60:.2f}')"
 
 
+def show_progress(bar, done: int, total: int) -> None:
+    """``done`` of ``total`` on a progress bar. Its maximum is set before its value (a value above
+    the current maximum is refused): a warm job, whose columns stay on the workers, reports
+    "4 of 4" at once while the bar still says "of 1"."""
+    total = max(int(total), 1)
+    done = min(max(int(done), 0), total)
+    if bar.value > total:
+        bar.value = 0
+    if bar.max != total:
+        bar.max = total  # (apart: a watcher of max sets the value's bounds, after a batch update)
+    bar.value = done
+
+
 class BackgroundWork:
     """One piece of cluster work at a time for a panel, in a thread: starting another cancels the
     running one (its Dask jobs too), and only the newest result is delivered."""
@@ -177,6 +196,7 @@ class HatsPanel(Panel):
     catalog table and the scatter offer its rows (in the view's cone) once it is set."""
 
     title = "Survey catalog (HATS, on Dask)"
+    opened_by = ("hats_catalog",)  # a link naming a HATS catalog opens this card
     catalog = param.String(default="", doc="The HATS catalog open (its path or URL), or ''")
     all_columns = param.List(default=[], doc="The open HATS catalog's columns")
 
@@ -197,6 +217,7 @@ class HatsPanel(Panel):
         self.density_plot = pn.pane.HoloViews(empty_density("no HATS catalog"), sizing_mode="stretch_width",
                                               linked_axes=False, css_classes=["hats-density"])
         self.result: dict[str, Any] = {}
+        self._linked = ""  # what the link says of the catalog open
         self._jobs: list = []
         self.cancelled_jobs = 0  # jobs stopped because the choice changed while they ran
         self._generation = 0
@@ -206,6 +227,7 @@ class HatsPanel(Panel):
         for w in (self.column, self.log, self.cone):
             w.param.watch(lambda _e: self.start(), "value")
         self.state.param.watch(lambda *_e: self.cone.value and self.start(), ["exposure_ref"])
+        self.subscribe(lambda *_e: self._on_link(), ["hats_catalog"])
         self._layout = pn.Column(self.path, pn.Row(self.column, self.log, self.cone, sizing_mode="stretch_width"),
                                  self.progress, self.status,
                                  pn.Row(self.hist_plot, self.density_plot, sizing_mode="stretch_width"),
@@ -217,26 +239,42 @@ class HatsPanel(Panel):
         return f'<div class="hats-status"{attrs} style="color:#666;font-size:12px">{html.escape(text)}</div>'
 
     # ----- opening -----------------------------------------------------------------------------------
+    def _on_link(self) -> None:
+        """A link (or the state) names a HATS catalog: open it unless it is the one open."""
+        wanted = self.state.hats_catalog
+        if wanted and wanted != self._linked and wanted != self.path.value.strip():
+            self.path.value = wanted
+
     def open_path(self) -> None:
-        """Read the catalog's columns (metadata only) and start the computations."""
-        path = self.path.value.strip()
+        """Check the path (allowed roots), read the catalog's columns (metadata only) and start
+        the computations; the link then names the catalog."""
+        text = self.path.value.strip()
         self.cancel()
-        if not path:
+        if not text:
             self.param.update(catalog="", all_columns=[])
+            self._set_link("")
             return
         try:
+            path, link = resolve_hats_location(text, getattr(self.state, "repo_roots", ()))
             columns = catalog_columns(path)
         except ExplorerError as exc:
             self.param.update(catalog="", all_columns=[])
             self.status.object = self._status(describe_failure(exc), failed=1)
             self.state.report(describe_failure(exc))
+            self._set_link("")
             return
+        self._set_link(link or "")
         numeric = [c for c in columns if c not in ("_healpix_29", "Norder", "Dir", "Npix")]
         self.param.update(all_columns=numeric, catalog=path)
         default = next((c for c in numeric if "flux" in c.lower() and not c.lower().endswith("err")), numeric[0])
         self.column.param.update(options=numeric, value=default if self.column.value not in numeric
                                  else self.column.value)
         self.start()
+
+    def _set_link(self, link: str) -> None:
+        self._linked = link
+        if self.state.hats_catalog != link:
+            self.state.hats_catalog = link
 
     # ----- work on the cluster ---------------------------------------------------------------------
     def cancel(self) -> None:
@@ -250,7 +288,7 @@ class HatsPanel(Panel):
 
     def start(self) -> None:
         """Cancel what runs and compute the histogram and density map of the current choice."""
-        path, column = self.path.value.strip(), self.column.value
+        path, column = self.catalog, self.column.value
         if not path or not column:
             return
         self.cancel()
@@ -278,7 +316,7 @@ class HatsPanel(Panel):
     def _run(self, generation: int, path: str, column: str, log10: bool, sky: SkyFilter | None) -> None:
         def progress(done: int, total: int) -> None:
             if self._current(generation):
-                self.progress.param.update(value=int(done), max=max(int(total), 1))
+                show_progress(self.progress, done, total)
 
         try:
             client = shared_client()

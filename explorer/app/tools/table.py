@@ -7,12 +7,15 @@ with remote pagination: the browser holds one page), linked both ways with the i
 
 With a HATS catalog open in the survey-catalog panel, "HATS" in ``catalog-table-source`` shows its
 rows within the view's cone instead (:class:`HatsRowsTable`): the chosen columns only, read on the
-Dask workers, and one page at a time comes to the server and the browser.
+Dask workers, and one page at a time comes to the server and the browser. A click on a column's
+header sorts those rows and the header filters keep some of them; both are computed on the
+workers (:meth:`explorer.compute.hats.ConeRows.page`, :meth:`~explorer.compute.hats.ConeRows.where`).
 
 CSS hooks: ``catalog-table`` (the table), ``catalog-table-caption`` (rows shown of rows),
 ``catalog-table-source`` (repository or HATS), ``catalog-table-hats`` (the HATS page),
 ``hats-table-prev`` / ``hats-table-next`` (its pages), ``hats-table-caption`` (``data-total``:
-rows in the cone, ``data-start``: the page's first row).
+rows in the cone that pass the filters, ``data-start``: the page's first row, ``data-sort``: the
+column sorted by, ``data-filters``: filters applied).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
 
 from ...compute.axes import is_flux_column
+from ...errors import ExplorerError
 from ...compute.selection import describe_selection
 from ..base import Panel
 from .rows import (
@@ -173,7 +177,12 @@ class HatsRowsTable:
     """The catalog table's HATS mode: rows of the open HATS catalog within the view's cone
     (:func:`~explorer.app.tools.hats_source.view_cone`), the chosen columns only, loaded into the
     Dask workers' memory (:func:`explorer.compute.hats.cone_rows`) and fetched a page at a time.
-    A click on a row marks and centres that source on the image, as in the repository mode."""
+    A click on a row marks and centres that source on the image, as in the repository mode.
+
+    Sorting (a click on a column's header: Tabulator's ``sorters``) and filtering (its header
+    filters: ``>=`` a number for a float column, ``=`` for an integer one) apply to every row in
+    the cone, not to the page: they are computed on the workers and the page comes back.
+    """
 
     DEFAULT_COLUMNS = ("objectId", "coord_ra", "coord_dec")
 
@@ -183,7 +192,10 @@ class HatsRowsTable:
         self.owner = owner
         self.state = owner.state
         self.hats = None
-        self.rows = None  # the ConeRows of the current choice
+        self.base = None  # the ConeRows of the current choice (catalog, columns, cone)
+        self.rows = None  # those that pass the header filters
+        self.sort: tuple[str, bool] | None = None  # (column, ascending)
+        self.filters: tuple = ()  # the RowFilters applied
         self.start = 0
         self.frame = pd.DataFrame()
         self.work = BackgroundWork("hats-table")
@@ -191,6 +203,8 @@ class HatsRowsTable:
                                           selectable=1, sizing_mode="stretch_width", height=460,
                                           css_classes=["catalog-table-hats"])
         self.table.on_click(self._on_click)
+        self.table.param.watch(lambda e: self.sort_by(*(_first_sorter(e.new) or (None, True))), "sorters")
+        self.table.param.watch(lambda e: self.filter_by(e.new), "filters")
         self.prev = pn.widgets.Button(label="◀ previous", width=110, css_classes=["hats-table-prev"])
         self.next = pn.widgets.Button(label="next ▶", width=110, css_classes=["hats-table-next"])
         self.prev.on_click(lambda _e: self.turn(-1))
@@ -214,7 +228,7 @@ class HatsRowsTable:
     def _on_hats_catalog(self) -> None:
         open_ = bool(self.hats is not None and self.hats.catalog)
         self.owner.source.visible = open_
-        self.rows = None
+        self.base = self.rows = None
         if not open_ and self.active():
             self.owner.source.value = "repository"
         elif self.active():
@@ -251,13 +265,60 @@ class HatsRowsTable:
         sky = view_cone(self.state)
         self.caption.object = self._caption(f"reading {len(columns)} columns of {describe_cone(sky)} on Dask ...")
 
+        sort = self.sort if self.sort and self.sort[0] in columns else None
+        filters = tuple(f for f in self.filters if f.column in columns)
+
         def work(on_job):
-            rows = cone_rows(path, columns, shared_client(), sky=sky, on_job=on_job)
-            return rows, rows.page(0, PAGE_SIZE)
+            base = cone_rows(path, columns, shared_client(), sky=sky, on_job=on_job)
+            rows = base.where(filters)
+            return base, rows, rows.page(0, PAGE_SIZE, sort=sort)
+
+        def done(result):
+            self.base, self.rows, self.start = result[0], result[1], 0
+            self.sort, self.filters = sort, filters
+            self._show(result[2], sky)
+
+        self.work.start(work, done, self._failed)
+
+    def sort_by(self, column: str | None, ascending: bool = True) -> None:
+        """Sort every row of the cone by ``column`` (None: the catalog's order), on the workers,
+        and show the first page."""
+        sort = None if column is None else (str(column), bool(ascending))
+        if sort == self.sort:
+            return
+        self.sort = sort
+        self._reload(self.filters)
+
+    def filter_by(self, filters) -> None:
+        """Keep the rows of the cone that pass Tabulator's header ``filters`` (computed on the
+        workers from the cone's rows, no parquet read) and show the first page."""
+        from ...compute.hats import row_filters
+
+        try:
+            parsed = row_filters(filters)
+        except ExplorerError as exc:
+            self._failed(exc)
+            return
+        if parsed == self.filters:
+            return
+        self._reload(parsed)
+
+    def _reload(self, filters: tuple) -> None:
+        """Filter and sort the current rows again (the newest request wins: sort and filters are
+        recorded at once, so two changes in a row both apply)."""
+        self.filters = filters
+        base, sort = self.base, self.sort
+        if base is None:
+            return
+        self.caption.object = self._caption("sorting and filtering the rows on Dask ...")
+
+        def work(_on_job):
+            rows = base.where(filters)
+            return rows, rows.page(0, PAGE_SIZE, sort=sort)
 
         def done(result):
             self.rows, self.start = result[0], 0
-            self._show(result[1], sky)
+            self._show(result[1], base.sky)
 
         self.work.start(work, done, self._failed)
 
@@ -271,7 +332,7 @@ class HatsRowsTable:
             return
         self.start = start
         try:
-            self._show(rows.page(start, PAGE_SIZE), rows.sky)
+            self._show(rows.page(start, PAGE_SIZE, sort=self.sort), rows.sky)
         except Exception as exc:  # noqa: BLE001 - said in the panel
             self._failed(exc)
 
@@ -279,11 +340,35 @@ class HatsRowsTable:
         from .hats_source import describe_cone
 
         self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
-        self.table.value = self.frame
+        filters = self._header_filters(self.frame)
+        if filters != self.table.header_filters:  # (with the rows: one rebuild of the table, not two)
+            self.table.param.update(header_filters=filters, value=self.frame)
+        else:
+            self.table.value = self.frame
         total = self.rows.total if self.rows is not None else 0
         shown = f"rows {self.start + 1:,}-{self.start + len(frame):,}" if len(frame) else "no rows"
-        self.caption.object = self._caption(f"{shown} of {total:,} in {describe_cone(sky)}", total=total,
-                                            start=self.start, rows=len(frame))
+        text = f"{shown} of {total:,} in {describe_cone(sky)}"
+        if self.filters:
+            text += " passing " + " and ".join(f"{f.column} {f.op} {f.value:g}" if f.op != "like"
+                                               else f"{f.column} like {f.value!r}" for f in self.filters)
+        if self.sort:
+            text += f", sorted by {self.sort[0]} ({'ascending' if self.sort[1] else 'descending'})"
+        self.caption.object = self._caption(text, total=total, start=self.start, rows=len(frame),
+                                            sort=(f"{self.sort[0]}:{'asc' if self.sort[1] else 'desc'}"
+                                                  if self.sort else ""), filters=len(self.filters))
+
+    @staticmethod
+    def _header_filters(frame: pd.DataFrame) -> dict:
+        """A header filter per column: ``=`` for integers (ids), ``>=`` for other numbers."""
+        out = {}
+        for name, dtype in frame.dtypes.items():
+            if dtype.kind in "iu":
+                out[name] = {"type": "number", "func": "=", "placeholder": "="}
+            elif dtype.kind == "f":
+                out[name] = {"type": "number", "func": ">=", "placeholder": "≥"}
+            else:
+                out[name] = {"type": "input", "func": "like", "placeholder": "contains"}
+        return out
 
     def _failed(self, exc: BaseException) -> None:
         from ..base import describe_failure
@@ -325,3 +410,11 @@ class HatsRowsTable:
     def wait(self, timeout: float = 300.0) -> None:
         """Wait for the running load (tests, notebooks)."""
         self.work.wait(timeout)
+
+
+def _first_sorter(sorters) -> tuple[str, bool] | None:
+    """(column, ascending) of Tabulator's first sorter, or None."""
+    for s in sorters or ():
+        if s.get("field"):
+            return str(s["field"]), s.get("dir", "asc") != "desc"
+    return None
