@@ -159,7 +159,7 @@ def _cone_truth(frame, sky):
 def test_cone_rows_sorted_on_the_workers_are_pandas(hats_dir, objects, local_client, column, ascending):
     """Every page of the rows sorted by a column equals that page of pandas' sort of every row in
     the cone (missing values last), pages crossing partitions included."""
-    from explorer.compute.hats import cone_rows
+    from explorer.compute.hats_rows import cone_rows
 
     _, frame = objects
     sky = SkyFilter(ra=56.6497, dec=-36.4463, radius_arcsec=900.0)
@@ -180,7 +180,7 @@ def test_cone_rows_sorted_on_the_workers_are_pandas(hats_dir, objects, local_cli
 
 
 def test_cone_rows_filtered_on_the_workers(hats_dir, objects, local_client):
-    from explorer.compute.hats import cone_rows, row_filters
+    from explorer.compute.hats_rows import cone_rows, row_filters
 
     _, frame = objects
     sky = SkyFilter(ra=56.6497, dec=-36.4463, radius_arcsec=900.0)
@@ -212,7 +212,7 @@ def two_worker_scheduler(tmp_path_factory):
     from pathlib import Path
 
     dask = Path(sys.executable).with_name("dask")
-    port = _free_port()
+    port = free_port()
     work = tmp_path_factory.mktemp("dask2")
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
     address = f"tcp://127.0.0.1:{port}"
@@ -261,7 +261,7 @@ def test_the_work_spreads_over_a_second_worker_process(two_worker_scheduler, tmp
     assert len(reads) == len(densities) == h.extra["partitions"] >= 10
     assert {t["worker"] for t in reads} == workers  # both processes read partitions
     assert {t["worker"] for t in densities} == workers
-    np.testing.assert_array_equal(h.counts, numpy_hist(frame["coord_dec"], 17)[0])
+    np.testing.assert_array_equal(h.counts, numpy_histogram(frame["coord_dec"], 17)[0])
     assert grid.total == len(frame)
 
 
@@ -283,7 +283,7 @@ def test_cancelling_one_session_keeps_the_columns_other_sessions_share(hats_dir,
     assert all(f.status == "finished" for f in futures)  # still there for the other sessions
     assert hats._persisted[local_client.id][key][0] is futures
     again = hats_histogram(hats_dir, "i_psfFlux", local_client, bins=9)
-    np.testing.assert_array_equal(again.counts, numpy_hist(frame["i_psfFlux"], 9)[0])
+    np.testing.assert_array_equal(again.counts, numpy_histogram(frame["i_psfFlux"], 9)[0])
     hats.forget_columns(local_client)
 
 
@@ -367,6 +367,7 @@ def test_the_server_never_gathers_a_column(hats_dir, objects, local_client, monk
     """What the workers send back to the server process is counts and grids, never the column or
     the cone's rows: at 100 M rows a gathered column is 800 MB in the server."""
     from explorer.compute import hats
+    from explorer.compute.hats_rows import cone_rows
 
     _, frame = objects
     gathered: list = []
@@ -381,7 +382,7 @@ def test_the_server_never_gathers_a_column(hats_dir, objects, local_client, monk
     hats.forget_columns(local_client)
     hats_histogram(hats_dir, "g_apFlux", local_client, bins=7)  # cold: the column is read
     hats_histogram(hats_dir, "g_apFlux", local_client, bins=7)  # warm: the kept column
-    rows = hats.cone_rows(hats_dir, ["coord_ra", "coord_dec", "g_apFlux"], local_client)
+    rows = cone_rows(hats_dir, ["coord_ra", "coord_dec", "g_apFlux"], local_client)
     assert rows.total == len(frame)
     # counts (tuples of 7-bin arrays) and lengths come back; a partition's column or rows do not
     data = [g for g in gathered if hasattr(g, "__len__") and not isinstance(g, tuple) and len(g) > 7]

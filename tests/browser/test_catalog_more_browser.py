@@ -14,8 +14,9 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
-from pagekit import Page
-from test_catalog_tools_browser import JS_ACTIVATE, caption_attr, cells, points_sources, reference_rows
+from pagekit import JS_ACTIVATE_TOOL, Page
+from pagekit import int_attr as caption_attr
+from test_catalog_tools_browser import cells, points_sources, reference_rows
 from test_hats_browser import attr, click_button, hats_ids, show, truth  # noqa: F401 - truth: a fixture
 
 pytestmark = pytest.mark.browser
@@ -42,7 +43,7 @@ def test_lasso_on_the_image_filters_the_table_and_the_link_keeps_it(open_page, s
     t = np.linspace(0, 2 * np.pi, 13)  # a 12-sided lasso around the middle of the view, closed
     hexagon = (cx + r * np.cos(t), cy + r * np.sin(t))
     assert 0 < in_polygon(x, y, *hexagon).sum() < np.isfinite(x).sum()
-    assert p.page.evaluate(JS_ACTIVATE, ["x (parent pixels)", "LassoSelectTool"])
+    assert p.page.evaluate(JS_ACTIVATE_TOOL, ["x (parent pixels)", "LassoSelectTool"])
     points = [p.to_page("x (parent pixels)", float(a), float(b)) for a, b in zip(*hexagon)]
     p.page.mouse.move(*points[0])
     p.page.mouse.down()

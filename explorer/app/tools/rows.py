@@ -21,6 +21,8 @@ from ...state import ExplorerState
 from ...views.catalog_tools import empty_points, marked_element, selected_element
 from ..overlays import ImageOverlay, register_overlay
 
+PAGE_SIZE = 15  # rows per page of the catalog table, from the repository or a HATS catalog
+DEFAULT_EXTRA = 3  # besides id, x, y and the histogram's column, the first few flux columns are shown
 SELECTION_PARAMS = ("selection_box", "selection_lasso", "selection_range")
 ROWS_PARAMS = ("catalog_ref", "exposure_ref", "column", "require_flags", "exclude_flags")
 

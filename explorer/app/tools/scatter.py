@@ -145,7 +145,7 @@ class ScatterPanel(Panel):
 
     def redraw_hats(self) -> None:
         """The HATS scatter, computed on the workers in the background (the newest choice wins)."""
-        from ...compute.hats import cone_rows
+        from ...compute.hats_rows import cone_rows
         from .hats_source import describe_cone, shared_client, view_cone
 
         path, xa, ya, mags = self.hats.catalog, self.x.value, self.y.value, self.magnitudes.value

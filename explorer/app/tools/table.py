@@ -9,7 +9,7 @@ With a HATS catalog open in the survey-catalog panel, "HATS" in ``catalog-table-
 rows within the view's cone instead (:class:`HatsRowsTable`): the chosen columns only, read on the
 Dask workers, and one page at a time comes to the server and the browser. A click on a column's
 header sorts those rows and the header filters keep some of them; both are computed on the
-workers (:meth:`explorer.compute.hats.ConeRows.page`, :meth:`~explorer.compute.hats.ConeRows.where`).
+workers (:meth:`explorer.compute.hats_rows.ConeRows.page`, :meth:`~explorer.compute.hats_rows.ConeRows.where`).
 
 CSS hooks: ``catalog-table`` (the table), ``catalog-table-caption`` (rows shown of rows),
 ``catalog-table-source`` (repository or HATS), ``catalog-table-hats`` (the HATS page),
@@ -23,16 +23,17 @@ import html
 import math
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import panel as pn
 from bokeh.models.widgets.tables import NumberFormatter
 
 from ...compute.axes import is_flux_column
-from ...errors import ExplorerError
 from ...compute.selection import describe_selection
 from ..base import Panel
+from .hats_table import HatsRowsTable
 from .rows import (
+    DEFAULT_EXTRA,
+    PAGE_SIZE,
     ROWS_PARAMS,
     SELECTION_PARAMS,
     catalog_rows,
@@ -42,8 +43,6 @@ from .rows import (
     selected_rows,
 )
 
-PAGE_SIZE = 15
-DEFAULT_EXTRA = 3  # besides id, x, y and the histogram's column, the first few flux columns are shown
 
 
 class CatalogTablePanel(Panel):
@@ -171,250 +170,3 @@ class CatalogTablePanel(Panel):
         if getattr(self, "_outer", None) is None:
             self._outer = pn.Column(self.source, self._layout, self.hats_rows.layout, sizing_mode="stretch_width")
         return self._outer
-
-
-class HatsRowsTable:
-    """The catalog table's HATS mode: rows of the open HATS catalog within the view's cone
-    (:func:`~explorer.app.tools.hats_source.view_cone`), the chosen columns only, loaded into the
-    Dask workers' memory (:func:`explorer.compute.hats.cone_rows`) and fetched a page at a time.
-    A click on a row marks and centres that source on the image, as in the repository mode.
-
-    Sorting (a click on a column's header: Tabulator's ``sorters``) and filtering (its header
-    filters: ``>=`` a number for a float column, ``=`` for an integer one) apply to every row in
-    the cone, not to the page: they are computed on the workers and the page comes back.
-    """
-
-    DEFAULT_COLUMNS = ("objectId", "coord_ra", "coord_dec")
-
-    def __init__(self, owner: CatalogTablePanel):
-        from .hats_source import BackgroundWork
-
-        self.owner = owner
-        self.state = owner.state
-        self.hats = None
-        self.base = None  # the ConeRows of the current choice (catalog, columns, cone)
-        self.rows = None  # those that pass the header filters
-        self.sort: tuple[str, bool] | None = None  # (column, ascending)
-        self.filters: tuple = ()  # the RowFilters applied
-        self.start = 0
-        self.frame = pd.DataFrame()
-        self.work = BackgroundWork("hats-table")
-        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination=None, disabled=True, show_index=False,
-                                          selectable=1, sizing_mode="stretch_width", height=460,
-                                          css_classes=["catalog-table-hats"])
-        self.table.on_click(self._on_click)
-        self.table.param.watch(lambda e: self.sort_by(*(_first_sorter(e.new) or (None, True))), "sorters")
-        self.table.param.watch(lambda e: self.filter_by(e.new), "filters")
-        self.prev = pn.widgets.Button(label="◀ previous", width=110, css_classes=["hats-table-prev"])
-        self.next = pn.widgets.Button(label="next ▶", width=110, css_classes=["hats-table-next"])
-        self.prev.on_click(lambda _e: self.turn(-1))
-        self.next.on_click(lambda _e: self.turn(+1))
-        self.caption = pn.pane.HTML(self._caption("no HATS catalog open"), sizing_mode="stretch_width")
-        self.layout = pn.Column(pn.Row(self.prev, self.next, self.caption, sizing_mode="stretch_width"), self.table,
-                                visible=False, sizing_mode="stretch_width")
-
-    def attach(self, hats) -> None:
-        self.hats = hats
-        if hats is not None:
-            hats.param.watch(lambda _e: self._on_hats_catalog(), ["catalog"])
-            self.state.param.watch(lambda *_e: self.active() and self.refresh(), ["zoom"])
-
-    def active(self) -> bool:
-        return self.owner.source.value == "HATS"
-
-    def visible(self, on: bool) -> None:
-        self.layout.visible = on
-
-    def _on_hats_catalog(self) -> None:
-        open_ = bool(self.hats is not None and self.hats.catalog)
-        self.owner.source.visible = open_
-        self.base = self.rows = None
-        if not open_ and self.active():
-            self.owner.source.value = "repository"
-        elif self.active():
-            self.offer_columns()
-
-    def offer_columns(self) -> None:
-        """The HATS catalog's columns in the column chooser (the default: id, position, the HATS
-        panel's column and a few fluxes); setting them refreshes the table."""
-        options = list(self.hats.all_columns) if self.hats is not None else []
-        chosen = [c for c in self.owner.columns.value if c in options]
-        if not chosen:
-            flux = [c for c in options if is_flux_column(c)]
-            chosen = [c for c in self.DEFAULT_COLUMNS if c in options]
-            chosen += [c for c in [self.hats.column.value, *flux[:DEFAULT_EXTRA]] if c in options and c not in chosen]
-        if self.owner.columns.options == options and self.owner.columns.value == chosen:
-            self.refresh()
-        else:
-            self.owner.columns.param.update(options=options, value=chosen)
-
-    def _columns(self) -> list[str]:
-        cols = [c for c in self.owner.columns.value if c in (self.hats.all_columns if self.hats else [])]
-        return list(dict.fromkeys([*[c for c in self.DEFAULT_COLUMNS if self.hats and c in self.hats.all_columns],
-                                   *cols]))
-
-    def refresh(self) -> None:
-        """Load the rows of the current choice (catalog, columns, cone) on the workers, then show
-        the first page."""
-        if self.hats is None or not self.hats.catalog:
-            return
-        from ...compute.hats import cone_rows
-        from .hats_source import describe_cone, shared_client, view_cone
-
-        path, columns = self.hats.catalog, self._columns()
-        sky = view_cone(self.state)
-        self.caption.object = self._caption(f"reading {len(columns)} columns of {describe_cone(sky)} on Dask ...")
-
-        sort = self.sort if self.sort and self.sort[0] in columns else None
-        filters = tuple(f for f in self.filters if f.column in columns)
-
-        def work(on_job):
-            base = cone_rows(path, columns, shared_client(), sky=sky, on_job=on_job)
-            rows = base.where(filters)
-            return base, rows, rows.page(0, PAGE_SIZE, sort=sort)
-
-        def done(result):
-            self.base, self.rows, self.start = result[0], result[1], 0
-            self.sort, self.filters = sort, filters
-            self._show(result[2], sky)
-
-        self.work.start(work, done, self._failed)
-
-    def sort_by(self, column: str | None, ascending: bool = True) -> None:
-        """Sort every row of the cone by ``column`` (None: the catalog's order), on the workers,
-        and show the first page."""
-        sort = None if column is None else (str(column), bool(ascending))
-        if sort == self.sort:
-            return
-        self.sort = sort
-        self._reload(self.filters)
-
-    def filter_by(self, filters) -> None:
-        """Keep the rows of the cone that pass Tabulator's header ``filters`` (computed on the
-        workers from the cone's rows, no parquet read) and show the first page."""
-        from ...compute.hats import row_filters
-
-        try:
-            parsed = row_filters(filters)
-        except ExplorerError as exc:
-            self._failed(exc)
-            return
-        if parsed == self.filters:
-            return
-        self._reload(parsed)
-
-    def _reload(self, filters: tuple) -> None:
-        """Filter and sort the current rows again (the newest request wins: sort and filters are
-        recorded at once, so two changes in a row both apply)."""
-        self.filters = filters
-        base, sort = self.base, self.sort
-        if base is None:
-            return
-        self.caption.object = self._caption("sorting and filtering the rows on Dask ...")
-
-        def work(_on_job):
-            rows = base.where(filters)
-            return rows, rows.page(0, PAGE_SIZE, sort=sort)
-
-        def done(result):
-            self.rows, self.start = result[0], 0
-            self._show(result[1], base.sky)
-
-        self.work.start(work, done, self._failed)
-
-    def turn(self, step: int) -> None:
-        """Another page (``step`` pages on; clamped to the rows there are)."""
-        rows = self.rows
-        if rows is None:
-            return
-        start = min(max(0, self.start + step * PAGE_SIZE), max(0, (rows.total - 1) // PAGE_SIZE * PAGE_SIZE))
-        if start == self.start and not self.frame.empty:
-            return
-        self.start = start
-        try:
-            self._show(rows.page(start, PAGE_SIZE, sort=self.sort), rows.sky)
-        except Exception as exc:  # noqa: BLE001 - said in the panel
-            self._failed(exc)
-
-    def _show(self, frame: pd.DataFrame, sky) -> None:
-        from .hats_source import describe_cone
-
-        self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
-        filters = self._header_filters(self.frame)
-        if filters != self.table.header_filters:  # (with the rows: one rebuild of the table, not two)
-            self.table.param.update(header_filters=filters, value=self.frame)
-        else:
-            self.table.value = self.frame
-        total = self.rows.total if self.rows is not None else 0
-        shown = f"rows {self.start + 1:,}-{self.start + len(frame):,}" if len(frame) else "no rows"
-        text = f"{shown} of {total:,} in {describe_cone(sky)}"
-        if self.filters:
-            text += " passing " + " and ".join(f"{f.column} {f.op} {f.value:g}" if f.op != "like"
-                                               else f"{f.column} like {f.value!r}" for f in self.filters)
-        if self.sort:
-            text += f", sorted by {self.sort[0]} ({'ascending' if self.sort[1] else 'descending'})"
-        self.caption.object = self._caption(text, total=total, start=self.start, rows=len(frame),
-                                            sort=(f"{self.sort[0]}:{'asc' if self.sort[1] else 'desc'}"
-                                                  if self.sort else ""), filters=len(self.filters))
-
-    @staticmethod
-    def _header_filters(frame: pd.DataFrame) -> dict:
-        """A header filter per column: ``=`` for integers (ids), ``>=`` for other numbers."""
-        out = {}
-        for name, dtype in frame.dtypes.items():
-            if dtype.kind in "iu":
-                out[name] = {"type": "number", "func": "=", "placeholder": "="}
-            elif dtype.kind == "f":
-                out[name] = {"type": "number", "func": ">=", "placeholder": "≥"}
-            else:
-                out[name] = {"type": "input", "func": "like", "placeholder": "contains"}
-        return out
-
-    def _failed(self, exc: BaseException) -> None:
-        from ..base import describe_failure
-
-        message = f"the HATS rows failed: {describe_failure(exc)}"
-        self.caption.object = self._caption(message, failed=1)
-        self.state.report(message)
-
-    @staticmethod
-    def _caption(text: str, **data: Any) -> str:
-        attrs = "".join(f' data-{k}="{v}"' for k, v in data.items())
-        return (f'<div class="hats-table-caption"{attrs} style="color:#666;font-size:12px">'
-                f"{html.escape(text)}</div>")
-
-    def _on_click(self, event) -> None:
-        if event.row is not None and 0 <= event.row < len(self.frame):
-            self.mark(int(event.row))
-
-    def mark(self, row: int) -> bool:
-        """Mark and centre the source of the page's row ``row`` on the image (by its RA/Dec)."""
-        exposure = self.state.exposure()
-        frame = self.frame  # (column by column: a row as one Series would turn 64-bit ids into floats)
-        ident = frame["objectId"].to_numpy()[row] if "objectId" in frame.columns else self.start + row
-        ident = ident.item() if hasattr(ident, "item") else ident
-        if exposure is None or not exposure.info.has_sky or "coord_ra" not in frame.columns:
-            self.state.report(f"source {ident} cannot be placed on this image")
-            return False
-        ra, dec = frame["coord_ra"].to_numpy(float)[row:row + 1], frame["coord_dec"].to_numpy(float)[row:row + 1]
-        x, y = exposure.info.sky_to_pixel(ra, dec)
-        x, y = float(np.asarray(x)[0]), float(np.asarray(y)[0])
-        if not (math.isfinite(x) and math.isfinite(y)):
-            self.state.report(f"source {ident} has no position on this image")
-            return False
-        self.state.marked_source = (ident, x, y)
-        if self.owner.image is not None:
-            self.owner.image.center_on(x, y)
-        return True
-
-    def wait(self, timeout: float = 300.0) -> None:
-        """Wait for the running load (tests, notebooks)."""
-        self.work.wait(timeout)
-
-
-def _first_sorter(sorters) -> tuple[str, bool] | None:
-    """(column, ascending) of Tabulator's first sorter, or None."""
-    for s in sorters or ():
-        if s.get("field"):
-            return str(s["field"]), s.get("dir", "asc") != "desc"
-    return None
