@@ -219,47 +219,7 @@ def dask_scheduler(tmp_path_factory):
     """The address of a `dask scheduler` and one `dask worker` started here on 127.0.0.1 as
     processes of their own (this checkout first on their path: the workers run its kernels, as Dask
     requires the client's environment), for the session; stopped at its end."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
+    from serve_helpers import running_dask
 
-    dask = Path(sys.executable).with_name("dask")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    work = tmp_path_factory.mktemp("dask")
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
-    logs = [open(work / "scheduler.log", "w"), open(work / "worker.log", "w")]  # noqa: SIM115
-    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              cwd=work, env=env, stdout=logs[0], stderr=subprocess.STDOUT)]
-    address = f"tcp://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or procs[0].poll() is not None:
-                    raise RuntimeError((work / "scheduler.log").read_text()) from None
-                time.sleep(0.2)
-        procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-                                       "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
-                                      cwd=work, env=env, stdout=logs[1], stderr=subprocess.STDOUT))
-        from distributed import Client
-
-        with Client(address, timeout=60) as c:
-            c.wait_for_workers(1, timeout=120)
+    with running_dask(tmp_path_factory.mktemp("dask"), 1, str(REPO_ROOT)) as address:
         yield address
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in reversed(procs):
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for f in logs:
-            f.close()

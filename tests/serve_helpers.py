@@ -107,3 +107,45 @@ def running_server(repo: str, log_path: Path, timeout: float = 120, probe_timeou
     finally:
         stop_process_group(proc)
         log.close()
+
+
+@contextmanager
+def running_dask(work: Path, worker_processes: int = 1, python_path: str | None = None) -> Iterator[str]:
+    """A `dask scheduler` and a `dask worker --nworkers N` (N worker processes, one thread each)
+    started on 127.0.0.1 as processes of their own, logging into ``work``; yields the scheduler's
+    address once every worker has joined, and stops them all after. ``python_path`` goes first on
+    their path (the workers run this checkout's kernels, as Dask requires the client's environment)."""
+    dask = Path(sys.executable).with_name("dask")
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=python_path or str(Path(__file__).resolve().parents[1]))
+    address = f"tcp://127.0.0.1:{port}"
+    with open(work / "scheduler.log", "w") as slog, open(work / "worker.log", "w") as wlog:
+        procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                   "--no-dashboard"], cwd=work, env=env, stdout=slog, stderr=subprocess.STDOUT)]
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline or procs[0].poll() is not None:
+                        raise RuntimeError((work / "scheduler.log").read_text()) from None
+                    time.sleep(0.2)
+            procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nworkers",
+                                           str(worker_processes), "--nthreads", "1", "--no-dashboard",
+                                           "--memory-limit", "1GiB"],
+                                          cwd=work, env=env, stdout=wlog, stderr=subprocess.STDOUT))
+            from distributed import Client
+
+            with Client(address, timeout=120) as c:
+                c.wait_for_workers(worker_processes, timeout=240)
+            yield address
+        finally:
+            for p in reversed(procs):
+                p.terminate()
+            for p in reversed(procs):
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()

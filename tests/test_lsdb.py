@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from histogram_reference import numpy_histogram
-from serve_helpers import free_port
+from serve_helpers import free_port, running_dask
 
 from explorer.compute.cluster import ClusterError, JobCancelled, PartitionJob, dask_client
 from explorer.compute.density import density
@@ -208,34 +208,8 @@ def test_cone_rows_filtered_on_the_workers(hats_dir, objects, local_client):
 def two_worker_scheduler(tmp_path_factory):
     """A `dask scheduler` and a `dask worker --nworkers 2` (two worker processes) started here on
     127.0.0.1; stopped after the module."""
-    import os
-    from pathlib import Path
-
-    dask = Path(sys.executable).with_name("dask")
-    port = free_port()
-    work = tmp_path_factory.mktemp("dask2")
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
-    address = f"tcp://127.0.0.1:{port}"
-    with open(work / "scheduler.log", "w") as slog, open(work / "worker.log", "w") as wlog:
-        procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                   "--no-dashboard"], cwd=work, env=env, stdout=slog, stderr=subprocess.STDOUT)]
-        try:
-            procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nworkers", "2",
-                                           "--nthreads", "1", "--no-dashboard", "--memory-limit", "1GiB"],
-                                          cwd=work, env=env, stdout=wlog, stderr=subprocess.STDOUT))
-            from distributed import Client
-
-            with Client(address, timeout=120) as c:
-                c.wait_for_workers(2, timeout=240)
-            yield address
-        finally:
-            for p in reversed(procs):
-                p.terminate()
-            for p in reversed(procs):
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+    with running_dask(tmp_path_factory.mktemp("dask2"), 2) as address:
+        yield address
 
 
 def test_the_work_spreads_over_a_second_worker_process(two_worker_scheduler, tmp_path):
