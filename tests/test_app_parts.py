@@ -87,3 +87,17 @@ def test_every_registered_panel_is_a_panel_on_the_page(sample_gen3):
         panel = getattr(page, spec.name)
         assert isinstance(panel, Panel) and panel.state is page.state and panel.title
     assert page.__panel__().get_root() is not None
+
+
+def test_the_overview_names_a_gen3_patch_as_the_selectors_do(sample_gen3):
+    """The registry numbers a Gen3 patch (24); the page's selectors, URL and sky map say "3,3": the
+    exposure's overview shows both, so the two can be matched."""
+    from explorer.app import Explorer
+
+    page = Explorer(str(sample_gen3))
+    page.state.patch = "3,3"
+    exposure = page.state.exposure()
+    assert exposure is not None and isinstance(exposure.data_id.get("patch"), int)
+    overview = page.info.frames()["Overview"]
+    shown = dict(zip(overview.iloc[:, 0], overview.iloc[:, 1]))["data ID"]
+    assert f"patch={exposure.data_id['patch']} (3,3)" in shown, shown

@@ -41,8 +41,21 @@ class InfoPanel(Panel):
         if exposure is None:
             return None
         inf = exposure.info
-        return {"Overview": vi.overview_table(inf, exposure.dataset_type, exposure.data_id),
+        return {"Overview": vi.overview_table(inf, exposure.dataset_type, self.named_data_id(exposure.data_id)),
                 "WCS": vi.wcs_table(inf), "VisitInfo": vi.visit_info_table(inf), "Metadata": vi.metadata_table(inf)}
+
+    def named_data_id(self, data_id: Any) -> Any:
+        """The data ID with a Gen3 sequential patch id followed by its "x,y" name, as the
+        selectors say it (``patch=24 (3,3)``)."""
+        if not data_id or not isinstance(data_id.get("patch"), int) or data_id.get("tract") is None:
+            return data_id
+        from ..index import patch_label
+
+        try:
+            name = patch_label(self.state.repo, data_id["tract"], data_id["patch"])
+        except Exception:  # noqa: BLE001 - the raw id is still right
+            return data_id
+        return {**data_id, "patch": f"{data_id['patch']} ({name})"} if name != str(data_id["patch"]) else data_id
 
     def update(self):
         """Show the current exposure's tables (or why there are none); returns the panel's column."""
