@@ -98,20 +98,29 @@ class RepoIndex(FootprintQueries, OptionQueries, KindQueries):
         self.collection = collection or None
         self._lock = threading.RLock()
         self._memo = Memo()
-        names = set(repo.dataset_type_names())
-        self.calexp_type = self._first_with_data([t for t in CALEXP_TYPES if t in names])
-        self.coadd_type = self._first_with_data([t for t in COADD_TYPES if t in names])
-        preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
-        self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
-        self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
-        self._init_kind_types(names)
+        names = self._choose_types()
         self._tract_types = [n for n in sorted(names) if "tract" in self._dims(n)]
         self._patch_types = [n for n in self._tract_types if "patch" in self._dims(n)]
         self.coadds = LazyIds(self, "coadd")
         self.calexps = LazyIds(self, "calexp")
         self.visit_band = VisitBands(self)
 
+    def _choose_types(self) -> set[str]:
+        """Set the dataset types the index answers for (the first calexp and coadd types with
+        data, the source and coadd-catalog types, each image kind's type) from the repository's
+        dataset type names, which it returns."""
+        names = set(self.repo.dataset_type_names())
+        self.calexp_type = self._first_with_data([t for t in CALEXP_TYPES if t in names])
+        self.coadd_type = self._first_with_data([t for t in COADD_TYPES if t in names])
+        # per-detector catalogs first: they match a calexp exactly (the notebook reads src)
+        preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
+        self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
+        self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
+        self._init_kind_types(names)
+        return names
+
     # ----- registry access -----------------------------------------------------------------
+
     def _dims(self, name: str) -> list[str]:
         try:
             return list(self.repo.dimensions_of(name))

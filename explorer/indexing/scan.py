@@ -15,8 +15,8 @@ import numpy as np
 
 from ..bands import band_key
 from ..errors import ExplorerError
-from ..index import PER_DETECTOR_SOURCES, RepoIndex
-from ..repo.base import CALEXP_TYPES, COADD_CATALOG_TYPES, COADD_TYPES, SOURCE_TYPES, Repository
+from ..index import RepoIndex
+from ..repo.base import Repository
 from ..sky.predicates import overlaps
 from .footprints import FOOTPRINT_LIMIT
 from .options import VisitChoice
@@ -35,14 +35,7 @@ class ScanIndex(RepoIndex):
         self.collection = collection or None
         self._lock = threading.RLock()
         self._memo: dict[Any, Any] = {}
-        names = set(repo.dataset_type_names())
-        self.calexp_type = self._first_with_data([t for t in CALEXP_TYPES if t in names])
-        self.coadd_type = self._first_with_data([t for t in COADD_TYPES if t in names])
-        # per-detector catalogs first: they match a calexp exactly (the notebook reads src)
-        preferred = [t for t in PER_DETECTOR_SOURCES if t in SOURCE_TYPES] + list(SOURCE_TYPES)
-        self.source_types = [t for t in dict.fromkeys(preferred) if t in names]
-        self.coadd_catalog_types = [t for t in COADD_CATALOG_TYPES if t in names]
-        self._init_kind_types(names)
+        names = self._choose_types()
 
         self.calexps: dict[tuple[int, int], dict[str, Any]] = {}
         self.visit_band: dict[int, str] = {}
