@@ -243,15 +243,20 @@ class Gen3Repository(Repository):
             try:
                 uri = self.butler.getURI(ref)
             except FileNotFoundError:  # registered, but the datastore has no record of a file
-                self._uri_memo[ref.id] = None
-                return None
+                return self._remember_uri(ref, None)
             except Exception:
                 return None
-            path = uri.ospath if uri.scheme in ("file", "") else str(uri)
-            if len(self._uri_memo) >= REFS_MEMO_ENTRIES:
-                self._uri_memo.clear()
-            self._uri_memo[ref.id] = path  # where a dataset lives never changes; whether it exists is stat-ed
-            return path
+            return self._remember_uri(ref, uri)
+
+    def _remember_uri(self, ref, uri) -> Optional[str]:
+        """Remember (bounded: :data:`REFS_MEMO_ENTRIES`) and return where a dataset's file is (its
+        local path or URL; None: no file record). Where a dataset lives never changes; whether the
+        file exists is stat-ed each time. Called with the lock held."""
+        path = None if uri is None else (uri.ospath if uri.scheme in ("file", "") else str(uri))
+        if len(self._uri_memo) >= REFS_MEMO_ENTRIES:
+            self._uri_memo.clear()
+        self._uri_memo[ref.id] = path
+        return path
 
     def locate(self, dataset_type: str, data_id: dict[str, Any],
                collections: Optional[str] = None) -> DatasetLocation:
@@ -303,16 +308,10 @@ class Gen3Repository(Repository):
                 if uris is not None:  # a ref left out has no file record: registered, never written
                     for ref in unknown:
                         if ref not in uris:
-                            if len(self._uri_memo) >= REFS_MEMO_ENTRIES:
-                                self._uri_memo.clear()
-                            self._uri_memo[ref.id] = None
-                uris = uris or {}
-                for ref, found in uris.items():
-                    uri = found.primaryURI
-                    if uri is not None:
-                        if len(self._uri_memo) >= REFS_MEMO_ENTRIES:
-                            self._uri_memo.clear()
-                        self._uri_memo[ref.id] = uri.ospath if uri.scheme in ("file", "") else str(uri)
+                            self._remember_uri(ref, None)
+                for ref, found in (uris or {}).items():
+                    if found.primaryURI is not None:
+                        self._remember_uri(ref, found.primaryURI)
         out = []
         for ref in chosen:
             path = self._uri_path(ref)
