@@ -254,20 +254,18 @@ class SkyMapPanel(Panel):
 
     def refresh_outlines(self, *_events) -> None:
         """Give every live sky figure the outlines of the new selection (in place, no redraw)."""
-        live = self._live(self._outline_sources)
-        if not live:
-            return
-        columns = self.outline_columns()
-        sources = [source for source in live if source.data != columns]
-        if sources:
-            self._send(lambda: [setattr(source, "data", columns) for source in sources])
+        self._refresh_sources(self._outline_sources, self.outline_columns)
 
     def refresh_labels(self, *_events) -> None:
         """Give every live sky figure the patch names of the new tract (in place)."""
-        live = self._live(self._label_sources)
+        self._refresh_sources(self._label_sources, self.label_columns)
+
+    def _refresh_sources(self, registered, columns_of) -> None:
+        """Set ``columns_of()`` on those of the live figures' ``registered`` sources that differ."""
+        live = self._live(registered)
         if not live:
             return
-        columns = self.label_columns()
+        columns = columns_of()
         sources = [source for source in live if source.data != columns]
         if sources:
             self._send(lambda: [setattr(source, "data", columns) for source in sources])
