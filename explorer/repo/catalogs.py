@@ -1,21 +1,8 @@
 """Read catalogs as pandas DataFrames: afw.table FITS (SourceCatalog, SimpleCatalog, ExposureCatalog)
 and parquet (the Butler's DataFrame and ArrowAstropy storage classes), without lsst.afw.
 
-afw.table FITS facts handled (seen in real files):
-
-* The catalog is the first binary table (``AFW_TYPE='SOURCE'|'SIMPLE'|'EXPOSURE'``); archive HDUs
-  (footprints, WCSs of an ExposureCatalog) follow it and are not read.
-* All Flag fields share one bit-packed column (``TFORM='nX'``) whose bit ``n-1`` is named by
-  ``TFLAGn`` (documented by ``TFDOCn``): it is unpacked into one boolean column per flag.
-* Repeated ``ALIAS='alias:target'`` cards map a prefix to another (``slot_Centroid`` ->
-  ``base_SdssCentroid``); they are kept in ``df.attrs["aliases"]`` and column requests may use them.
-* Fixed-size array fields (``TFORM='2D'`` etc.: v0 ``coord``, Points, Moments, covariances,
-  ``raCorners``) are split into scalar columns: ``_ra/_dec`` for Coord, ``_x/_y`` for Point,
-  ``_xx/_yy/_xy`` for Moments, ``_0.._n-1`` otherwise. Variable-length fields (``P``/``Q``:
-  HeavyFootprint pixels and spans) are skipped; they are listed in ``df.attrs["skipped_columns"]``.
-* ``coord_ra``/``coord_dec`` stay in **radians**, as stored (``TUNIT='rad'``); nothing is converted.
-* ``AFW_TABLE_VERSION`` 1 names errors ``*Sigma``, version 2+ ``*Err``; names are returned as written.
-* Values are big-endian on disk and returned in native byte order (``TZERO``/``TSCAL`` applied).
+The afw.table FITS facts handled (flag bits, aliases, array fields, radians, byte order) are
+listed in :mod:`.afw_table`.
 
 Parquet: read with ``pyarrow.parquet``; only the requested columns are read from disk. A named
 pandas index (written by the DataFrame storage class) becomes an ordinary column, so FITS and
