@@ -9,16 +9,20 @@ import panel as pn
 
 from ..views import info as vi
 from .base import Panel
-from .style import message_html
+from .style import message_html, whole_table
+
+ROWS_SHOWN = 15  # rows of two lines: the overview's, even narrow; the metadata's hundreds scroll
 
 
 def whole_values(df) -> dict[str, Any]:
     """Tabulator options that show every value whole: the columns fill the table's width (no
     column wider than the view) and a long value (a WCS matrix, a file path, a header card's
-    text) wraps onto more lines instead of being cut off with an ellipsis."""
+    text) wraps onto more lines instead of being cut off with an ellipsis, also where it has no
+    space (a file path); the table is as tall as its rows (:func:`~.style.whole_table`), so a
+    wrapped value never pushes the last row out of view."""
     columns = list(df.columns)
-    return {"layout": "fit_columns", "widths": {columns[0]: "32%"} if columns else {},
-            "formatters": {c: {"type": "textarea"} for c in columns}}
+    shares = [{"field": c, "widthGrow": 1 if i == 0 else 2, "minWidth": 110} for i, c in enumerate(columns)]
+    return {"formatters": {c: {"type": "textarea"} for c in columns}, **whole_table(ROWS_SHOWN, shares)}
 
 
 class InfoPanel(Panel):
@@ -73,7 +77,7 @@ class InfoPanel(Panel):
         if not self.tables:
             for name, df in frames.items():
                 self.tables[name] = pn.widgets.Tabulator(
-                    df, show_index=False, disabled=True, sizing_mode="stretch_width", height=330,
+                    df, show_index=False, disabled=True, sizing_mode="stretch_width",
                     header_filters=(name == "Metadata"), **whole_values(df))
             self.tabs = pn.Tabs(*self.tables.items(), sizing_mode="stretch_width", dynamic=True)
         else:

@@ -13,6 +13,31 @@ HEADER = {"font-weight": "600", "color": ACCENT, "margin-top": "6px"}
 MASK_TOGGLE_CSS = ":host { white-space: nowrap; font-size: 11px; overflow: hidden; }"
 NOTE_COLOR, WARNING_COLOR = "#555", "#8a5a00"  # information and caveats: never the red of errors
 ROW_PX = 36  # a Tabulator row (34 px in Chromium) and its header, for tables sized to show every row
+# A table cell's text breaks anywhere when it has to: a file path or a dataset type name has no space
+# to wrap at, and a cell cut it off at the column's edge; headers a little smaller than the values and
+# only the sort arrow's own room beside them (12 px at 4 px from the edge; the theme keeps 25 px), so a
+# narrow column's title fits (Tabulator's styles live in its shadow root).
+WRAP_CELLS_CSS = (":host .tabulator-cell { overflow-wrap: anywhere; }"
+                  " :host .tabulator-col-title { font-size: 0.85em; }"
+                  " :host .tabulator-col.tabulator-sortable .tabulator-col-title { padding-right: 16px !important; }")
+
+
+def whole_table(max_rows: int, columns: list[dict] | None = None) -> dict:
+    """Tabulator options for a read-only table that shows every value whole, as tall as its rows
+    up to about ``max_rows`` rows of two lines (then it scrolls).
+
+    A fixed height hid the last rows once long values wrapped onto more lines (a wrapped row is
+    taller than :data:`ROW_PX`; in a narrow notebook output more of them wrap). ``columns``:
+    Tabulator column definitions (``field``, ``widthGrow``, ``minWidth``) sharing the width, which
+    Tabulator shares again when the table is resized (percentage widths were kept from the first
+    layout, so a table drawn wide then narrowed scrolled sideways). Panel's one-pixel filler
+    column for editor pop-ups is left out: the table has no editor, and the column made it 9 px
+    wider than its box."""
+    options = {"layout": "fit_columns", "height": None, "max_height": ROW_PX * (2 * max_rows + 1) + 14,
+               "stylesheets": [WRAP_CELLS_CSS], "container_popup": False}
+    if columns:
+        options["configuration"] = {"columns": columns, "columnDefaults": {"headerWordWrap": True}}
+    return options
 SUMMARY_CSS = ("<style>.stats{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}.stat{background:#f3f7f8;"
                "border-radius:6px;padding:6px 12px;min-width:90px}"
                ".stat .v{font-size:18px;font-weight:600;color:#0b3954}"

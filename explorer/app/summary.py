@@ -13,10 +13,18 @@ from ..bands import band_key
 from ..errors import ExplorerError
 from ..views.summary import dataset_table, summary_counts
 from .base import Panel
-from .style import NOTE_COLOR, ROW_PX, SUMMARY_CSS, WARNING_COLOR
+from .style import NOTE_COLOR, SUMMARY_CSS, WARNING_COLOR, whole_table
 
 MISSING_IDS_SHOWN = 200  # data IDs listed in the page (the CLI's --json lists them all)
 TABLE_ROWS_SHOWN = 15  # dataset types shown whole; beyond, the table scrolls
+# the columns share the table's width (none narrower than its title beside the sort arrow) and the
+# text ones wrap: a notebook's output cut "dimensions" off at its edge
+TABLE_COLUMNS = [{"field": "dataset type", "widthGrow": 3, "minWidth": 96},
+                 {"field": "count", "widthGrow": 1, "minWidth": 72},
+                 {"field": "missing", "widthGrow": 1, "minWidth": 88},
+                 {"field": "storage class", "widthGrow": 2, "minWidth": 106},
+                 {"field": "dimensions", "widthGrow": 4, "minWidth": 110}]
+WRAPPED = ("dataset type", "storage class", "dimensions")
 
 
 def bands_by_kind(index: Any, bands: list[str]) -> dict[str, list[str]]:
@@ -114,11 +122,11 @@ class SummaryPanel(Panel):
         stats = pn.pane.HTML(SUMMARY_CSS + head + f'<div class="stats">{stat}</div>'
                              + bands_html(list(inv.bands), by_kind), sizing_mode="stretch_width",
                              css_classes=["explorer-summary"])
-        n = len(inv.dataset_types)
-        # every dataset type in view (a cut-off last row hid one); a long list scrolls
-        table = pn.widgets.Tabulator(dataset_table(inv), show_index=False, disabled=True, layout="fit_data_stretch",
-                                     sizing_mode="stretch_width", height=ROW_PX * (min(n, TABLE_ROWS_SHOWN) + 1) + 14,
-                                     css_classes=["dataset-table"])
+        # every dataset type in view (a cut-off last row hid one), every value whole; a long list scrolls
+        table = pn.widgets.Tabulator(dataset_table(inv), show_index=False, disabled=True,
+                                     formatters={c: {"type": "textarea"} for c in WRAPPED},
+                                     sizing_mode="stretch_width", css_classes=["dataset-table"],
+                                     **whole_table(TABLE_ROWS_SHOWN, TABLE_COLUMNS))
         notes = [pn.pane.HTML(note_html(inv.notes), sizing_mode="stretch_width")] if inv.notes else []
         return pn.Column(stats, table, *notes, sizing_mode="stretch_width")
 
