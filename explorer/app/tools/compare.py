@@ -59,7 +59,7 @@ class ComparePanel(PatchPanel):
         self._on_b_kind()
         widgets = pn.Column(
             pn.Row(pn.widgets.Select.from_param(self.param.band_a, name="band A", width=90, css_classes=["w-cmp-a"]),
-                   pn.widgets.Select.from_param(self.param.b_kind, name="B shows", width=160,
+                   pn.widgets.Select.from_param(self.param.b_kind, name="B shows", width=200,  # longest option whole
                                                 css_classes=["w-cmp-kind"]),
                    self._band_b_widget),
             self._visit_widgets,
@@ -240,8 +240,10 @@ class ComparePanel(PatchPanel):
             maps.append(hv.DynamicMap(self._callback_for(frame, which), streams=[rng, size, params, display]))
         # small enough for both to fit side by side in the card; both alike, so a parent pixel
         # sits at the same place in each frame
+        # (four x ticks: in a notebook's output each plot is about 200 px wide, and the default six
+        # five-digit pixel labels ran into each other)
         opts = hv.opts.RGB(data_aspect=1, responsive=True, min_height=220, max_height=520, xlim=fx, ylim=fy,
-                           active_tools=["wheel_zoom", "pan"], toolbar="above", ylabel="y (parent pixels)")
+                           active_tools=["wheel_zoom", "pan"], toolbar="above", ylabel="y (parent pixels)", xticks=4)
         a = maps[0].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [A]"))
         b = maps[1].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [B]"))
         # one layout: the two plots share their ranges (linked pan and zoom)

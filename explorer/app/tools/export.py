@@ -82,7 +82,8 @@ class ExportPanel(Panel):
         self.message = pn.pane.HTML("", css_classes=["export-message"], sizing_mode="stretch_width")
         self._layout = pn.Column(
             pn.Row(self.fits_view, self.png),
-            pn.Row(self.ra, self.dec, self.size, pn.Column(pn.Spacer(height=18), self.fits_sky)),
+            # (a FlexBox wraps: in a notebook's output the button ran past the card's edge)
+            pn.FlexBox(self.ra, self.dec, self.size, pn.Column(pn.Spacer(height=18), self.fits_sky)),
             self.message, sizing_mode="stretch_width")
 
     def attach(self, page: Any) -> None:

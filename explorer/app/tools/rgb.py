@@ -58,7 +58,8 @@ class RGBPanel(PatchPanel):
         widgets["Q"] = pn.widgets.FloatSlider.from_param(self.param.Q, width=180, css_classes=["w-rgb-q"])
         self.subscribe(self._on_selection, ["tract", "patch", "repo_root", "collection"])
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
-        self._layout = pn.Column(pn.Row(*widgets.values()), self.plot_pane, sizing_mode="stretch_width")
+        # (a FlexBox wraps: in a notebook's output one row of the five ran past the card's edge)
+        self._layout = pn.Column(pn.FlexBox(*widgets.values()), self.plot_pane, sizing_mode="stretch_width")
 
     # ----- data ----------------------------------------------------------------------------------
     def bands(self) -> list[str]:
