@@ -21,7 +21,7 @@ def whole_values(df) -> dict[str, Any]:
     space (a file path); the table is as tall as its rows (:func:`~.style.whole_table`), so a
     wrapped value never pushes the last row out of view."""
     columns = list(df.columns)
-    shares = [{"field": c, "widthGrow": 1 if i == 0 else 2, "minWidth": 110} for i, c in enumerate(columns)]
+    shares = [{"field": c, "widthGrow": 1 if i == 0 else 2, "minWidth": 90} for i, c in enumerate(columns)]
     return {"formatters": {c: {"type": "textarea"} for c in columns}, **whole_table(ROWS_SHOWN, shares)}
 
 
