@@ -347,7 +347,7 @@ def test_nearest_coadd_asks_what_the_full_list_answers(which, sample_gen3, surve
         bands = [*idx.bands[:1], idx.bands[-1], "nope", None]
         checked = 0
         for tract in tracts:
-            patches = [*(idx.patches(tract)[:1] if tract in idx.tracts else []), "6,6", None]
+            patches = [*(idx.patches(tract)[:1] if tract in idx.tracts else []), "6,6", "x", None]
             for patch in patches:
                 for band in bands:
                     want = nearest_coadd_key(keys, tract, patch, band)

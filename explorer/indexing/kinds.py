@@ -129,10 +129,14 @@ class KindQueries:
         def first(keys: list[tuple]) -> Optional[tuple]:
             return min(keys, key=_coadd_order) if keys else None
 
-        if tract is not None and patch is not None:
+        try:  # (a patch that is no "x,y" name has no coadd)
+            where_patch = self._patch_where(tract, str(patch)) if tract is not None and patch is not None else None
+        except (ValueError, TypeError):
+            where_patch = None
+        if where_patch is not None:
             if band is not None and self.kind_id(kind, tract, patch, band) is not None:
                 return (tract, patch, band)
-            bands = [str(b) for (b,) in self._distinct(dataset_type, ["band"], self._patch_where(tract, str(patch)))]
+            bands = [str(b) for (b,) in self._distinct(dataset_type, ["band"], where_patch)]
             if bands:
                 return first([(tract, patch, b) for b in bands])
         if band is not None:
