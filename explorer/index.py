@@ -46,6 +46,7 @@ from .indexing.kinds import (  # noqa: F401 - re-exported
     TEMPLATE_TYPES,
     VISIT_KINDS,
     KindQueries,
+    nearest_coadd_key,
 )
 from .indexing.mappings import LazyIds, VisitBands
 from .indexing.memo import MEMO_BYTES, MEMO_ENTRIES, Memo  # noqa: F401 - re-exported

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -242,3 +243,116 @@ def test_footprints_of_an_incomplete_selection_are_missing_not_errors(sample_gen
     fps = RepoIndex(open_repo(sample_gen3)).footprints()
     for key in ((None, None), (None, 94), ("x", 1), ()):
         assert fps.get(key) is None
+
+
+# What ANALYZE wrote for the overlap table of the 1 M-dataset survey sample (5,000 visits x 189
+# detectors: 1,986,501 (detector, sky pixel) rows, ~1,520 per htm7 pixel).
+SURVEY_OVERLAP_STATS = {
+    "sqlite_autoindex_visit_detector_region_skypix_overlap_1": "1986501 1986501 1986501 1986501 10511 3 1",
+    "visit_detector_region_skypix_overlap_idx_skypix_system_skypix_level_skypix_index_instrument_detector_visit":
+        "1986501 1986501 1986501 1306 1306 9 1",
+    "visit_detector_region_skypix_overlap_fkidx_skypix_system_skypix_level_instrument":
+        "1986501 1986501 1986501 1986501",
+    "visit_detector_region_skypix_overlap_fkidx_instrument_visit": "1986501 1986501 398",
+    "visit_detector_region_skypix_overlap_fkidx_instrument_detector": "1986501 1986501 10511",
+    "visit_detector_region_skypix_overlap_fkidx_instrument": "1986501 1986501",
+}
+
+
+def test_spatial_queries_look_up_the_pixels_of_the_region(survey_repo, tmp_path):
+    """With a survey's table statistics, SQLite walked every detector region of the instrument
+    (the overlap table's primary key) for a patch whose sky pixels form two ranges or more (a
+    1 s patch switch at 1 M datasets); the region's pixels are now named one by one, so the
+    overlap table is searched by pixel (or probed per candidate). Same answers."""
+    import sqlalchemy
+
+    from explorer.index import RepoIndex
+    from explorer.repo import open_repo
+
+    root, manifest = survey_repo
+    copy = tmp_path / "repo"
+    shutil.copytree(root, copy)
+    con = sqlite3.connect(copy / "gen3.sqlite3")
+    with con:
+        for index, stat in SURVEY_OVERLAP_STATS.items():
+            con.execute("DELETE FROM sqlite_stat1 WHERE idx = ?", (index,))
+            con.execute("INSERT INTO sqlite_stat1 VALUES (?, ?, ?)",
+                        ("visit_detector_region_skypix_overlap", index, stat))
+    con.close()
+    repo, plain = open_repo(str(copy)), open_repo(str(root))
+    statements: list[tuple] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "visit_detector_region_skypix_overlap" in statement:
+            statements.append((statement, parameters))
+
+    sqlalchemy.event.listen(repo.butler._registry._db._engine, "before_cursor_execute", record)
+    plans = sqlite3.connect(f"file:{copy / 'gen3.sqlite3'}?mode=ro", uri=True)
+    try:
+        idx = RepoIndex(repo)
+        tract = manifest["tracts"][0]
+        asked = 0
+        for patch in [*idx.patches(tract), None]:
+            statements.clear()
+            got = repo.overlapping_detectors("calexp", tract, patch)
+            assert got == plain.overlapping_detectors("calexp", tract, patch), patch
+            if patch is None:
+                regions = repo.detector_regions_in("calexp", tract)
+                assert regions.keys() == plain.detector_regions_in("calexp", tract).keys() == {
+                    (v, d) for v, d, _ in got}
+            assert statements, patch
+            for statement, parameters in statements:
+                asked += 1
+                steps = [row[3] for row in plans.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+                searches = [s for s in steps if "visit_detector_region_skypix_overlap" in s]
+                # by pixels, or one probe per candidate (detector, visit) found first: never a walk
+                # of the whole table under its (system, level, instrument) prefix
+                assert searches and all("skypix_index" in s or "visit=" in s for s in searches), (patch, steps)
+        assert asked > 49
+    finally:
+        plans.close()
+        repo.close()
+        plain.close()
+
+
+def test_first_page_lists_no_coadds(survey_repo, monkeypatch):
+    """The first page's default (tract, patch, band) with a coadd is asked of the registry
+    scoped (issue 13: listing every coadd key was 1 of the first page's 1.4 s at 1 M)."""
+    from explorer.index import RepoIndex
+    from explorer.state import ExplorerState
+
+    listed = []
+    real = RepoIndex._all_keys
+    monkeypatch.setattr(RepoIndex, "_all_keys", lambda self, kind: listed.append(kind) or real(self, kind))
+    root, _manifest = survey_repo
+    state = ExplorerState(repo=str(root))
+    assert state.index is not None and state.image_kind == "coadd"
+    assert state.index.coadd_id(state.tract, state.patch, state.band) is not None
+    assert listed == []
+
+
+@pytest.mark.parametrize("which", ["sample", "survey"])
+def test_nearest_coadd_asks_what_the_full_list_answers(which, sample_gen3, survey_repo):
+    """:meth:`RepoIndex.nearest_coadd` (scoped questions) finds what
+    :func:`nearest_coadd_key` finds in the list of every coadd, wherever the selection is."""
+    from explorer.index import RepoIndex, nearest_coadd_key
+    from explorer.repo import open_repo
+
+    repo = open_repo(str(sample_gen3 if which == "sample" else survey_repo[0]))
+    try:
+        idx = RepoIndex(repo)
+        keys = list(idx.coadds)
+        assert keys
+        tracts = idx.tracts[:2] + [99999, None]
+        bands = [*idx.bands[:1], idx.bands[-1], "nope", None]
+        checked = 0
+        for tract in tracts:
+            patches = [*(idx.patches(tract)[:1] if tract in idx.tracts else []), "6,6", "x", None]
+            for patch in patches:
+                for band in bands:
+                    want = nearest_coadd_key(keys, tract, patch, band)
+                    assert idx.nearest_coadd("coadd", tract, patch, band) == want, (tract, patch, band)
+                    checked += want is not None
+        assert checked > 20
+    finally:
+        repo.close()

@@ -8,8 +8,9 @@ by tract, patch and band.
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
+from ..bands import band_key
 from .patches import patch_label
 
 # image kinds beyond the coadd and the calexp (their dataset types, first present wins): visit-like
@@ -19,6 +20,30 @@ TEMPLATE_TYPES = ("template_coadd", "goodSeeingCoadd")
 VISIT_KINDS = ("calexp", "difference")
 COADD_KINDS = ("coadd", "template")
 KIND_ORDER = ("coadd", "calexp", "difference", "template")  # the order the kind buttons show
+
+
+def _coadd_order(key: tuple) -> tuple:
+    """Sort key of a (tract, patch "x,y", band): tract, then the patch by (y, x), then the band
+    in wavelength order."""
+    tract, patch, band = key
+    return (tract, patch.split(",")[::-1] if isinstance(patch, str) else patch, band_key(band))
+
+
+def nearest_coadd_key(coadds: Iterable[tuple], tract: Any, patch: Any, band: Any) -> Optional[tuple]:
+    """A (tract, patch, band) with a coadd, as close to the given one as the repository allows:
+    it when it has one, else the same tract and patch in another band, else the same band and
+    tract, else the same band, else the first coadd; None when there is no coadd at all.
+    ``coadds``: the (tract, patch, band) keys that have one (every one of them: a small
+    repository's; :meth:`KindQueries.nearest_coadd` asks the registry the same questions scoped)."""
+    keys = list(coadds)
+    if not keys or (tract, patch, band) in set(keys):
+        return (tract, patch, band) if keys else None
+    for same in (lambda k: k[:2] == (tract, patch), lambda k: k[0] == tract and k[2] == band,
+                 lambda k: k[2] == band, lambda k: True):
+        hits = [k for k in keys if same(k)]
+        if hits:
+            return min(hits, key=_coadd_order)
+    return None
 
 
 class KindQueries:
@@ -88,6 +113,50 @@ class KindQueries:
             return self.detectors(visit)
         return self._memoised(("kind_detectors", kind, int(visit)), lambda: sorted(
             int(d) for (d,) in self._distinct(self.kind_type(kind), ["detector"], {"visit": int(visit)})))
+
+    def nearest_coadd(self, kind: str, tract: Any, patch: Any, band: Any) -> Optional[tuple]:
+        """:func:`nearest_coadd_key` over every image of a coadd-like kind, without listing them:
+        each step is one scoped registry question (the coadd's data ID; the bands of the patch;
+        the patches of the tract in the band; the tracts in the band, or with any coadd), so the
+        first page costs what it shows, not the number of coadds the registry holds."""
+        dataset_type = self.kind_type(kind)
+        if not dataset_type or not self.has_kind(kind):
+            return None
+
+        def patches(where: dict[str, Any], t: int) -> list[str]:
+            return [patch_label(self.repo, t, p) for (p,) in self._distinct(dataset_type, ["patch"], where)]
+
+        def first(keys: list[tuple]) -> Optional[tuple]:
+            return min(keys, key=_coadd_order) if keys else None
+
+        try:  # (a patch that is no "x,y" name has no coadd)
+            where_patch = self._patch_where(tract, str(patch)) if tract is not None and patch is not None else None
+        except (ValueError, TypeError):
+            where_patch = None
+        if where_patch is not None:
+            if band is not None and self.kind_id(kind, tract, patch, band) is not None:
+                return (tract, patch, band)
+            bands = [str(b) for (b,) in self._distinct(dataset_type, ["band"], where_patch)]
+            if bands:
+                return first([(tract, patch, b) for b in bands])
+        if band is not None:
+            if tract is not None:
+                found = first([(tract, p, band) for p in patches({"tract": int(tract), "band": str(band)}, tract)])
+                if found:
+                    return found
+            tracts = sorted(int(t) for (t,) in self._distinct(dataset_type, ["tract"], {"band": str(band)}))
+            if tracts:
+                t = tracts[0]
+                return first([(t, p, band) for p in patches({"tract": t, "band": str(band)}, t)])
+        tracts = sorted(int(t) for (t,) in self._distinct(dataset_type, ["tract"]))
+        if not tracts:
+            return None
+        t = tracts[0]
+        p = first([(t, p, "") for p in patches({"tract": t}, t)])
+        if p is None:
+            return None
+        bands = [str(b) for (b,) in self._distinct(dataset_type, ["band"], self._patch_where(t, p[1]))]
+        return first([(t, p[1], b) for b in bands])
 
     def kind_keys(self, kind: str) -> list[tuple]:
         """(tract, patch "x,y", band) of every image of a coadd-like kind (a distinct query)."""

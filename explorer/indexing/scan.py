@@ -19,6 +19,7 @@ from ..index import RepoIndex
 from ..repo.base import Repository
 from ..sky.predicates import overlaps
 from .footprints import FOOTPRINT_LIMIT
+from .kinds import nearest_coadd_key
 from .options import VisitChoice
 from .patches import patch_label, patch_sort_key
 
@@ -202,6 +203,10 @@ class ScanIndex(RepoIndex):
         if tract is None or patch is None or band is None:
             return None
         return self.coadds.get((int(tract), str(patch), str(band)))
+
+    def nearest_coadd(self, kind: str, tract: Any, patch: Any, band: Any) -> Optional[tuple]:
+        """:func:`~explorer.indexing.kinds.nearest_coadd_key` over the scanned coadds."""
+        return nearest_coadd_key(self.coadds if kind == "coadd" else self.kind_keys(kind), tract, patch, band)
 
     def calexp_id(self, visit: Optional[int], detector: Optional[int]) -> Optional[dict[str, Any]]:
         """The data ID of the calexp of (visit, detector), or None (from the scan)."""
