@@ -4,6 +4,8 @@ backend's notes."""
 from __future__ import annotations
 
 import html
+import threading
+import weakref
 from typing import Any, Optional
 
 import panel as pn
@@ -27,12 +29,33 @@ TABLE_COLUMNS = [{"field": "dataset type", "widthGrow": 3, "minWidth": 96},
 WRAPPED = ("dataset type", "storage class", "dimensions")
 
 
+_BANDS_BY_KIND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per shared index (explorer.shared)
+_BANDS_LOCK = threading.Lock()
+
+
 def bands_by_kind(index: Any, bands: list[str]) -> dict[str, list[str]]:
     """``{"coadds": [...], "calexps": [...]}``: which of ``bands`` have images of each kind (one
-    existence query per band and kind, bounded by the few bands a registry names)."""
-    out: dict[str, list[str]] = {}
+    existence query per band and kind, bounded by the few bands a registry names), asked once
+    per index: the index is shared by every session of the process, so a new session's summary
+    asks the registry nothing (a dozen queries each session before)."""
     if index is None:
-        return out
+        return {}
+    key = (getattr(index, "coadd_type", None), getattr(index, "calexp_type", None), tuple(bands))
+    try:
+        with _BANDS_LOCK:
+            known = _BANDS_BY_KIND.setdefault(index, {})
+            if key in known:
+                return {k: list(v) for k, v in known[key].items()}
+    except TypeError:  # (an index that cannot be weakly referenced: not remembered)
+        known = {}
+    out = _bands_by_kind(index, bands)
+    with _BANDS_LOCK:
+        known[key] = {k: list(v) for k, v in out.items()}
+    return out
+
+
+def _bands_by_kind(index: Any, bands: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
     for label, dataset_type in (("coadds", getattr(index, "coadd_type", None)),
                                 ("calexps", getattr(index, "calexp_type", None))):
         if not dataset_type:
