@@ -223,3 +223,40 @@ def dask_scheduler(tmp_path_factory):
 
     with running_dask(tmp_path_factory.mktemp("dask"), 1, str(REPO_ROOT)) as address:
         yield address
+
+
+# ----- parallel runs (pytest-xdist, as scripts/test.sh runs the suite; owned by the ci helper) ----
+# ``-n N --dist loadfile`` runs each test module whole on one worker, so its module fixtures are
+# built once; every worker builds its own session fixtures (sample, servers) under its own
+# ``tmp_path_factory`` directory. The modules go out longest first (estimated below) so that a long
+# one does not start last while the other workers sit idle. A new module that takes minutes: mark
+# its tests ``slow`` (or ``browser``), or list it in ``MODULE_COST_S``.
+TEST_COST_S = {"browser": 20.0, "slow": 10.0}  # rough seconds of one test with that mark; else 1 s
+MODULE_COST_S = {  # modules whose fixtures (servers, clusters, browsers) cost more than their marks say
+    "test_jupyterlab.py": 400.0,  # JupyterLab, a kernel and Chromium, for one long test
+    "test_nginx.py": 150.0,  # two explorer servers behind nginx, and Chromium
+    "test_remote.py": 300.0,  # a Butler server, and an explorer served from it in Chromium
+    "test_postgres.py": 120.0,  # a PostgreSQL server and a registry written into it
+    "test_lsdb.py": 150.0,  # Dask schedulers and workers
+    "test_catalog_tools_lsdb.py": 100.0,
+}
+
+
+def _module_cost(items: list) -> float:
+    name = items[0].path.name
+    marked = sum(max([TEST_COST_S[m.name] for m in item.iter_markers() if m.name in TEST_COST_S], default=1.0)
+                 for item in items)
+    return MODULE_COST_S.get(name, 0.0) + marked
+
+
+def pytest_collection_modifyitems(config, items):
+    """In a pytest-xdist worker: order the modules longest first (``--dist loadfile
+    --no-loadscope-reorder`` hands them out in collection order); each keeps its tests' order.
+    A run in one process keeps the collection order."""
+    if not hasattr(config, "workerinput"):
+        return
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    ordered = sorted(modules.values(), key=_module_cost, reverse=True)  # stable: ties keep collection order
+    items[:] = [item for module in ordered for item in module]
