@@ -231,20 +231,26 @@ def dask_scheduler(tmp_path_factory):
 # ``tmp_path_factory`` directory. The modules go out longest first (estimated below) so that a long
 # one does not start last while the other workers sit idle. A new module that takes minutes: mark
 # its tests ``slow`` (or ``browser``), or list it in ``MODULE_COST_S``.
-TEST_COST_S = {"browser": 20.0, "slow": 10.0}  # rough seconds of one test with that mark; else 1 s
-MODULE_COST_S = {  # modules whose fixtures (servers, clusters, browsers) cost more than their marks say
-    "test_jupyterlab.py": 400.0,  # JupyterLab, a kernel and Chromium, for one long test
-    "test_nginx.py": 150.0,  # two explorer servers behind nginx, and Chromium
+TEST_COST_S = {"browser": 60.0, "slow": 30.0}  # relative cost of one test with that mark; any other: 5
+MODULE_COST_S = {  # what a module's fixtures (servers, clusters, samples) add to its marks; measured in
+    # a three-worker run at load 20-30 (seconds there; only the order matters)
+    "test_jupyterlab.py": 700.0,  # JupyterLab, a kernel and Chromium: one long test, sent out first
+    "test_nginx.py": 450.0,  # two explorer servers behind nginx, and Chromium
     "test_remote.py": 300.0,  # a Butler server, and an explorer served from it in Chromium
+    "test_catalog_tools_lsdb.py": 400.0,  # Dask clusters
+    "test_sample.py": 400.0,  # the large recipe, shrunk, still writes 189 detectors' catalogs
+    "test_app_state.py": 300.0,
+    "test_lsdb.py": 180.0,  # Dask schedulers and workers
+    "test_confinement.py": 150.0,  # an explorer server
+    "test_cli.py": 150.0,  # a subprocess a test
     "test_postgres.py": 120.0,  # a PostgreSQL server and a registry written into it
-    "test_lsdb.py": 150.0,  # Dask schedulers and workers
-    "test_catalog_tools_lsdb.py": 100.0,
+    "test_views.py": 100.0,
 }
 
 
 def _module_cost(items: list) -> float:
     name = items[0].path.name
-    marked = sum(max([TEST_COST_S[m.name] for m in item.iter_markers() if m.name in TEST_COST_S], default=1.0)
+    marked = sum(max([TEST_COST_S[m.name] for m in item.iter_markers() if m.name in TEST_COST_S], default=5.0)
                  for item in items)
     return MODULE_COST_S.get(name, 0.0) + marked
 
