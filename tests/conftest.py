@@ -230,7 +230,7 @@ def dask_scheduler(tmp_path_factory):
 # built once; every worker builds its own session fixtures (sample, servers) under its own
 # ``tmp_path_factory`` directory. The modules go out longest first (estimated below) so that a long
 # one does not start last while the other workers sit idle. A new module that takes minutes: mark
-# its tests ``slow`` (or ``browser``), or list it in ``MODULE_COST_S``.
+# its tests ``slow`` (tests in tests/browser/ count as ``browser``), or list it in ``MODULE_COST_S``.
 TEST_COST_S = {"browser": 60.0, "slow": 30.0}  # relative cost of one test with that mark; any other: 5
 MODULE_COST_S = {  # what a module's fixtures (servers, clusters, samples) add to its marks; measured in
     # a three-worker run at load 20-30 (seconds there; only the order matters)
@@ -249,10 +249,16 @@ MODULE_COST_S = {  # what a module's fixtures (servers, clusters, samples) add t
 
 
 def _module_cost(items: list) -> float:
-    name = items[0].path.name
-    marked = sum(max([TEST_COST_S[m.name] for m in item.iter_markers() if m.name in TEST_COST_S], default=5.0)
-                 for item in items)
-    return MODULE_COST_S.get(name, 0.0) + marked
+    """A module's estimated cost: its table entry plus its tests' (a test in tests/browser/ counts
+    as a browser test, marked or not)."""
+    path = items[0].path
+    in_browser_dir = path.parent.name == "browser"
+
+    def cost(item) -> float:
+        marks = {m.name for m in item.iter_markers()} | ({"browser"} if in_browser_dir else set())
+        return max([TEST_COST_S[m] for m in marks if m in TEST_COST_S], default=5.0)
+
+    return MODULE_COST_S.get(path.name, 0.0) + sum(cost(item) for item in items)
 
 
 def pytest_collection_modifyitems(config, items):
