@@ -223,3 +223,52 @@ def dask_scheduler(tmp_path_factory):
 
     with running_dask(tmp_path_factory.mktemp("dask"), 1, str(REPO_ROOT)) as address:
         yield address
+
+
+# ----- parallel runs (pytest-xdist, as scripts/test.sh runs the suite; owned by the ci helper) ----
+# ``-n N --dist loadfile`` runs each test module whole on one worker, so its module fixtures are
+# built once; every worker builds its own session fixtures (sample, servers) under its own
+# ``tmp_path_factory`` directory. The modules go out longest first (estimated below) so that a long
+# one does not start last while the other workers sit idle. A new module that takes minutes: mark
+# its tests ``slow`` (tests in tests/browser/ count as ``browser``), or list it in ``MODULE_COST_S``.
+TEST_COST_S = {"browser": 60.0, "slow": 30.0}  # relative cost of one test with that mark; any other: 5
+MODULE_COST_S = {  # what a module's fixtures (servers, clusters, samples) add to its marks; measured in
+    # a three-worker run at load 20-30 (seconds there; only the order matters)
+    "test_jupyterlab.py": 700.0,  # JupyterLab, a kernel and Chromium: one long test, sent out first
+    "test_nginx.py": 450.0,  # two explorer servers behind nginx, and Chromium
+    "test_remote.py": 300.0,  # a Butler server, and an explorer served from it in Chromium
+    "test_catalog_tools_lsdb.py": 400.0,  # Dask clusters
+    "test_sample.py": 400.0,  # the large recipe, shrunk, still writes 189 detectors' catalogs
+    "test_app_state.py": 300.0,
+    "test_lsdb.py": 180.0,  # Dask schedulers and workers
+    "test_confinement.py": 150.0,  # an explorer server
+    "test_cli.py": 150.0,  # a subprocess a test
+    "test_postgres.py": 120.0,  # a PostgreSQL server and a registry written into it
+    "test_views.py": 100.0,
+}
+
+
+def _module_cost(items: list) -> float:
+    """A module's estimated cost: its table entry plus its tests' (a test in tests/browser/ counts
+    as a browser test, marked or not)."""
+    path = items[0].path
+    in_browser_dir = path.parent.name == "browser"
+
+    def cost(item) -> float:
+        marks = {m.name for m in item.iter_markers()} | ({"browser"} if in_browser_dir else set())
+        return max([TEST_COST_S[m] for m in marks if m in TEST_COST_S], default=5.0)
+
+    return MODULE_COST_S.get(path.name, 0.0) + sum(cost(item) for item in items)
+
+
+def pytest_collection_modifyitems(config, items):
+    """In a pytest-xdist worker: order the modules longest first (``--dist loadfile
+    --no-loadscope-reorder`` hands them out in collection order); each keeps its tests' order.
+    A run in one process keeps the collection order."""
+    if not hasattr(config, "workerinput"):
+        return
+    modules: dict = {}
+    for item in items:
+        modules.setdefault(item.path, []).append(item)
+    ordered = sorted(modules.values(), key=_module_cost, reverse=True)  # stable: ties keep collection order
+    items[:] = [item for module in ordered for item in module]

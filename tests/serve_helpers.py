@@ -73,15 +73,23 @@ def stop_process_group(proc: subprocess.Popen) -> None:
         proc.wait(10)
 
 
+# how long a server may take to answer its first request: imports, numba warm-up and the first
+# session take tens of seconds alone, minutes on two cores shared with other test workers
+START_TIMEOUT_S = 480
+
+
 @contextmanager
-def running_server(repo: str, log_path: Path, timeout: float = 120, probe_timeout: float = 5,
-                   **serve_kwargs: Any) -> Iterator[RunningServer]:
+def running_server(repo: str, log_path: Path, timeout: float = START_TIMEOUT_S,
+                   probe_timeout: float | None = None, **serve_kwargs: Any) -> Iterator[RunningServer]:
     """``serve(repo, port=<free>, **serve_kwargs)`` in a subprocess, up and answering HTTP.
 
-    ``probe_timeout``: how long one probe waits for its answer (the first page builds a session:
-    on a busy machine more than 5 s, and abandoned probes would pile up behind it)."""
+    ``probe_timeout``: how long one probe waits for its answer (default: as long as ``timeout``;
+    the first page builds a session, on a busy machine for minutes, and abandoned probes would
+    pile up behind it)."""
     import pytest
 
+    if probe_timeout is None:
+        probe_timeout = timeout
     port = free_port()
     code = (f"from explorer.server import serve; "
             f"serve({str(repo)!r}, port={port}, **{serve_kwargs!r})")

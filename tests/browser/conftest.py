@@ -5,6 +5,8 @@ test. Every server listens on 127.0.0.1 and is stopped at the end.
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 from pagekit import ARTIFACTS, chromium, page_opener, require_browser
 from serve_helpers import running_server
@@ -15,10 +17,13 @@ SERVER_START_S = 480  # imports, numba warm-up and the first session, on a busy 
 @pytest.fixture(scope="session")
 def server(sample_gen3):
     """``{"url", "repo"}`` of the explorer served from a subprocess on the sample repository,
-    confined to the sample's parent directory; its log is ``test-artifacts/browser/server.log``."""
+    confined to the sample's parent directory; its log is ``test-artifacts/browser/server.log``
+    (``server-gw<N>.log`` under pytest-xdist: each worker that runs browser modules serves its own)."""
     require_browser()
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    log = ARTIFACTS / (f"server-{worker}.log" if worker else "server.log")
     # one patient probe at a time: abandoned requests would pile up behind a slow first session
-    with running_server(str(sample_gen3), ARTIFACTS / "server.log", timeout=SERVER_START_S,
+    with running_server(str(sample_gen3), log, timeout=SERVER_START_S,
                         probe_timeout=SERVER_START_S, repo_roots=[str(sample_gen3.parent)]) as served:
         yield {"url": served.url, "repo": sample_gen3}
 
