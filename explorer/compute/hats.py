@@ -179,6 +179,27 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
     return futures
 
 
+def _by_worker(client, futures: list) -> list[tuple[Optional[str], list]]:
+    """``futures`` grouped by the worker holding each (in their order; None: not known)."""
+    try:
+        who = client.who_has(futures)
+    except Exception:  # noqa: BLE001 - (then Dask places the tasks itself)
+        who = {}
+    groups: "OrderedDict[Optional[str], list]" = OrderedDict()
+    for f in futures:
+        holders = who.get(f.key) or ()
+        groups.setdefault(holders[0] if holders else None, []).append(f)
+    return list(groups.items())
+
+
+def _per_worker(client, groups, kernel, **kwargs) -> list:
+    """One task of ``kernel`` per worker, over the arrays that worker holds: a few tasks to
+    schedule, not one per partition, and no array moves between workers."""
+    return [client.submit(kernel, arrays, **kwargs, pure=False,
+                          **({"workers": [worker], "allow_other_workers": True} if worker else {}))
+            for worker, arrays in groups]
+
+
 def forget_columns(client=None) -> None:
     """Release the column arrays kept on the workers (of one client, or of all)."""
     with _persisted_lock:
@@ -197,8 +218,10 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
     The same counts as ``np.histogram`` of the column's finite values (log10 of the positive ones
     with ``log``) over the same range. The column's partitions are read once into the workers'
     memory and kept there (:data:`MAX_PERSISTED_BYTES`), so changing bins, range or log costs no
-    I/O. ``on_job`` receives each :class:`PartitionJob` as it starts, so a caller can cancel it;
-    ``progress(done, total)`` reports partitions finished.
+    I/O; each worker then bins all the arrays it holds in one task (a numba kernel,
+    :func:`~explorer.compute.kernels.arrays_counts`). ``on_job`` receives each
+    :class:`PartitionJob` as it starts, so a caller can cancel it; ``progress(done, total)``
+    reports partitions finished.
     """
     from . import kernels
 
@@ -206,6 +229,8 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
     path = os.fspath(path)
     catalog = open_hats(path, [column], sky)
     arrays = _column_futures(client, path, column, sky, catalog, progress, on_job)
+    groups = _by_worker(client, arrays)
+    weights = [len(g) for _, g in groups]
     source = "given"
     if value_range is not None:
         lo, hi = _check_range(value_range, log)
@@ -214,14 +239,15 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
         source = "statistics"
         if rng is None:
             source = "data"
-            job = PartitionJob.of_futures(client, client.map(kernels.array_range, arrays, log=log),
-                                          f"range of {column}")
+            job = PartitionJob.of_futures(client, _per_worker(client, groups, kernels.arrays_range, log=log),
+                                          f"range of {column}", weights=weights)
             if on_job:
                 on_job(job)
             rng = merge_ranges(job.result(progress))
         lo, hi = edges_for(*(rng or (0.0, 1.0)), bins)
-    job = PartitionJob.of_futures(client, client.map(kernels.array_counts, arrays, log=log, bins=bins, lo=lo, hi=hi),
-                                  f"histogram of {column}")
+    edges = np.linspace(lo, hi, bins + 1)
+    job = PartitionJob.of_futures(client, _per_worker(client, groups, kernels.arrays_counts, log=log, edges=edges),
+                                  f"histogram of {column}", weights=weights)
     if on_job:
         on_job(job)
     results = job.result(progress)
@@ -232,7 +258,7 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
         rows += r
         non_finite += nf
         non_positive += npos
-    return HistogramResult(column, rows, np.linspace(lo, hi, bins + 1), counts, bool(log), non_finite, non_positive,
+    return HistogramResult(column, rows, edges, counts, bool(log), non_finite, non_positive,
                            source, {"partitions": len(arrays)})
 
 
