@@ -30,7 +30,7 @@ from .histogram import (
     merge_ranges,
 )
 
-__all__ = ["SkyFilter", "is_hats_catalog", "catalog_columns", "open_hats", "statistics_range",
+__all__ = ["SkyFilter", "is_hats_catalog", "check_links", "catalog_columns", "open_hats", "statistics_range",
            "hats_histogram", "hats_density", "HatsError", "resolve_hats_location"]
 
 Progress = Optional[Callable[[int, int], None]]
@@ -72,10 +72,38 @@ def is_hats_catalog(path: str | os.PathLike) -> bool:
     return os.path.isdir(p) and any(os.path.isfile(os.path.join(p, m)) for m in _MARKERS)
 
 
-def catalog_columns(path: str | os.PathLike) -> list[str]:
-    """Every column of a HATS catalog, from its metadata (no rows read)."""
+def check_links(path: str | os.PathLike) -> None:
+    """Refuse a local HATS catalog holding a symbolic link that leads outside its directory.
+
+    The catalog's directory is the boundary (the allowed roots decide whether the directory itself
+    may be opened: :func:`resolve_hats_location`): every link inside it, to a file or a directory,
+    broken or not, must resolve within it, or LSDB would read (and a histogram would show) files
+    from elsewhere. Raises :class:`HatsError` naming the first such link; URLs are not checked.
+    """
+    p = os.fspath(path)
+    if "://" in p or not os.path.isdir(p):
+        return
+    root = os.path.realpath(p)
+    inside = root.rstrip(os.sep) + os.sep
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in (*dirs, *files):
+            entry = os.path.join(folder, name)
+            if not os.path.islink(entry):
+                continue
+            target = os.path.realpath(entry)
+            if target != root and not target.startswith(inside):
+                rel = os.path.relpath(entry, root)
+                raise HatsError(f"{p}: refused: {rel} is a symbolic link leading outside the HATS catalog's "
+                                f"directory")
+
+
+def catalog_columns(path: str | os.PathLike, checked: bool = False) -> list[str]:
+    """Every column of a HATS catalog, from its metadata (no rows read); a symbolic link inside
+    it that leads outside is refused (:func:`check_links`; ``checked``: done already)."""
     import lsdb
 
+    if not checked:
+        check_links(path)
     try:
         return list(lsdb.open_catalog(os.fspath(path)).all_columns)
     except Exception as exc:
@@ -84,7 +112,8 @@ def catalog_columns(path: str | os.PathLike) -> list[str]:
 
 
 def open_hats(path: str | os.PathLike, columns: Sequence[str], sky: Optional[SkyFilter] = None):
-    """The LSDB catalog with only ``columns`` (checked, one-line errors) and an optional sky filter."""
+    """The LSDB catalog with only ``columns`` (checked, one-line errors) and an optional sky filter;
+    a catalog holding a symbolic link that leads outside its directory is refused."""
     import difflib
 
     import lsdb
@@ -92,7 +121,8 @@ def open_hats(path: str | os.PathLike, columns: Sequence[str], sky: Optional[Sky
     path = os.fspath(path)
     if not is_hats_catalog(path):
         raise HatsError(f"{path}: not a HATS catalog (no hats.properties or properties file)")
-    available = catalog_columns(path)
+    check_links(path)
+    available = catalog_columns(path, checked=True)
     for col in columns:
         if col not in available:
             close = difflib.get_close_matches(col, available, n=3)
