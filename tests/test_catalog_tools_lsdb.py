@@ -351,6 +351,14 @@ def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
     # a bad filter value is said, the rows shown stay
     hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": "bright"}]
     assert "needs a number" in hats.caption.object
+    # one bound only: a maximum without a minimum (a range's [min, max] with no min), a typed "> x"
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": [None, cut]}]
+    hats.wait(600)
+    assert hats.rows.total == int((inside["g_psfFlux"] <= cut).sum()) < len(inside)
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": f"> {cut!r}"}]
+    hats.wait(600)
+    assert hats.rows.total == int((inside["g_psfFlux"] > cut).sum()) < len(inside)
+    assert "g_psfFlux &gt; " in hats.caption.object  # (the caption, HTML-escaped)
     # back to the catalog's order, every row of the cone
     hats.table.param.update(filters=[], sorters=[])
     hats.wait(600)

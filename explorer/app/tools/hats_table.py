@@ -29,8 +29,12 @@ class HatsRowsTable:
     A click on a row marks and centres that source on the image, as in the repository mode.
 
     Sorting (a click on a column's header: Tabulator's ``sorters``) and filtering (its header
-    filters: ``>=`` a number for a float column, ``=`` for an integer one) apply to every row in
-    the cone, not to the page: they are computed on the workers and the page comes back.
+    filters: ``>=`` a number for a float column, ``=`` for an integer one; a value with its own
+    operator or one bound of a range - ``> 20``, ``..30``, ``[20, None]`` - is understood too:
+    :func:`~explorer.compute.hats_rows.row_filters`) apply to every row in the cone, not to the
+    page: they are computed on the workers and the page comes back. Loads, sorts, filters and
+    page turns all run in the background (:class:`~.hats_source.BackgroundWork`), so a slow one
+    never holds up the session's other events; the table shows itself loading meanwhile.
     """
 
     DEFAULT_COLUMNS = ("objectId", "coord_ra", "coord_dec")
