@@ -145,6 +145,7 @@ def _min_max(arr, logs, use_log):  # pragma: no cover - compiled
 
 
 _NO_LOGS = np.zeros(0, np.float64)
+_BLOCK = 1 << 16  # values whose log10 is taken at a time (512 kB of float64)
 
 
 def _logs(arr, log: bool):
@@ -166,12 +167,20 @@ def arrays_counts(arrays, log: bool, edges):
     edges = np.asarray(edges, np.float64)
     counts = np.zeros(edges.size - 1, np.int64)
     rows = non_finite = non_positive = 0
+    buffer = np.empty(_BLOCK if log else 0, np.float64)
     for arr in arrays:
         arr = _float_array(arr)
-        nf, npos = _bin_into(counts, arr, _logs(arr, log), bool(log), edges)
+        for start in range(0, arr.size, _BLOCK if log else max(1, arr.size)):
+            part = arr[start:start + _BLOCK] if log else arr
+            logs = _NO_LOGS
+            if log:  # (block by block into one buffer: no column-sized temporary, and it stays in cache)
+                logs = buffer[:part.size]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    np.log10(part, out=logs)
+            nf, npos = _bin_into(counts, part, logs, bool(log), edges)
+            non_finite += int(nf)
+            non_positive += int(npos)
         rows += int(arr.size)
-        non_finite += int(nf)
-        non_positive += int(npos)
     return counts, rows, non_finite, non_positive
 
 
