@@ -3,10 +3,12 @@
 ``lsdb.open_catalog(path, columns=[...], search_filter=...)`` reads only metadata; the rows stay in
 parquet until the workers read them, one HEALPix partition per task. Each task returns a range, a
 vector of counts or a density grid (:mod:`explorer.compute.kernels`), so the process asking never
-holds the catalog. Histogram ranges come from the catalog's column statistics (parquet footers,
-exact min/max) when the whole catalog is asked for; with a cone or box, or without statistics,
-from a first pass over the partitions. Work runs as a :class:`~explorer.compute.cluster.PartitionJob`
-(progress, cancellation).
+holds the catalog. A histogram's column stays in the workers' memory once read, and each worker
+bins the arrays it holds in one task. A local catalog holding a symbolic link that leads outside
+its directory is refused (:func:`check_links`). Histogram ranges come from the catalog's column
+statistics (parquet footers, exact min/max) when the whole catalog is asked for; with a cone or
+box, or without statistics, from a first pass over the partitions. Work runs as a
+:class:`~explorer.compute.cluster.PartitionJob` (progress, cancellation).
 """
 from __future__ import annotations
 
