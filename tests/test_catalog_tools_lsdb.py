@@ -206,10 +206,12 @@ def test_table_pages_through_the_hats_rows_in_the_view_cone(tools, objects):
     assert f'data-total="{len(inside)}"' in caption and 'data-start="0"' in caption
     while table.hats_rows.start + 15 < rows.total:  # every page, each fetched from the workers
         table.hats_rows.turn(+1)
+        table.hats_rows.wait(600)
         seen += list(table.hats_rows.frame["objectId"])
     assert sorted(seen) == sorted(inside["objectId"]) and len(set(seen)) == len(seen)
     # a row click marks the source where its RA/Dec falls on the image
     table.hats_rows.turn(-10)
+    table.hats_rows.wait(600)
     first = table.hats_rows.frame.iloc[0]
     assert table.hats_rows.mark(0)
     ident, x, y = state.marked_source
@@ -217,6 +219,49 @@ def test_table_pages_through_the_hats_rows_in_the_view_cone(tools, objects):
     want = info.sky_to_pixel(np.array([first["coord_ra"]]), np.array([first["coord_dec"]]))
     assert isinstance(ident, int) and ident == first["objectId"]
     assert (x, y) == pytest.approx((float(want[0][0]), float(want[1][0])))
+
+
+def test_a_slow_page_leaves_the_session_responsive(tools, objects):
+    """A page turn is fetched off the thread that handles the session's events: while a slow page
+    is on its way the table says so, the rows shown stay, and the session's other changes (a row
+    click marking a source) are handled; then the page arrives."""
+    import threading
+
+    _, df = objects
+    state = tools.state
+    table = tools.table
+    table.source.value = "HATS"
+    hats = table.hats_rows
+    hats.wait(600)
+    rows = hats.rows
+    assert rows.total > 15
+    first = list(hats.frame["objectId"])
+    want = list(rows.page(15, 15)["objectId"])
+    gate, entered = threading.Event(), threading.Event()
+    real_page = rows.page
+
+    def slow_page(*args, **kwargs):  # the workers' page, held until the test lets it go
+        entered.set()
+        gate.wait(120)
+        return real_page(*args, **kwargs)
+
+    rows.page = slow_page
+    events = threading.Thread(target=hats.turn, args=(+1,), name="session events")
+    events.start()
+    events.join(60)
+    try:
+        assert not events.is_alive()  # the click was handled; its page has not come yet
+        assert entered.wait(60)
+        assert hats.table.loading and 'data-loading="1"' in hats.caption.object
+        assert list(hats.frame["objectId"]) == first and hats.start == 0
+        assert hats.mark(0)  # another change of the session, handled meanwhile
+        assert state.marked_source[0] == first[0]
+    finally:
+        gate.set()
+    hats.wait(600)
+    assert not hats.table.loading and 'data-loading' not in hats.caption.object
+    assert hats.start == 15 and list(hats.frame["objectId"]) == want
+    assert 'data-start="15"' in hats.caption.object
 
 
 def test_table_follows_the_zoom_and_the_columns(tools, objects):
@@ -284,6 +329,7 @@ def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
     assert list(hats.frame["objectId"]) == want[:15]
     assert 'data-sort="objectId:desc"' in hats.caption.object
     hats.turn(+1)
+    hats.wait(600)
     assert list(hats.frame["objectId"]) == want[15:30]
     # a filter on a column chosen: the rows of the cone that pass, still sorted
     cut = float(inside["g_psfFlux"].median())
@@ -296,6 +342,7 @@ def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
     seen = list(hats.frame["objectId"])
     while hats.start + 15 < hats.rows.total:
         hats.turn(+1)
+        hats.wait(600)
         seen += list(hats.frame["objectId"])
     assert seen == kept["objectId"].tolist()
     # a float column filters with >=, an integer one with =
@@ -304,6 +351,14 @@ def test_table_sorts_and_filters_the_hats_rows_on_the_workers(tools, objects):
     # a bad filter value is said, the rows shown stay
     hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": "bright"}]
     assert "needs a number" in hats.caption.object
+    # one bound only: a maximum without a minimum (a range's [min, max] with no min), a typed "> x"
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": [None, cut]}]
+    hats.wait(600)
+    assert hats.rows.total == int((inside["g_psfFlux"] <= cut).sum()) < len(inside)
+    hats.table.filters = [{"field": "g_psfFlux", "type": ">=", "value": f"> {cut!r}"}]
+    hats.wait(600)
+    assert hats.rows.total == int((inside["g_psfFlux"] > cut).sum()) < len(inside)
+    assert "g_psfFlux &gt; " in hats.caption.object  # (the caption, HTML-escaped)
     # back to the catalog's order, every row of the cone
     hats.table.param.update(filters=[], sorters=[])
     hats.wait(600)

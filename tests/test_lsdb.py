@@ -235,6 +235,10 @@ def test_the_work_spreads_over_a_second_worker_process(two_worker_scheduler, tmp
     assert len(reads) == len(densities) == h.extra["partitions"] >= 10
     assert {t["worker"] for t in reads} == workers  # both processes read partitions
     assert {t["worker"] for t in densities} == workers
+    # the kept column is binned by one task per worker, where its arrays are: none moved
+    counts = [t for t in ts.data if "arrays_counts" in str(t["key"])]
+    assert len(counts) == 2 and {t["worker"] for t in counts} == workers
+    assert not any(s.get("action") == "transfer" for t in counts for s in t["startstops"])
     np.testing.assert_array_equal(h.counts, numpy_histogram(frame["coord_dec"], 17)[0])
     assert grid.total == len(frame)
 

@@ -84,26 +84,30 @@ class PartitionJob:
     """Delayed tasks (one per partition) computed on a client, with progress and cancellation."""
 
     def __init__(self, client, tasks: Sequence[Any], label: str = "work", futures: Optional[list] = None,
-                 own: bool = True):
+                 own: bool = True, weights: Optional[Sequence[int]] = None):
         self.client = client
         self.label = label
         self.own = own  # False: futures shared with other work (kept columns), never cancelled by this job
         self.futures = futures if futures is not None else (client.compute(list(tasks)) if tasks else [])
+        # partitions each future covers (one task per worker covers several): progress counts those
+        self.weights = [int(w) for w in weights] if weights is not None else [1] * len(self.futures)
         self._cancel = threading.Event()
 
     @classmethod
-    def of_futures(cls, client, futures: list, label: str = "work", own: bool = True) -> "PartitionJob":
+    def of_futures(cls, client, futures: list, label: str = "work", own: bool = True,
+                   weights: Optional[Sequence[int]] = None) -> "PartitionJob":
         """A job over futures already submitted (e.g. ``client.map`` over persisted partitions);
-        ``own=False`` for futures other work shares (cancelling then only stops the waiting)."""
-        return cls(client, (), label, futures=list(futures), own=own)
+        ``own=False`` for futures other work shares (cancelling then only stops the waiting);
+        ``weights``: how many partitions each future covers (progress is in partitions)."""
+        return cls(client, (), label, futures=list(futures), own=own, weights=weights)
 
     @property
     def total(self) -> int:
-        return len(self.futures)
+        return sum(self.weights)
 
     @property
     def done(self) -> int:
-        return sum(1 for f in self.futures if f.done())
+        return sum(w for f, w in zip(self.futures, self.weights) if f.done())
 
     def cancel(self) -> None:
         """Stop the work (safe from any thread); :meth:`result` raises :class:`JobCancelled`."""
@@ -126,8 +130,9 @@ class PartitionJob:
         For work whose results stay there (a column kept for the next histogram): gathering them
         would bring the catalog into the server's memory.
         """
-        import time
-
+        finished = threading.Event()  # (back as soon as a future finishes, not on the next poll)
+        for f in self.futures:
+            f.add_done_callback(lambda _f: finished.set())
         last = -1
         while not self._cancel.is_set():
             now = self.done
@@ -136,7 +141,8 @@ class PartitionJob:
                 last = now
             if now == self.total:
                 break
-            time.sleep(poll if now else min(poll, 0.05))
+            finished.wait(poll)  # (or after ``poll``, to look at the cancel flag)
+            finished.clear()
         if self._cancel.is_set():
             raise JobCancelled(f"{self.label} cancelled after {self.done} of {self.total} partitions")
         failed = next((f for f in self.futures if f.status == "error"), None)

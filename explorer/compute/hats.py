@@ -3,10 +3,12 @@
 ``lsdb.open_catalog(path, columns=[...], search_filter=...)`` reads only metadata; the rows stay in
 parquet until the workers read them, one HEALPix partition per task. Each task returns a range, a
 vector of counts or a density grid (:mod:`explorer.compute.kernels`), so the process asking never
-holds the catalog. Histogram ranges come from the catalog's column statistics (parquet footers,
-exact min/max) when the whole catalog is asked for; with a cone or box, or without statistics,
-from a first pass over the partitions. Work runs as a :class:`~explorer.compute.cluster.PartitionJob`
-(progress, cancellation).
+holds the catalog. A histogram's column stays in the workers' memory once read, and each worker
+bins the arrays it holds in one task. A local catalog holding a symbolic link that leads outside
+its directory is refused (:func:`check_links`). Histogram ranges come from the catalog's column
+statistics (parquet footers, exact min/max) when the whole catalog is asked for; with a cone or
+box, or without statistics, from a first pass over the partitions. Work runs as a
+:class:`~explorer.compute.cluster.PartitionJob` (progress, cancellation).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from .histogram import (
     merge_ranges,
 )
 
-__all__ = ["SkyFilter", "is_hats_catalog", "catalog_columns", "open_hats", "statistics_range",
+__all__ = ["SkyFilter", "is_hats_catalog", "check_links", "catalog_columns", "open_hats", "statistics_range",
            "hats_histogram", "hats_density", "HatsError", "resolve_hats_location"]
 
 Progress = Optional[Callable[[int, int], None]]
@@ -72,10 +74,38 @@ def is_hats_catalog(path: str | os.PathLike) -> bool:
     return os.path.isdir(p) and any(os.path.isfile(os.path.join(p, m)) for m in _MARKERS)
 
 
-def catalog_columns(path: str | os.PathLike) -> list[str]:
-    """Every column of a HATS catalog, from its metadata (no rows read)."""
+def check_links(path: str | os.PathLike) -> None:
+    """Refuse a local HATS catalog holding a symbolic link that leads outside its directory.
+
+    The catalog's directory is the boundary (the allowed roots decide whether the directory itself
+    may be opened: :func:`resolve_hats_location`): every link inside it, to a file or a directory,
+    broken or not, must resolve within it, or LSDB would read (and a histogram would show) files
+    from elsewhere. Raises :class:`HatsError` naming the first such link; URLs are not checked.
+    """
+    p = os.fspath(path)
+    if "://" in p or not os.path.isdir(p):
+        return
+    root = os.path.realpath(p)
+    inside = root.rstrip(os.sep) + os.sep
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        for name in (*dirs, *files):
+            entry = os.path.join(folder, name)
+            if not os.path.islink(entry):
+                continue
+            target = os.path.realpath(entry)
+            if target != root and not target.startswith(inside):
+                rel = os.path.relpath(entry, root)
+                raise HatsError(f"{p}: refused: {rel} is a symbolic link leading outside the HATS catalog's "
+                                f"directory")
+
+
+def catalog_columns(path: str | os.PathLike, checked: bool = False) -> list[str]:
+    """Every column of a HATS catalog, from its metadata (no rows read); a symbolic link inside
+    it that leads outside is refused (:func:`check_links`; ``checked``: done already)."""
     import lsdb
 
+    if not checked:
+        check_links(path)
     try:
         return list(lsdb.open_catalog(os.fspath(path)).all_columns)
     except Exception as exc:
@@ -84,7 +114,8 @@ def catalog_columns(path: str | os.PathLike) -> list[str]:
 
 
 def open_hats(path: str | os.PathLike, columns: Sequence[str], sky: Optional[SkyFilter] = None):
-    """The LSDB catalog with only ``columns`` (checked, one-line errors) and an optional sky filter."""
+    """The LSDB catalog with only ``columns`` (checked, one-line errors) and an optional sky filter;
+    a catalog holding a symbolic link that leads outside its directory is refused."""
     import difflib
 
     import lsdb
@@ -92,7 +123,8 @@ def open_hats(path: str | os.PathLike, columns: Sequence[str], sky: Optional[Sky
     path = os.fspath(path)
     if not is_hats_catalog(path):
         raise HatsError(f"{path}: not a HATS catalog (no hats.properties or properties file)")
-    available = catalog_columns(path)
+    check_links(path)
+    available = catalog_columns(path, checked=True)
     for col in columns:
         if col not in available:
             close = difflib.get_close_matches(col, available, n=3)
@@ -179,6 +211,27 @@ def _column_futures(client, path: str, column: str, sky: Optional[SkyFilter], ca
     return futures
 
 
+def _by_worker(client, futures: list) -> list[tuple[Optional[str], list]]:
+    """``futures`` grouped by the worker holding each (in their order; None: not known)."""
+    try:
+        who = client.who_has(futures)
+    except Exception:  # noqa: BLE001 - (then Dask places the tasks itself)
+        who = {}
+    groups: "OrderedDict[Optional[str], list]" = OrderedDict()
+    for f in futures:
+        holders = who.get(f.key) or ()
+        groups.setdefault(holders[0] if holders else None, []).append(f)
+    return list(groups.items())
+
+
+def _per_worker(client, groups, kernel, **kwargs) -> list:
+    """One task of ``kernel`` per worker, over the arrays that worker holds: a few tasks to
+    schedule, not one per partition, and no array moves between workers."""
+    return [client.submit(kernel, arrays, **kwargs, pure=False,
+                          **({"workers": [worker], "allow_other_workers": True} if worker else {}))
+            for worker, arrays in groups]
+
+
 def forget_columns(client=None) -> None:
     """Release the column arrays kept on the workers (of one client, or of all)."""
     with _persisted_lock:
@@ -197,8 +250,10 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
     The same counts as ``np.histogram`` of the column's finite values (log10 of the positive ones
     with ``log``) over the same range. The column's partitions are read once into the workers'
     memory and kept there (:data:`MAX_PERSISTED_BYTES`), so changing bins, range or log costs no
-    I/O. ``on_job`` receives each :class:`PartitionJob` as it starts, so a caller can cancel it;
-    ``progress(done, total)`` reports partitions finished.
+    I/O; each worker then bins all the arrays it holds in one task (a numba kernel,
+    :func:`~explorer.compute.kernels.arrays_counts`). ``on_job`` receives each
+    :class:`PartitionJob` as it starts, so a caller can cancel it; ``progress(done, total)``
+    reports partitions finished.
     """
     from . import kernels
 
@@ -206,6 +261,8 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
     path = os.fspath(path)
     catalog = open_hats(path, [column], sky)
     arrays = _column_futures(client, path, column, sky, catalog, progress, on_job)
+    groups = _by_worker(client, arrays)
+    weights = [len(g) for _, g in groups]
     source = "given"
     if value_range is not None:
         lo, hi = _check_range(value_range, log)
@@ -214,14 +271,15 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
         source = "statistics"
         if rng is None:
             source = "data"
-            job = PartitionJob.of_futures(client, client.map(kernels.array_range, arrays, log=log),
-                                          f"range of {column}")
+            job = PartitionJob.of_futures(client, _per_worker(client, groups, kernels.arrays_range, log=log),
+                                          f"range of {column}", weights=weights)
             if on_job:
                 on_job(job)
             rng = merge_ranges(job.result(progress))
         lo, hi = edges_for(*(rng or (0.0, 1.0)), bins)
-    job = PartitionJob.of_futures(client, client.map(kernels.array_counts, arrays, log=log, bins=bins, lo=lo, hi=hi),
-                                  f"histogram of {column}")
+    edges = np.linspace(lo, hi, bins + 1)
+    job = PartitionJob.of_futures(client, _per_worker(client, groups, kernels.arrays_counts, log=log, edges=edges),
+                                  f"histogram of {column}", weights=weights)
     if on_job:
         on_job(job)
     results = job.result(progress)
@@ -232,7 +290,7 @@ def hats_histogram(path: str | os.PathLike, column: str, client, bins: int = 50,
         rows += r
         non_finite += nf
         non_positive += npos
-    return HistogramResult(column, rows, np.linspace(lo, hi, bins + 1), counts, bool(log), non_finite, non_positive,
+    return HistogramResult(column, rows, edges, counts, bool(log), non_finite, non_positive,
                            source, {"partitions": len(arrays)})
 
 

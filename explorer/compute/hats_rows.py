@@ -10,6 +10,7 @@ progress and cancellation are :mod:`explorer.compute.hats`'s and :mod:`explorer.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -210,26 +211,77 @@ class RowFilter:
                                 "le": "less_equal", "ge": "greater_equal"}[_OPS[self.op]])(values, float(self.value))
 
 
+_OPERATOR_RE = re.compile(r"^\s*(<=|>=|==|!=|<|>|=)\s*(.*?)\s*$")  # a typed condition: "> 20"
+
+
+def _bound(value) -> Any:
+    """A bound as given (None for an empty one)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, float) and value != value:  # NaN: no bound
+        return None
+    return value
+
+
+def _number(column: str, value: Any) -> float:
+    try:
+        return float(str(value).strip()) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        raise HatsError(f"the filter on {column} needs a number, not {str(value)[:40]!r}") from None
+
+
+def _text_conditions(column: str, op: str, text: str) -> list[tuple[str, str]]:
+    """(op, number text) of a typed condition: ``> 20``, ``<=5``, ``!= 3``, ``20..30``, ``20..``,
+    ``..30`` (a range with one bound or both), or a bare number (the header's ``op``)."""
+    text = text.strip()
+    if ".." in text:
+        lo, _, hi = text.partition("..")
+        out = ([(">=", lo)] if lo.strip() else []) + ([("<=", hi)] if hi.strip() else [])
+        if not out:
+            raise HatsError(f"the filter on {column} needs a number, not {text[:40]!r}")
+        return out
+    m = _OPERATOR_RE.match(text)
+    if m:
+        return [(m.group(1), m.group(2))]
+    return [(op, text)]
+
+
 def row_filters(filters: Sequence[Any]) -> tuple[RowFilter, ...]:
-    """Tabulator's header filters (``{"field", "type", "value"}``) as :class:`RowFilter`; empty
-    values are dropped, a value that is no number for a comparison is a one-line HatsError."""
+    """Tabulator's header filters (``{"field", "type", "value"}``) as :class:`RowFilter`.
+
+    A value may be a number; a text with its own operator (``> 20``, ``<= 5``, ``!= 3``) or a
+    range (``20..30``, ``20..`` a minimum only, ``..30`` a maximum only); a pair ``[min, max]``
+    or ``{"start": min, "end": max}`` (Tabulator's range filters) where either bound may be
+    empty. Empty values are dropped; a value that is no number for a comparison is a one-line
+    HatsError."""
     out = []
     for f in filters or ():
         column, op, value = str(f.get("field", "")), str(f.get("type", "=")), f.get("value")
-        if isinstance(value, list):
-            value = value[0] if len(value) == 1 else None
-        if value is None or str(value).strip() == "" or not column:
+        if not column:
+            continue
+        if isinstance(value, dict):  # {"start", "end"} (or min/max): a range, either bound empty
+            value = [value.get("start", value.get("min")), value.get("end", value.get("max"))]
+        if isinstance(value, (list, tuple)):
+            if len(value) == 1:
+                value = value[0]
+            elif len(value) == 2:
+                lo, hi = _bound(value[0]), _bound(value[1])
+                out += [RowFilter(column, ">=", _number(column, lo))] if lo is not None else []
+                out += [RowFilter(column, "<=", _number(column, hi))] if hi is not None else []
+                continue
+            else:
+                value = None
+        value = _bound(value)
+        if value is None:
             continue
         if op == "like":
             out.append(RowFilter(column, "like", str(value)))
             continue
         if op not in _OPS:
             raise HatsError(f"the filter on {column} uses {op!r}: only =, !=, <, >, <=, >= and like are offered")
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise HatsError(f"the filter on {column} needs a number, not {str(value)[:40]!r}") from None
-        out.append(RowFilter(column, op, number))
+        conditions = _text_conditions(column, op, value) if isinstance(value, str) else [(op, value)]
+        for cop, number in conditions:
+            out.append(RowFilter(column, cop, _number(column, number)))
     return tuple(out)
 
 

@@ -1,11 +1,20 @@
-"""Per-partition kernels that run on Dask workers: numpy and pandas only.
+"""Per-partition kernels that run on Dask workers: numpy, pandas and numba only.
 
 Workers import this module (the cluster needs the client's environment, the explorer included);
 it imports nothing of the explorer's, so it loads fast in a worker. Each kernel turns one partition into a
 small result (a range, a few hundred counts) so only those travel back to the server.
+
+The column arrays a worker keeps (:func:`column_values`) are binned all at once by one task per
+worker (:func:`arrays_counts`, :func:`arrays_range`): a numba loop that bins as ``np.histogram``
+does (the same index arithmetic and edge corrections, so the counts are numpy's exactly) without
+numpy's temporaries (the finite mask, the kept copy, the index array, ``bincount``); the log10 of
+a log axis is numpy's own ufunc, so the values binned are numpy's too.
 """
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 
@@ -77,3 +86,110 @@ def array_counts(arr, log: bool, bins: int, lo: float, hi: float):
     vals, non_finite, non_positive = prepared(arr, log)
     counts, _ = np.histogram(vals, bins=bins, range=(lo, hi))
     return counts.astype(np.int64), int(arr.size), non_finite, non_positive
+
+
+@numba.njit(cache=True, nogil=True)
+def _bin_into(counts, arr, logs, use_log, edges):  # pragma: no cover - compiled
+    """Add ``arr``'s finite values (``logs[i]`` of its positive ones with ``use_log``) to
+    ``counts`` by numpy's rule for uniform bins over ``edges`` (``np.linspace(lo, hi, n + 1)``);
+    returns (non_finite, non_positive)."""
+    n = counts.size
+    lo = edges[0]
+    hi = edges[n]
+    denom = hi - lo
+    non_finite = 0
+    non_positive = 0
+    for i in range(arr.size):
+        x = arr[i]
+        if not math.isfinite(x):
+            non_finite += 1
+            continue
+        if use_log:
+            if x <= 0.0:
+                non_positive += 1
+                continue
+            x = logs[i]
+        if x < lo or x > hi:
+            continue
+        k = int((x - lo) / denom * n)  # numpy's f_indices, then its two corrections at the edges
+        if k == n:
+            k -= 1
+        if x < edges[k]:
+            k -= 1
+        if x >= edges[k + 1] and k != n - 1:
+            k += 1
+        counts[k] += 1
+    return non_finite, non_positive
+
+
+@numba.njit(cache=True, nogil=True)
+def _min_max(arr, logs, use_log):  # pragma: no cover - compiled
+    """(min, max, any) of ``arr``'s finite (positive, ``logs``) values."""
+    lo = np.inf
+    hi = -np.inf
+    found = False
+    for i in range(arr.size):
+        x = arr[i]
+        if not math.isfinite(x):
+            continue
+        if use_log:
+            if x <= 0.0:
+                continue
+            x = logs[i]
+        found = True
+        if x < lo:
+            lo = x
+        if x > hi:
+            hi = x
+    return lo, hi, found
+
+
+_NO_LOGS = np.zeros(0, np.float64)
+_BLOCK = 1 << 16  # values whose log10 is taken at a time (512 kB of float64)
+
+
+def _logs(arr, log: bool):
+    """numpy's log10 of every value (NaN/-inf where the kernels skip them), or a placeholder."""
+    if not log:
+        return _NO_LOGS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(arr)
+
+
+def _float_array(arr):
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def arrays_counts(arrays, log: bool, edges):
+    """(counts int64, rows, non_finite, non_positive) of several column arrays together (those one
+    worker holds): the sum of :func:`array_counts` of each, by numpy's binning rule over
+    ``edges`` (log10 of the positive values with ``log``)."""
+    edges = np.asarray(edges, np.float64)
+    counts = np.zeros(edges.size - 1, np.int64)
+    rows = non_finite = non_positive = 0
+    buffer = np.empty(_BLOCK if log else 0, np.float64)
+    for arr in arrays:
+        arr = _float_array(arr)
+        for start in range(0, arr.size, _BLOCK if log else max(1, arr.size)):
+            part = arr[start:start + _BLOCK] if log else arr
+            logs = _NO_LOGS
+            if log:  # (block by block into one buffer: no column-sized temporary, and it stays in cache)
+                logs = buffer[:part.size]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    np.log10(part, out=logs)
+            nf, npos = _bin_into(counts, part, logs, bool(log), edges)
+            non_finite += int(nf)
+            non_positive += int(npos)
+        rows += int(arr.size)
+    return counts, rows, non_finite, non_positive
+
+
+def arrays_range(arrays, log: bool):
+    """(min, max) of the finite (positive, log10) values of several column arrays, or None."""
+    lo, hi, found = np.inf, -np.inf, False
+    for arr in arrays:
+        arr = _float_array(arr)
+        a, b, got = _min_max(arr, _logs(arr, log), bool(log))
+        if got:
+            lo, hi, found = min(lo, float(a)), max(hi, float(b)), True
+    return (lo, hi) if found else None

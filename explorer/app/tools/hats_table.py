@@ -29,8 +29,12 @@ class HatsRowsTable:
     A click on a row marks and centres that source on the image, as in the repository mode.
 
     Sorting (a click on a column's header: Tabulator's ``sorters``) and filtering (its header
-    filters: ``>=`` a number for a float column, ``=`` for an integer one) apply to every row in
-    the cone, not to the page: they are computed on the workers and the page comes back.
+    filters: ``>=`` a number for a float column, ``=`` for an integer one; a value with its own
+    operator or one bound of a range - ``> 20``, ``..30``, ``[20, None]`` - is understood too:
+    :func:`~explorer.compute.hats_rows.row_filters`) apply to every row in the cone, not to the
+    page: they are computed on the workers and the page comes back. Loads, sorts, filters and
+    page turns all run in the background (:class:`~.hats_source.BackgroundWork`), so a slow one
+    never holds up the session's other events; the table shows itself loading meanwhile.
     """
 
     DEFAULT_COLUMNS = ("objectId", "coord_ra", "coord_dec")
@@ -46,6 +50,8 @@ class HatsRowsTable:
         self.sort: tuple[str, bool] | None = None  # (column, ascending)
         self.filters: tuple = ()  # the RowFilters applied
         self.start = 0
+        self.asked = 0  # the first row of the page asked for (shown once it arrives: ``start``)
+        self.loading = False  # rows being read, filtered or sorted on Dask: no page to turn yet
         self.frame = pd.DataFrame()
         self.work = BackgroundWork("hats-table")
         self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination=None, disabled=True, show_index=False,
@@ -112,7 +118,7 @@ class HatsRowsTable:
 
         path, columns = self.hats.catalog, self._columns()
         sky = view_cone(self.state)
-        self.caption.object = self._caption(f"reading {len(columns)} columns of {describe_cone(sky)} on Dask ...")
+        self._busy(f"reading {len(columns)} columns of {describe_cone(sky)} on Dask ...", load=True)
 
         sort = self.sort if self.sort and self.sort[0] in columns else None
         filters = tuple(f for f in self.filters if f.column in columns)
@@ -159,7 +165,7 @@ class HatsRowsTable:
         base, sort = self.base, self.sort
         if base is None:
             return
-        self.caption.object = self._caption("sorting and filtering the rows on Dask ...")
+        self._busy("sorting and filtering the rows on Dask ...", load=True)
 
         def work(_on_job):
             rows = base.where(filters)
@@ -172,22 +178,41 @@ class HatsRowsTable:
         self.work.start(work, done, self._failed)
 
     def turn(self, step: int) -> None:
-        """Another page (``step`` pages on; clamped to the rows there are)."""
+        """Another page (``step`` pages on from the page last asked for; clamped to the rows there
+        are), fetched from the workers in the background: the session's other changes are handled
+        meanwhile, a newer turn supersedes this one. Nothing to turn while the rows load."""
         rows = self.rows
-        if rows is None:
+        if rows is None or self.loading:
             return
-        start = min(max(0, self.start + step * PAGE_SIZE), max(0, (rows.total - 1) // PAGE_SIZE * PAGE_SIZE))
-        if start == self.start and not self.frame.empty:
+        last = max(0, (rows.total - 1) // PAGE_SIZE * PAGE_SIZE)
+        start = min(max(0, self.asked + step * PAGE_SIZE), last)
+        if start == self.asked and not self.frame.empty:
             return
-        self.start = start
-        try:
-            self._show(rows.page(start, PAGE_SIZE, sort=self.sort), rows.sky)
-        except Exception as exc:  # noqa: BLE001 - said in the panel
-            self._failed(exc)
+        self.asked = start
+        sort = self.sort
+        self._busy(f"fetching rows {start + 1:,}-{min(rows.total, start + PAGE_SIZE):,} on Dask ...")
+
+        def work(_on_job):
+            return rows.page(start, PAGE_SIZE, sort=sort)
+
+        def done(frame):
+            self.start = start
+            self._show(frame, rows.sky)
+
+        self.work.start(work, done, self._failed)
+
+    def _busy(self, text: str, load: bool = False) -> None:
+        """Say what is being fetched and show the table as loading (``load``: rows being read,
+        sorted or filtered, so no page turns until they are there)."""
+        self.loading = self.loading or load
+        self.table.loading = True
+        self.caption.object = self._caption(text, loading=1)
 
     def _show(self, frame: pd.DataFrame, sky) -> None:
         from .hats_source import describe_cone
 
+        self.loading = self.table.loading = False
+        self.asked = self.start
         self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
         filters = self._header_filters(self.frame)
         if filters != self.table.header_filters:  # (with the rows: one rebuild of the table, not two)
@@ -223,6 +248,8 @@ class HatsRowsTable:
         from ..base import describe_failure
 
         message = f"the HATS rows failed: {describe_failure(exc)}"
+        self.loading = self.table.loading = False
+        self.asked = self.start
         self.caption.object = self._caption(message, failed=1)
         self.state.report(message)
 
