@@ -59,7 +59,25 @@ def test_upscale_factor_only_past_one_and_a_half_screen_pixels_per_cell():
     assert upscale_factor((800, 800), 800, 800) == 1
     assert upscale_factor((600, 600), 800, 800) == 1
     assert upscale_factor((50, 40), 800, 800) == 16
-    assert upscale_factor((200, 200), 800, 700) == 4
+    assert upscale_factor((200, 200), 800, 700) == 3.5  # 4 x would not fit the 700 pixels
+    assert upscale_factor((200, 200), 800, 800) == 4
+    assert upscale_factor((512, 512), 800, 800) == 800 / 512  # not 1024 x 1024 for an 800-pixel screen
+
+
+def test_a_fractional_enlargement_fills_the_screen_by_nearest_neighbour():
+    """A 512-cell frame on 800 screen pixels is encoded at 800 x 800: each cell one or two
+    pixels, every cell shown, in order, exactly."""
+    rng = np.random.default_rng(7)
+    rgba = opaque(rng.integers(0, 256, (60, 50, 3), dtype=np.uint8))
+    scale = upscale_factor((60, 50), 80, 110)  # min(80 / 50, 110 / 60) = 1.6
+    assert scale == pytest.approx(1.6)
+    for mime, data in [("image/webp", encode_frame(rgba, scale)[1]), ("image/png", encode_png(rgba, scale))]:
+        image = decode(data)
+        assert image.shape == (96, 80, 4), mime
+        rows = (np.arange(96) * 60) // 96
+        cols = (np.arange(80) * 50) // 80
+        np.testing.assert_array_equal(image, rgba[rows][:, cols])
+        assert sorted(set(np.diff(np.flatnonzero(np.diff(cols) != 0)))) == [1, 2]  # cells 1 or 2 pixels wide
 
 
 def test_a_band_change_sends_a_png_below_600_kb(sample_gen3):
@@ -94,13 +112,15 @@ def test_a_band_change_sends_a_png_below_600_kb(sample_gen3):
         msg = Protocol().create("PATCH-DOC", events)
         size = (len(msg.header_json) + len(msg.metadata_json) + len(msg.content_json)
                 + sum(len(memoryview(b.data).cast("B")) for b in msg.buffers))
-        frame = explorer.image._plot["last"][1]
+        frame = st.render_image(800, 800)  # what the panel rendered (and did not keep: it keeps the PNG)
         assert frame.rgba.nbytes == 400 * 400 * 4  # what travelled before, as raw RGBA
         assert size < 600_000, size
         sources = [r.data_source for r in doc.models if isinstance(getattr(r, "glyph", None), ImageURL)]
         assert len(sources) == 1
         source = sources[0]
         mime, data = bytes_from_data_url(source.data["url"][0])
+        kept = explorer.image._plot["last"][1]  # the panel keeps the encoded image, the one the source holds
+        assert kept["url"][0] is source.data["url"][0] and set(kept) == set(source.data)
         assert source.data["url"][0] in msg.content_json  # the image travelled in this patch
         image = decode(data)
         k = image.shape[0] // 400  # (enlarged when the plot has more screen pixels than the frame cells)

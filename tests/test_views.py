@@ -87,6 +87,17 @@ def test_or_downsample_keeps_every_bit_of_every_cell():
     mask[7, 7] = 2
     out = downsample_or(mask, (100, 200), (99.5, 107.5), (199.5, 207.5), 2, 2)
     assert out.tolist() == [[5, 0], [0, 2]]  # rows bottom to top
+    assert out.dtype == np.uint8  # the narrowest type holding the bits set (a page keeps its last frame)
+
+
+@pytest.mark.parametrize("bit,dtype", [(7, np.uint8), (8, np.uint16), (20, np.int32), (31, np.int32)])
+def test_or_downsample_holds_the_bits_in_the_narrowest_type_without_losing_one(bit, dtype):
+    mask = np.zeros((6, 6), np.int32)
+    mask[2, 3] = np.int32(np.uint32(1 << bit).view(np.int32))  # bit 31 is the sign of an int32 mask
+    mask[5, 5] = 1
+    out = downsample_or(mask, (0, 0), (-0.5, 5.5), (-0.5, 5.5), 3, 3)
+    assert out.dtype == dtype
+    assert (int(out[1, 1]) & 0xFFFFFFFF) == 1 << bit and out[2, 2] == 1 and np.count_nonzero(out) == 2
 
 
 def test_render_places_the_frame_at_xy0_and_colours_masks():

@@ -33,7 +33,7 @@ import param
 from ..render.raster import full_range
 from ..repo.model import Exposure
 from ..render.encode import upscale_factor
-from ..views.image import empty_image, frame_element, png_source_data, sources_element
+from ..views.image import empty_image, encoded_element, png_source_data, sources_columns, sources_element
 from ..views.info import pixel_readout, sexagesimal
 from .base import Panel
 from .fetching import fetch_progress_line
@@ -201,11 +201,11 @@ class ImagePanel(Panel):
                 x_range = y_range = None
             elif not overlaps(x_range, y_range, bounds):  # ranges of the previous frame, not yet updated
                 x_range = y_range = None
-            f = self.safe(f"rendering {st.describe()}", lambda: self.render(
+            data = self.safe(f"rendering {st.describe()}", lambda: self.encoded(
                 x_range, y_range, int(width or 800), int(height or 800)), lambda _m: None)
-            if f is None:
+            if data is None:
                 return empty_image("cannot render", bounds=bounds)
-            return frame_element(f, screen=(int(width or 800), int(height or 800)))
+            return encoded_element(data)
 
         def keep_sources(plot, _element):
             self._plot["sources"] = plot
@@ -314,17 +314,28 @@ class ImagePanel(Panel):
             self._redraw_layers()
 
     def render(self, x_range, y_range, width: int, height: int):
-        """The state's exposure rendered over the ranges (None: whole) at ``width`` x ``height``;
-        the last frame is kept, so the refresh that follows a move of the axes renders nothing."""
+        """The state's exposure rendered over the ranges (None: whole) at ``width`` x ``height``
+        (a :class:`~explorer.render.raster.Frame`, or None)."""
+        return self.state.render_image(width=width, height=height, x_range=x_range, y_range=y_range)
+
+    def encoded(self, x_range, y_range, width: int, height: int) -> Optional[dict[str, list]]:
+        """The image glyph's data for the state's exposure over the ranges at ``width`` x
+        ``height``: the frame encoded (:func:`~explorer.views.image.png_source_data`), or None.
+        The last one is kept, so the refresh that follows a move of the axes renders nothing;
+        the frame's pixels are not (the readout reads the exposure)."""
         st = self.state
         key = (st.exposure_ref, *(_hashable(getattr(st, p)) for p in DISPLAY_PARAMS[1:]),
                _hashable(x_range), _hashable(y_range), width, height, st.error_count)
         memo = self._plot.get("last")
         if memo is not None and memo[0] == key:
             return memo[1]
-        frame = st.render_image(width=width, height=height, x_range=x_range, y_range=y_range)
-        self._plot["last"] = (key, frame)
-        return frame
+        self._plot.pop("last", None)  # (the previous image goes before the next is made)
+        frame = self.render(x_range, y_range, width, height)
+        if frame is None:
+            return None
+        data = png_source_data(frame.rgba[::-1], frame.bounds, upscale_factor(frame.shape, width, height))
+        self._plot["last"] = (key, data)
+        return data
 
     def _view(self):
         """The drawn (x_range, y_range, width, height) of the image plot."""
@@ -344,11 +355,10 @@ class ImagePanel(Panel):
             x_range, y_range = cx, cy
         elif not overlaps(x_range, y_range, bounds):
             x_range = y_range = None
-        frame = self.render(x_range, y_range, width, height)
-        if frame is None:
+        data = self.encoded(x_range, y_range, width, height)
+        if data is None:
             return False
-        self._plot["frame"].handles["source"].data = png_source_data(
-            frame.rgba[::-1], frame.bounds, upscale_factor(frame.shape, width, height))
+        self._plot["frame"].handles["source"].data = data
         if moved:  # another pixel grid: show it whole
             origin.update(frame=bounds, move_axes=None)
             fig = self.figure
@@ -362,9 +372,13 @@ class ImagePanel(Panel):
 
     def _redraw_sources(self) -> None:
         x_range, y_range, _w, _h = self._view()
-        element = self._sources_element(x_range, y_range)
+        columns = self._sources_columns(x_range, y_range)
         source = self._plot["sources"].handles["source"]
-        source.data = {k: element.dimension_values(k) for k in source.data}
+        if not set(source.data) <= set(columns):  # (a column HoloViews added: ask the element)
+            element = sources_element(*(columns[k] for k in ("x", "y", "id", "value")),
+                                      value_name=self.state.column or "value")
+            columns = {k: element.dimension_values(k) for k in source.data}
+        source.data = {k: columns[k] for k in source.data}
 
     def _redraw_layers(self) -> None:
         """Ask every layer again; refresh the plot once if any has something new to show."""
@@ -415,10 +429,16 @@ class ImagePanel(Panel):
         return self._sources_memo[1]
 
     def _sources_element(self, x_range, y_range):
+        columns = self._sources_columns(x_range, y_range)
+        return sources_element(columns["x"], columns["y"], columns["id"], columns["value"],
+                               value_name=self.state.column or "value")
+
+    def _sources_columns(self, x_range, y_range) -> dict[str, np.ndarray]:
+        """The sources in view (the brightest :data:`SOURCE_LIMIT`) as the plot's columns."""
         st = self.state
         df = self.sources() if st.show_sources else None
         if df is None or not len(df):
-            return sources_element(np.zeros(0), np.zeros(0), value_name=st.column or "value")
+            return sources_columns(np.zeros(0), np.zeros(0))
         current = st.exposure()
         if current is not None and x_range is not None and y_range is not None:
             cx, cy = full_range(current.info.shape, current.info.xy0)
@@ -427,8 +447,7 @@ class ImagePanel(Panel):
                 df = df[inside]
         if len(df) > SOURCE_LIMIT:
             df = df.nlargest(SOURCE_LIMIT, "value") if df["value"].notna().any() else df.iloc[:SOURCE_LIMIT]
-        return sources_element(df["x"].to_numpy(), df["y"].to_numpy(), df["id"].to_numpy(),
-                               df["value"].to_numpy(), value_name=st.column or "value")
+        return sources_columns(df["x"].to_numpy(), df["y"].to_numpy(), df["id"].to_numpy(), df["value"].to_numpy())
 
     def show_pixel(self, x: Optional[float], y: Optional[float]) -> None:
         """Put the pixel under (x, y) (parent pixels) in the readout; off the image: the hint."""

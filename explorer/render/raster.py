@@ -103,10 +103,9 @@ def downsample_mean(arr: np.ndarray, xy0: tuple[int, int], x_range: tuple[float,
 
 
 @numba.njit(cache=True, nogil=True)
-def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h, f):  # pragma: no cover - compiled
+def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h, f, out):  # pragma: no cover - compiled
     # ``mask`` may be binned by ``f``: full-resolution index ranges map to block ranges
     ny, nx = mask.shape
-    out = np.zeros((h, w), dtype=np.int64)
     for j in range(h):
         ya = int(math.floor(ylo + j * dy - y0 + 0.5))
         yb = int(math.floor(ylo + (j + 1) * dy - y0 + 0.5))
@@ -126,17 +125,36 @@ def _or_downsample(mask, x0, y0, xlo, ylo, dx, dy, w, h, f):  # pragma: no cover
                 for xx in range(xa, xb):
                     acc |= mask[yy, xx]
             out[j, i] = acc
-    return out
 
 
 def downsample_or(mask: np.ndarray, xy0: tuple[int, int], x_range: tuple[float, float],
                   y_range: tuple[float, float], w: int, h: int, factor: int = 1) -> np.ndarray:
     """Bitwise OR of the mask pixels in each cell (a plane set anywhere in the cell shows);
-    ``factor > 1``: ``mask`` is binned by that factor (OR of blocks, so no bit is lost)."""
+    ``factor > 1``: ``mask`` is binned by that factor (OR of blocks, so no bit is lost).
+
+    The result is in the narrowest unsigned type that holds every value it has (``uint8`` when
+    only planes 0-7 are set, as in most views): a page keeps its last frame, and an ``int64``
+    cell of a 800 x 800 frame would be 5 MB for a few bits."""
     dx = (x_range[1] - x_range[0]) / w
     dy = (y_range[1] - y_range[0]) / h
-    return _or_downsample(mask, float(xy0[0]), float(xy0[1]), float(x_range[0]), float(y_range[0]),
-                          float(dx), float(dy), int(w), int(h), int(factor))
+    out = np.zeros((int(h), int(w)), dtype=mask.dtype if mask.dtype.kind in "iu" else np.int64)
+    _or_downsample(mask, float(xy0[0]), float(xy0[1]), float(x_range[0]), float(y_range[0]),
+                   float(dx), float(dy), int(w), int(h), int(factor), out)
+    return narrowest(out)
+
+
+def narrowest(bits: np.ndarray) -> np.ndarray:
+    """``bits`` in the smallest unsigned integer type holding its values (itself when one is
+    negative: a sign bit set is a plane too)."""
+    if bits.size == 0 or bits.dtype.itemsize == 1:
+        return bits
+    lo, hi = int(bits.min()), int(bits.max())
+    if lo < 0:
+        return bits
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if hi <= np.iinfo(kind).max:
+            return bits if np.dtype(kind).itemsize >= bits.dtype.itemsize else bits.astype(kind)
+    return bits
 
 
 @numba.njit(cache=True, nogil=True)

@@ -6,6 +6,11 @@ glyph with a ``data:image/png`` URL placed at the frame's parent-pixel bounds. T
 ``hv.RGB`` subclass of the same name, so every ``hv.opts.RGB(...)`` of the page and its tools
 applies to it unchanged; only its plot class differs. :func:`png_source_data` is that glyph's data,
 for code that updates the drawn plot's data source directly.
+
+Memory: a page keeps its last frame (to redraw without rendering again). :func:`encoded_element`
+makes the element of an already encoded frame, so what is kept is the encoded image the Bokeh
+data source holds anyway (one string, shared), not the RGBA, its flipped copy, the plane's values
+and the mask bits besides (3 MB for a 400 x 400 frame, 12 MB for 800 x 800).
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ IMAGE_KDIMS = ("x", "y")
 _CLASSES: dict[str, Any] = {}
 
 
-def png_source_data(rgba_top_first: np.ndarray, bounds, scale: int = 1) -> dict[str, list]:
+def png_source_data(rgba_top_first: np.ndarray, bounds, scale: float = 1) -> dict[str, list]:
     """The data of the ``ImageURL`` glyph showing an (h, w, 4) uint8 image (rows top to bottom)
     at ``bounds`` (x0, y0, x1, y1), anchored at its top-left corner: the image as a PNG (or
     lossless WebP) data URL, and the frame's cell counts ``nx``, ``ny`` (the encoded image is
@@ -44,7 +49,9 @@ def png_rgb_class():
     class RGB(hv.RGB):
         """An ``hv.RGB`` whose Bokeh plot sends a PNG (named ``RGB``: ``hv.opts.RGB`` applies)."""
 
-        scale = param.Integer(default=1, bounds=(1, 64), doc="screen pixels per cell, each way")
+        scale = param.Number(default=1, bounds=(1, 64), doc="screen pixels per cell, each way")
+        encoded = param.Dict(default=None, instantiate=False, doc="the glyph's data when the frame is already "
+                             "encoded (png_source_data): then the element's own array is a placeholder")
 
     class PNGRGBPlot(RGBPlot):
         """``RGBPlot`` drawing an ``ImageURL`` glyph of the element as a PNG data URL."""
@@ -58,6 +65,8 @@ def png_rgb_class():
                 style["global_alpha"] = alpha
             if self.static_source:
                 return {}, mapping, style
+            if getattr(element, "encoded", None) is not None:
+                return dict(element.encoded), mapping, style
             data = element.data if isinstance(element.data, np.ndarray) else None
             if data is None or data.ndim != 3 or data.dtype != np.uint8:  # (rows top to bottom, as hv holds them)
                 data = np.dstack([element.dimension_values(d, flat=False) for d in element.vdims])[::-1]
@@ -84,6 +93,15 @@ def frame_element(frame: Frame, title: str = "", screen: Optional[tuple[int, int
                         scale=scale).opts(title=title)
 
 
+def encoded_element(source_data: dict[str, list], title: str = ""):
+    """An ``RGB`` element of a frame already encoded by :func:`png_source_data` (its bounds are
+    the glyph's): it holds the encoded image, not the pixels."""
+    x0, top, w, h = (float(source_data[k][0]) for k in ("x", "y", "w", "h"))
+    placeholder = np.zeros((1, 1, 4), dtype=np.uint8)
+    return png_rgb_class()(placeholder, bounds=(x0, top - h, x0 + w, top), kdims=list(IMAGE_KDIMS),
+                           label="image", encoded=source_data).opts(title=title)
+
+
 def empty_image(message: str = "", bounds=(0, 0, 1, 1)):
     """A blank image with a message, shown when there is nothing (or nothing readable) to show."""
     rgba = np.full((2, 2, 4), 245, dtype=np.uint8)
@@ -93,16 +111,23 @@ def empty_image(message: str = "", bounds=(0, 0, 1, 1)):
     return png_rgb_class()(rgba, bounds=bounds, kdims=list(IMAGE_KDIMS), label="image").opts(title=title)
 
 
+def sources_columns(x: np.ndarray, y: np.ndarray, ids: Optional[np.ndarray] = None,
+                    value: Optional[np.ndarray] = None) -> dict[str, np.ndarray]:
+    """The columns of :func:`sources_element` (x, y, id, value): what its drawn plot's data source
+    holds, for code that sets that source directly (no element built for it)."""
+    n = len(x)
+    ids = np.arange(n) if ids is None else np.asarray(ids)
+    value = np.full(n, np.nan) if value is None else np.asarray(value, dtype=float)
+    return {"x": np.asarray(x, float), "y": np.asarray(y, float), "id": ids, "value": value}
+
+
 def sources_element(x: np.ndarray, y: np.ndarray, ids: Optional[np.ndarray] = None,
                     value: Optional[np.ndarray] = None, value_name: str = "value", color: str = "#00e5ff",
                     size: float = 9.0):
     """Open circles at source centroids (parent-pixel coordinates), with id and value on hover."""
     import holoviews as hv
 
-    n = len(x)
-    ids = np.arange(n) if ids is None else np.asarray(ids)
-    value = np.full(n, np.nan) if value is None else np.asarray(value, dtype=float)
-    data = {"x": np.asarray(x, float), "y": np.asarray(y, float), "id": ids, "value": value}
+    data = sources_columns(x, y, ids, value)
     vdims = ["id", hv.Dimension("value", label=value_name)]
     return hv.Points(data, kdims=list(IMAGE_KDIMS), vdims=vdims, label="sources").opts(
         marker="circle", size=size, fill_alpha=0.0, line_color=color, line_width=1.5, color=color,
