@@ -130,7 +130,18 @@ class Page:
         self.wait_for(lambda: self.page.evaluate(JS_CARD_COLLAPSED, css) is False, f"the {name} card to open")
 
     def plot(self, xlabel: str):
-        return self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)
+        """Geometry of the plot with x label ``xlabel`` (:data:`JS_PLOT_GEOMETRY`), in the window's
+        coordinates. A plot partly outside the window is scrolled into it first, so the pointer
+        positions tests derive from it land on the plot whatever the height of the panels above
+        (a table that grows with its rows, a card opened)."""
+        g = self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)
+        if not g:
+            return g
+        height = self.page.evaluate("() => window.innerHeight")
+        if g["top"] < 0 or g["top"] + g["height"] > height:  # (the page's main area scrolls, not the window)
+            self.page.evaluate(JS_PLOT_INTO_VIEW, xlabel)
+            g = self.page.evaluate(JS_PLOT_GEOMETRY, xlabel)
+        return g
 
     def plot_image(self, xlabel: str, cells: bool = False):
         """The frame the plot with x label ``xlabel`` shows (:data:`JS_PLOT_IMAGE`), None while
@@ -210,6 +221,12 @@ JS_PLOT_GEOMETRY = js_on_plot("""
     return {x0: m.x_range.start, x1: m.x_range.end, y0: m.y_range.start, y1: m.y_range.end,
             left: r.left + v.frame.bbox.left, top: r.top + v.frame.bbox.top,
             width: v.frame.bbox.width, height: v.frame.bbox.height};
+""")
+
+# scroll whatever holds the plot with a given x label so that the plot is in the window's middle
+JS_PLOT_INTO_VIEW = js_on_plot("""
+    v.canvas_view.el.scrollIntoView({block: "center", inline: "nearest"});
+    return true;
 """)
 
 # the title of the plot with a given x label ("" when it has none)
