@@ -34,7 +34,7 @@ class HatsRowsTable:
     :func:`~explorer.compute.hats_rows.row_filters`) apply to every row in the cone, not to the
     page: they are computed on the workers and the page comes back. Loads, sorts, filters and
     page turns all run in the background (:class:`~.hats_source.BackgroundWork`), so a slow one
-    never holds up the session's other events; the table shows itself loading meanwhile.
+    never holds up the session's other events; the caption says what is being fetched meanwhile.
     """
 
     DEFAULT_COLUMNS = ("objectId", "coord_ra", "coord_dec")
@@ -202,16 +202,17 @@ class HatsRowsTable:
         self.work.start(work, done, self._failed)
 
     def _busy(self, text: str, load: bool = False) -> None:
-        """Say what is being fetched and show the table as loading (``load``: rows being read,
-        sorted or filtered, so no page turns until they are there)."""
+        """Say what is being fetched, in the caption (``load``: rows being read, sorted or
+        filtered, so no page turns until they are there). The caption, not Panel's spinner over
+        the table: toggling the spinner while the rows are replaced raced in Bokeh's JavaScript
+        ("Cannot read properties of null (reading 'firstChild')")."""
         self.loading = self.loading or load
-        self.table.loading = True
         self.caption.object = self._caption(text, loading=1)
 
     def _show(self, frame: pd.DataFrame, sky) -> None:
         from .hats_source import describe_cone
 
-        self.loading = self.table.loading = False
+        self.loading = False
         self.asked = self.start
         self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
         filters = self._header_filters(self.frame)
@@ -248,7 +249,7 @@ class HatsRowsTable:
         from ..base import describe_failure
 
         message = f"the HATS rows failed: {describe_failure(exc)}"
-        self.loading = self.table.loading = False
+        self.loading = False
         self.asked = self.start
         self.caption.object = self._caption(message, failed=1)
         self.state.report(message)
