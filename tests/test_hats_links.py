@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,12 +49,18 @@ def test_links_that_stay_inside_are_accepted(catalog):
     assert open_hats(root, ["g_psfFlux"]).npartitions == len(_partition_files(root))
 
 
-def test_a_partition_linked_from_outside_is_refused(catalog):
-    root, elsewhere = catalog
+def _link_a_partition_from_outside(root: Path, elsewhere: Path) -> Path:
+    """Move the catalog's first partition file out of it and leave a link to it in its place."""
     victim = _partition_files(root)[0]
     moved = elsewhere / victim.name
     shutil.move(victim, moved)
     victim.symlink_to(moved)
+    return victim
+
+
+def test_a_partition_linked_from_outside_is_refused(catalog):
+    root, elsewhere = catalog
+    victim = _link_a_partition_from_outside(root, elsewhere)
     rel = os.path.relpath(victim, root)
     _refused(lambda: open_hats(root, ["g_psfFlux"]), rel)
     _refused(lambda: catalog_columns(root), rel)  # what the page's panel and a hats= link open
@@ -74,10 +81,7 @@ def test_a_directory_or_a_broken_link_out_is_refused(catalog):
 
 def test_the_cli_refuses_it_in_one_line(catalog):
     root, elsewhere = catalog
-    victim = _partition_files(root)[0]
-    moved = elsewhere / victim.name
-    shutil.move(victim, moved)
-    victim.symlink_to(moved)
+    victim = _link_a_partition_from_outside(root, elsewhere)
     proc = subprocess.run([sys.executable, "-m", "explorer.cli", "histogram", str(root), "--column", "g_psfFlux"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
