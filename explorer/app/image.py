@@ -375,8 +375,7 @@ class ImagePanel(Panel):
         columns = self._sources_columns(x_range, y_range)
         source = self._plot["sources"].handles["source"]
         if not set(source.data) <= set(columns):  # (a column HoloViews added: ask the element)
-            element = sources_element(*(columns[k] for k in ("x", "y", "id", "value")),
-                                      value_name=self.state.column or "value")
+            element = self._element_of(columns)
             columns = {k: element.dimension_values(k) for k in source.data}
         source.data = {k: columns[k] for k in source.data}
 
@@ -429,7 +428,10 @@ class ImagePanel(Panel):
         return self._sources_memo[1]
 
     def _sources_element(self, x_range, y_range):
-        columns = self._sources_columns(x_range, y_range)
+        return self._element_of(self._sources_columns(x_range, y_range))
+
+    def _element_of(self, columns: dict[str, np.ndarray]):
+        """The sources' HoloViews element of :meth:`_sources_columns`' columns."""
         return sources_element(columns["x"], columns["y"], columns["id"], columns["value"],
                                value_name=self.state.column or "value")
 
