@@ -34,6 +34,7 @@ the user's browser can reach.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -238,6 +239,53 @@ def dispatch_stuck_events(view: Any, rounds: int = 20) -> int:
                 doc.hold(held)
             unholds += 1
     return unholds
+
+
+# ----- a lost acknowledgement does not freeze the page ---------------------------------------------
+#: How often (ms) the browser checks for changes held back behind a message Python never acknowledged.
+COMM_WATCH_PERIOD_MS = 1000
+
+# Panel's comm manager (a root of the output's document) sends a browser change, then holds the
+# next ones until Python acknowledges; past its ``timeout`` it sends again, but only when a further
+# change comes. This sends them once the timeout has passed, whether a change comes or not.
+_COMM_WATCH_ESM = """
+export function render({ model, view }) {
+  const flush = () => {
+    const doc = view.model.document
+    if (doc == null) return
+    for (const root of doc.roots()) {
+      const held = root._event_buffer
+      if (held === undefined || held.length === 0 || !root._blocked || Date.now() <= root._timeout) continue
+      root._timeout = Date.now() + root.timeout
+      root.process_events()
+    }
+  }
+  const timer = setInterval(flush, PERIOD)
+  model.on('remove', () => clearInterval(timer))
+}
+"""
+
+
+def comm_watchdog() -> Any:
+    """A zero-size component for a notebook output: it sends the browser's held changes to the
+    kernel once Python's acknowledgement of the previous message is overdue.
+
+    In a notebook, Panel's browser side sends one message at a time and holds later changes (a
+    click) until Python acknowledges the last one; past a timeout (5 s) it sends them, but only when
+    yet another change comes. An acknowledgement that never arrives (a comm message lost between
+    JupyterLab's kernel subshells and the main shell) then left a click unsent until the next click:
+    the page looked dead. Rendered in the same output (the same document) as the page.
+    """
+    return _comm_watch_class()(width=0, height=0, margin=0)
+
+
+@functools.cache
+def _comm_watch_class() -> type:
+    from panel.custom import JSComponent
+
+    return type("CommWatchdog", (JSComponent,), {
+        "_esm": _COMM_WATCH_ESM.replace("PERIOD", str(COMM_WATCH_PERIOD_MS)),
+        "__doc__": "The browser-side check of :func:`comm_watchdog`."})
 
 
 # ----- .show() ------------------------------------------------------------------------------------

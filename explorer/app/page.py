@@ -207,7 +207,7 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column(*layout, sizing_mode="stretch_width")
 
     def __panel__(self):
-        from ..notebook import events_on_main_thread, in_notebook_kernel
+        from ..notebook import comm_watchdog, events_on_main_thread, in_notebook_kernel
 
         # in a notebook, the page's clicks are handled in the kernel's main thread, between cells;
         # its output is narrower than a browser window (about 1,070 px in JupyterLab on a 1,500 px
@@ -216,6 +216,7 @@ class Explorer(pn.viewable.Viewer):
         view = pn.Row(pn.Column(self.sidebar(), width=330), self.main(side_by_side=False), sizing_mode="stretch_width")
         if in_notebook_kernel():
             self._notebook_batch.add(view)
+            view.append(comm_watchdog())  # (a lost acknowledgement no longer holds a click back)
         return events_on_main_thread(view)
 
     def template(self, title: str = "Repository explorer"):
