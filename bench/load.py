@@ -47,6 +47,8 @@ import os
 import random
 import re
 import resource
+import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -161,41 +163,73 @@ class MemorySampler(threading.Thread):
 
 
 class Server:
-    """``repo-explorer serve REPO --port P --num-procs K`` in its own process group, stderr to a file."""
+    """``repo-explorer serve REPO --port P --num-procs K`` in its own process group, stderr to a file.
 
-    def __init__(self, repo: Path, num_procs: int, cache_bytes: Optional[int]):
+    With ``nginx``: K ``serve --num-procs 1`` processes (one process group) behind Debian's nginx
+    running docs/nginx.conf (:func:`explorer.hosting.nginx_config`), which the sessions reach.
+    """
+
+    def __init__(self, repo: Path, num_procs: int, cache_bytes: Optional[int], nginx: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/explorer"
         self.err_file = tempfile.NamedTemporaryFile("w+", prefix="load-server-", suffix=".log", delete=False)
         env = child_env()
         if cache_bytes is not None:
             env["REPO_EXPLORER_CACHE_BYTES"] = str(cache_bytes)
-        cmd = explorer_cli() + ["serve", str(repo), "--port", str(self.port), "--num-procs", str(num_procs)]
+        self.nginx: Optional[subprocess.Popen] = None
+        if not nginx:
+            self.backend_ports = [self.port]
+            cmd = explorer_cli() + ["serve", str(repo), "--port", str(self.port), "--num-procs", str(num_procs)]
+        else:
+            self.backend_ports = [free_port() for _ in range(num_procs)]
+            backends = [shlex.join(explorer_cli() + ["serve", str(repo), "--port", str(p), "--num-procs", "1",
+                                                     "--allow-websocket-origin", f"127.0.0.1:{self.port}"])
+                        for p in self.backend_ports]
+            cmd = ["sh", "-c", " & ".join(backends) + " & wait"]  # (one group: memory and CPU of all)
+            self.nginx = self._start_nginx()
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=self.err_file,
                                      start_new_session=True, cwd=str(ROOT))
 
+    def _start_nginx(self) -> subprocess.Popen:
+        from explorer.hosting import nginx_config
+
+        exe = shutil.which("nginx") or "/usr/sbin/nginx"
+        self.nginx_dir = Path(tempfile.mkdtemp(prefix="load-nginx-"))
+        conf = self.nginx_dir / "nginx.conf"
+        conf.write_text(nginx_config(self.port, self.backend_ports, self.nginx_dir))
+        return subprocess.Popen([exe, "-p", str(self.nginx_dir), "-c", str(conf), "-g", "daemon off;"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
     def wait_up(self, deadline_s: float = 300.0) -> float:
-        """Seconds until the server accepts a websocket session (an HTTP answer on /explorer)."""
+        """Seconds until every server (and nginx) accepts a websocket session (an HTTP answer)."""
         import urllib.error
         import urllib.request
 
         t0 = time.perf_counter()
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited ({self.proc.returncode}): {self.stderr()[-1500:]}")
-            try:  # the static JS bundle: answers as soon as tornado listens, without building a page
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/static/js/bokeh.min.js", timeout=5):
-                    return time.perf_counter() - t0
-            except (urllib.error.URLError, ConnectionError, OSError):
-                if time.perf_counter() - t0 > deadline_s:
-                    raise RuntimeError(f"server did not answer within {deadline_s} s") from None
-                time.sleep(0.2)
+        ports = self.backend_ports + ([self.port] if self.nginx is not None else [])
+        for port in ports:
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited ({self.proc.returncode}): {self.stderr()[-1500:]}")
+                try:  # the static JS bundle: answers as soon as tornado listens, without building a page
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/static/js/bokeh.min.js", timeout=5):
+                        break
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    if time.perf_counter() - t0 > deadline_s:
+                        raise RuntimeError(f"server did not answer within {deadline_s} s") from None
+                    time.sleep(0.2)
+        return time.perf_counter() - t0
 
     def stderr(self) -> str:
         self.err_file.flush()
         return Path(self.err_file.name).read_text(errors="replace")
 
     def stop(self) -> None:
+        if self.nginx is not None:
+            if self.nginx.poll() is None:
+                os.killpg(self.nginx.pid, signal.SIGTERM)
+                self.nginx.wait(timeout=20)
+            shutil.rmtree(self.nginx_dir, ignore_errors=True)
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
@@ -460,8 +494,9 @@ def pct(values: list[float], q: float) -> Optional[float]:
 
 
 def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> dict[str, Any]:
-    log(f"--- {n} session(s), --num-procs {num_procs}: starting the server")
-    server = Server(repo, num_procs, args.cache_bytes)
+    via = f"{num_procs} servers behind nginx" if args.nginx else f"--num-procs {num_procs}"
+    log(f"--- {n} session(s), {via}: starting the server")
+    server = Server(repo, num_procs, args.cache_bytes, nginx=args.nginx)
     sampler = None
     try:
         up_s = server.wait_up()
@@ -534,7 +569,7 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
     growth = peak["rss_mb"] - baseline["rss_mb"]
     growth_pss = peak["pss_mb"] - baseline["pss_mb"]
     result = {
-        "sessions": n, "num_procs": num_procs, "duration_s": args.duration, "think_s": args.think,
+        "sessions": n, "num_procs": num_procs, "nginx": args.nginx, "duration_s": args.duration, "think_s": args.think,
         "interactions": len(lat),
         "interactions_per_s": round(len(lat) / run_s, 2) if run_s else None,
         "latency_ms": {"p50": pct(lat, 0.5), "p95": pct(lat, 0.95),
@@ -635,6 +670,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--cache-bytes", type=int, help="REPO_EXPLORER_CACHE_BYTES for the server")
     p.add_argument("--session-budget-mb", type=float, default=50.0,
                    help="stated per-session memory budget for the memory goal (default 50)")
+    p.add_argument("--nginx", action="store_true",
+                   help="K separate servers behind nginx (docs/nginx.conf) instead of --num-procs K")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = p.parse_args(argv)
 
@@ -656,7 +693,7 @@ def main(argv: Optional[list[str]] = None) -> int:
            "options": {"sessions": args.sessions, "num_procs": args.num_procs, "duration_s": args.duration,
                        "think_s": args.think, "timeout_s": args.timeout, "seed": args.seed,
                        "cache_bytes": args.cache_bytes if args.cache_bytes is not None else default_cache_bytes(),
-                       "session_budget_mb": args.session_budget_mb},
+                       "session_budget_mb": args.session_budget_mb, "nginx": args.nginx},
            "wall_s": round(time.perf_counter() - t0, 1), "results": results,
            "goal_met": all(all(r["goal"].values()) for r in results if r["sessions"] == max(args.sessions))}
     if args.json:

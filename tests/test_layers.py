@@ -46,6 +46,7 @@ LAYER_OF = {
     "app": "app",
     "notebook": "app",  # the page's resources and threading in Jupyter (the page imports it)
     "server": "entry",
+    "hosting": "entry",  # the shipped nginx configuration for given ports (docs/hosting.md)
     "cli": "entry",
     "commands": "entry",  # the sub-commands of cli.py
     "__init__": "entry",  # ``explorer.Explorer``: the page, on first use

@@ -14,14 +14,13 @@ import re
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from browser.pagekit import CHROMIUM, chromium
-from serve_helpers import REPO_ROOT, free_port, http_get, running_server, stop_process_group
+from explorer.hosting import nginx_config
+from serve_helpers import free_port, http_get, running_server, stop_process_group
 
-CONF = REPO_ROOT / "docs" / "nginx.conf"
 SERVER_START_S = 480  # a server's first session on a busy two-core machine (as the browser tests allow)
 
 
@@ -32,24 +31,6 @@ def _nginx() -> str:
             pytest.fail("nginx is missing (scripts/setup.sh installs Debian's nginx)")
         pytest.skip("nginx is not installed (scripts/setup.sh installs it)")
     return exe
-
-
-def nginx_config(listen_port: int, backend_ports: list[int], workdir: Path) -> str:
-    """docs/nginx.conf with this test's ports, and its logs, pid and temporary files in ``workdir``."""
-    text = CONF.read_text()
-    servers = "".join(f"        server 127.0.0.1:{p};\n" for p in backend_ports)
-    text, n = re.subn(r"(?:        server 127\.0\.0\.1:\d+;\n)+", servers, text)
-    assert n == 1, "docs/nginx.conf: the upstream's server lines were not found"
-    text, n = re.subn(r"listen 127\.0\.0\.1:\d+;", f"listen 127.0.0.1:{listen_port};", text)
-    assert n == 1, "docs/nginx.conf: the listen line was not found"
-    local = "".join(f"    {name}_temp_path {workdir / name};\n"
-                    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-    local += f"    access_log {workdir / 'access.log'};\n"
-    text = text.replace("http {\n", "http {\n" + local, 1)
-    top = f"pid {workdir / 'nginx.pid'};\nerror_log {workdir / 'error.log'};\n"
-    if os.geteuid() == 0:
-        top += "user root;\n"  # workers as root only because the test runs as root (its temp dir)
-    return top + text
 
 
 @pytest.fixture(scope="module")
