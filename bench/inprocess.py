@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import benchlib  # noqa: E402  (puts the checkout on sys.path too)
 
-ACTIONS = ("band", "patch", "visit", "detector", "plane", "stretch", "column", "catalog")
+ACTIONS = ("band", "patch", "visit", "detector", "plane", "stretch", "column", "catalog", "tract", "kind")
 
 
 def log(message: str) -> None:
@@ -132,6 +132,9 @@ def actions(explorer) -> dict[str, Callable[[], None]]:
     out["detector"] = toggler("detector", [st.detector] + [d for d in objects("detector") if d != st.detector][:1],
                               calexp)
     coadd()
+    tracts = [t for t in objects("tract") if t != st.tract][:1]
+    out["tract"] = toggler("tract", [st.tract] + tracts, coadd)
+    out["kind"] = toggler("image_kind", ["coadd", "calexp"])
     return {k: v for k, v in out.items() if v is not None}
 
 

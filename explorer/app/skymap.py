@@ -17,7 +17,7 @@ A tap that selects nothing (a patch without data) is said under the map (:attr:`
 from __future__ import annotations
 
 import weakref
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import holoviews as hv
 import panel as pn
@@ -132,60 +132,64 @@ class SkyMapPanel(Panel):
         regions = idx.tract_regions()
         frame = sky.sky_frame(regions.values())
 
-        def params(*names):
-            return [hv.streams.Params(st, list(names))]
-
-        # One DynamicMap per layer, each returning a single element: HoloViews links a tap stream
-        # to an element-returning DynamicMap (not to one returning an Overlay), and each layer
-        # then redraws only when its own parameters change.
-        def tracts(sky_color):
-            return self.safe("the tract layer", lambda: sky.tract_polygons(
-                regions, frame, idx.tract_stats(sky_color == "visits"), sky_color),
-                lambda _m: sky.tract_polygons({}, frame, {}, sky_color))
-
-        per_tract: dict[tuple[str, Any], Any] = {}  # a tract's patch layers, built once
-
-        def patches(tract, **_kw):
-            def build():
-                if ("patches", tract) not in per_tract:
-                    pregs = idx.patch_regions(tract)
-                    per_tract[("patches", tract)] = sky.patch_polygons(pregs, frame, idx.patches(tract), tract) \
-                        if pregs else sky.patch_polygons({}, frame, [], -1)
-                return per_tract[("patches", tract)]
-            return self.safe("the patch layer", build, lambda _m: sky.patch_polygons({}, frame, [], -1))
-
         # a small repository draws every footprint: that layer need not follow the patch (a patch
         # change then only moves the outline source); a survey draws the chosen patch's
         many = many_calexps(idx)
+        # One stream for every layer: a tract change refreshes the overlay once, not once per
+        # layer that follows the tract (four, each a full HoloViews update of the overlay and a
+        # walk of the document's models). Each layer remembers its last element by its own
+        # inputs, so it returns the very same element (HoloViews then sends no data for it) when
+        # only another layer's inputs changed.
+        stream = hv.streams.Params(st, ["tract", "sky_color", "show_footprints", *(("patch",) if many else ())])
 
-        def footprints(show_footprints, tract, patch=None):
-            return self.safe("the calexp footprints",
-                             lambda: footprint_glyphs(idx, frame, show_footprints, tract, patch if many else None),
-                             lambda _m: sky.footprint_polygons([], frame))
+        def layer(what: str, inputs: tuple[str, ...], build: Callable[..., Any], fallback: Callable[[], Any]):
+            last: dict[str, Any] = {}
 
-        def coverage(show_footprints, tract):
-            return self.safe("the calexp coverage", lambda: coverage_layer(idx, frame, show_footprints, tract),
-                             lambda _m: coverage_polygons({}, frame, {}))
+            def element(**values):
+                key = tuple(values.get(name) for name in inputs)
+
+                def remembered():
+                    if last.get("key") != key or "element" not in last:
+                        last["element"] = build(*key)  # (kept only when it was built without error)
+                        last["key"] = key
+                    return last["element"]
+                return self.safe(what, remembered, lambda _m: fallback())
+            # One DynamicMap per layer, each returning a single element: HoloViews links a tap
+            # stream to an element-returning DynamicMap (not to one returning an Overlay)
+            return hv.DynamicMap(element, streams=[stream])
+
+        per_tract: dict[tuple[str, Any], Any] = {}  # a tract's patch layers, built once
+
+        def patches(tract):
+            if ("patches", tract) not in per_tract:
+                pregs = idx.patch_regions(tract)
+                per_tract[("patches", tract)] = sky.patch_polygons(pregs, frame, idx.patches(tract), tract) \
+                    if pregs else sky.patch_polygons({}, frame, [], -1)
+            return per_tract[("patches", tract)]
 
         def hover(tract, sky_color, show_footprints):
-            def build():
-                with_visits = sky_color == "visits"
-                return sky.hover_polygons(regions, idx.tract_stats(with_visits), tract, idx.patch_regions(tract),
-                                          idx.patches(tract), frame, coverage_counts(idx, show_footprints, tract),
-                                          with_visits)
-            return self.safe("the sky map's hover", build,
-                             lambda _m: sky.hover_polygons({}, {}, None, {}, [], frame))
+            with_visits = sky_color == "visits"
+            return sky.hover_polygons(regions, idx.tract_stats(with_visits), tract, idx.patch_regions(tract),
+                                      idx.patches(tract), frame, coverage_counts(idx, show_footprints, tract),
+                                      with_visits)
 
-        tract_layer = hv.DynamicMap(tracts, streams=params("sky_color"))
+        tract_layer = layer("the tract layer", ("sky_color",),
+                            lambda sky_color: sky.tract_polygons(regions, frame, idx.tract_stats(sky_color == "visits"),
+                                                                 sky_color),
+                            lambda: sky.tract_polygons({}, frame, {}, st.sky_color))
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
         tap.add_subscriber(lambda x=None, y=None: self.tap(x, y))
         self.tap_stream = tap
         overlay = (tract_layer
-                   * hv.DynamicMap(patches, streams=params("tract"))
-                   * hv.DynamicMap(coverage, streams=params("show_footprints", "tract"))
-                   * hv.DynamicMap(footprints, streams=params("show_footprints", "tract",
-                                                              *(("patch",) if many else ())))
-                   * hv.DynamicMap(hover, streams=params("tract", "sky_color", "show_footprints")))
+                   * layer("the patch layer", ("tract",), patches, lambda: sky.patch_polygons({}, frame, [], -1))
+                   * layer("the calexp coverage", ("show_footprints", "tract"),
+                           lambda show, tract: coverage_layer(idx, frame, show, tract),
+                           lambda: coverage_polygons({}, frame, {}))
+                   * layer("the calexp footprints", ("show_footprints", "tract", *(("patch",) if many else ())),
+                           lambda show, tract, patch=None: footprint_glyphs(idx, frame, show, tract, patch),
+                           lambda: sky.footprint_polygons([], frame))
+                   * layer("the sky map's hover", ("tract", "sky_color", "show_footprints"), hover,
+                           lambda: sky.hover_polygons({}, {}, None, {}, [], frame)))
         self.frame = frame
         # the outlines, labels and colour bars are the figure's own models, set in place
         hooks = [sky.highlight_hook(self.outline_columns,
