@@ -36,6 +36,8 @@ reported with each configuration, since both compete with the server for the cor
 
 Each client sends ``DocumentReady`` after pulling the document, as BokehJS does once the page is
 drawn: without it Panel holds back the plots' data updates, and no interaction would get a reply.
+It then waits for the image's data (``session_ready_ms``) before the timed interactions start, so
+the figures per interaction do not carry the sessions' opening (``bench/session_open.py``).
 """
 from __future__ import annotations
 
@@ -286,7 +288,8 @@ class Client(threading.Thread):
         self.missing_reported = 0  # alerts naming a registered file that is indeed absent
         self.errors: dict[str, int] = {}
         self.error_texts: list[str] = []
-        self.open_s: Optional[float] = None
+        self.open_s: Optional[float] = None  # until the document arrived
+        self.ready_s: Optional[float] = None  # until the image's data arrived (the page loaded)
         self.connected = threading.Event()
 
     def error(self, kind: str, text: str = "") -> None:
@@ -380,6 +383,8 @@ class Client(threading.Thread):
             self._alert = self._widget("explorer-error")
             self._last_alert = None
             self._check_alert()
+            self.session._connection.io_loop.run_sync(self._load)
+            self.ready_s = time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - counted, the run goes on
             self.error("connect", f"{type(exc).__name__}: {exc}")
             self.connected.set()
@@ -406,18 +411,32 @@ class Client(threading.Thread):
             except Exception:  # noqa: BLE001
                 pass
 
-    async def _main(self) -> None:
+    async def _load(self) -> None:
+        """Draw the page as a browser does: send ``DocumentReady`` and wait for the image's data,
+        so the session is open and loaded before the timed interactions start."""
         from bokeh.events import DocumentReady
 
         self._patched = asyncio.Event()
-        reader = asyncio.ensure_future(self._read())
+        self._closed = False
+        self._reader = asyncio.ensure_future(self._read())
         # what BokehJS sends once the page is rendered: Panel marks the session loaded and only
         # then sends the plots' data updates (held until a client can draw them)
         self.doc.callbacks.send_event(DocumentReady())
+        deadline = time.perf_counter() + READY_TIMEOUT_S
+        while not self._signature(IMAGE) and not self._closed and time.perf_counter() < deadline:
+            self._patched.clear()
+            try:
+                await asyncio.wait_for(self._patched.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+        if not self._signature(IMAGE):
+            self.error("connect", f"no image {READY_TIMEOUT_S:g} s after DocumentReady")
+
+    async def _main(self) -> None:
         try:
             await self._drive()
         finally:
-            reader.cancel()
+            self._reader.cancel()
 
     async def _read(self) -> None:
         """Apply the server's patches to the client document (what ``ClientSession`` does in its loop)."""
@@ -438,7 +457,6 @@ class Client(threading.Thread):
                 self._patched.set()
 
     async def _drive(self) -> None:
-        self._closed = False
         end = time.perf_counter() + self.duration
         while time.perf_counter() < end and not self._closed:
             await asyncio.sleep(self.rng.uniform(0.5, 1.5) * self.think)
@@ -484,6 +502,9 @@ class Client(threading.Thread):
 
 
 # ----- one configuration ---------------------------------------------------------------------------
+READY_TIMEOUT_S = 120.0  # from DocumentReady to the image's data, at the most
+
+
 def pct(values: list[float], q: float) -> Optional[float]:
     if not values:
         return None
@@ -587,6 +608,8 @@ def run_config(repo: Path, n: int, num_procs: int, args: argparse.Namespace) -> 
         "open_sessions_s": round(open_s, 2),
         "session_open_s": {"p50": pct([c.open_s * 1000 for c in clients if c.open_s], 0.5),
                            "max": pct([c.open_s * 1000 for c in clients if c.open_s], 1.0)},
+        "session_ready_ms": {"p50": pct([c.ready_s * 1000 for c in clients if c.ready_s], 0.5),
+                             "max": pct([c.ready_s * 1000 for c in clients if c.ready_s], 1.0)},
         "memory_mb": {
             "processes": baseline["procs"],
             "rss_after_start": round(started["rss_mb"], 1),
