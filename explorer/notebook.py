@@ -27,6 +27,9 @@ cell's ``print`` lands in the comm's captured output). :func:`events_on_main_thr
 page's comm messages to the kernel's main event loop, so browser events and cells take turns as
 they did before subshells.
 
+**A lost acknowledgement.** Panel's browser side holds a click until Python acknowledged the
+previous message; :func:`comm_watchdog` sends held changes once that acknowledgement is overdue.
+
 **``.show()``.** It serves the page from the kernel; ``localhost`` is only useful when the browser
 runs on the kernel's machine, and no tab opens without a display. :func:`show` says so and, under
 JupyterHub, gives the URL through ``jupyter-server-proxy`` (``<prefix>proxy/<port>/explorer``) that
@@ -272,9 +275,10 @@ def comm_watchdog() -> Any:
 
     In a notebook, Panel's browser side sends one message at a time and holds later changes (a
     click) until Python acknowledges the last one; past a timeout (5 s) it sends them, but only when
-    yet another change comes. An acknowledgement that never arrives (a comm message lost between
-    JupyterLab's kernel subshells and the main shell) then left a click unsent until the next click:
-    the page looked dead. Rendered in the same output (the same document) as the page.
+    yet another change comes. An acknowledgement that never arrived (seen under load, with
+    JupyterLab's comms over kernel subshells; the cause was not found) then left a click unsent
+    until the next click: the page looked dead. Rendered in the same output (the same document)
+    as the page.
     """
     return _comm_watch_class()(width=0, height=0, margin=0)
 

@@ -491,3 +491,31 @@ def test_a_visit_switch_asks_whether_its_files_are_there_in_one_batch(sample_gen
                 loc.path for loc in locate_all(st.index.calexp_type, where) if int(loc.data_id["detector"]) == int(d))
     finally:
         repo.locate, repo.locate_all = locate, locate_all
+
+
+def test_mask_toggles_follow_the_exposure_and_are_reused(state):
+    """A coadd and a calexp have different mask planes: the toggles show the shown exposure's
+    planes, in its order, ticked as the state says, and ticking one changes the state. The rows are
+    relabelled in place, not rebuilt (rebuilding them was most of an image-kind switch's cost)."""
+    from explorer.app.controls import Controls
+
+    controls = Controls(state=state)
+    checks = {}
+    for kind in ("coadd", "calexp", "coadd"):
+        state.image_kind = kind
+        planes = list(state.param.mask_planes.objects)
+        assert planes, kind
+        assert list(controls.mask_checks) == planes
+        assert [box.label for box in controls.mask_checks.values()] == planes
+        assert {n for n, box in controls.mask_checks.items() if box.value} == set(state.mask_planes)
+        visible = [row.visible for _swatch, _box, row in controls._mask_rows]
+        assert visible == [True] * len(planes) + [False] * (len(visible) - len(planes))
+        checks[kind] = dict(controls.mask_checks)
+        first = planes[0]
+        ticked = first in state.mask_planes
+        controls.mask_checks[first].value = not ticked
+        assert (first in state.mask_planes) is (not ticked)
+        controls.mask_checks[first].value = ticked
+        assert (first in state.mask_planes) is ticked
+    shared = set(checks["coadd"].values()) & set(checks["calexp"].values())
+    assert shared, "the calexp's toggles were built anew instead of reusing the coadd's"
