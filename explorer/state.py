@@ -37,7 +37,6 @@ from .compute.columns import flux_to_ab
 from .compute.sources import position_columns, source_positions, wanted_columns
 from .errors import ExplorerError
 from .index import VisitChoice
-from .index import nearest_coadd_key as choose_coadd  # noqa: F401 - (the name tests use)
 from .keys import DatasetKey
 from .paths import display_path, resolve_repo_path
 from .render.colors import default_shown, mask_plane_colors
