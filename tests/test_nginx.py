@@ -21,7 +21,6 @@ from browser.pagekit import CHROMIUM, chromium
 from explorer.hosting import nginx_config
 from serve_helpers import free_port, http_get, running_server, stop_process_group
 
-SERVER_START_S = 480  # a server's first session on a busy two-core machine (as the browser tests allow)
 
 
 def _nginx() -> str:
@@ -40,9 +39,8 @@ def proxied(sample_gen3, tmp_path_factory):
     work = tmp_path_factory.mktemp("nginx")
     port = free_port()
     origin = [f"127.0.0.1:{port}"]
-    patient = dict(timeout=SERVER_START_S, probe_timeout=SERVER_START_S)  # one probe at a time: see running_server
-    with running_server(str(sample_gen3), work / "a.log", allow_websocket_origin=origin, **patient) as a, \
-            running_server(str(sample_gen3), work / "b.log", allow_websocket_origin=origin, **patient) as b:
+    with running_server(str(sample_gen3), work / "a.log", allow_websocket_origin=origin) as a, \
+            running_server(str(sample_gen3), work / "b.log", allow_websocket_origin=origin) as b:
         conf = work / "nginx.conf"
         conf.write_text(nginx_config(port, [a.port, b.port], work))
         check = subprocess.run([exe, "-t", "-p", str(work), "-c", str(conf)], capture_output=True, text=True)

@@ -11,8 +11,6 @@ import pytest
 from pagekit import ARTIFACTS, chromium, page_opener, require_browser
 from serve_helpers import running_server
 
-SERVER_START_S = 480  # imports, numba warm-up and the first session, on a busy two-core machine
-
 
 @pytest.fixture(scope="session")
 def server(sample_gen3):
@@ -22,9 +20,8 @@ def server(sample_gen3):
     require_browser()
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     log = ARTIFACTS / (f"server-{worker}.log" if worker else "server.log")
-    # one patient probe at a time: abandoned requests would pile up behind a slow first session
-    with running_server(str(sample_gen3), log, timeout=SERVER_START_S,
-                        probe_timeout=SERVER_START_S, repo_roots=[str(sample_gen3.parent)]) as served:
+    # (running_server's own patience: one probe at a time, minutes for a slow first session)
+    with running_server(str(sample_gen3), log, repo_roots=[str(sample_gen3.parent)]) as served:
         yield {"url": served.url, "repo": sample_gen3}
 
 

@@ -19,7 +19,6 @@ from serve_helpers import running_server
 
 from explorer.app.tools.cells import GRID_COLOR, MISSING_COLOR
 
-SERVER_START_S = 480  # a fresh server's first session on a busy two-core machine
 KIND_COLORS = {GRID_COLOR: "cell_grid", MISSING_COLOR: "missing_cell"}
 
 # the lines of the cell layers, found by their colours (HoloViews sends no unused value columns)
@@ -78,8 +77,8 @@ def release(request, tmp_path_factory):
     repo = tmp_path_factory.mktemp(f"release-{name}") / name
     make_sample(repo, release=name, seed=3)
     manifest = json.loads((repo / "sample_manifest.json").read_text())
-    with running_server(str(repo), ARTIFACTS / f"release-{name}-server.log", timeout=SERVER_START_S,
-                        probe_timeout=SERVER_START_S, repo_roots=[str(repo.parent)]) as server:
+    with running_server(str(repo), ARTIFACTS / f"release-{name}-server.log",
+                        repo_roots=[str(repo.parent)]) as server:
         yield {"name": name, "repo": repo, "manifest": manifest, "url": server.url}
 
 
