@@ -148,16 +148,26 @@ _NO_LOGS = np.zeros(0, np.float64)
 _BLOCK = 1 << 16  # values whose log10 is taken at a time (512 kB of float64)
 
 
-def _logs(arr, log: bool):
-    """numpy's log10 of every value (NaN/-inf where the kernels skip them), or a placeholder."""
-    if not log:
-        return _NO_LOGS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log10(arr)
-
-
 def _float_array(arr):
     return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _with_logs(arrays, log: bool):
+    """(values, numpy's log10 of them or a placeholder) of each array as float64; with ``log``
+    block by block into one buffer (no column-sized temporary, and it stays in cache; NaN/-inf
+    where the kernels skip a value)."""
+    buffer = np.empty(_BLOCK if log else 0, np.float64)
+    for arr in arrays:
+        arr = _float_array(arr)
+        if not log:
+            yield arr, _NO_LOGS
+            continue
+        for start in range(0, arr.size, _BLOCK):
+            part = arr[start:start + _BLOCK]
+            logs = buffer[:part.size]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.log10(part, out=logs)
+            yield part, logs
 
 
 def arrays_counts(arrays, log: bool, edges):
@@ -167,29 +177,19 @@ def arrays_counts(arrays, log: bool, edges):
     edges = np.asarray(edges, np.float64)
     counts = np.zeros(edges.size - 1, np.int64)
     rows = non_finite = non_positive = 0
-    buffer = np.empty(_BLOCK if log else 0, np.float64)
-    for arr in arrays:
-        arr = _float_array(arr)
-        for start in range(0, arr.size, _BLOCK if log else max(1, arr.size)):
-            part = arr[start:start + _BLOCK] if log else arr
-            logs = _NO_LOGS
-            if log:  # (block by block into one buffer: no column-sized temporary, and it stays in cache)
-                logs = buffer[:part.size]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    np.log10(part, out=logs)
-            nf, npos = _bin_into(counts, part, logs, bool(log), edges)
-            non_finite += int(nf)
-            non_positive += int(npos)
-        rows += int(arr.size)
+    for part, logs in _with_logs(arrays, log):
+        nf, npos = _bin_into(counts, part, logs, bool(log), edges)
+        non_finite += int(nf)
+        non_positive += int(npos)
+        rows += int(part.size)
     return counts, rows, non_finite, non_positive
 
 
 def arrays_range(arrays, log: bool):
     """(min, max) of the finite (positive, log10) values of several column arrays, or None."""
     lo, hi, found = np.inf, -np.inf, False
-    for arr in arrays:
-        arr = _float_array(arr)
-        a, b, got = _min_max(arr, _logs(arr, log), bool(log))
+    for part, logs in _with_logs(arrays, log):
+        a, b, got = _min_max(part, logs, bool(log))
         if got:
             lo, hi, found = min(lo, float(a)), max(hi, float(b)), True
     return (lo, hi) if found else None
