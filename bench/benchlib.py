@@ -167,6 +167,17 @@ def loadavg() -> Optional[list[float]]:
         return None
 
 
+# ----- the samples ---------------------------------------------------------------------------------
+def small_sample(repo: Optional[str | os.PathLike] = None,
+                 log: Optional[Callable[[str], None]] = None) -> Path:
+    """``repo``, or the small sample repository (built first when absent)."""
+    if repo is not None:
+        return Path(repo)
+    from explorer.defaults import ensure_sample
+
+    return Path(ensure_sample(progress=log) if log is not None else ensure_sample())
+
+
 # ----- the large sample --------------------------------------------------------------------------
 def read_manifest(repo: Path) -> Optional[dict[str, Any]]:
     try:

@@ -264,11 +264,9 @@ def goto_tools(repo: Path, repeat: int, log) -> dict[str, Any]:
 
 def run(sample: Path | None, keys: set[str], repeat: int, log, coadd_side: int = 4200) -> dict[str, Any]:
     """The ``tool_*`` figures among ``keys`` (with their details)."""
-    if sample is None:
-        from explorer.defaults import ensure_sample
+    from benchlib import small_sample
 
-        sample = Path(ensure_sample(progress=log))
-    sample = Path(sample)
+    sample = small_sample(sample, log)
     results: dict[str, Any] = {}
     details: dict[str, Any] = {"tools_sample": str(sample)}
 

@@ -191,10 +191,7 @@ def figures(sample: Path | None, repeat: int, log_to=log) -> dict[str, Any]:
     per-action figures in ``details``."""
     global log
     log = log_to
-    if sample is None:
-        from explorer.defaults import ensure_sample
-
-        sample = Path(ensure_sample(progress=log))
+    sample = benchlib.small_sample(sample, log)
     res = measure(str(sample), list(ACTIONS), repeat, 2, None)
     worst = max((r["cpu_ms_median"] for r in res["actions"].values()), default=None)
     return {"server_cpu_per_interaction_ms": worst, "details": {"server_cpu_per_interaction": res}}
@@ -225,11 +222,7 @@ def main(argv=None) -> int:
     unknown = set(only) - set(ACTIONS)
     if unknown:
         ap.error(f"unknown action(s) {', '.join(sorted(unknown))}; actions are {', '.join(ACTIONS)}")
-    repo = args.repo
-    if repo is None:
-        from explorer.defaults import ensure_sample
-
-        repo = str(ensure_sample(progress=log))
+    repo = str(benchlib.small_sample(args.repo, log))
     res = measure(repo, only, args.repeat, args.warmup, args.profile, args.other_sessions)
     print(json.dumps(res, indent=1) if args.json else table(res))
     return 0

@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import benchlib  # noqa: E402,F401  (puts the checkout on sys.path too)
+import benchlib  # noqa: E402  (puts the checkout on sys.path too)
 
 
 def rss_mb() -> float:
@@ -110,11 +110,7 @@ def main(argv=None) -> int:
     ap.add_argument("--top", type=int, default=20, help="allocation sites listed (default 20)")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
-    repo = args.repo
-    if repo is None:
-        from explorer.defaults import ensure_sample
-
-        repo = str(ensure_sample())
+    repo = str(benchlib.small_sample(args.repo))
     res = measure(repo, args.sessions, args.top)
     if args.json:
         print(json.dumps(res, indent=1))

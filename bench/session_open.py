@@ -114,11 +114,7 @@ def main(argv=None) -> int:
                     help="then measure N switches of the image kind (calexp <-> coadd) on the last page")
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = ap.parse_args(argv)
-    repo = args.repo
-    if repo is None:
-        from explorer.defaults import ensure_sample
-
-        repo = str(ensure_sample())
+    repo = str(benchlib.small_sample(args.repo))
     from urllib.parse import parse_qsl
 
     query = dict(parse_qsl(args.query))
