@@ -199,15 +199,15 @@ def test_histogram_title_counts_the_rows_the_flags_left_out(sample_gen3):
 def test_defaults_are_chosen_among_what_exists_together():
     """Issue 11 item 3: the default page showed nothing when the first band had no coadd in the
     default patch; defaults now come from (tract, patch, band) triples that have a coadd."""
-    from explorer.state import choose_coadd
+    from explorer.index import nearest_coadd_key
 
     coadds = {(3828, "3,3", "r"), (3828, "3,3", "i"), (3828, "4,3", "g"), (3829, "6,3", "g")}
-    assert choose_coadd(coadds, 3828, "3,3", "r") == (3828, "3,3", "r")  # it exists: kept
-    assert choose_coadd(coadds, 3828, "3,3", "g") == (3828, "3,3", "r")  # same patch, another band
-    assert choose_coadd(coadds, 3829, "6,3", "r") == (3829, "6,3", "g")
-    assert choose_coadd(coadds, 3828, "5,5", "g") == (3828, "4,3", "g")  # same tract and band
-    assert choose_coadd(coadds, 4000, "0,0", "u") == (3828, "3,3", "r")  # first of all, bands in order
-    assert choose_coadd(set(), 3828, "3,3", "g") is None
+    assert nearest_coadd_key(coadds, 3828, "3,3", "r") == (3828, "3,3", "r")  # it exists: kept
+    assert nearest_coadd_key(coadds, 3828, "3,3", "g") == (3828, "3,3", "r")  # same patch, another band
+    assert nearest_coadd_key(coadds, 3829, "6,3", "r") == (3829, "6,3", "g")
+    assert nearest_coadd_key(coadds, 3828, "5,5", "g") == (3828, "4,3", "g")  # same tract and band
+    assert nearest_coadd_key(coadds, 4000, "0,0", "u") == (3828, "3,3", "r")  # first of all, bands in order
+    assert nearest_coadd_key(set(), 3828, "3,3", "g") is None
 
 
 def test_the_first_page_shows_a_picture(sample_gen3):
