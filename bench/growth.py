@@ -125,7 +125,7 @@ out = {"first_page_s": round(first, 3), "first_page_cpu_s": round(first_cpu, 3),
        "switches": {k: [round(x, 1) for x in xs] for k, xs in switches.items()},
        "switches_cpu": {k: [round(x, 1) for x in xs] for k, xs in cpu.items()},
        "visit_options": len(state.param.visit.objects), "listed": listed,
-       "footprint_layer": {"coverage_polygons": len(cov.split()), "glyphs": len(glyphs.split()),
+       "footprint_layer": {"coverage_polygons": len(cov["xs"]), "glyphs": len(glyphs["xs"]),
                            "ms": switches["footprints"][0], "cpu_ms": cpu["footprints"][0]},
        "rss_base_mb": round(base, 1), "rss_mb": round(rss_mb(), 1), "rss_growth_mb": round(rss_mb() - base, 1),
        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -128,7 +128,8 @@ def test_many_footprints_are_counts_per_patch_that_match_them(survey_state):
     assert idx.count_kind("calexp") == 8 * 189 > skymap.FOOTPRINT_GLYPHS
     frame = sky.sky_frame(idx.tract_regions().values())
     layer = skymap.coverage_layer(idx, frame, True, st.tract)
-    shown = {str(p.dimension_values("patch")[0]): int(p.dimension_values("calexps")[0]) for p in layer.split()}
+    shown = dict(zip(layer["patch"], layer["calexps"]))
+    assert len(layer["xs"]) == len(shown) and set(shown) <= set(idx.patch_regions(st.tract))
     regions = idx.patch_regions(st.tract)
     tract_fps = idx.footprints_in(st.tract, None, limit=10**6)
     assert len(tract_fps) == sum(len(d) for d in idx.overlapping(st.tract, None).values())
@@ -141,9 +142,9 @@ def test_many_footprints_are_counts_per_patch_that_match_them(survey_state):
     # glyphs: none for the whole tract (too many), the chosen patch's when at most the limit
     n_patch = len(idx.footprints_in(st.tract, st.patch, limit=10**6))
     glyphs = skymap.footprint_glyphs(idx, frame, True, st.tract, st.patch)
-    assert len(glyphs.split()) == (n_patch if n_patch <= skymap.FOOTPRINT_GLYPHS else 0)
-    assert len(skymap.coverage_layer(idx, frame, False, st.tract).split()) == 0
-    assert len(skymap.footprint_glyphs(idx, frame, False, st.tract, st.patch).split()) == 0
+    assert len(glyphs["xs"]) == len(glyphs["visit"]) == (n_patch if n_patch <= skymap.FOOTPRINT_GLYPHS else 0)
+    assert len(skymap.coverage_layer(idx, frame, False, st.tract)["xs"]) == 0
+    assert len(skymap.footprint_glyphs(idx, frame, False, st.tract, st.patch)["xs"]) == 0
 
 
 def test_inventory_counts_patches_with_the_registry(survey):

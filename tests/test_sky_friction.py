@@ -60,23 +60,38 @@ def test_patch_height_is_the_median_dec_extent():
 
 def test_the_hover_layer_puts_the_selected_tracts_patches_first_and_names_their_tract():
     import holoviews as hv
+    from bokeh.models import HoverTool, TapTool
+
+    from explorer.views import sky_layers
 
     hv.extension("bokeh", logo=False)
     tracts = {7: square(10, 0, 2), 8: square(12, 0, 2)}
     patches = {"0,0": square(10, 0), "1,0": square(11, 0)}
     frame = sky.sky_frame(tracts.values())
     stats = {7: {"bands": ["g"], "patches": 1, "visits": 3}, 8: {"bands": ["r", "i"], "patches": 2, "visits": 0}}
-    poly = sky.hover_polygons(tracts, stats, 7, patches, ["1,0"], frame, coverage={"0,0": 4}, with_visits=True)
-    rows = list(zip(poly.dimension_values("rank", expanded=False), poly.dimension_values("title", expanded=False),
-                    poly.dimension_values("detail", expanded=False)))
+    cols = sky_layers.hover_columns(tracts, stats, 7, patches, ["1,0"], frame, coverage={"0,0": 4}, with_visits=True)
+    rows = list(zip(cols["rank"], cols["title"], cols["detail"]))
     assert [(r, t) for r, t, _d in rows] == [(0, "patch 0,0 of tract 7"), (0, "patch 1,0 of tract 7"), (1, "tract 8")]
     assert rows[0][2] == "no data here · 4 calexps" and rows[1][2] == "has data · 0 calexps"
     assert rows[2][2] == "coadds in r i · 2 patches with data · 0 visits"
-    plot = hv.renderer("bokeh").get_plot(poly)
-    from bokeh.models import HoverTool
-
-    tool = next(t for t in plot.state.toolbar.tools if isinstance(t, HoverTool))
+    assert len(cols["xs"]) == 3 and np.allclose(sorted(cols["xs"][2]), [12, 12, 14, 14])
+    # no patches: the selected tract describes itself
+    assert sky_layers.hover_columns(tracts, stats, 7, {}, [], frame)["title"] == ["tract 7", "tract 8"]
+    sources = {}
+    hook = sky_layers.polygon_layers_hook(lambda name: cols if name == sky_layers.HOVER
+                                          else sky_layers.empty_columns(name), sources.__setitem__)
+    plot = hv.renderer("bokeh").get_plot(hv.Polygons([]).opts(hooks=[hook]))
+    hover = next(r for r in plot.state.renderers if r.name == sky_layers.HOVER)
+    tool = next(t for t in plot.state.toolbar.tools if isinstance(t, HoverTool) and t.renderers == [hover])
     assert tool.limit == 1 and tool.sort_by == "rank"  # one entry: the patch before the tract
+    assert sources[sky_layers.HOVER] is hover.data_source and hover.data_source.data["title"] == cols["title"]
+    names = [r.name for r in plot.state.renderers]
+    assert names[-4:] == [layer.name for layer in sky_layers.LAYERS]  # drawn in this order, once
+    hook(plot, None)
+    assert [r.name for r in plot.state.renderers] == names
+    tap = hv.renderer("bokeh").get_plot(hv.Polygons([]).opts(tools=["tap"], hooks=[hook]))
+    tract_renderer = tap.handles["glyph_renderer"]
+    assert [t.renderers for t in tap.state.select(type=TapTool)] == [[tract_renderer]]  # not our layers
 
 
 def test_a_tap_on_a_patch_without_data_says_so_and_keeps_the_selection(sample_gen3):
@@ -131,14 +146,16 @@ def test_the_sky_figure_updates_its_colour_bar_and_labels_in_place(sample_gen3):
     assert not explorer.skymap.note.visible and st.sky_note == ""
 
 
-def test_a_tract_change_updates_the_sky_figure_once(sample_gen3):
-    """Four layers follow the tract (patches, coverage, footprints, hover): each used to have its own
-    stream, so a tract change updated the whole HoloViews overlay four times (~0.7 s of server CPU
-    where one update costs ~0.25 s). One stream now serves every layer."""
+def test_a_tract_change_sets_the_sky_layers_in_place(sample_gen3):
+    """Four layers follow the tract (patches, coverage, footprints, hover). As HoloViews layers a
+    tract change updated the whole overlay (~0.27 s of server CPU); they are now Bokeh sources set
+    in place: a tract change updates no HoloViews plot, and the colouring (the tract layer's one
+    input) one."""
     import panel as pn
     from bokeh.document import Document
 
     from explorer.app import Explorer
+    from explorer.views import sky_layers
 
     explorer = Explorer(str(sample_gen3))
     st = explorer.state
@@ -151,14 +168,32 @@ def test_a_tract_change_updates_the_sky_figure_once(sample_gen3):
     updates = []
     update = plot.update
     plot.update = lambda key: (updates.append(key), update(key))[1]
+
+    def source(name):
+        found = [m for m in doc.models if getattr(m, "name", None) == name]
+        assert len(found) == 1, name
+        return found[0].data_source
+
+    patches, hover = source(sky_layers.PATCHES), source(sky_layers.HOVER)
+    regions = st.index.patch_regions(3828)
+    assert patches.data["patch"] == list(regions)
+    have = set(st.index.patches(3828))
+    assert [f == sky_layers.PATCH_FILL for f in patches.data["fill"]] == [p in have for p in regions]
     st.tract = 3829
-    assert len(updates) == 1, f"{len(updates)} updates of the sky figure for one tract change"
-    shown = [set(sp.current_frame.dimension_values("patch", expanded=False))
-             for sp in plot.subplots.values() if sp.current_frame is not None
-             and "patch" in [d.name for d in sp.current_frame.dimensions()]]
-    assert {str(p) for p in st.index.patch_regions(3829)} in shown  # the patch layer shows tract 3829
-    st.sky_color = "visits"  # another layer's input: one more update, the patch layer untouched
-    assert len(updates) == 2
+    assert updates == [], f"{len(updates)} updates of the sky figure for one tract change"
+    assert source(sky_layers.PATCHES) is patches and patches.data["patch"] == list(st.index.patch_regions(3829))
+    assert hover.data["title"][0].endswith("of tract 3829") and "tract 3828" in hover.data["title"]
+    st.sky_color = "visits"  # the tract layer's input: one update; the hover's details follow
+    assert len(updates) == 1
+    assert all(d.endswith(" visits") for d, r in zip(hover.data["detail"], hover.data["rank"]) if r == 1)
+    footprints = source(sky_layers.FOOTPRINTS)
+    assert footprints.data["visit"] == []
+    st.show_footprints = True  # the sample's calexps, each drawn, coloured by band
+    assert len(footprints.data["visit"]) == len(st.index.footprints()) > 0
+    assert set(footprints.data["band"]) <= set(sky.BAND_COLORS)
+    assert footprints.data["color"] == [sky.band_color(b) for b in footprints.data["band"]]
+    assert source(sky_layers.COVERAGE).data["patch"] == []  # (a survey's; the sample draws each)
+    assert len(updates) == 1
 
 
 def test_info_tables_show_long_values_whole():

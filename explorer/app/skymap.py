@@ -5,26 +5,29 @@ Calexp footprints are drawn one polygon each while the collection has at most
 many calexps overlap each (the coverage layer) and only the chosen patch's calexps are drawn, when
 few enough: what is sent follows the screen, not the registry.
 
-Tapping selects the patch (or else the tract) under the pointer. The outlines of the tract,
-patch and calexp shown are not HoloViews layers: refreshing an overlay redraws and re-ranges every
-layer (~100 ms a selection with many sessions), so they are one Bokeh line renderer of the
-figure's own, whose source a new selection sets in place (:meth:`SkyMapPanel.outline_columns`).
-So are the labels (drawn above everything, the patch names sized to the patches on screen) and the
-colour bars of the tract colouring and the coverage (set in place when the colouring changes). One
-invisible hover layer gives one tooltip at a time: the patch under the pointer, or else the tract.
+Tapping selects the patch (or else the tract) under the pointer. Only the tracts are a
+HoloViews layer (the tap stream's source; redrawn when the colouring changes). Refreshing a
+HoloViews overlay redraws and re-ranges every layer (a tract change cost ~0.27 s of server CPU
+with four layers following the tract), so everything that follows the selection is a Bokeh
+renderer of the figure's own whose source a new selection sets in place: the patches, the
+coverage, the footprints and the one invisible hover layer (:meth:`SkyMapPanel.layer_columns`),
+the outlines of the tract, patch and calexp shown (:meth:`SkyMapPanel.outline_columns`), the
+labels (drawn above everything, the patch names sized to the patches on screen) and the colour
+bars of the tract colouring and the coverage. The hover layer gives one tooltip at a time: the
+patch under the pointer, or else the tract.
 A tap that selects nothing (a patch without data) is said under the map (:attr:`sky_note`).
 """
 from __future__ import annotations
 
 import weakref
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import holoviews as hv
 import panel as pn
 import param
 
 from ..views import sky
-from ..views.coverage import coverage_polygons
+from ..views import sky_layers as layers
 from .base import Panel
 from .style import NOTE_COLOR
 
@@ -37,12 +40,12 @@ def many_calexps(idx) -> bool:
     return idx.count_kind("calexp") > FOOTPRINT_GLYPHS
 
 
-def footprint_glyphs(idx, frame, show: bool, tract: Any, patch: Any):
-    """The calexp footprints drawn one polygon each: all of them in a small repository (as
-    always); in a large one only those overlapping the chosen patch, when at most
+def footprint_glyphs(idx, frame, show: bool, tract: Any, patch: Any) -> dict[str, list]:
+    """The columns of the calexp footprints drawn one polygon each: all of them in a small
+    repository (as always); in a large one only those overlapping the chosen patch, when at most
     :data:`FOOTPRINT_GLYPHS` do (the coverage layer counts the rest)."""
     if not show:
-        return sky.footprint_polygons([], frame)
+        return layers.footprint_columns([], frame)
     if not many_calexps(idx):
         found = dict(idx.footprints().items())
     elif tract is None or patch is None:
@@ -52,8 +55,8 @@ def footprint_glyphs(idx, frame, show: bool, tract: Any, patch: Any):
         if len(found) > FOOTPRINT_GLYPHS:
             found = {}
     bands = idx.bands_of(sorted({v for v, _d in found})) if found else {}
-    return sky.footprint_polygons([{"vertices": c, "visit": v, "detector": d, "band": bands.get(v)}
-                                   for (v, d), c in found.items()], frame)
+    return layers.footprint_columns([{"vertices": c, "visit": v, "detector": d, "band": bands.get(v)}
+                                     for (v, d), c in found.items()], frame)
 
 
 def coverage_counts(idx, show: bool, tract: Any) -> Optional[dict[str, int]]:
@@ -63,12 +66,17 @@ def coverage_counts(idx, show: bool, tract: Any) -> Optional[dict[str, int]]:
     return idx.patch_coverage(tract)
 
 
-def coverage_layer(idx, frame, show: bool, tract: Any):
-    """In a repository with many calexps, the chosen tract's patches shaded by how many calexps
-    overlap each (:meth:`~explorer.index.RepoIndex.patch_coverage`); empty otherwise."""
-    if not show or tract is None or not many_calexps(idx):
-        return coverage_polygons({}, frame, {})
-    return coverage_polygons(idx.patch_regions(tract), frame, idx.patch_coverage(tract), tract)
+def coverage_layer(idx, frame, show: bool, tract: Any) -> dict[str, list]:
+    """In a repository with many calexps, the columns of the chosen tract's patches shaded by how
+    many calexps overlap each (:meth:`~explorer.index.RepoIndex.patch_coverage`); empty otherwise."""
+    counts = coverage_counts(idx, show, tract)
+    return layers.coverage_columns(idx.patch_regions(tract) if counts else {}, frame, counts or {})
+
+
+# what each layer drawn in place shows (for a failure's message) and the state it follows
+LAYER_WHAT = {layers.PATCHES: "the patch layer", layers.COVERAGE: "the calexp coverage",
+              layers.FOOTPRINTS: "the calexp footprints", layers.HOVER: "the sky map's hover"}
+LAYER_INPUTS = ("tract", "patch", "sky_color", "show_footprints")
 
 
 class SkyMapPanel(Panel):
@@ -85,10 +93,14 @@ class SkyMapPanel(Panel):
         self._outline_sources: list[weakref.ref] = []  # the outline sources of the figures shown
         self._label_sources: list[weakref.ref] = []  # their patch-label sources
         self._colorbars: list[weakref.ref] = []  # their colour bars
+        self._layer_sources: dict[str, list[weakref.ref]] = {name: [] for name in LAYER_WHAT}  # their layers
+        self._layer_memo: dict[str, tuple[tuple, dict[str, list]]] = {}  # layer -> (its inputs, its columns)
+        self._many = False  # whether the collection has too many calexps to draw each
         self.state.param.watch(self._follow_exposure, ["exposure_ref", "image_kind"])
         self.state.param.watch(self.refresh_outlines, ["tract", "patch", "repo_root", "collection"])
         self.state.param.watch(self.refresh_labels, ["tract"])
         self.state.param.watch(self.refresh_colorbars, ["sky_color", "show_footprints", "tract"])
+        self.state.param.watch(self.refresh_layers, list(LAYER_INPUTS))
         self.state.param.watch(self._forget_note, ["tract", "patch", "repo_root", "collection"])
         self.state.param.watch(self._show_note, ["sky_note"])
         self.param.watch(self.refresh_outlines, ["calexp_shown"])
@@ -132,67 +144,25 @@ class SkyMapPanel(Panel):
         regions = idx.tract_regions()
         frame = sky.sky_frame(regions.values())
 
-        # a small repository draws every footprint: that layer need not follow the patch (a patch
-        # change then only moves the outline source); a survey draws the chosen patch's
-        many = many_calexps(idx)
-        # One stream for every layer: a tract change refreshes the overlay once, not once per
-        # layer that follows the tract (four, each a full HoloViews update of the overlay and a
-        # walk of the document's models). Each layer remembers its last element by its own
-        # inputs, so it returns the very same element (HoloViews then sends no data for it) when
-        # only another layer's inputs changed.
-        stream = hv.streams.Params(st, ["tract", "sky_color", "show_footprints", *(("patch",) if many else ())])
+        self._many = many_calexps(idx)
+        self._layer_memo.clear()
+        self.frame = frame
 
-        def layer(what: str, inputs: tuple[str, ...], build: Callable[..., Any], fallback: Callable[[], Any]):
-            last: dict[str, Any] = {}
+        # Only the tracts are a HoloViews layer (the tap stream selects from it); the layers that
+        # follow the selection are Bokeh renderers of the figure's own (explorer.views.sky_layers)
+        def tracts(sky_color):
+            return self.safe("the tract layer",
+                             lambda: sky.tract_polygons(regions, frame, idx.tract_stats(sky_color == "visits"),
+                                                        sky_color),
+                             lambda _m: sky.tract_polygons({}, frame, {}, sky_color))
 
-            def element(**values):
-                key = tuple(values.get(name) for name in inputs)
-
-                def remembered():
-                    if last.get("key") != key or "element" not in last:
-                        last["element"] = build(*key)  # (kept only when it was built without error)
-                        last["key"] = key
-                    return last["element"]
-                return self.safe(what, remembered, lambda _m: fallback())
-            # One DynamicMap per layer, each returning a single element: HoloViews links a tap
-            # stream to an element-returning DynamicMap (not to one returning an Overlay)
-            return hv.DynamicMap(element, streams=[stream])
-
-        per_tract: dict[tuple[str, Any], Any] = {}  # a tract's patch layers, built once
-
-        def patches(tract):
-            if ("patches", tract) not in per_tract:
-                pregs = idx.patch_regions(tract)
-                per_tract[("patches", tract)] = sky.patch_polygons(pregs, frame, idx.patches(tract), tract) \
-                    if pregs else sky.patch_polygons({}, frame, [], -1)
-            return per_tract[("patches", tract)]
-
-        def hover(tract, sky_color, show_footprints):
-            with_visits = sky_color == "visits"
-            return sky.hover_polygons(regions, idx.tract_stats(with_visits), tract, idx.patch_regions(tract),
-                                      idx.patches(tract), frame, coverage_counts(idx, show_footprints, tract),
-                                      with_visits)
-
-        tract_layer = layer("the tract layer", ("sky_color",),
-                            lambda sky_color: sky.tract_polygons(regions, frame, idx.tract_stats(sky_color == "visits"),
-                                                                 sky_color),
-                            lambda: sky.tract_polygons({}, frame, {}, st.sky_color))
+        tract_layer = hv.DynamicMap(tracts, streams=[hv.streams.Params(st, ["sky_color"])])
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
         tap.add_subscriber(lambda x=None, y=None: self.tap(x, y))
         self.tap_stream = tap
-        overlay = (tract_layer
-                   * layer("the patch layer", ("tract",), patches, lambda: sky.patch_polygons({}, frame, [], -1))
-                   * layer("the calexp coverage", ("show_footprints", "tract"),
-                           lambda show, tract: coverage_layer(idx, frame, show, tract),
-                           lambda: coverage_polygons({}, frame, {}))
-                   * layer("the calexp footprints", ("show_footprints", "tract", *(("patch",) if many else ())),
-                           lambda show, tract, patch=None: footprint_glyphs(idx, frame, show, tract, patch),
-                           lambda: sky.footprint_polygons([], frame))
-                   * layer("the sky map's hover", ("tract", "sky_color", "show_footprints"), hover,
-                           lambda: sky.hover_polygons({}, {}, None, {}, [], frame)))
-        self.frame = frame
         # the outlines, labels and colour bars are the figure's own models, set in place
-        hooks = [sky.highlight_hook(self.outline_columns,
+        hooks = [layers.polygon_layers_hook(self.layer_columns, self._keep_layer_source),
+                 sky.highlight_hook(self.outline_columns,
                                     lambda source: self._outline_sources.append(weakref.ref(source))),
                  sky.labels_hook(self.label_columns, sky.tract_label_columns(regions, frame),
                                  sky.patch_height_deg(idx.patch_regions(st.tract if st.tract is not None
@@ -202,7 +172,7 @@ class SkyMapPanel(Panel):
                  sky.colorbar_hook(self.colorbar_scales, lambda bar: self._colorbars.append(weakref.ref(bar)))]
         # the axes span the tracts (first frame): HoloViews need not recompute the overlay's
         # ranges over every tract polygon on each selection
-        plot = sky.style_axes(overlay, frame, height=460).opts(hv.opts.Overlay(show_legend=False, hooks=hooks))
+        plot = sky.style_axes(tract_layer, frame, height=460).opts(show_legend=False, hooks=hooks)
         return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                  css_classes=["sky-plot"])
 
@@ -237,6 +207,53 @@ class SkyMapPanel(Panel):
         return {sky.TRACT_COLORBAR: sky.tract_color_scale(idx.tract_stats(st.sky_color == "visits"), st.sky_color),
                 sky.COVERAGE_COLORBAR: sky.coverage_color_scale(counts) if counts else None}
 
+    def _keep_layer_source(self, name: str, source: Any) -> None:
+        self._layer_sources[name].append(weakref.ref(source))
+
+    def _layer_key(self, name: str) -> tuple:
+        """The state a layer's columns follow (a survey's footprints follow the patch too)."""
+        st = self.state
+        if name == layers.PATCHES:
+            return (st.tract,)
+        if name == layers.COVERAGE:
+            return (st.tract, st.show_footprints)
+        if name == layers.FOOTPRINTS:
+            return (st.show_footprints, st.tract, st.patch) if self._many else (st.show_footprints,)
+        return (st.tract, st.sky_color, st.show_footprints)
+
+    def layer_columns(self, name: str) -> dict[str, list]:
+        """The columns of one of the layers drawn in place (a name of
+        :data:`explorer.views.sky_layers.LAYERS`) for the current selection; empty columns, and
+        the failure reported, when they cannot be built. Remembered by the layer's inputs, so a
+        selection that leaves a layer's inputs alone costs it nothing."""
+        key = self._layer_key(name)
+        memo = self._layer_memo.get(name)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        failed: list[str] = []
+        columns = self.safe(LAYER_WHAT[name], lambda: self._build_layer(name),
+                            lambda message: failed.append(message) or layers.empty_columns(name))
+        if not failed:
+            self._layer_memo[name] = (key, columns)
+        return columns
+
+    def _build_layer(self, name: str) -> dict[str, list]:
+        st, idx, frame = self.state, self.state.index, self.frame
+        if idx is None or frame is None:
+            return layers.empty_columns(name)
+        tract = st.tract
+        if name == layers.FOOTPRINTS:
+            return footprint_glyphs(idx, frame, st.show_footprints, tract, st.patch)
+        regions = idx.patch_regions(tract) if tract is not None else {}
+        with_data = idx.patches(tract) if regions else []
+        if name == layers.PATCHES:
+            return layers.patch_columns(regions, frame, with_data)
+        if name == layers.COVERAGE:
+            return coverage_layer(idx, frame, st.show_footprints, tract)
+        with_visits = st.sky_color == "visits"
+        return layers.hover_columns(idx.tract_regions(), idx.tract_stats(with_visits), tract, regions, with_data,
+                                    frame, coverage_counts(idx, st.show_footprints, tract), with_visits)
+
     @staticmethod
     def _live(refs: list[weakref.ref]) -> list[Any]:
         models = [ref() for ref in refs]
@@ -259,6 +276,13 @@ class SkyMapPanel(Panel):
     def refresh_outlines(self, *_events) -> None:
         """Give every live sky figure the outlines of the new selection (in place, no redraw)."""
         self._refresh_sources(self._outline_sources, self.outline_columns)
+
+    def refresh_layers(self, *_events) -> None:
+        """Give every live sky figure the patches, coverage, footprints and hover of the new
+        selection (in place; only the layers whose columns changed are sent)."""
+        for name, registered in self._layer_sources.items():
+            if self._live(registered):
+                self._refresh_sources(registered, lambda name=name: self.layer_columns(name))
 
     def refresh_labels(self, *_events) -> None:
         """Give every live sky figure the patch names of the new tract (in place)."""

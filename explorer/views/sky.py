@@ -1,9 +1,12 @@
-"""The sky map: tracts, patches and exposure footprints as HoloViews polygons on RA/Dec axes.
+"""The sky map: tracts as HoloViews polygons on RA/Dec axes, and the figure's own models.
 
 Projection: plate carrée in RA/Dec with RA increasing to the left (as on the sky) and the plot's
 aspect set to 1/cos(Dec) at the centre of the data, so shapes near the centre are true (a local
 equal-scale view; fine for the few hundred square degrees of a DC2-sized survey). RA is unwrapped
 around the data's centre so a survey crossing RA = 0 stays in one piece.
+
+The figure's own models (the selection outlines, the labels, the colour bars) are added by plot
+hooks and set in place; so are the layers that follow the selection (:mod:`.sky_layers`).
 """
 from __future__ import annotations
 
@@ -105,7 +108,8 @@ def tract_polygons(regions: dict[int, np.ndarray], frame: SkyFrame, stats: dict[
                    color_by: str = "bands"):
     """One polygon per tract holding data, coloured by bands with data or by number of visits (the
     colours of :func:`tract_color_scale`, which the figure's colour bar shows). No hover: the
-    sky map's one hover layer (:func:`hover_polygons`) describes tracts and patches."""
+    sky map's one hover layer (:func:`explorer.views.sky_layers.hover_columns`) describes tracts
+    and patches."""
     import holoviews as hv
 
     scale = tract_color_scale(stats, color_by)
@@ -135,61 +139,6 @@ def tract_label_columns(regions: dict[int, np.ndarray], frame: SkyFrame) -> dict
         ys.append(float(np.max(dec) - 0.12 * (np.max(dec) - np.min(dec))))
         texts.append(str(tract))
     return {"x": xs, "y": ys, "text": texts}
-
-
-def patch_polygons(regions: dict[str, np.ndarray], frame: SkyFrame, with_data: Iterable[str],
-                   tract: int):
-    """The patches of one tract: outlines, filled where the repository has data."""
-    import holoviews as hv
-
-    have = set(with_data)
-    data = []
-    for name, verts in regions.items():
-        ra, dec = _ring(verts, frame)
-        data.append({"ra": ra, "dec": dec, "patch": name, "tract": int(tract),
-                     "data": "yes" if name in have else "no", "has": 1.0 if name in have else 0.0})
-    poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["patch", "tract", "data", "has"], label="patches")
-    return poly.opts(color="has", cmap=["#ffffff", "#f4a261"], clim=(0, 1), fill_alpha=0.55, alpha=0.55,
-                     line_color="#e76f51", line_width=0.8, colorbar=False, tools=[])
-
-
-HOVER_TEMPLATE = ('<div class="sky-tip" style="font-size:12px;max-width:260px"><b>@title</b>'
-                  '<div style="color:#444">@detail</div></div>')
-
-
-def hover_polygons(tract_regions: dict[int, np.ndarray], tract_stats: dict[int, dict[str, Any]],
-                   tract: Optional[int], patch_regions: dict[str, np.ndarray], with_data: Iterable[str],
-                   frame: SkyFrame, coverage: Optional[dict[str, int]] = None, with_visits: bool = False):
-    """The sky map's one hover layer (invisible): the selected tract's patches, then the other
-    tracts. One Bokeh renderer with a hover tool that shows one entry (``limit=1``, the lowest
-    ``rank`` first), so a pointer over overlapping tracts and patches gets one tooltip: the patch
-    under it, naming its tract, or else the tract. ``coverage`` (patch -> calexps) adds the counts
-    of the coverage layer; ``with_visits`` the tracts' visit counts."""
-    import holoviews as hv
-    from bokeh.models import HoverTool
-
-    have = set(with_data)
-    data = []
-    for name, verts in patch_regions.items():
-        ra, dec = _ring(verts, frame)
-        detail = "has data" if name in have else "no data here"
-        if coverage is not None:
-            detail += f" · {int(coverage.get(name, 0))} calexps"
-        data.append({"ra": ra, "dec": dec, "rank": 0, "title": f"patch {name} of tract {tract}", "detail": detail})
-    for t, verts in sorted(tract_regions.items()):
-        if t == tract and patch_regions:
-            continue  # its patches describe it
-        ra, dec = _ring(verts, frame)
-        st = tract_stats.get(t, {})
-        bands = " ".join(st.get("bands", [])) or "no band"
-        detail = f"coadds in {bands} · {int(st.get('patches', 0))} patches with data"
-        if with_visits:
-            detail += f" · {int(st.get('visits', 0))} visits"
-        data.append({"ra": ra, "dec": dec, "rank": 1, "title": f"tract {t}", "detail": detail})
-    poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["rank", "title", "detail"], label="hover")
-    tool = HoverTool(tooltips=HOVER_TEMPLATE, limit=1, sort_by="rank")
-    return poly.opts(color="#000000", fill_alpha=0.0, line_alpha=0.0, colorbar=False, tools=[tool],
-                     nonselection_alpha=0.0, selection_alpha=0.0)
 
 
 HIGHLIGHT_RENDERER = "explorer-highlights"
@@ -228,24 +177,6 @@ def highlight_hook(columns: Callable[[], dict[str, list]], on_source: Callable[[
                        name=HIGHLIGHT_RENDERER)
         on_source(source)
     return hook
-
-
-def footprint_polygons(footprints: Sequence[dict[str, Any]], frame: SkyFrame):
-    """Exposure footprints (dicts with ``vertices``, ``visit``, ``detector``, ``band``)."""
-    import holoviews as hv
-
-    data = []
-    for fp in footprints:
-        ra, dec = _ring(fp["vertices"], frame)
-        data.append({"ra": ra, "dec": dec, "visit": int(fp.get("visit", -1)), "detector": int(fp.get("detector", -1)),
-                     "band": str(fp.get("band", "")), "color": band_color(fp.get("band"))})
-    if not data:
-        return hv.Polygons([], kdims=["ra", "dec"], label="footprints")
-    poly = hv.Polygons(data, kdims=["ra", "dec"], vdims=["visit", "detector", "band", "color"], label="footprints")
-    from bokeh.models import HoverTool
-
-    tool = HoverTool(tooltips=[("visit", "@visit"), ("detector", "@detector"), ("band", "@band")], limit=1)
-    return poly.opts(color="color", fill_alpha=0.15, line_color="color", line_width=1, tools=[tool])
 
 
 def patch_label_columns(regions: dict[str, np.ndarray], frame: SkyFrame, names: Iterable[str]) -> dict[str, list]:
