@@ -26,6 +26,7 @@ import param
 from ..compute.catalog import Histogram
 from ..views.catalog import histogram_element, histogram_title
 from .base import Panel
+from .figures import figure_pane
 
 HIST_PARAMS = ["catalog_ref", "column", "log_x", "hist_mag", "bins", "require_flags", "exclude_flags"]
 EMPTY_TITLE = "no histogram for this selection"
@@ -79,7 +80,7 @@ class HistogramPanel(Panel):
         # a range selected on the histogram (xbox_select) filters the catalog table and highlights sources
         hv.streams.BoundsX(source=self.dmap).add_subscriber(lambda boundsx=None: boundsx and self.state.param.update(
             selection_range=tuple(float(b) for b in boundsx)))
-        return pn.pane.HoloViews(self.dmap, linked_axes=False, sizing_mode="stretch_width", css_classes=["histogram"])
+        return figure_pane(self.dmap, linked_axes=False, sizing_mode="stretch_width", css_classes=["histogram"])
 
     def current(self) -> Optional[Histogram]:
         """The bins for the state (None when there are none; a failure is said in the banner)."""

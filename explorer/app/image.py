@@ -40,6 +40,7 @@ from .fetching import fetch_progress_line
 from .overlays import IMAGE_OVERLAYS
 from .tools.cells import cell_note
 from .style import message_html
+from .figures import figure_pane
 
 DISPLAY_PARAMS = ("exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha", "limits_choice",
                   "contrast", "vmin", "vmax")
@@ -255,7 +256,7 @@ class ImagePanel(Panel):
                         toolbar="above", xlim=vx, ylim=vy, hooks=[move_axes]),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = readout_html(None)
-        return pn.pane.HoloViews(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
+        return figure_pane(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
                                  css_classes=["image-plot"])
 
     def _overlay(self, view, overlay, layers_stream):

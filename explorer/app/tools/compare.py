@@ -20,6 +20,7 @@ from ...render.exposure import render_exposure
 from ...render.resample import render_aligned
 from ...views.image import empty_image, frame_element
 from .patch_panel import PatchPanel
+from ..figures import figure_pane
 
 
 VISIT_OPTIONS = 200  # at most this many overlapping visits offered (cost follows the screen)
@@ -247,7 +248,7 @@ class ComparePanel(PatchPanel):
         a = maps[0].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [A]"))
         b = maps[1].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [B]"))
         # one layout: the two plots share their ranges (linked pan and zoom)
-        return pn.pane.HoloViews((a + b).opts(shared_axes=True), sizing_mode="stretch_width", min_height=220,
+        return figure_pane((a + b).opts(shared_axes=True), sizing_mode="stretch_width", min_height=220,
                                  css_classes=["compare-plot"])
 
     @staticmethod

@@ -14,6 +14,7 @@ from ...views.catalog_tools import sky_density_element
 from ...views.sky import SkyFrame, unwrap_ra
 from ..base import Panel
 from .rows import catalog_schema
+from ..figures import figure_pane
 
 GRID = 300
 
@@ -49,7 +50,7 @@ class SkyDensityPanel(Panel):
     def __init__(self, **params):
         super().__init__(**params)
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.plot = pn.pane.HoloViews(empty_density(), linked_axes=False, sizing_mode="stretch_width",
+        self.plot = figure_pane(empty_density(), linked_axes=False, sizing_mode="stretch_width",
                                       css_classes=["density-map"])
         self.total: int | None = None
         self.subscribe(lambda *_e: self.redraw(), ["catalog_ref", "require_flags", "exclude_flags"])

@@ -42,6 +42,7 @@ from ...views.sky import SkyFrame
 from ..base import Panel, describe_failure
 from ..histogram import empty_histogram
 from .density import GRID, empty_density
+from ..figures import figure_pane
 
 log = logging.getLogger(__name__)
 
@@ -212,9 +213,9 @@ class HatsPanel(Panel):
                                                height=12, visible=False)
         self.status = pn.pane.HTML(self._status("open a HATS catalog: its histogram and sky density are "
                                                 "computed on the Dask cluster"), sizing_mode="stretch_width")
-        self.hist_plot = pn.pane.HoloViews(empty_histogram("no HATS catalog"), sizing_mode="stretch_width",
+        self.hist_plot = figure_pane(empty_histogram("no HATS catalog"), sizing_mode="stretch_width",
                                            linked_axes=False, css_classes=["hats-histogram"])
-        self.density_plot = pn.pane.HoloViews(empty_density("no HATS catalog"), sizing_mode="stretch_width",
+        self.density_plot = figure_pane(empty_density("no HATS catalog"), sizing_mode="stretch_width",
                                               linked_axes=False, css_classes=["hats-density"])
         self.result: dict[str, Any] = {}
         self._linked = ""  # what the link says of the catalog open

@@ -13,6 +13,7 @@ import param
 from ...render.psf import peak_offset, psf_at
 from ..base import Panel
 from ..style import message_html
+from ..figures import figure_pane
 
 FOLLOW_STEP = 32  # pixels: the PSF follows the pointer in steps (a PSF varies over hundreds of pixels)
 
@@ -39,7 +40,7 @@ class PsfPanel(Panel):
         self.follow_check = pn.widgets.Checkbox.from_param(self.param.follow, label="follow the pointer",
                                                            css_classes=["w-psf-follow"])
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.plot = pn.pane.HoloViews(None, css_classes=["psf-plot"], width=340, height=300)
+        self.plot = figure_pane(None, css_classes=["psf-plot"], width=340, height=300)
         self.subscribe(self._reset, ["exposure_ref"])
         self.subscribe(self._redraw, ["where"], source=self, on_open=False)
         self._layout = pn.Column(self.caption, self.plot, self.follow_check, sizing_mode="stretch_width")

@@ -17,6 +17,7 @@ from ...bands import sorted_bands
 from ...views.image import empty_image
 from ...views.rgb import rgb_element
 from .patch_panel import PatchPanel
+from ..figures import figure_pane
 
 EXPOSURE_MEMO = 6  # exposures kept open (their pixels live in the repository's byte-bounded cache)
 
@@ -128,7 +129,7 @@ class RGBPanel(PatchPanel):
                         xlabel="x (parent pixels) [rgb]", ylabel="y (parent pixels)",
                         active_tools=["wheel_zoom", "pan"], toolbar="above", xlim=fx, ylim=fy,
                         hooks=[keep_figure]))
-        return pn.pane.HoloViews(dmap, linked_axes=False, sizing_mode="stretch_width", min_height=460,
+        return figure_pane(dmap, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                                  css_classes=["rgb-plot"])
 
     def __panel__(self):

@@ -24,6 +24,7 @@ from ...compute.density import SCATTER_MAX_POINTS, ScatterPoints, density
 from ...views.catalog_tools import points_of, scatter_element
 from ..base import Panel
 from .rows import ROWS_PARAMS, catalog_schema
+from ..figures import figure_pane
 
 GRID = 300
 
@@ -47,7 +48,7 @@ class ScatterPanel(Panel):
                                      css_classes=["scatter-cmd"])
         self.cmd.on_click(lambda _e: self.colour_magnitude())
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.plot = pn.pane.HoloViews(empty_scatter(), linked_axes=False, sizing_mode="stretch_width",
+        self.plot = figure_pane(empty_scatter(), linked_axes=False, sizing_mode="stretch_width",
                                       css_classes=["catalog-scatter"])
         self.total: int | None = None  # sources drawn (points or the grid's total)
         self.source = pn.widgets.RadioButtonGroup(options=["repository", "HATS"], value="repository", visible=False,
