@@ -341,6 +341,24 @@ def test_every_figure_of_the_page_is_drawn_on_a_2d_canvas(sample_gen3):
     assert hv.renderer("bokeh").webgl
 
 
+def test_clicks_and_choices_are_acted_on_at_once_and_drags_are_gathered(sample_gen3):
+    """Panel waits 50 ms after a change from the browser to gather a burst (a slider dragged); a
+    click, a choice or a tick is one change and is acted on at once. Mask toggles too."""
+    import panel as pn
+
+    from explorer.app import Explorer
+
+    explorer = Explorer(str(sample_gen3))
+    explorer.state.apply_query({"kind": "coadd", "tract": "3828", "patch": "3,3"})
+    controls = explorer.controls
+    layout = controls.__panel__()
+    discrete = [w for w in layout.select(pn.widgets.Widget)
+                if isinstance(w, (pn.widgets.Select, pn.widgets.RadioButtonGroup, pn.widgets.Checkbox))]
+    assert len(discrete) >= 20 and controls.mask_checks
+    assert {w._debounce for w in discrete} == {0}, [w for w in discrete if w._debounce]
+    assert controls.alpha_slider._debounce == controls.bins_slider._debounce == pn.widgets.FloatSlider._debounce > 0
+
+
 def teardown_module(_module):
     forget_repositories()
 

@@ -28,6 +28,19 @@ from .style import message_html
 log = logging.getLogger(__name__)
 
 
+def answer_at_once(*widgets: Any) -> None:
+    """Have the server act on these widgets' changes from the browser at once.
+
+    Panel waits 50 ms (``Syncable._debounce``) after a change from the browser before it acts,
+    to gather a burst of changes into one: a slider dragged, keys typed. A click on a button, a
+    choice in a list or a tick in a box is one change, for which the wait was only latency: a
+    fifth of a click's time to pixels in the browser (BENCHMARKS.md). Changes the browser sends in
+    one message are still applied together.
+    """
+    for widget in widgets:
+        widget._debounce = 0
+
+
 def describe_failure(exc: BaseException) -> str:
     """One line for a failure: an ExplorerError's own message, else the exception's type and text."""
     if isinstance(exc, ExplorerError):

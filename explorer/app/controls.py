@@ -13,7 +13,7 @@ from typing import Any
 import panel as pn
 
 from ..index import OPTION_LIMIT, Option
-from .base import Panel
+from .base import Panel, answer_at_once
 from .selectors import SearchableSelect, TolerantSelect
 from .style import HEADER, MASK_TOGGLE_CSS, swatch
 
@@ -80,6 +80,11 @@ class Controls(Panel):
                             (self.require_choice, "w-require"), (self.exclude_choice, "w-exclude"),
                             (self.sources_check, "w-sources"), (self.open_button, "w-open")):
             widget.css_classes = [css]
+        answer_at_once(self.collection_select, self.kind_buttons, self.band_buttons, self.tract_select,
+                       self.patch_select, self.visit_select, self.detector_select, self.plane_buttons,
+                       self.stretch_buttons, self.cmap_select, self.catalog_select, self.column_select,
+                       self.logx_check, self.mag_check, self.logy_check, self.sources_check,
+                       self.skycolor_buttons, self.footprints_check, self.cells_check)
         self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
                                            margin=(0, 10))
         s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
@@ -158,6 +163,7 @@ class Controls(Panel):
             box = pn.widgets.Checkbox(label="", value=False, margin=(0, 0), height=18, width=142,
                                       css_classes=["mask-toggle"], stylesheets=[MASK_TOGGLE_CSS])
             box.param.watch(self._mask_toggled, "value")
+            answer_at_once(box)
             swatch_pane = pn.pane.HTML("", width=18, margin=(0, 0))
             self._mask_rows.append((swatch_pane, box, pn.Row(swatch_pane, box, margin=(0, 0), height=20)))
         rows = [row for _swatch, _box, row in self._mask_rows]
