@@ -312,6 +312,10 @@ class Client(threading.Thread):
                 return text
         return ""
 
+    def _says(self, words: str) -> bool:
+        """Whether a text of the page (a title, a pane) holds ``words``."""
+        return any(isinstance(getattr(m, "text", None), str) and words in m.text for m in self.doc.models)
+
     def _signature(self, what: str) -> frozenset:
         """Identity of the data now shown: the image's (``image``) or the histogram's (``top``)
         sources; for a catalog change, the histogram's and the caption's text."""
@@ -346,15 +350,27 @@ class Client(threading.Thread):
             opts = [o for group in opts.values() for o in group]
         return [o[0] if isinstance(o, (list, tuple)) else o for o in opts]
 
+    def _shown(self) -> str:
+        """What the page shows (its selection), for an error's message."""
+        parts = []
+        for name in ("kind", "band", "tract", "patch", "visit", "detector", "plane"):
+            model = self._widgets.get(name)
+            if model is None:
+                continue
+            value = model.labels[model.active] if hasattr(model, "labels") and model.active is not None \
+                else getattr(model, "value", None)
+            parts.append(f"{name}={value}")
+        return " ".join(parts)
+
     def _plan(self) -> Optional[tuple[str, Any, Any]]:
         """(action, model, new value) of the next interaction, or None if nothing can change."""
         kind_model = self._widgets["kind"]
         kind = kind_model.labels[kind_model.active] if kind_model.active is not None else "coadd"
-        have_image = bool(self._signature(IMAGE))
+        have_image = bool(self._signature(IMAGE)) and not self._says("no image for this selection")
         candidates = []
         for action, weight in ACTIONS.get(kind, ACTIONS["coadd"]):
             if action == "plane" and not have_image:
-                continue  # nothing shown: a plane change has nothing to replace
+                continue  # nothing shown (the blank frame of a selection without an image): nothing to replace
             model = self._widgets[action]
             if model is None:
                 continue
@@ -482,7 +498,8 @@ class Client(threading.Thread):
             while True:
                 now = time.perf_counter()
                 if not late and now >= deadline:
-                    self.error("timeout", f"{action}={value}: no reply in {self.timeout:g} s")
+                    self.error("timeout", f"{action}={value}: no reply in {self.timeout:g} s "
+                                          f"(shown: {self._shown()})")
                     late = True
                 if now >= give_up:
                     break
