@@ -257,7 +257,7 @@ class ImagePanel(Panel):
             hv.opts.Overlay(show_legend=False))
         self.readout.object = readout_html(None)
         return figure_pane(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,
-                                 css_classes=["image-plot"])
+                           css_classes=["image-plot"])
 
     def _overlay(self, view, overlay, layers_stream):
         """A registered layer as a DynamicMap following the view (the frame's range stream

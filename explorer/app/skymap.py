@@ -161,7 +161,8 @@ class SkyMapPanel(Panel):
         tap = hv.streams.Tap(source=tract_layer, x=None, y=None)
         tap.add_subscriber(lambda x=None, y=None: self.tap(x, y))
         self.tap_stream = tap
-        # the outlines, labels and colour bars are the figure's own models, set in place
+        # the layers that follow the selection, outlines, labels and colour bars are the figure's
+        # own models, set in place
         hooks = [layers.polygon_layers_hook(self.layer_columns, self._keep_layer_source),
                  sky.highlight_hook(self.outline_columns,
                                     lambda source: self._outline_sources.append(weakref.ref(source))),
@@ -175,7 +176,7 @@ class SkyMapPanel(Panel):
         # ranges over every tract polygon on each selection
         plot = sky.style_axes(tract_layer, frame, height=460).opts(show_legend=False, hooks=hooks)
         return figure_pane(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
-                                 css_classes=["sky-plot"])
+                           css_classes=["sky-plot"])
 
     def tap(self, ra: Optional[float], dec: Optional[float]) -> None:
         """A tap at (RA, Dec): select what is there (failures are reported, never raised)."""

@@ -249,7 +249,7 @@ class ComparePanel(PatchPanel):
         b = maps[1].opts(opts, hv.opts.RGB(xlabel="x (parent pixels) [B]"))
         # one layout: the two plots share their ranges (linked pan and zoom)
         return figure_pane((a + b).opts(shared_axes=True), sizing_mode="stretch_width", min_height=220,
-                                 css_classes=["compare-plot"])
+                           css_classes=["compare-plot"])
 
     @staticmethod
     def _callback_for(frame, which: str):

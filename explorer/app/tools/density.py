@@ -51,7 +51,7 @@ class SkyDensityPanel(Panel):
         super().__init__(**params)
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
         self.plot = figure_pane(empty_density(), linked_axes=False, sizing_mode="stretch_width",
-                                      css_classes=["density-map"])
+                                css_classes=["density-map"])
         self.total: int | None = None
         self.subscribe(lambda *_e: self.redraw(), ["catalog_ref", "require_flags", "exclude_flags"])
         self._layout = pn.Column(self.plot, self.caption, sizing_mode="stretch_width")

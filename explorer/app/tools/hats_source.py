@@ -214,9 +214,9 @@ class HatsPanel(Panel):
         self.status = pn.pane.HTML(self._status("open a HATS catalog: its histogram and sky density are "
                                                 "computed on the Dask cluster"), sizing_mode="stretch_width")
         self.hist_plot = figure_pane(empty_histogram("no HATS catalog"), sizing_mode="stretch_width",
-                                           linked_axes=False, css_classes=["hats-histogram"])
+                                     linked_axes=False, css_classes=["hats-histogram"])
         self.density_plot = figure_pane(empty_density("no HATS catalog"), sizing_mode="stretch_width",
-                                              linked_axes=False, css_classes=["hats-density"])
+                                        linked_axes=False, css_classes=["hats-density"])
         self.result: dict[str, Any] = {}
         self._linked = ""  # what the link says of the catalog open
         self._jobs: list = []

@@ -130,7 +130,7 @@ class RGBPanel(PatchPanel):
                         active_tools=["wheel_zoom", "pan"], toolbar="above", xlim=fx, ylim=fy,
                         hooks=[keep_figure]))
         return figure_pane(dmap, linked_axes=False, sizing_mode="stretch_width", min_height=460,
-                                 css_classes=["rgb-plot"])
+                           css_classes=["rgb-plot"])
 
     def __panel__(self):
         return self._layout

@@ -49,7 +49,7 @@ class ScatterPanel(Panel):
         self.cmd.on_click(lambda _e: self.colour_magnitude())
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
         self.plot = figure_pane(empty_scatter(), linked_axes=False, sizing_mode="stretch_width",
-                                      css_classes=["catalog-scatter"])
+                                css_classes=["catalog-scatter"])
         self.total: int | None = None  # sources drawn (points or the grid's total)
         self.source = pn.widgets.RadioButtonGroup(options=["repository", "HATS"], value="repository", visible=False,
                                                   color="light", css_classes=["scatter-source"])
