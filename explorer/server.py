@@ -115,28 +115,6 @@ def _fork_reuse_port_processes(num_procs: int, port: int, address: str) -> int:
     return port
 
 
-def one_worker_loop():
-    """A Tornado IOLoop whose default executor has one thread, for the server's sessions.
-
-    Bokeh (3.10) runs each session's locked callbacks, the browser's patches and the
-    serialization of the replies in its event loop's default executor: a pool of up to
-    ``min(32, cores + 4)`` threads. Callbacks of different sessions then ran interleaved in several
-    threads. On a few cores that is no faster (the GIL), the threads fight the loop thread for the
-    GIL while it moves websocket messages, and code written for one thread at a time raced: in a
-    20-session run, HoloViews' ``disable_constant`` (which flips class-level parameters) failed
-    with "Constant parameter 'callback' cannot be modified". With one worker, sessions' callbacks
-    run one at a time, as they did on the loop itself before Bokeh offloaded them; slow reads go
-    to the explorer's own background threads (remote fetches) either way.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tornado.ioloop import IOLoop
-
-    loop = IOLoop(make_current=False)
-    loop.asyncio_loop.set_default_executor(ThreadPoolExecutor(max_workers=1, thread_name_prefix="explorer-session"))
-    return loop
-
-
 def basic_auth_config(value: Optional[str]) -> Union[None, str, dict[str, str]]:
     """What Panel's basic-auth provider takes, from the ``--basic-auth`` value.
 
@@ -256,4 +234,4 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
           + (f" (repositories confined to {', '.join(roots)})" if roots else ""), file=sys.stderr, flush=True)
     pn.serve({APP_PATH: session}, port=port, address=address, websocket_origin=sorted(set(origins)) or None,
              show=show, num_procs=num_procs, title="Repository explorer", verbose=False,
-             start=True, loop=one_worker_loop(), **kwargs)
+             start=True, **kwargs)
