@@ -283,8 +283,7 @@ class SkyMapPanel(Panel):
         """Give every live sky figure the patches, coverage, footprints and hover of the new
         selection (in place; only the layers whose columns changed are sent)."""
         for name, registered in self._layer_sources.items():
-            if self._live(registered):
-                self._refresh_sources(registered, lambda name=name: self.layer_columns(name))
+            self._refresh_sources(registered, lambda name=name: self.layer_columns(name))
 
     def refresh_labels(self, *_events) -> None:
         """Give every live sky figure the patch names of the new tract (in place)."""
