@@ -104,7 +104,7 @@ def footprint_columns(footprints: Sequence[Mapping[str, Any]], frame: SkyFrame) 
     bands = [str(fp.get("band", "")) for fp in rows]
     return {"xs": xs, "ys": ys, "visit": [int(fp.get("visit", -1)) for fp in rows],
             "detector": [int(fp.get("detector", -1)) for fp in rows], "band": bands,
-            "color": [band_color(fp.get("band")) for fp in rows]}
+            "color": [band_color(band) for band in bands]}
 
 
 def hover_columns(tract_regions: Mapping[int, np.ndarray], tract_stats: Mapping[int, Mapping[str, Any]],
@@ -151,7 +151,7 @@ def polygon_layers_hook(columns_of: Callable[[str], dict[str, list]], on_source:
         fig = plot.state
         if any(getattr(r, "name", None) == layers[0].name for r in fig.renderers):
             return
-        for tool in fig.select(type=TapTool):  # a tap selects (and dims) the figure's own layers only
+        for tool in fig.select(type=TapTool):  # a tap selects (and dims) HoloViews' layers only, not these
             if tool.renderers == "auto":
                 tool.renderers = list(fig.renderers)
         for layer in layers:
