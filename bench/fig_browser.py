@@ -96,10 +96,13 @@ JS_WATCH = """
 """
 
 
+def _button(page, css: str, label: str):
+    """The buttons under ``.css`` whose whole text is the label ("calexp", not "deepCoadd_calexp")."""
+    return page.locator(f".{css} button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+
+
 def _click_button(page, css: str, labels: list[str], i: int) -> None:
-    """Click the button whose whole text is the label ("calexp", not "deepCoadd_calexp")."""
-    label = labels[i % len(labels)]
-    page.locator(f".{css} button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")).first.click()
+    _button(page, css, labels[i % len(labels)]).first.click()
 
 
 def _select(page, css: str, values: list[str], i: int) -> None:
@@ -145,7 +148,7 @@ def measure_actions(page, rounds: int, log: Callable[[str], None]) -> dict[str, 
         timed("histogram_column", "histogram", lambda i: _select(page, "w-column", columns[:2][::-1], i))
     # the calexp actions
     for kind in ("calexp", "visit_image", "visit"):  # (the name the repository's single-visit images have)
-        if page.locator(".w-kind button", has_text=re.compile(rf"^\s*{kind}\s*$")).count():
+        if _button(page, "w-kind", kind).count():
             _click_button(page, "w-kind", [kind], 0)
             break
     page.wait_for_timeout(3000)
