@@ -350,6 +350,13 @@ class Client(threading.Thread):
             opts = [o for group in opts.values() for o in group]
         return [o[0] if isinstance(o, (list, tuple)) else o for o in opts]
 
+    @staticmethod
+    def _value(model) -> Any:
+        """A widget model's value as shown: a button group's active label, a select's value."""
+        if hasattr(model, "labels") and not hasattr(model, "options"):
+            return model.labels[model.active] if model.active is not None else None
+        return getattr(model, "value", None)
+
     def _shown(self) -> str:
         """What the page shows (its selection), for an error's message."""
         parts = []
@@ -357,15 +364,14 @@ class Client(threading.Thread):
             model = self._widgets.get(name)
             if model is None:
                 continue
-            value = model.labels[model.active] if hasattr(model, "labels") and model.active is not None \
-                else getattr(model, "value", None)
-            parts.append(f"{name}={value}")
+            parts.append(f"{name}={self._value(model)}")
         return " ".join(parts)
 
     def _plan(self) -> Optional[tuple[str, Any, Any]]:
         """(action, model, new value) of the next interaction, or None if nothing can change."""
         kind_model = self._widgets["kind"]
-        kind = kind_model.labels[kind_model.active] if kind_model.active is not None else "coadd"
+        kind = self._value(kind_model)
+        kind = "coadd" if kind is None else kind
         have_image = bool(self._signature(IMAGE)) and not self._says("no image for this selection")
         candidates = []
         for action, weight in ACTIONS.get(kind, ACTIONS["coadd"]):
