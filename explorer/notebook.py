@@ -16,19 +16,9 @@ gets nothing and the output is a blank strip. :func:`resource_mode` picks:
 and ``REPO_EXPLORER_NOTEBOOK_RESOURCES=inline|jupyter|cdn`` overrides it.
 :func:`extension_kwargs` is what the page passes to ``pn.extension``.
 
-**Browser events on the kernel's main thread.** JupyterLab 4.6 with ipykernel 7 sends each comm
-target's messages to its own kernel *subshell* (the ``commsOverSubshells`` setting, default
-``perCommTarget``), which ipykernel runs in a thread of its own. A Panel output's comm is such a
-target, so a click in the page is handled in that thread while the cells run in the main thread:
-a cell setting ``explorer.state.band`` then races the click's cascade over the same state and the
-same Bokeh document (Panel's notebook path has no document lock), and updates are lost (the band
-buttons show none active, the next click is dropped, the title keeps an old selection; even the
-cell's ``print`` lands in the comm's captured output). :func:`events_on_main_thread` hands the
-page's comm messages to the kernel's main event loop, so browser events and cells take turns as
-they did before subshells.
-
-**A lost acknowledgement.** Panel's browser side holds a click until Python acknowledged the
-previous message; :func:`comm_watchdog` sends held changes once that acknowledgement is overdue.
+**The output's comms.** :mod:`explorer.notebook_comms` keeps the page in a notebook in step with
+the kernel (browser events on the kernel's main thread, one message per cascade, nothing sent
+before the page is drawn).
 
 **``.show()``.** It serves the page from the kernel; ``localhost`` is only useful when the browser
 runs on the kernel's machine, and no tab opens without a display. :func:`show` says so and, under
@@ -37,16 +27,10 @@ the user's browser can reach.
 """
 from __future__ import annotations
 
-import functools
-import logging
 import os
 import sys
-import threading
 import webbrowser
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Optional
-
-log = logging.getLogger(__name__)
+from typing import Any, Callable, Optional
 
 ENV_RESOURCES = "REPO_EXPLORER_NOTEBOOK_RESOURCES"
 ENV_HUB_PREFIX = "JUPYTERHUB_SERVICE_PREFIX"  # set by JupyterHub for each user's server, e.g. /user/ada/
@@ -101,195 +85,6 @@ def extension_kwargs() -> dict[str, Any]:
     if mode == "cdn":
         return {"inline": False, "notebook_resources": "cdn"}
     return {"inline": False}
-
-
-# ----- browser events on the kernel's main thread -------------------------------------------------
-def _main_loop_scheduler() -> Callable[[Callable[[], None]], None] | None:
-    """A thread-safe "run this soon on the kernel's main thread", or None outside a kernel's main
-    thread (there is nothing to hand over to, or the caller is already elsewhere)."""
-    if threading.current_thread() is not threading.main_thread() or not in_notebook_kernel():
-        return None
-    from IPython import get_ipython
-
-    io_loop = getattr(get_ipython().kernel, "io_loop", None)  # ipykernel's main-thread loop
-    if io_loop is not None and hasattr(io_loop, "add_callback"):
-        return io_loop.add_callback  # (tornado: safe to call from any thread)
-    try:
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-    return loop.call_soon_threadsafe
-
-
-def events_on_main_thread(view: Any) -> Any:
-    """Make ``view`` (the Panel object a notebook cell displays) handle its browser events on the
-    kernel's main thread, in the order they came, whichever kernel thread receives them.
-
-    Panel renders ``view`` in a notebook with a pair of comms; the browser's messages (clicks, taps,
-    typed values) arrive on the client comm, whose handler applies them to the document under a
-    capture of ``sys.stdout``. Under JupyterLab's comms-over-subshells that handler runs in a
-    subshell thread (module docstring); here it is queued for the main thread instead, where the
-    cells run, so a cell and a click never change the state, the document or ``sys.stdout`` at
-    the same time. A message arriving in the main thread is handled at once. Outside a kernel's
-    main thread ``view`` is returned unchanged. Returns ``view``.
-    """
-    schedule = _main_loop_scheduler()
-    render = getattr(view, "_render_mimebundle", None)
-    if schedule is None or render is None:
-        return view
-    main = threading.main_thread()
-
-    def on_main_thread(client: Any) -> None:
-        handle = getattr(client, "_handle_msg", None)
-        if handle is None or getattr(handle, "_on_main_thread", False):
-            return
-
-        def handle_and_drain(msg: Any) -> None:
-            handle(msg)
-            dispatch_stuck_events(view)
-
-        def handle_msg(msg: Any) -> None:
-            if threading.current_thread() is main:
-                handle_and_drain(msg)
-            else:
-                schedule(lambda: handle_and_drain(msg))
-
-        handle_msg._on_main_thread = True
-        # (the comm opens when the browser shows the output, after this: it binds this handler)
-        client._handle_msg = handle_msg
-
-    def render_mimebundle(*args: Any, **kwargs: Any) -> Any:
-        bundle = render(*args, **kwargs)
-        for _server, client in list(getattr(view, "_comms", {}).values()):
-            on_main_thread(client)
-        return bundle
-
-    view._render_mimebundle = render_mimebundle  # (Panel calls it to display the view)
-    return view
-
-
-# ----- one message per cascade ----------------------------------------------------------------------
-class NotebookBatch:
-    """Changes to a notebook's page sent to the browser as one message per batch.
-
-    In a notebook every widget's change is its own comm message (a cascade: about 31). Between a
-    select's new options and its new value the browser then sent its old value back, which Panel
-    refused ("48 not in list") and the page stopped following. :meth:`__call__` returns a context
-    manager: inside it (nested or not) Panel pushes nothing, the changes collect in the output's
-    document (which Panel holds in a notebook), and when the outermost block ends they go out
-    together. Without a rendered output (a served page, a script) it does nothing.
-    """
-
-    def __init__(self) -> None:
-        self.views: list[Any] = []
-        self._depth = 0
-
-    def add(self, view: Any) -> Any:
-        """Batch the changes of ``view`` (a Panel object a notebook cell displays); returns it."""
-        self.views.append(view)
-        return view
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        if not self.views:
-            yield
-            return
-        from panel.io.notebook import push_notebook
-        from panel.io.state import state
-
-        outermost = self._depth == 0 and not state._hold  # (Panel's own block_comm is re-entrant-free)
-        self._depth += 1
-        if outermost:
-            state._hold = True  # what panel.io.notebook.block_comm sets: no push while it is set
-        try:
-            yield
-        finally:
-            self._depth -= 1
-            if outermost:
-                state._hold = False
-                try:
-                    push_notebook(*self.views)
-                except Exception:  # noqa: BLE001 - the next change pushes what is left
-                    log.debug("pushing a notebook batch", exc_info=True)
-
-
-def dispatch_stuck_events(view: Any, rounds: int = 20) -> int:
-    """Apply the browser's changes that a message left held in ``view``'s notebook document.
-
-    Panel applies a browser message to the (held) document, then unholds it to run the Python
-    callbacks of each change. The first callback's cascade holds the document again (Panel's
-    ``hold``), so the message's later changes are held anew and wait for the next message: a
-    click sent with a plot's data echo (one message) was lost until the next click. Here each
-    round unholds the document again while changes from the browser (their setter is the
-    output's comm) are still held. Returns how many times it unheld.
-    """
-    from panel.io.state import state
-
-    unholds = 0
-    for ref in list(getattr(view, "_models", {})):
-        entry = state._views.get(ref)
-        if entry is None or entry[3] is None:
-            continue
-        doc, comm = entry[2], entry[3]
-        for _round in range(rounds):
-            if not any(getattr(e, "setter", None) == comm.id for e in doc.callbacks._held_events):
-                break
-            held = doc.callbacks.hold_value
-            doc.unhold()
-            if held:
-                doc.hold(held)
-            unholds += 1
-    return unholds
-
-
-# ----- a lost acknowledgement does not freeze the page ---------------------------------------------
-#: How often (ms) the browser checks for changes held back behind a message Python never acknowledged.
-COMM_WATCH_PERIOD_MS = 1000
-
-# Panel's comm manager (a root of the output's document) sends a browser change, then holds the
-# next ones until Python acknowledges; past its ``timeout`` it sends again, but only when a further
-# change comes. This sends them once the timeout has passed, whether a change comes or not.
-_COMM_WATCH_ESM = """
-export function render({ model, view }) {
-  const flush = () => {
-    const doc = view.model.document
-    if (doc == null) return
-    for (const root of doc.roots()) {
-      const held = root._event_buffer
-      if (held === undefined || held.length === 0 || !root._blocked || Date.now() <= root._timeout) continue
-      root._timeout = Date.now() + root.timeout
-      root.process_events()
-    }
-  }
-  const timer = setInterval(flush, PERIOD)
-  model.on('remove', () => clearInterval(timer))
-}
-"""
-
-
-def comm_watchdog() -> Any:
-    """A zero-size component for a notebook output: it sends the browser's held changes to the
-    kernel once Python's acknowledgement of the previous message is overdue.
-
-    In a notebook, Panel's browser side sends one message at a time and holds later changes (a
-    click) until Python acknowledges the last one; past a timeout (5 s) it sends them, but only when
-    yet another change comes. An acknowledgement that never arrived (seen under load, with
-    JupyterLab's comms over kernel subshells; the cause was not found) then left a click unsent
-    until the next click: the page looked dead. Rendered in the same output (the same document)
-    as the page.
-    """
-    return _comm_watch_class()(width=0, height=0, margin=0)
-
-
-@functools.cache
-def _comm_watch_class() -> type:
-    from panel.custom import JSComponent
-
-    return type("CommWatchdog", (JSComponent,), {
-        "_esm": _COMM_WATCH_ESM.replace("PERIOD", str(COMM_WATCH_PERIOD_MS)),
-        "__doc__": "The browser-side check of :func:`comm_watchdog`."})
 
 
 # ----- .show() ------------------------------------------------------------------------------------

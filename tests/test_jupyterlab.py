@@ -9,7 +9,7 @@ a band button updates the image, a cell run afterwards sets the state from code 
 follows, and ``.show()`` prints a URL, through jupyter-server-proxy, that opens the page.
 
 The live part guards a regression: JupyterLab 4.6 hands each comm target's messages to a kernel
-subshell thread, so clicks raced the cells over the same state (explorer.notebook,
+subshell thread, so clicks raced the cells over the same state (explorer.notebook_comms,
 ``events_on_main_thread``). Every step checks the image title and which band button is active, a
 click follows state set from code, and a cell's own ``print`` stays in its output. A cascade reaches
 the notebook as one message per widget, and the browser could send a select's old value back between
@@ -38,6 +38,7 @@ ARTIFACTS = REPO / "test-artifacts" / "jupyterlab"  # screenshots of the noteboo
 NOTEBOOK = REPO / "notebooks" / "explorer.ipynb"
 CHROMIUM = "/usr/bin/chromium"
 PREFIX = "/user/ada/"
+SLOW_BROWSER = 6  # how many times slower the browser runs while the notebook's cells run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -265,6 +266,10 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
                                    "&& window.jupyterapp.shell.currentWidget.sessionContext "
                                    "&& window.jupyterapp.shell.currentWidget.sessionContext.session",
                                    timeout=90_000)
+            # a slow browser (a busy machine's) draws the page while the next cells run: what they
+            # set must still reach the page (explorer.notebook_comms.updates_when_shown)
+            cpu = context.new_cdp_session(page)
+            cpu.send("Emulation.setCPUThrottlingRate", {"rate": SLOW_BROWSER})
             page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
             # the explorer renders inline: the sky map and the image title, with content
@@ -278,9 +283,10 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
 
             # every cell has run once the last one (.show()) has printed: only then click, or a
             # cell still to run (state.band = ...) would undo the click (browser events are handled
-            # between cells, on the kernel's main thread: explorer.notebook.events_on_main_thread)
+            # between cells, on the kernel's main thread: explorer.notebook_comms.events_on_main_thread)
             said = _wait(page, lambda: [t for t in _text(page, ".jp-OutputArea-output")
                                         if "jupyter-server-proxy" in t], "the .show() message", timeout=120)
+            cpu.send("Emulation.setCPUThrottlingRate", {"rate": 1})
 
             # the live part (a stale Select value from the browser, sent between a cascade's new
             # options and its new value, used to stop the page following: explorer.app.selectors.
@@ -321,7 +327,7 @@ def test_the_notebook_renders_offline_and_stays_live(lab):
 
                 # an acknowledgement Python never sends (a message lost between JupyterLab's subshells
                 # and the main shell) does not hold the clicks after it back for good
-                # (explorer.notebook.comm_watchdog): the kernel drops its next one, two clicks follow
+                # (explorer.notebook_comms.comm_watchdog): the kernel drops its next one, two clicks follow
                 _run_code_in_new_cell(page, DROP_NEXT_ACK)
                 _wait(page, lambda: "dropping the next acknowledgement of 1 output" in _last_cell_output(page),
                       "the cell that drops an acknowledgement")

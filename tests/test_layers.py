@@ -44,7 +44,8 @@ LAYER_OF = {
     "urlstate": "state",  # the URL codec table of the state
     "shared": "state",  # the repositories and indexes the sessions' states share
     "app": "app",
-    "notebook": "app",  # the page's resources and threading in Jupyter (the page imports it)
+    "notebook": "app",  # the page's resources and .show() in Jupyter (the page imports it)
+    "notebook_comms": "app",  # the notebook output's comms, in step with the kernel (the page imports it)
     "server": "entry",
     "hosting": "entry",  # the shipped nginx configuration for given ports (docs/hosting.md)
     "cli": "entry",

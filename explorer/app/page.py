@@ -22,7 +22,7 @@ import panel as pn
 import param
 
 from ..errors import ExplorerError
-from ..notebook import NotebookBatch
+from ..notebook_comms import NotebookBatch
 from ..state import ExplorerState, default_repository
 from ..urlstate import BY_KEY, is_default
 from .alerts import ErrorBanner
@@ -118,7 +118,7 @@ class Explorer(pn.viewable.Viewer):
             if query:
                 st.apply_query(query)
         st.hold = self._hold  # a cascade of selector changes reaches the browser as one update
-        self._notebook_batch = NotebookBatch()  # the same in a notebook's output (explorer.notebook)
+        self._notebook_batch = NotebookBatch()  # the same in a notebook's output (explorer.notebook_comms)
         self.address: AddressBar | None = None  # the browser's address bar (a served page: create_app)
         st.open = self._open_as_one_update(st.open)
         st.defer = session_defer()  # remote planes fetched in the background, progress shown (issue 14)
@@ -178,7 +178,7 @@ class Explorer(pn.viewable.Viewer):
     def _hold(self):
         """Hold the Bokeh document while a cascade changes many things at once, so the browser gets
         one update, not one per change; in a notebook, block Panel's comm pushes and push once
-        (:class:`explorer.notebook.NotebookBatch`)."""
+        (:class:`explorer.notebook_comms.NotebookBatch`)."""
         from panel.io.document import hold
 
         if self._notebook_batch.views:  # shown in a notebook: one comm message per cascade
@@ -207,7 +207,8 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column(*layout, sizing_mode="stretch_width")
 
     def __panel__(self):
-        from ..notebook import comm_watchdog, events_on_main_thread, in_notebook_kernel
+        from ..notebook import in_notebook_kernel
+        from ..notebook_comms import comm_watchdog, events_on_main_thread, updates_when_shown
 
         # in a notebook, the page's clicks are handled in the kernel's main thread, between cells;
         # its output is narrower than a browser window (about 1,070 px in JupyterLab on a 1,500 px
@@ -216,7 +217,9 @@ class Explorer(pn.viewable.Viewer):
         view = pn.Row(pn.Column(self.sidebar(), width=330), self.main(side_by_side=False), sizing_mode="stretch_width")
         if in_notebook_kernel():
             self._notebook_batch.add(view)
-            view.append(comm_watchdog())  # (a lost acknowledgement no longer holds a click back)
+            watchdog = comm_watchdog()  # (a lost acknowledgement no longer holds a click back)
+            view.append(watchdog)
+            updates_when_shown(view, watchdog)  # (what a cell sets while the page draws is not lost)
         return events_on_main_thread(view)
 
     def template(self, title: str = "Repository explorer"):
