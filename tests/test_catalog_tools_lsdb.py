@@ -193,7 +193,7 @@ def test_table_pages_through_the_hats_rows_in_the_view_cone(tools, objects):
     assert table.source.visible  # a HATS catalog is open: the table can show it
     table.source.value = "HATS"
     table.hats_rows.wait(600)
-    assert table.hats_rows.layout.visible and not table.table.visible
+    assert table.hats_rows.layout.visible and not table.rows_table.layout.visible
     cone = hats_source.view_cone(state)
     inside = df[_in_cone(df, cone)]
     rows = table.hats_rows.rows

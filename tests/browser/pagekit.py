@@ -95,6 +95,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stack_top(error, frames: int = 4) -> str:
+    """The first ``frames`` lines of a page error's stack after its message, on one line."""
+    stack = getattr(error, "stack", "") or ""
+    lines = [line.strip() for line in stack.splitlines() if line.strip().startswith("at ")]
+    return " | ".join(lines[:frames]) or "(no stack)"
+
+
 class Page:
     """A page with its console errors collected, and helpers for the explorer's widgets."""
 
@@ -102,7 +109,8 @@ class Page:
         self.page = browser.new_page(viewport={"width": 1600, "height": 1500})
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        # (with the script's stack: the message alone does not say which library failed)
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e} {_stack_top(e)}"))
         self.page.goto(url, timeout=120_000)  # a busy two-core machine builds a session slowly
         self.page.wait_for_selector(".image-title", timeout=60_000)
         self.wait_for(lambda: self.plot("RA (deg)") is not None and self.plot("x (parent pixels)") is not None,
@@ -197,6 +205,19 @@ function plotViews(xlabel) {
   return out;
 }
 """
+
+
+@contextmanager
+def slow_cpu(p: Page, rate: float = 4) -> Iterator[None]:
+    """Run the page's scripts ``rate`` times slower meanwhile (Chrome's CPU throttling), as on a
+    busy machine: the browser then builds what the server sends more slowly than it arrives."""
+    cdp = p.page.context.new_cdp_session(p.page)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+    try:
+        yield
+    finally:
+        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+        cdp.detach()
 
 
 def js_on_plot(body: str, params: str = "xlabel") -> str:

@@ -17,6 +17,7 @@ import panel as pn
 
 from ...compute.axes import is_flux_column
 from ...errors import ExplorerError
+from ..tables import FreshColumnsTable
 from .rows import DEFAULT_EXTRA, PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -54,19 +55,33 @@ class HatsRowsTable:
         self.loading = False  # rows being read, filtered or sorted on Dask: no page to turn yet
         self.frame = pd.DataFrame()
         self.work = BackgroundWork("hats-table")
-        self.table = pn.widgets.Tabulator(pd.DataFrame(), pagination=None, disabled=True, show_index=False,
-                                          selectable=1, sizing_mode="stretch_width", height=460,
-                                          css_classes=["catalog-table-hats"])
-        self.table.on_click(self._on_click)
-        self.table.param.watch(lambda e: self.sort_by(*(_first_sorter(e.new) or (None, True))), "sorters")
-        self.table.param.watch(lambda e: self.filter_by(e.new), "filters")
+        self.rows_table = FreshColumnsTable(self._new_table, sizing_mode="stretch_width")
         self.prev = pn.widgets.Button(label="◀ previous", width=110, css_classes=["hats-table-prev"])
         self.next = pn.widgets.Button(label="next ▶", width=110, css_classes=["hats-table-next"])
         self.prev.on_click(lambda _e: self.turn(-1))
         self.next.on_click(lambda _e: self.turn(+1))
         self.caption = pn.pane.HTML(self._caption("no HATS catalog open"), sizing_mode="stretch_width")
-        self.layout = pn.Column(pn.Row(self.prev, self.next, self.caption, sizing_mode="stretch_width"), self.table,
+        self.layout = pn.Column(pn.Row(self.prev, self.next, self.caption, sizing_mode="stretch_width"),
+                                self.rows_table.layout,
                                 visible=False, sizing_mode="stretch_width")
+
+    @property
+    def table(self) -> pn.widgets.Tabulator:
+        """The table of the rows shown."""
+        return self.rows_table.table
+
+    def _new_table(self, frame: pd.DataFrame, header_filters: dict | None = None) -> pn.widgets.Tabulator:
+        """A table of ``frame`` with these header filters, showing the current sort, wired to
+        sort, filter and mark on the workers."""
+        table = pn.widgets.Tabulator(frame, header_filters=header_filters or {}, pagination=None, disabled=True,
+                                     show_index=False, selectable=1, sizing_mode="stretch_width", height=460,
+                                     css_classes=["catalog-table-hats"])
+        if self.sort and self.sort[0] in frame.columns:
+            table.sorters = [{"field": self.sort[0], "dir": "asc" if self.sort[1] else "desc"}]
+        table.on_click(self._on_click)
+        table.param.watch(lambda e: self.sort_by(*(_first_sorter(e.new) or (None, True))), "sorters")
+        table.param.watch(lambda e: self.filter_by(e.new), "filters")
+        return table
 
     def attach(self, hats) -> None:
         self.hats = hats
@@ -215,11 +230,7 @@ class HatsRowsTable:
         self.loading = False
         self.asked = self.start
         self.frame = frame.drop(columns=["_healpix_29"], errors="ignore")
-        filters = self._header_filters(self.frame)
-        if filters != self.table.header_filters:  # (with the rows: one rebuild of the table, not two)
-            self.table.param.update(header_filters=filters, value=self.frame)
-        else:
-            self.table.value = self.frame
+        self.rows_table.show(self.frame, header_filters=self._header_filters(self.frame))
         total = self.rows.total if self.rows is not None else 0
         shown = f"rows {self.start + 1:,}-{self.start + len(frame):,}" if len(frame) else "no rows"
         text = f"{shown} of {total:,} in {describe_cone(sky)}"

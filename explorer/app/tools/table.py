@@ -30,6 +30,7 @@ from bokeh.models.widgets.tables import NumberFormatter
 from ...compute.axes import is_flux_column
 from ...compute.selection import describe_selection
 from ..base import Panel
+from ..tables import FreshColumnsTable
 from .hats_table import HatsRowsTable
 from .rows import (
     DEFAULT_EXTRA,
@@ -62,18 +63,26 @@ class CatalogTablePanel(Panel):
         self.hats_rows = HatsRowsTable(self)
         self.source.param.watch(lambda _e: self._on_source(), "value")
         self.caption = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.table = pn.widgets.Tabulator(
-            pd.DataFrame(), pagination="remote", page_size=PAGE_SIZE, disabled=True, show_index=False,
-            header_filters=True, selectable=1, formatters={"id": NumberFormatter(format="0")},
-            sizing_mode="stretch_width", height=460,
-            css_classes=["catalog-table"])
-        self.table.on_click(self._on_click)
+        self.rows_table = FreshColumnsTable(self._new_table, sizing_mode="stretch_width")
         self.clear.on_click(lambda _e: clear_selection(self.state))
         self.columns.param.watch(lambda _e: self.refresh(), "value")
         self.subscribe(self._on_catalog, ["catalog_ref"])
         self.subscribe(lambda *_e: self.refresh(), [*ROWS_PARAMS, *SELECTION_PARAMS, "log_x"], on_open=False)
         self._layout = pn.Column(pn.Row(self.columns, self.clear, sizing_mode="stretch_width"), self.caption,
-                                 self.table, sizing_mode="stretch_width")
+                                 self.rows_table.layout, sizing_mode="stretch_width")
+
+    @property
+    def table(self) -> pn.widgets.Tabulator:
+        """The table of the rows shown."""
+        return self.rows_table.table
+
+    def _new_table(self, frame: pd.DataFrame) -> pn.widgets.Tabulator:
+        table = pn.widgets.Tabulator(
+            frame, pagination="remote", page_size=PAGE_SIZE, disabled=True, show_index=False,
+            header_filters=True, selectable=1, formatters={"id": NumberFormatter(format="0")},
+            sizing_mode="stretch_width", height=460, css_classes=["catalog-table"])
+        table.on_click(self._on_click)
+        return table
 
     def attach(self, page: Any) -> None:
         self.image = page.panels.get("image")
@@ -108,7 +117,7 @@ class CatalogTablePanel(Panel):
     def _on_source(self) -> None:
         """Repository catalog or HATS catalog: the columns offered and the table shown follow."""
         hats = self.source.value == "HATS"
-        self.table.visible = self.caption.visible = self.clear.visible = not hats
+        self.rows_table.layout.visible = self.caption.visible = self.clear.visible = not hats
         self.hats_rows.visible(hats)
         if hats:
             self.hats_rows.offer_columns()
@@ -128,7 +137,7 @@ class CatalogTablePanel(Panel):
             return self.frame()
 
         df = self.safe("the catalog table", build, lambda _m: pd.DataFrame())
-        self.table.value = df
+        self.rows_table.show(df)
         self.caption.object = self.caption_html(len(df), total[0])
 
     def caption_html(self, shown: int, total: int) -> str:
