@@ -341,6 +341,52 @@ def test_every_figure_of_the_page_is_drawn_on_a_2d_canvas(sample_gen3):
     assert hv.renderer("bokeh").webgl
 
 
+def test_holoviews_constant_parameters_change_one_thread_at_a_time():
+    """HoloViews writes a constant parameter by making the class's constant flags writable and
+    then restoring them; two sessions' threads interleaved so that one restored "constant" while
+    the other was about to write ("Constant parameter 'callback' cannot be modified" under load).
+    Here thread B is inside such a block when thread A starts one: A must wait until B is done,
+    and then its write succeeds."""
+    import threading
+
+    import holoviews as hv
+    from holoviews.core import util
+
+    from explorer.app.figures import canvas_renderer
+
+    canvas_renderer()  # (the page's figures are made with it: from then on the blocks take turns)
+    a, b = hv.DynamicMap(lambda: hv.Curve([1, 2])), hv.DynamicMap(lambda: hv.Curve([2, 1]))
+    b_inside, b_may_leave, a_inside, a_may_write = (threading.Event() for _ in range(4))
+    failures: list[BaseException] = []
+
+    def thread_b() -> None:
+        with util.disable_constant(b):
+            b_inside.set()
+            b_may_leave.wait(10)
+
+    def thread_a() -> None:
+        b_inside.wait(10)
+        try:
+            with util.disable_constant(a):
+                a_inside.set()
+                a_may_write.wait(10)
+                a.callback = a.callback.clone()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=thread_b), threading.Thread(target=thread_a)]
+    for t in threads:
+        t.start()
+    b_inside.wait(10)
+    assert not a_inside.wait(0.3), "thread A wrote constants while thread B had them writable"
+    b_may_leave.set()
+    threads[0].join(10)
+    a_may_write.set()
+    threads[1].join(10)
+    assert a_inside.is_set() and not failures, failures
+    assert hv.DynamicMap.param["callback"].constant  # constant again once both are done
+
+
 def test_clicks_and_choices_are_acted_on_at_once_and_drags_are_gathered(sample_gen3):
     """Panel waits 50 ms after a change from the browser to gather a burst (a slider dragged); a
     click, a choice or a tick is one change and is acted on at once. Mask toggles too."""

@@ -7,20 +7,58 @@ many hosted sessions) that copy took about 40 ms a paint of the image figure, th
 a click's time in the browser (BENCHMARKS.md). The renderer here is HoloViews' own with WebGL
 off, given to each pane, so the user's other HoloViews plots in the same notebook kernel keep
 their own setting.
+
+The sessions of a served page build and update their figures in Bokeh's thread pool, at the same
+time. HoloViews changes a constant parameter (a DynamicMap's ``callback``, an element's ``group``)
+by making *every* constant parameter of the object's class writable for a moment and then
+constant again (``disable_constant``); those flags are the class's, shared by every session, so
+one thread made them constant again while another was writing: "the image failed: TypeError:
+Constant parameter 'callback' cannot be modified" in a 20-session load run.
+:func:`constants_one_thread_at_a_time` makes those moments take turns.
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import panel as pn
+
+_CONSTANTS_LOCK = threading.RLock()  # (re-entrant: HoloViews nests them)
+
+
+def _taking_turns(disable_constant: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    @contextmanager
+    def in_turn(parameterized: Any) -> Iterator[None]:
+        with _CONSTANTS_LOCK, disable_constant(parameterized):
+            yield
+
+    in_turn.taking_turns = True
+    return in_turn
+
+
+def constants_one_thread_at_a_time() -> None:
+    """Make HoloViews' ``disable_constant`` blocks run one thread at a time in this process (module
+    docstring). Each is a few attribute changes long; once is enough, calling it again does
+    nothing."""
+    import holoviews.core.util as core_util
+    import holoviews.plotting.util as plotting_util
+
+    if getattr(core_util.disable_constant, "taking_turns", False):
+        return
+    in_turn = _taking_turns(core_util.disable_constant)
+    core_util.disable_constant = in_turn  # (holoviews.core and streams call it through the module)
+    plotting_util.disable_constant = in_turn  # (imported by name there)
 
 
 @lru_cache(maxsize=1)
 def canvas_renderer() -> Any:
-    """HoloViews' Bokeh renderer with WebGL off (one instance, shared by every pane)."""
+    """HoloViews' Bokeh renderer with WebGL off (one instance, shared by every pane); HoloViews'
+    constant parameters change one thread at a time from then on."""
     import holoviews as hv
 
+    constants_one_thread_at_a_time()
     return hv.renderer("bokeh").instance(webgl=False)
 
 
