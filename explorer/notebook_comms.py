@@ -7,8 +7,9 @@ with JupyterLab 4 and ipykernel 7, and each has its piece here.
 
 **Nothing sent before the browser can show it.** The browser opens the client comm as soon as it
 has read the output's document, but it applies Python's changes only once the page is drawn: Panel's
-browser side drops a message that comes before (its plot is not in the index yet), and a message
-cut in parts is then read out of step ("Expected text fragment but received binary fragment").
+browser side drops a message that comes before (its plot is not in the index yet); a message
+whose first parts were dropped is then read out of step, which is likely what the browser's
+"Expected text fragment but received binary fragment", seen once, was.
 A big page in a busy or slow browser takes seconds to draw, and "Run All" runs the next cells
 meanwhile: a cell that set ``explorer.state.band`` changed the kernel's page, the browser never
 showed it, and it went on showing the first cell's page. :func:`updates_when_shown` opens the
@@ -42,6 +43,7 @@ from typing import Any, Callable, Iterator
 from .notebook import in_notebook_kernel
 
 log = logging.getLogger(__name__)
+
 
 # ----- browser events on the kernel's main thread -------------------------------------------------
 def _main_loop_scheduler() -> Callable[[Callable[[], None]], None] | None:
