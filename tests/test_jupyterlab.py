@@ -7,8 +7,9 @@ is aborted (a cluster behind a firewall). Then: Run All, in a browser slowed six
 cells run (a busy machine's: the page draws while the next cells change the state), renders the
 explorer inline (the sky map and the image title, not a blank strip, and Panel never reports its
 libraries missing), a click on a band button updates the image, a cell run afterwards sets the
-state from code and the page follows, and ``.show()`` prints a URL, through jupyter-server-proxy, that opens the page. What the
-cells set while the page was drawn shows on it (explorer.notebook_comms.updates_when_shown).
+state from code and the page follows, and ``.show()`` prints a URL, through jupyter-server-proxy,
+that opens the page. What the cells set while the page was drawn shows on it
+(explorer.notebook_comms.updates_when_shown).
 
 The live part guards a regression: JupyterLab 4.6 hands each comm target's messages to a kernel
 subshell thread, so clicks raced the cells over the same state (explorer.notebook_comms,
