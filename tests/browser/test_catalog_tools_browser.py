@@ -52,6 +52,12 @@ def cells(p: Page, field: str) -> list[str]:
                                        "els => els.map(e => e.textContent.trim())")
 
 
+def _stayed(p: Page, element, ms: int = 500) -> bool:
+    """Whether ``element`` is still in the page ``ms`` from now."""
+    p.page.wait_for_timeout(ms)
+    return bool(element.evaluate("e => e.isConnected"))
+
+
 def points_sources(p: Page):
     return [s for s in p.page.evaluate(JS_SOURCES) if s["x"] is not None]
 
@@ -86,7 +92,11 @@ def test_row_click_centres_the_image_and_marks_the_source(open_page, server):
     cx, cy = (before["x0"] + before["x1"]) / 2, (before["y0"] + before["y1"]) / 2
     k = int(np.argmax(np.hypot(rows["x"].to_numpy()[:15] - cx, rows["y"].to_numpy()[:15] - cy)))
     x, y = float(rows["x"].iloc[k]), float(rows["y"].iloc[k])
-    p.page.locator('.catalog-table .tabulator-row').nth(k).locator('.tabulator-cell[tabulator-field="id"]').click()
+    cell = p.page.locator('.catalog-table .tabulator-row').nth(k).locator('.tabulator-cell[tabulator-field="id"]')
+    # (Panel has Tabulator redraw once after the table's first layout: a click on a row about to be
+    # replaced may be lost, so click a row that stayed in the page for half a second)
+    p.wait_for(lambda: _stayed(p, cell.element_handle()), "the table's rows to stay drawn")
+    cell.click()
 
     def centred():
         g = p.plot("x (parent pixels)")
