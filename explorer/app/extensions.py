@@ -1,4 +1,5 @@
-"""Loading the Panel extensions and the Bokeh backend the page uses (one small function)."""
+"""Loading the Panel extensions and the Bokeh backend the page uses (one small function), and the
+server's one message per update (:mod:`explorer.app.patch_messages`)."""
 from __future__ import annotations
 
 
@@ -8,11 +9,13 @@ def ensure_extensions() -> None:
     import panel as pn
 
     from .. import notebook
+    from .patch_messages import combine_patch_messages
 
     # in a notebook, the resources come from this server, not a CDN (see explorer.notebook)
     pn.extension("tabulator", notifications=True, loading_indicator=True, **notebook.extension_kwargs())
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
+    combine_patch_messages()
 
 
 _ensure_extensions = ensure_extensions  # the former name
