@@ -27,6 +27,7 @@ from ..compute.catalog import Histogram
 from ..views.catalog import histogram_element, histogram_title
 from .base import Panel
 from .figures import figure_pane
+from .redraws import redraw_on_next_tick
 
 HIST_PARAMS = ["catalog_ref", "column", "log_x", "hist_mag", "bins", "require_flags", "exclude_flags"]
 EMPTY_TITLE = "no histogram for this selection"
@@ -64,7 +65,6 @@ class HistogramPanel(Panel):
         self.caption = pn.pane.HTML(self.caption_html(), sizing_mode="stretch_width")
         self.dmap = None
         self._drawn: dict[str, Any] = {}  # the drawn plot's Bokeh models (see _keep_plot)
-        self._pending = False
         self.plot = pn.param.ParamMethod(self.view, sizing_mode="stretch_width")
         self._layout = pn.Column(self.plot, self.caption, sizing_mode="stretch_width")
         self.state.param.watch(self._on_catalog, ["catalog_ref", "column"])
@@ -102,17 +102,7 @@ class HistogramPanel(Panel):
     def _schedule(self) -> None:
         """Redraw once the current batch of state changes is done (in a served session: on the
         document's next tick, so a cascade of changes costs one redraw; else now)."""
-        doc = getattr(pn.state, "curdoc", None)
-        if doc is None or getattr(doc, "session_context", None) is None:
-            self.redraw()
-            return
-        if not self._pending:
-            self._pending = True
-            doc.add_next_tick_callback(self._flush)
-
-    def _flush(self) -> None:
-        self._pending = False
-        self.redraw()
+        redraw_on_next_tick(self, self.redraw)
 
     def redraw(self) -> bool:
         """Set the drawn plot's bars, ranges, axis label and title for the state; False when no

@@ -41,6 +41,7 @@ from .overlays import IMAGE_OVERLAYS
 from .tools.cells import cell_note
 from .style import message_html
 from .figures import figure_pane
+from .redraws import redraw_on_next_tick
 
 DISPLAY_PARAMS = ("exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha", "limits_choice",
                   "contrast", "vmin", "vmax")
@@ -283,13 +284,8 @@ class ImagePanel(Panel):
     def _schedule(self, what: str) -> None:
         """Redraw ``what`` once the current batch of state changes is done (in a served session:
         on the document's next tick, so a cascade of changes costs one redraw; else now)."""
-        doc = getattr(pn.state, "curdoc", None)
-        if doc is None or getattr(doc, "session_context", None) is None:
-            self.redraw({what})
-            return
-        if not self._pending:
-            doc.add_next_tick_callback(self._flush)
         self._pending.add(what)
+        redraw_on_next_tick(self, self._flush)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, set()
