@@ -78,8 +78,7 @@ def events_on_main_thread(view: Any) -> Any:
     main thread ``view`` is returned unchanged. Returns ``view``.
     """
     schedule = _main_loop_scheduler()
-    render = getattr(view, "_render_mimebundle", None)
-    if schedule is None or render is None:
+    if schedule is None or not hasattr(view, "_render_mimebundle"):
         return view
     main = threading.main_thread()
 
@@ -102,14 +101,23 @@ def events_on_main_thread(view: Any) -> Any:
         # (the comm opens when the browser shows the output, after this: it binds this handler)
         client._handle_msg = handle_msg
 
+    _after_each_render(view, lambda _server, client: on_main_thread(client))
+    return view
+
+
+def _after_each_render(view: Any, on_comms: Callable[[Any, Any], None]) -> None:
+    """Call ``on_comms(server, client)`` with each comm pair of ``view`` each time Panel renders it
+    into a notebook output (``_render_mimebundle``: Panel makes the output's comms there, before the
+    browser can open them)."""
+    render = view._render_mimebundle
+
     def render_mimebundle(*args: Any, **kwargs: Any) -> Any:
         bundle = render(*args, **kwargs)
-        for _server, client in list(getattr(view, "_comms", {}).values()):
-            on_main_thread(client)
+        for server, client in list(getattr(view, "_comms", {}).values()):
+            on_comms(server, client)
         return bundle
 
-    view._render_mimebundle = render_mimebundle  # (Panel calls it to display the view)
-    return view
+    view._render_mimebundle = render_mimebundle
 
 
 # ----- one message per cascade ----------------------------------------------------------------------
@@ -279,8 +287,7 @@ def updates_when_shown(view: Any, watchdog: Any) -> Any:
     kernel's main thread ``view`` is returned unchanged. Returns ``view``.
     """
     schedule = _main_loop_scheduler()
-    render = getattr(view, "_render_mimebundle", None)
-    if schedule is None or render is None:
+    if schedule is None or not hasattr(view, "_render_mimebundle"):
         return view
 
     def open_server_comms(_event: Any) -> None:  # (the browser said so: its client comm is open)
@@ -301,12 +308,9 @@ def updates_when_shown(view: Any, watchdog: Any) -> Any:
 
         return opened
 
-    def render_mimebundle(*args: Any, **kwargs: Any) -> Any:
-        bundle = render(*args, **kwargs)
-        for server, client in list(getattr(view, "_comms", {}).values()):
-            client._on_open = when_client_opens(server)  # noqa: SLF001 - Panel's: server.init() at once
-        return bundle
+    def hold_server_comm(server: Any, client: Any) -> None:
+        client._on_open = when_client_opens(server)  # noqa: SLF001 - Panel's: server.init() at once
 
-    view._render_mimebundle = render_mimebundle  # (Panel calls it to display the view)
+    _after_each_render(view, hold_server_comm)
     watchdog.param.watch(open_server_comms, "drawn")
     return view
