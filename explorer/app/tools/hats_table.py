@@ -219,8 +219,9 @@ class HatsRowsTable:
     def _busy(self, text: str, load: bool = False) -> None:
         """Say what is being fetched, in the caption (``load``: rows being read, sorted or
         filtered, so no page turns until they are there). The caption, not Panel's spinner over
-        the table: toggling the spinner while the rows are replaced raced in Bokeh's JavaScript
-        ("Cannot read properties of null (reading 'firstChild')")."""
+        the table: it says what is being fetched. (The spinner was blamed for a "reading
+        'firstChild'" page error whose traced cause was Tabulator's columns being set while it
+        was built; :mod:`explorer.app.tables` removes that.)"""
         self.loading = self.loading or load
         self.caption.object = self._caption(text, loading=1)
 
