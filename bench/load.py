@@ -66,6 +66,7 @@ from fig_server import free_port, proc_status
 
 DEFAULT_SAMPLE = ROOT / "sample_repo" / "dc2-gen3"
 SAMPLE_S = 0.2
+PSS_EVERY = 5  # PSS (smaps_rollup: the kernel walks the server's page tables, ~10 ms) every 5th sample
 IMAGE, HIST, CATALOG = "image", "hist", "catalog"
 # (action, weight) per image kind; what each action's reply replaces is in EXPECT
 ACTIONS = {
@@ -107,8 +108,9 @@ def pss_kb(pid: int) -> Optional[int]:
     return None
 
 
-def tree_memory(pid: int) -> dict[str, float]:
-    """Summed VmRSS, VmHWM and PSS (MB) of the server's process tree, and how many processes."""
+def tree_memory(pid: int, with_pss: bool = True) -> dict[str, float]:
+    """Summed VmRSS, VmHWM and (``with_pss``, else 0) PSS (MB) of the server's process tree, and
+    how many processes."""
     rss = hwm = pss = 0
     pids = process_tree(pid)
     for p in pids:
@@ -118,7 +120,7 @@ def tree_memory(pid: int) -> dict[str, float]:
             continue
         rss += st.get("VmRSS", 0)
         hwm += st.get("VmHWM", 0)
-        pss += pss_kb(p) or 0
+        pss += (pss_kb(p) or 0) if with_pss else 0
     return {"rss_mb": rss / 1024, "hwm_mb": hwm / 1024, "pss_mb": pss / 1024, "procs": len(pids)}
 
 
@@ -136,8 +138,28 @@ def tree_cpu(pid: int) -> dict[int, float]:
     return out
 
 
+_PROPERTIES: dict[type, frozenset] = {}
+
+
+def model_property(model: Any, name: str) -> Any:
+    """``model.name``, or None when the Bokeh model has no such property. (``getattr(model, name,
+    None)`` costs Bokeh a "did you mean" search through every property name when it has none:
+    the client harness spent most of its CPU there, scanning the ~560 models of the page.)"""
+    kind = type(model)
+    names = _PROPERTIES.get(kind)
+    if names is None:
+        names = _PROPERTIES[kind] = frozenset(kind.properties())
+    return getattr(model, name) if name in names else None
+
+
+def is_button_group(model: Any) -> bool:
+    """A widget chosen among labels by index (``active``), not a select's ``options``."""
+    return model_property(model, "labels") is not None and model_property(model, "options") is None
+
+
 class MemorySampler(threading.Thread):
-    """Samples :func:`tree_memory` every 0.2 s; ``peak()`` since the last ``reset()``."""
+    """Samples :func:`tree_memory` every 0.2 s (PSS every :data:`PSS_EVERY` samples: reading it
+    took the harness 8% of a core); ``peak()`` since the last ``reset()``."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -152,7 +174,7 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         while not self.stop_flag.is_set():
-            m = tree_memory(self.pid)
+            m = tree_memory(self.pid, with_pss=self.samples % PSS_EVERY == 0)
             with self.lock:
                 self.max_rss = max(self.max_rss, m["rss_mb"])
                 self.max_pss = max(self.max_pss, m["pss_mb"])
@@ -300,21 +322,21 @@ class Client(threading.Thread):
     # -- the document -------------------------------------------------------------------------------
     def _widget(self, css: str):
         for m in self.doc.models:
-            if css in (getattr(m, "css_classes", None) or []):
+            if css in (model_property(m, "css_classes") or []):
                 return m
         return None
 
     def _caption(self) -> str:
         """Text of the histogram's caption (an HTML pane that names the catalog and its data ID)."""
         for m in self.doc.models:
-            text = getattr(m, "text", None)
+            text = model_property(m, "text")
             if isinstance(text, str) and "hist-caption" in text:
                 return text
         return ""
 
     def _says(self, words: str) -> bool:
         """Whether a text of the page (a title, a pane) holds ``words``."""
-        return any(isinstance(getattr(m, "text", None), str) and words in m.text for m in self.doc.models)
+        return any(isinstance(text := model_property(m, "text"), str) and words in text for m in self.doc.models)
 
     def _signature(self, what: str) -> frozenset:
         """Identity of the data now shown: the image's (``image``) or the histogram's (``top``)
@@ -353,9 +375,9 @@ class Client(threading.Thread):
     @staticmethod
     def _value(model) -> Any:
         """A widget model's value as shown: a button group's active label, a select's value."""
-        if hasattr(model, "labels") and not hasattr(model, "options"):
+        if is_button_group(model):
             return model.labels[model.active] if model.active is not None else None
-        return getattr(model, "value", None)
+        return model_property(model, "value")
 
     def _shown(self) -> str:
         """What the page shows (its selection), for an error's message."""
@@ -380,7 +402,7 @@ class Client(threading.Thread):
             model = self._widgets[action]
             if model is None:
                 continue
-            if hasattr(model, "labels") and not hasattr(model, "options"):
+            if is_button_group(model):
                 choices = [i for i in range(len(model.labels)) if i != model.active]
             else:
                 choices = [o for o in self._options(model) if o != model.value and o not in ("", None)]
@@ -493,7 +515,7 @@ class Client(threading.Thread):
             before = self._signature(what)
             self._patched.clear()
             t0 = time.perf_counter()
-            if hasattr(model, "labels") and not hasattr(model, "options"):
+            if is_button_group(model):
                 model.active = value
             else:
                 model.value = value
