@@ -1,5 +1,6 @@
-"""Loading the Panel extensions and the Bokeh backend the page uses (one small function), and the
-server's one message per update (:mod:`explorer.app.patch_messages`)."""
+"""Loading the Panel extensions and the Bokeh backend the page uses (one small function), with the
+server's one message per update (:mod:`explorer.app.patch_messages`) and text panes that keep their
+stylesheets (:mod:`explorer.app.pane_updates`)."""
 from __future__ import annotations
 
 
@@ -9,6 +10,7 @@ def ensure_extensions() -> None:
     import panel as pn
 
     from .. import notebook
+    from .pane_updates import keep_pane_stylesheets
     from .patch_messages import combine_patch_messages
 
     # in a notebook, the resources come from this server, not a CDN (see explorer.notebook)
@@ -16,6 +18,7 @@ def ensure_extensions() -> None:
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
     combine_patch_messages()
+    keep_pane_stylesheets()
 
 
 _ensure_extensions = ensure_extensions  # the former name
