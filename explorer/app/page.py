@@ -224,10 +224,13 @@ class Explorer(pn.viewable.Viewer):
 
     def template(self, title: str = "Repository explorer"):
         """The page in a template (for serving)."""
-        # Bootstrap design: no web fonts, so a server without internet access loads nothing remote
+        # Bootstrap design: no web fonts, so a server without internet access loads nothing remote.
+        # No busy indicator: Panel's is one spinner for the whole process, turned on and off by any
+        # session's callback, so it spun on every open page when anyone clicked, and each click
+        # sent every open page two messages (the load harness's sessions got 8 per click at 5 sessions).
         return pn.template.BootstrapTemplate(
             title=title, sidebar=[self.sidebar()], main=[self.main()], header_background=ACCENT,
-            sidebar_width=360)
+            sidebar_width=360, busy_indicator=None)
 
     def servable(self, title: str = "Repository explorer"):
         return self.template(title).servable(title=title)
