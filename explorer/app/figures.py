@@ -25,6 +25,8 @@ from typing import Any, Callable, Iterator
 
 import panel as pn
 
+from .replacements import replace_once
+
 _CONSTANTS_LOCK = threading.RLock()  # (re-entrant: HoloViews nests them)
 
 
@@ -34,7 +36,6 @@ def _taking_turns(disable_constant: Callable[[Any], Any]) -> Callable[[Any], Any
         with _CONSTANTS_LOCK, disable_constant(parameterized):
             yield
 
-    in_turn.taking_turns = True
     return in_turn
 
 
@@ -45,11 +46,9 @@ def constants_one_thread_at_a_time() -> None:
     import holoviews.core.util as core_util
     import holoviews.plotting.util as plotting_util
 
-    if getattr(core_util.disable_constant, "taking_turns", False):
-        return
-    in_turn = _taking_turns(core_util.disable_constant)
-    core_util.disable_constant = in_turn  # (holoviews.core and streams call it through the module)
-    plotting_util.disable_constant = in_turn  # (imported by name there)
+    replace_once(core_util, "disable_constant", _taking_turns)  # (holoviews.core, streams: through the module)
+    # (imported by name in plotting.util: the same function, which gets the same replacement)
+    replace_once(plotting_util, "disable_constant", lambda _same: core_util.disable_constant)
 
 
 @lru_cache(maxsize=1)

@@ -12,10 +12,9 @@ pane's ``stylesheets`` parameter still goes through Panel's own update, which re
 """
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-_INSTALL_LOCK = threading.Lock()
+from .replacements import replace_once
 
 
 def _without_stylesheets(update: Any) -> Any:
@@ -33,7 +32,6 @@ def _without_stylesheets(update: Any) -> Any:
         finally:
             del self._get_properties
 
-    update_object_only.keeps_stylesheets = True
     return update_object_only
 
 
@@ -44,10 +42,4 @@ def keep_pane_stylesheets() -> bool:
         from panel.pane.markup import HTMLBasePane
     except ImportError:
         return False
-    with _INSTALL_LOCK:
-        update = HTMLBasePane.__dict__.get("_update")
-        if update is None:
-            return False
-        if not getattr(update, "keeps_stylesheets", False):
-            HTMLBasePane._update = _without_stylesheets(update)
-    return True
+    return replace_once(HTMLBasePane, "_update", _without_stylesheets)

@@ -11,10 +11,9 @@ it writes (``panel.io.document.write_events``): a PATCH-DOC message holds a list
 """
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-_INSTALL_LOCK = threading.Lock()
+from .replacements import replace_once
 
 
 def combined_patches(pending: list[Any]) -> list[tuple[Any, tuple]]:
@@ -60,10 +59,4 @@ def combine_patch_messages() -> bool:
         from bokeh.server import session
     except ImportError:
         return False
-    with _INSTALL_LOCK:
-        if getattr(session, "_serialize_patches", None) is combined_patches:
-            return True
-        if not hasattr(session, "_serialize_patches") or not hasattr(session, "_PendingPatch"):
-            return False
-        session._serialize_patches = combined_patches
-    return True
+    return replace_once(session, "_serialize_patches", lambda _bokehs: combined_patches)
