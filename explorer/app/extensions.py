@@ -1,6 +1,5 @@
-"""Loading the Panel extensions and the Bokeh backend the page uses (one small function), with the
-server's one message per update (:mod:`explorer.app.patch_messages`) and text panes that keep their
-stylesheets (:mod:`explorer.app.pane_updates`)."""
+"""Loading the Panel extensions and the Bokeh backend the page uses (one small function), with text
+panes that keep their stylesheets (:mod:`explorer.app.pane_updates`)."""
 from __future__ import annotations
 
 
@@ -11,13 +10,11 @@ def ensure_extensions() -> None:
 
     from .. import notebook
     from .pane_updates import keep_pane_stylesheets
-    from .patch_messages import combine_patch_messages
 
     # in a notebook, the resources come from this server, not a CDN (see explorer.notebook)
     pn.extension("tabulator", notifications=True, loading_indicator=True, **notebook.extension_kwargs())
     if hv.Store.current_backend != "bokeh" or "bokeh" not in hv.Store.renderers:
         hv.extension("bokeh", logo=False)
-    combine_patch_messages()
     keep_pane_stylesheets()
 
 

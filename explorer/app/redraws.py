@@ -3,8 +3,7 @@
 A click changes several state parameters in a cascade (band, then the visits, then the exposure),
 and the image and the histogram each redraw from the state. Each asks :func:`redraw_on_next_tick`
 to run its flush on the document's next tick: whatever the number of changes and panels, a session
-gets one callback per batch, whose changes the server sends as one message
-(:mod:`explorer.app.patch_messages`).
+gets one callback per batch.
 """
 from __future__ import annotations
 

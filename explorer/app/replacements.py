@@ -1,10 +1,10 @@
-"""Replacing a step of Panel, Bokeh or HoloViews for the whole process, once.
+"""Replacing a step of Panel or HoloViews for the whole process, once.
 
-The page replaces three library steps whose behaviour is wrong for a server that many sessions
-share: Bokeh's one message per change (:mod:`explorer.app.patch_messages`), Panel's text panes that
-resend their stylesheets (:mod:`explorer.app.pane_updates`) and HoloViews' constant-parameter
-blocks that race across threads (:mod:`explorer.app.figures`). :func:`replace_once` does each the
-same way: under one lock, only where the library still has that step, and never twice.
+The page replaces two library steps whose behaviour is wrong for a server that many sessions
+share: Panel's text panes that resend their stylesheets (:mod:`explorer.app.pane_updates`) and
+HoloViews' constant-parameter blocks that race across threads (:mod:`explorer.app.figures`).
+:func:`replace_once` does each the same way: under one lock, only where the library still has that
+step, and never twice.
 """
 from __future__ import annotations
 
