@@ -113,15 +113,17 @@ class ColorbarPanel(Panel):
         what = LABELS[st.limits_choice] + (f" (contrast {st.contrast:g})" if st.limits_choice == "zscale" else "")
         if st.limits_choice == "stretch":
             what = f"{st.stretch} stretch's own"
-        self.caption.object = (f'<div class="colorbar-limits" data-low="{lo!r}" data-high="{hi!r}">'
-                               f'{html.escape(st.plane)}: <b>{format_value(lo)}</b> … <b>{format_value(hi)}</b>'
-                               f' · {html.escape(st.stretch)} stretch · limits: {html.escape(what)}</div>')
         ticks = colorbar_ticks(limits, st.stretch)
         if self.bar.object is None:
             self.bar.object = colorbar_figure(st.cmap, ticks)
         else:
             update_colorbar(self.bar.object, st.cmap, ticks)
         self.bar.visible = True
+        # the caption last: each change travels as its own message, in order, so a page showing the
+        # new caption already has the new bar
+        self.caption.object = (f'<div class="colorbar-limits" data-low="{lo!r}" data-high="{hi!r}">'
+                               f'{html.escape(st.plane)}: <b>{format_value(lo)}</b> … <b>{format_value(hi)}</b>'
+                               f' · {html.escape(st.stretch)} stretch · limits: {html.escape(what)}</div>')
 
     def __panel__(self):
         return self._layout
