@@ -126,6 +126,15 @@ class Page:
         self.shot("timeout")
         raise AssertionError(f"timed out waiting for {what}")
 
+    def redrawn(self, css: str, before: bytes, what: str, settle_ms: int = 500) -> bytes:
+        """A screenshot of the first ``css`` element once it differs from ``before``, taken after it
+        settles for ``settle_ms``: the title of a frame can reach the page before its pixels, so a
+        test polls for the pixels rather than sleeping a fixed time after the title."""
+        element = self.page.locator(css).first
+        self.wait_for(lambda: element.screenshot() != before, what)
+        self.page.wait_for_timeout(settle_ms)
+        return element.screenshot()
+
     def open_card(self, name: str) -> None:
         """Open the card of panel ``name`` (a tool: collapsed at first) with a click on its header,
         as a person does; nothing when it is open already. The page is scrolled back to where it

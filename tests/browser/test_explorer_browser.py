@@ -59,15 +59,12 @@ def test_choosing_a_patch_changes_the_image_and_the_histogram(open_page, sample_
         return g and g["x0"] <= x0 + w / 2 <= g["x1"] and g["y0"] <= y0 + h / 2 <= g["y1"]
 
     p.wait_for(axes_show_the_new_patch, "the image axes to move to the 4,3 coadd")
-    p.page.wait_for_timeout(800)
-    after = p.page.locator(".image-plot canvas").first.screenshot()
-    assert before != after
+    after = p.redrawn(".image-plot canvas", before, "the 4,3 coadd's pixels")
     # another band of the same patch: same pixel grid, the plot is redrawn in place with new pixels
     p.page.locator(".w-band button", has_text="r").first.click()
     p.wait_for(lambda: "patch 4,3 band r" in p.text(".image-title"), "the r-band coadd")
     p.wait_for(axes_show_the_new_patch, "the axes to stay on the patch")
-    p.page.wait_for_timeout(800)
-    assert p.page.locator(".image-plot canvas").first.screenshot() != after
+    p.redrawn(".image-plot canvas", after, "the r-band pixels")
     p.shot("03-patch-4-3")
     assert p.errors == []
 

@@ -132,8 +132,7 @@ def test_colour_bar_shows_the_limits_from_the_link_and_the_presets(open_page, se
     axis = p.wait_for(lambda: _axis_from(p, "0", lambda v: v != "-5"), "the colour bar to leave -5")
     assert float(axis["labels"]["0"]) == pytest.approx(lo, rel=2e-3, abs=0.01)
     assert float(axis["labels"]["1"]) == pytest.approx(hi, rel=2e-3, abs=0.01)
-    p.page.wait_for_timeout(800)
-    assert canvas.screenshot() != manual  # the image is drawn with the new limits
+    p.redrawn(".image-plot canvas", manual, "the image drawn with the new limits")
     p.shot("tools-02-colorbar-99")
     # typed limits switch to manual and go into the URL
     box = p.page.locator(".w-vmax input")
