@@ -139,10 +139,11 @@ def test_default_page_names_the_kinds_as_the_release_does(open_release, release)
 
     from PIL import Image
 
-    p.page.wait_for_timeout(800)
-    png = p.page.locator(".image-plot canvas").first.screenshot()
-    pixels = np.asarray(Image.open(BytesIO(png)).convert("L"), float)
-    assert pixels.std() > 10, "the default page's image is blank"
+    def contrast() -> float:
+        png = p.page.locator(".image-plot canvas").first.screenshot()
+        return float(np.asarray(Image.open(BytesIO(png)).convert("L"), float).std())
+
+    p.wait_for(lambda: contrast() > 10, "the default page's image to show a picture (not one flat colour)")
     p.shot(f"release-{release['name']}-01-default")
     tract, patch, band = int(title.group(1)), title.group(2), title.group(3)
     assert tract in release["manifest"]["tracts"]
