@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from explorer.compute import catalog as cat
-from explorer.render.colors import AFW_MASK_COLORS, CYCLE, mask_plane_colors, rgb
+from explorer.render.colors import AFW_MASK_COLORS, CYCLE, hex_color, mask_plane_colors, rgb
 from explorer.render.raster import (compose_rgba, downsample_or, full_range, output_size, render_plane)
 from explorer.render.stretch import Limits, apply_stretch, compute_limits, zscale_limits
 
@@ -38,6 +38,15 @@ def test_other_planes_take_colours_no_lower_plane_has():
     colors = mask_plane_colors({"CROSSTALK": 9, "BAD": 0, "CLIPPED": 12, "NOT_DEBLENDED": 10})
     assert colors["BAD"] == "red"
     assert [colors[n] for n in ("CROSSTALK", "NOT_DEBLENDED", "CLIPPED")] == list(CYCLE[1:4])
+
+
+def test_swatches_are_given_the_colour_the_image_draws():
+    """The sidebar said ``green`` to the browser, which CSS draws #008000; the image draws afw's
+    green, #00ff00. Swatches are given the drawn colour as hex."""
+    from explorer.app.style import swatch
+
+    assert hex_color("green") == "#00ff00" and hex_color("#8a2be2") == "#8a2be2" and hex_color("#f00") == "#ff0000"
+    assert "background:#00ff00" in swatch("green")
 
 
 # ----- stretches ----------------------------------------------------------------------------------

@@ -8,14 +8,13 @@ box, ``w-visit-count`` line), listing a bounded number of matches labelled with 
 from __future__ import annotations
 
 import html
-from typing import Any
-
 import panel as pn
 
 from ..index import OPTION_LIMIT, Option
+from ..render.colors import hex_color
 from .base import Panel, answer_at_once
 from .selectors import SearchableSelect, TolerantSelect
-from .style import HEADER, MASK_TOGGLE_CSS, swatch
+from .style import HEADER, MASK_GROUP_CSS, MASK_SWATCHES, swatch
 
 
 class Controls(Panel):
@@ -46,9 +45,12 @@ class Controls(Panel):
         self.stretch_buttons = w.RadioButtonGroup.from_param(s.param.stretch, label="Stretch", **outline)
         self.cmap_select = TolerantSelect.from_param(s.param.cmap, label="Colour map")
         self.alpha_slider = w.FloatSlider.from_param(s.param.mask_alpha, label="Mask opacity")
-        self.mask_box = pn.Column(sizing_mode="stretch_width", margin=(0, 5))
-        self.mask_checks: dict[str, Any] = {}  # plane name -> its checkbox (for the planes shown)
-        self._mask_rows: list[tuple[Any, Any, Any]] = []  # (swatch, checkbox, row), reused across exposures
+        # one checkbox group for every plane, coloured by its stylesheet (:func:`mask_swatch_styles`):
+        # a row of widgets per plane was 66 Bokeh models and about 1 MB of each session
+        self.mask_group = pn.widgets.CheckBoxGroup(options=[], value=[], sizing_mode="stretch_width",
+                                                   margin=(0, 5), css_classes=["w-mask-planes"],
+                                                   stylesheets=[MASK_GROUP_CSS])
+        self.mask_group.param.watch(self._mask_toggled, "value")
         self._syncing_masks = False
         self._no_mask_note = pn.pane.HTML("<i>no mask plane</i>", visible=False)
         self.catalog_select = TolerantSelect.from_param(s.param.catalog, label="Catalog")
@@ -84,7 +86,7 @@ class Controls(Panel):
                        self.patch_select, self.visit_select, self.detector_select, self.plane_buttons,
                        self.stretch_buttons, self.cmap_select, self.catalog_select, self.column_select,
                        self.logx_check, self.mag_check, self.logy_check, self.sources_check,
-                       self.skycolor_buttons, self.footprints_check, self.cells_check)
+                       self.skycolor_buttons, self.footprints_check, self.cells_check, self.mask_group)
         self.visit_note = pn.pane.Markdown(s.param.visit_note, styles={"color": "#666", "font-size": "11px"},
                                            margin=(0, 10))
         s.param.watch(self._sync_masks, ["exposure_ref", "mask_planes"])
@@ -127,54 +129,26 @@ class Controls(Panel):
 
     # ----- mask toggles + legend -----------------------------------------------------------------
     def _sync_masks(self, *_events) -> None:
+        """The shown exposure's planes, in its order, ticked as the state says. A coadd and a
+        calexp have different planes: the one group is given the new names and colours in place."""
         planes = list(self.state.param.mask_planes.objects)
         colors = self.state.mask_colors()
         exposure = self.state.exposure()
         described = exposure.info.mask_descriptions() if exposure is not None else {}
         self.mask_legend.object = mask_legend_html(planes, colors, described)
         shown = set(self.state.mask_planes)
-        if len(planes) > len(self._mask_rows) or not self.mask_box.objects:
-            self._build_mask_rows(len(planes))
-        # A coadd and a calexp have different planes: the rows are reused, relabelled in place
-        # (rebuilding them made ~46 Bokeh models, ~150 ms of an image-kind switch)
         self._syncing_masks = True
         try:
-            self.mask_checks = {}
-            for i, (swatch_pane, box, row) in enumerate(self._mask_rows):
-                if i >= len(planes):
-                    row.visible = False
-                    continue
-                name = planes[i]
-                tip = html.escape(described.get(name, name), quote=True)
-                swatch_pane.object = (f'<span class="mask-swatch" title="{tip}">'
-                                      f'{swatch(colors.get(name, "#888"))}</span>')
-                box.param.update(label=name, value=name in shown)
-                row.visible = True
-                self.mask_checks[name] = box
+            self.mask_group.param.update(options=planes, value=[n for n in planes if n in shown],
+                                         styles=mask_swatch_styles(planes, colors), visible=bool(planes))
         finally:
             self._syncing_masks = False
         self._no_mask_note.visible = not planes
 
-    def _build_mask_rows(self, count: int) -> None:
-        """Rows (colour swatch, checkbox) for ``count`` mask planes, in two columns."""
-        self._mask_rows = []
-        for _ in range(count):
-            # long names (DETECTED_NEGATIVE) must stay on one line, or rows overlap
-            box = pn.widgets.Checkbox(label="", value=False, margin=(0, 0), height=18, width=142,
-                                      css_classes=["mask-toggle"], stylesheets=[MASK_TOGGLE_CSS])
-            box.param.watch(self._mask_toggled, "value")
-            answer_at_once(box)
-            swatch_pane = pn.pane.HTML("", width=18, margin=(0, 0))
-            self._mask_rows.append((swatch_pane, box, pn.Row(swatch_pane, box, margin=(0, 0), height=20)))
-        rows = [row for _swatch, _box, row in self._mask_rows]
-        half = (len(rows) + 1) // 2
-        self.mask_box[:] = [pn.Row(pn.Column(*rows[:half], margin=0), pn.Column(*rows[half:], margin=0), margin=0),
-                            self._no_mask_note]
-
     def _mask_toggled(self, _event) -> None:
-        if self._syncing_masks:  # (the rows are being relabelled: not a person's choice)
+        if self._syncing_masks:  # (the group is being given another exposure's planes: not a person's choice)
             return
-        chosen = [n for n, box in self.mask_checks.items() if box.value]
+        chosen = list(self.mask_group.value)
         if set(chosen) != set(self.state.mask_planes):
             self.state.mask_planes = chosen
 
@@ -199,7 +173,7 @@ class Controls(Panel):
             pn.pane.HTML("Display", styles=HEADER),
             self.plane_buttons, self.stretch_buttons, pn.Row(self.cmap_select, self.alpha_slider),
             pn.Row(pn.pane.HTML("Mask planes", styles={"font-size": "12px"}), mask_buttons),
-            self.mask_box, self.mask_legend, self.cells_check,
+            self.mask_group, self._no_mask_note, self.mask_legend, self.cells_check,
             pn.pane.HTML("Catalog", styles=HEADER),
             self.catalog_select, self.column_select, pn.Row(self.logx_check, self.logy_check), self.mag_check,
             self.bins_slider, self.require_choice, self.exclude_choice, self.sources_check,
@@ -215,8 +189,17 @@ def mask_legend_html(planes: list[str], colors: dict[str, str], descriptions: di
     folded under the toggles (CSS hook ``mask-legend``; one ``dt`` per plane, ``data-plane``)."""
     if not planes or not descriptions:
         return ""
-    rows = "".join(f'<dt data-plane="{html.escape(n, quote=True)}">{swatch(colors.get(n, "#888"))}'
+    rows = "".join(f'<dt data-plane="{html.escape(n, quote=True)}">{swatch(colors.get(n, "#888888"))}'
                    f'{html.escape(n)}</dt><dd style="margin:0 0 4px 18px;color:#555">'
                    f'{html.escape(descriptions.get(n, "(no description in the file)"))}</dd>' for n in planes)
     return (f'<details class="mask-legend" style="font-size:11px"><summary>what the mask planes mean</summary>'
             f'<dl style="margin:4px 0">{rows}</dl></details>')
+
+
+def mask_swatch_styles(planes: list[str], colors: dict[str, str]) -> dict[str, str]:
+    """The group's inline styles giving the ``k``-th plane's colour as ``--mask-k`` (read by
+    :data:`~.style.MASK_GROUP_CSS`): a change of exposure changes a property of the one model, not
+    its stylesheet (a new stylesheet is a new Bokeh model, and every new model makes Bokeh walk the
+    page). Colours are given as the image draws them (afw's ``green`` is not CSS's). Planes past
+    :data:`~.style.MASK_SWATCHES` have no swatch; the legend still lists them."""
+    return {f"--mask-{k}": hex_color(colors.get(name, "#888888")) for k, name in enumerate(planes[:MASK_SWATCHES])}

@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import html
 
+from ..render.colors import hex_color
+
 ACCENT = "#0b6e82"
 CARD = dict(sizing_mode="stretch_width", header_background="#e8f1f3", margin=(5, 5))
 HEADER = {"font-weight": "600", "color": ACCENT, "margin-top": "6px"}
-MASK_TOGGLE_CSS = ":host { white-space: nowrap; font-size: 11px; overflow: hidden; }"
+MASK_SWATCHES = 32  # mask planes given a colour swatch in the sidebar (afw has about 20; a mask has at most 32)
+# The mask planes' checkboxes: two columns, each name on one line (DETECTED_NEGATIVE), and before each
+# name a swatch of the colour given as ``--mask-k`` on the widget (controls.mask_swatch_styles).
+MASK_GROUP_CSS = (
+    ":host .bk-input-group { display: grid; grid-template-columns: 1fr 1fr; column-gap: 6px; row-gap: 0; }"
+    " :host .bk-input-group label { white-space: nowrap; font-size: 11px; overflow: hidden; margin: 0;"
+    " display: flex; align-items: center; }"
+    " :host .bk-input-group label span::before { content: ''; display: inline-block; width: 12px; height: 12px;"
+    " border: 1px solid #555; margin-right: 4px; vertical-align: middle; background: transparent; }"
+    + "".join(f" :host .bk-input-group label:nth-child({k + 1}) span::before"
+              f" {{ background: var(--mask-{k}, transparent); }}" for k in range(MASK_SWATCHES)))
 NOTE_COLOR, WARNING_COLOR = "#555", "#8a5a00"  # information and caveats: never the red of errors
 ROW_PX = 36  # a Tabulator row (34 px in Chromium) and its header, for tables sized to show every row
 # A table cell's text breaks anywhere when it has to: a file path or a dataset type name has no space
@@ -49,8 +61,9 @@ SUMMARY_CSS = ("<style>.stats{display:flex;flex-wrap:wrap;gap:8px;align-items:fl
 
 
 def swatch(color: str) -> str:
-    """A small square of a colour (mask legend)."""
-    return (f'<span style="display:inline-block;width:12px;height:12px;background:{color};'
+    """A small square of a colour (mask legend): a colour name as the image draws it (afw's
+    ``green`` is #00ff00, CSS's #008000)."""
+    return (f'<span style="display:inline-block;width:12px;height:12px;background:{hex_color(color)};'
             f'border:1px solid #555;margin-right:4px;vertical-align:middle"></span>')
 
 

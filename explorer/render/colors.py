@@ -70,13 +70,17 @@ def mask_plane_colors(planes: dict[str, int] | Iterable[str]) -> dict[str, str]:
 
 
 def rgb(color: str) -> tuple[int, int, int]:
-    """RGB triple of a colour name from :data:`NAMED_RGB` or a ``#rrggbb`` string."""
+    """RGB triple of a colour name from :data:`NAMED_RGB` or a ``#rrggbb`` (or ``#rgb``) string."""
+    if color.startswith("#") and len(color) == 4:
+        color = "#" + "".join(c * 2 for c in color[1:])
     if color.startswith("#") and len(color) == 7:
         return int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)
     return NAMED_RGB[color]
 
 
 def hex_color(color: str) -> str:
+    """``#rrggbb`` of a colour :func:`rgb` knows: as the image draws it, for CSS (where ``green``
+    is a darker green than afw's)."""
     r, g, b = rgb(color)
     return f"#{r:02x}{g:02x}{b:02x}"
 

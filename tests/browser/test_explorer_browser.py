@@ -235,3 +235,70 @@ def test_a_linked_zoom_is_the_first_view(open_page, sample_gen3):
     assert abs(g["x1"] - 13950) < 1 and abs(g["y0"] - 13900) < 1 and abs(g["y1"] - 14000) < 1
     p.wait_for(lambda: "zoom=13850" in p.page.url, "the zoom in the address bar")
     assert p.errors == []
+
+
+# each mask plane's checkbox label and the colour of the swatch drawn before it
+JS_MASK_TOGGLES = """
+    host => Array.from((host.shadowRoot || host).querySelectorAll('label')).map(label => {
+        const span = label.querySelector('span');
+        const box = label.querySelector('input');
+        return {name: span.textContent, checked: box.checked,
+                color: getComputedStyle(span, '::before').backgroundColor,
+                top: label.getBoundingClientRect().top};
+    })
+"""
+
+
+def _mask_toggles(p: Page) -> list[dict]:
+    group = p.page.locator(".w-mask-planes")  # (playwright's CSS reaches into Panel's shadow roots)
+    return group.first.evaluate(JS_MASK_TOGGLES) if group.count() else []
+
+
+def test_mask_toggles_name_each_plane_in_its_colour_and_follow_the_exposure(open_page, server):
+    """The sidebar's mask planes are one checkbox group: each name after a swatch of the colour the
+    image draws it in, two to a line, and the calexp's planes replace the coadd's."""
+    import re
+
+    from explorer.render.colors import mask_plane_colors, rgb
+    from explorer.repo import open_repo
+
+    p = open_page()
+    repo = open_repo(server["repo"])
+    try:
+        for kind in ("coadd", "calexp"):
+            if kind == "calexp":
+                p.page.locator(".w-kind button", has_text=re.compile(r"^\s*calexp\s*$")).first.click()
+                p.wait_for(lambda: "calexp visit" in p.text(".image-title"), "a calexp")
+            ref = p.wait_for(lambda: _shown_ref(p, server), f"the {kind} shown")
+            exposure = repo.get_exposure(*ref)
+            colours = mask_plane_colors(exposure.info.mask_planes)
+            want = [(n, "rgb(%d, %d, %d)" % rgb(c)) for n, c in colours.items()]
+            p.wait_for(lambda want=want: [(t["name"], t["color"]) for t in _mask_toggles(p)] == want,
+                       f"the {kind}'s planes in their colours")
+            toggles = _mask_toggles(p)
+            assert len({round(t["top"]) for t in toggles}) == (len(toggles) + 1) // 2  # two to a line
+    finally:
+        repo.close()
+    p.shot("12-mask-toggles")
+    # ticking a plane puts it into the link
+    first = toggles[0]
+    p.page.locator(".w-mask-planes label", has_text=first["name"]).first.click()
+    p.wait_for(lambda: (first["name"] in p.page.url) is not first["checked"], "the link to follow the tick")
+    assert p.errors == []
+
+
+def _shown_ref(p: Page, server):
+    """(dataset type, data id) of the exposure the image title names, or None."""
+    import re
+
+    text = p.text(".image-title")
+    m = re.search(r"calexp visit (\d+) detector (\d+)", text)
+    if m:
+        return "calexp", {"visit": int(m.group(1)), "detector": int(m.group(2)), "instrument": "LSSTCam-imSim"}
+    m = re.search(r"tract (\d+) patch (\d+,\d+) band (\w)", text)
+    if m:
+        manifest = json.loads((server["repo"] / "sample_manifest.json").read_text())
+        tract = int(m.group(1))
+        patch = next(c["patch"] for c in manifest["coadds"] if c["tract"] == tract and c["patch_name"] == m.group(2))
+        return "deepCoadd_calexp", {"tract": tract, "patch": patch, "band": m.group(3), "skymap": "DC2"}
+    return None
