@@ -44,6 +44,40 @@ def test_a_layer_is_built_only_while_shown(registry, sample_gen3):
     assert layer.build(st, None, None) is hidden
 
 
+def test_a_layer_never_shown_is_not_in_the_plot_until_it_is(registry, sample_gen3):
+    """The grid's layers, off by default, were 60 Bokeh models of every session: a layer added when
+    shown is put into the plot the first time it has something to show (the plot is built again,
+    once), and stays there, empty, when it is switched off again. Other layers are in the plot
+    from the start (a marker comes with a move of the view, which a new plot would undo)."""
+    from explorer.app import Explorer
+
+    def diagonal(state, x_range, y_range):
+        return hv.Path([np.array([[0.0, 0.0], [100.0, 100.0]])])
+
+    overlays.register_overlay(overlays.ImageOverlay(
+        "a diagonal", ("show_grid",), diagonal, lambda: hv.Path([]), shown=lambda st: st.show_grid,
+        added_when_shown=True))
+    overlays.register_overlay(overlays.ImageOverlay(
+        "a marker", ("marker",), lambda *_a: hv.Points([(0.0, 0.0)]), lambda: hv.Points([]),
+        shown=lambda st: st.marker is not None))
+    explorer = Explorer(str(sample_gen3), query={"tract": "3828", "patch": "3,3"})
+    st, image = explorer.state, explorer.image
+
+    def renderers():
+        figure = hv.renderer("bokeh").get_plot(image.view().object).state
+        return [type(r.glyph).__name__ for r in figure.renderers]
+
+    before, drawn = image.extent, renderers()
+    assert before[2] == ("a marker",) and "MultiLine" not in drawn  # off since the page opened: not in the plot
+    st.show_grid = True
+    assert image.extent[2] == ("a diagonal", "a marker") and image.extent[:2] == before[:2]  # built again
+    assert sorted(renderers()) == sorted([*drawn, "MultiLine"])
+    shown = image.extent
+    st.show_grid = False
+    st.band = next(b for b in st.param.band.objects if b != st.band)
+    assert image.extent == shown  # off again, another band: the same plot, the layer empty in it
+
+
 def test_the_page_layers_stay_the_same_elements_through_a_band_change(sample_gen3):
     """With every layer off (the page's default), a band or patch change leaves each registered
     layer the element it was: nothing for the image panel to compare or redraw."""

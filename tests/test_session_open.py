@@ -26,16 +26,18 @@ def test_every_image_layer_follows_one_range_stream(sample_gen3):
     from explorer.app.overlays import IMAGE_OVERLAYS
 
     explorer = Explorer(str(sample_gen3))
-    explorer.state.apply_query({"kind": "coadd", "tract": "3828", "patch": "3,3"})
+    explorer.state.apply_query({"kind": "coadd", "tract": "3828", "patch": "3,3", "grid": "1"})
     drawn = explorer.image.view().object
     plot = hv.renderer("bokeh").get_plot(drawn)
     assert len(IMAGE_OVERLAYS) >= 2  # (the page registers its tools' layers)
+    layers = explorer.image.extent[2]  # (the layers drawn: the grid's, shown by the link, among them)
+    assert "the RA/Dec grid" in layers and len(layers) >= 2
     ranges = {id(s) for s in plot.streams if isinstance(s, hv.streams.RangeXY)}
     assert len(ranges) == 1
     # a pan still reaches every layer: the one stream is the one each layer's callback listens to
     dmaps = get_nested_dmaps(drawn)
     following = [d for d in dmaps if any(isinstance(s, hv.streams.RangeXY) for s in d.streams)]
-    assert len(following) >= 2 + len(IMAGE_OVERLAYS)  # the frame, the sources, each layer
+    assert len(following) >= 2 + len(layers)  # the frame, the sources, each layer drawn
     assert {id(s) for d in following for s in d.streams if isinstance(s, hv.streams.RangeXY)} == ranges
 
 

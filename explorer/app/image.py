@@ -1,7 +1,8 @@
 """The image: a title naming what is shown, the plot (rendered at screen size on the server), and
 the pixel readout under the pointer.
 
-The plot is built once per repository (:attr:`ImagePanel.extent`): selecting another exposure,
+The plot is built once per repository (:attr:`ImagePanel.extent`; again only when a layer over it
+is first shown, as layers never shown are not in it): selecting another exposure,
 of any shape or kind, redraws it in place. On the same pixel grid (another visit of a detector,
 another band of a patch) the zoom is kept, as one blinks between exposures in ds9; on another
 (another patch, a calexp after a coadd) the new frame is shown whole: the axes move to it, once.
@@ -93,8 +94,8 @@ class ImagePanel(Panel):
     """The exposure the state names: title (CSS hook ``image-title``), plot, readout."""
 
     title = "Image"
-    extent = param.Parameter(default=None, doc="What the plot is built for: the repository (or why there "
-                             "is no exposure to show); only a change of it rebuilds the plot")
+    extent = param.Parameter(default=None, doc="What the plot is built for: the repository and the layers "
+                             "it draws (or why there is no exposure to show); only a change of it rebuilds the plot")
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -115,6 +116,7 @@ class ImagePanel(Panel):
         self.state.param.watch(lambda *_e: self._schedule("frame"), list(DISPLAY_PARAMS))
         self.state.param.watch(lambda *_e: self._schedule("sources"), list(SOURCE_PARAMS))
         layer_params = sorted({"exposure_ref", *(p for o in IMAGE_OVERLAYS for p in o.watch)})
+        self.state.param.watch(self._include_shown_layers, sorted({p for o in IMAGE_OVERLAYS for p in o.watch}))
         self.state.param.watch(lambda *_e: self._schedule("layers"), layer_params)
         self._update_extent()
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
@@ -154,8 +156,8 @@ class ImagePanel(Panel):
         st = self.state
         exposure = st.exposure()
         if exposure is not None:  # (any shape: a new frame geometry moves the axes, in place)
-            extent = (st.repo_root, "image")
-        elif self.extent is not None and self.extent[0] == st.repo_root and len(self.extent) == 2:
+            extent = (st.repo_root, "image", self._layers_to_draw())
+        elif self.extent is not None and self.extent[0] == st.repo_root and self.extent[1] == "image":
             # no exposure (say, a file registered but not on disk) after a plot: the plot stays and
             # shows a blank frame, the title says why, and the next exposure redraws it in place
             extent = self.extent
@@ -163,6 +165,31 @@ class ImagePanel(Panel):
             extent = (st.repo_root, "none", st.exposure_ref, st.error_count)
         if extent != self.extent:
             self.extent = extent
+
+    def _layers_to_draw(self) -> tuple[str, ...]:
+        """Names of the layers (:data:`~.overlays.IMAGE_OVERLAYS`) the plot is built with: every
+        layer but those :attr:`~.overlays.ImageOverlay.added_when_shown` that have not been shown
+        (the RA/Dec grid's four layers and the regions: 60 Bokeh models of each session). The first
+        time one is shown the plot is built again with it (:meth:`_include_shown_layers`); after that
+        it stays, empty when off."""
+        drawn = self.extent[2] if self.extent is not None and self.extent[1] == "image" else ()
+        st = self.state
+
+        def shown(overlay) -> bool:
+            try:
+                return bool(overlay.shown(st))
+            except Exception:  # noqa: BLE001 - the layer says so itself once built
+                return True
+
+        return tuple(o.name for o in IMAGE_OVERLAYS
+                     if o.shown is None or not o.added_when_shown or o.name in drawn or shown(o))
+
+    def _include_shown_layers(self, *_events) -> None:
+        """Build the plot again when a layer not in it has something to show (once per layer)."""
+        if self.extent is not None and self.extent[1] == "image":
+            wanted = self._layers_to_draw()
+            if wanted != self.extent[2]:
+                self.extent = (*self.extent[:2], wanted)
 
     @param.depends("extent")
     def view(self):
@@ -220,7 +247,8 @@ class ImagePanel(Panel):
         img = hv.DynamicMap(frame, streams=[rng, size, hv.streams.Params(self._layers, ["frame_version"])])
         self._plot["image"] = img
         layers_stream = hv.streams.Params(self._layers, ["version"])
-        layers = [self._overlay(rng, overlay, layers_stream) for overlay in IMAGE_OVERLAYS]
+        layers = [self._overlay(rng, overlay, layers_stream) for overlay in IMAGE_OVERLAYS
+                  if overlay.name in self.extent[2]]
         # every layer follows the view through the one range stream of the frame: HoloViews triggers
         # each RangeXY stream of a new plot once, each time refreshing the whole overlay (twelve
         # refreshes of every layer per session opened, a third of its CPU, with a stream per layer)
@@ -377,11 +405,14 @@ class ImagePanel(Panel):
         source.data = {k: columns[k] for k in source.data}
 
     def _redraw_layers(self) -> None:
-        """Ask every layer again; refresh the plot once if any has something new to show."""
+        """Ask every layer drawn again; refresh the plot once if any has something new to show."""
+        wanted = self.extent[2]
         x_range, y_range, _w, _h = self._view()
         before = {name: memo[1] for name, memo in self._layer_memo.items()}
         changed = False
         for overlay in IMAGE_OVERLAYS:
+            if overlay.name not in wanted:
+                continue
             element = self._layer(overlay, x_range, y_range)
             old = before.get(overlay.name)
             if old is not element and (old is None or _draws(old) or _draws(element)):

@@ -47,6 +47,11 @@ class ImageOverlay:
     build: OverlayBuilder
     empty: Callable[[], Any]
     shown: Optional[Callable[[Any], bool]] = None
+    added_when_shown: bool = False
+    """True: the plot is built without the layer until it is first shown, then built again with it
+    (a layer off since the page opened costs the session no Bokeh models). For layers a switch
+    turns on (the RA/Dec grid, imported regions); not for one drawn together with a move of the
+    view or during a selection (a marker, a marked or selected source), which a new plot would undo."""
 
 
 IMAGE_OVERLAYS: list[ImageOverlay] = []

@@ -37,7 +37,7 @@ def sky_axes(state, x_range: Optional[Sequence[float]], y_range: Optional[Sequen
 
 def _layer(name: str, draw, part: int) -> ImageOverlay:
     return register_overlay(ImageOverlay(name, ("show_grid",), lambda st, xr, yr: draw(sky_axes(st, xr, yr)[part]),
-                                         lambda: draw(None), shown=lambda st: st.show_grid))
+                                         lambda: draw(None), shown=lambda st: st.show_grid, added_when_shown=True))
 
 
 GRID_LINES = _layer("the RA/Dec grid", grid_paths, 0)

@@ -100,7 +100,7 @@ def _build(state, _x_range, _y_range):
 
 
 REGIONS_OVERLAY = register_overlay(ImageOverlay("the imported regions", ("regions_ds9",), _build, _empty,
-                                                 shown=lambda st: bool(st.regions_ds9.strip())))
+                                                 shown=lambda st: bool(st.regions_ds9.strip()), added_when_shown=True))
 
 
 class RegionsPanel(Panel):
