@@ -334,6 +334,14 @@ class Client(threading.Thread):
                 return text
         return ""
 
+    def _missing_title(self) -> str:
+        """The image title's text when it says why there is no image (CSS ``image-missing``), else ''."""
+        for m in self.doc.models:
+            text = model_property(m, "text")
+            if isinstance(text, str) and "image-title" in text and "image-missing" in text:
+                return text
+        return ""
+
     def _says(self, words: str) -> bool:
         """Whether a text of the page (a title, a pane) holds ``words``."""
         return any(isinstance(text := model_property(m, "text"), str) and words in text for m in self.doc.models)
@@ -347,6 +355,7 @@ class Client(threading.Thread):
             return self._signature(HIST) | {("caption", self._caption())}
         keys = ("image", "url") if what == IMAGE else ("top",)  # (the image: raw RGBA, or a PNG data URL)
         out = set()
+
         for m in self.doc.models:
             for key in keys:
                 if isinstance(m, ColumnDataSource) and key in m.data:
@@ -513,6 +522,9 @@ class Client(threading.Thread):
             action, model, value = plan
             what = EXPECT[action]
             before = self._signature(what)
+            # a selection without an image (the sample's missing calexp) is answered by the title
+            # saying so: after another such selection the frame is blank already and no data is sent
+            missing_before = self._missing_title() if what == IMAGE else ""
             self._patched.clear()
             t0 = time.perf_counter()
             if is_button_group(model):
@@ -538,7 +550,8 @@ class Client(threading.Thread):
                 self._patched.clear()
                 if self._closed:
                     return
-                if self._signature(what) != before:
+                missing = self._missing_title() if what == IMAGE else ""
+                if self._signature(what) != before or (missing and missing != missing_before):
                     if not late:
                         self.latencies.append((action, (time.perf_counter() - t0) * 1000))
                     if what == CATALOG and self._signature(HIST) <= before:
