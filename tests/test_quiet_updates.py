@@ -95,20 +95,26 @@ def test_the_page_layers_stay_the_same_elements_through_a_band_change(sample_gen
 
 
 def test_information_tables_that_did_not_change_are_left_alone(sample_gen3):
-    """Another band of a patch: same WCS (the patch's), new overview; only the changed tables are set."""
+    """Another band of a patch: same WCS (the patch's), new overview; only the tab shown is set,
+    another is made or given the new rows when chosen, and rows that did not change are not set."""
     from explorer.app import Explorer
 
     explorer = Explorer(str(sample_gen3), query={"tract": "3828", "patch": "3,3"})
     st, info = explorer.state, explorer.info
+    assert list(info.tables) == ["Overview"]  # the tabs not shown have no table yet
+    info.tabs.active = 1  # WCS
+    assert list(info.tables) == ["Overview", "WCS"] and info.tables["WCS"].value.equals(info.frame("WCS"))
     tables = dict(info.tables)
     before = {name: table.value for name, table in tables.items()}
+    overview_before = before["Overview"]
     st.band = next(b for b in st.param.band.objects if b != st.band)
     assert info.tables == tables  # the same widgets
-    frames = info.frames()
-    for name, table in tables.items():
-        assert table.value.equals(frames[name])  # every table shows the new exposure
     assert tables["WCS"].value is before["WCS"]  # unchanged rows: not set again
-    assert tables["Overview"].value is not before["Overview"]  # (the band is in it)
+    assert tables["Overview"].value is overview_before  # not shown: left for when it is
+    info.tabs.active = 0
+    assert tables["Overview"].value is not overview_before  # shown again: the new band's rows
+    assert tables["Overview"].value.equals(info.frame("Overview"))
+    assert "Metadata" not in info.tables
 
 
 def test_the_blink_timer_runs_only_while_the_compare_card_is_open(sample_gen3):
