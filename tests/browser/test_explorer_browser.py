@@ -142,9 +142,11 @@ def test_a_missing_calexp_says_so_above_a_blank_frame(open_page, sample_gen3):
     p.page.wait_for_timeout(800)
     p.shot("07-missing-calexp")
     assert p.page.locator(".image-plot canvas").count()  # the plot stays, blank
+    blank = p.page.locator(".image-plot canvas").first.screenshot()
     p.page.select_option(".w-detector select", label=label(other["detector"], False))
     p.wait_for(lambda: shown in p.text(".image-title") and "not on disk" not in p.text(".image-title"),
                "the calexp again")
+    p.redrawn(".image-plot canvas", blank, "the calexp's pixels after the blank frame")
     # the selection works again: the problem is cleared (issue 11 item 5)
     p.wait_for(lambda: not p.page.locator(".explorer-error").first.is_visible(), "the problem to clear")
     assert p.page.locator(".image-plot canvas").count()
