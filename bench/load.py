@@ -355,7 +355,6 @@ class Client(threading.Thread):
             return self._signature(HIST) | {("caption", self._caption())}
         keys = ("image", "url") if what == IMAGE else ("top",)  # (the image: raw RGBA, or a PNG data URL)
         out = set()
-
         for m in self.doc.models:
             for key in keys:
                 if isinstance(m, ColumnDataSource) and key in m.data:

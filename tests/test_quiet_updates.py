@@ -45,7 +45,7 @@ def test_a_layer_is_built_only_while_shown(registry, sample_gen3):
 
 
 def test_a_layer_never_shown_is_not_in_the_plot_until_it_is(registry, sample_gen3):
-    """The grid's layers, off by default, were 60 Bokeh models of every session: a layer added when
+    """The grid's layers, off by default, were about 70 Bokeh models of every session: a layer added when
     shown is put into the plot the first time it has something to show (the plot is built again,
     once), and stays there, empty, when it is switched off again. Other layers are in the plot
     from the start (a marker comes with a move of the view, which a new plot would undo)."""

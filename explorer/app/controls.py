@@ -8,6 +8,7 @@ box, ``w-visit-count`` line), listing a bounded number of matches labelled with 
 from __future__ import annotations
 
 import html
+
 import panel as pn
 
 from ..index import OPTION_LIMIT, Option

@@ -169,7 +169,7 @@ class ImagePanel(Panel):
     def _layers_to_draw(self) -> tuple[str, ...]:
         """Names of the layers (:data:`~.overlays.IMAGE_OVERLAYS`) the plot is built with: every
         layer but those :attr:`~.overlays.ImageOverlay.added_when_shown` that have not been shown
-        (the RA/Dec grid's four layers and the regions: 60 Bokeh models of each session). The first
+        (the RA/Dec grid's four layers and the regions: about 70 Bokeh models of each session). The first
         time one is shown the plot is built again with it (:meth:`_include_shown_layers`); after that
         it stays, empty when off."""
         drawn = self.extent[2] if self.extent is not None and self.extent[1] == "image" else ()

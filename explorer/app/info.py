@@ -33,8 +33,8 @@ class InfoPanel(Panel):
     """What the exposure shown says about itself, one tab per table.
 
     Only the tab shown is built and kept up to date: another tab's table is made (or given the
-    new exposure's rows) when it is chosen. Setting all four for each exposure was a quarter of
-    the server's work of an exposure change that the page did not show."""
+    new exposure's rows) when it is chosen, so an exposure change does no work for tables the
+    page does not show."""
 
     title = "Exposure information"
 
