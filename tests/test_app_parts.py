@@ -98,6 +98,6 @@ def test_the_overview_names_a_gen3_patch_as_the_selectors_do(sample_gen3):
     page.state.patch = "3,3"
     exposure = page.state.exposure()
     assert exposure is not None and isinstance(exposure.data_id.get("patch"), int)
-    overview = page.info.frames()["Overview"]
+    overview = page.info.frame("Overview")
     shown = dict(zip(overview.iloc[:, 0], overview.iloc[:, 1]))["data ID"]
     assert f"patch={exposure.data_id['patch']} (3,3)" in shown, shown

@@ -115,9 +115,9 @@ class ImagePanel(Panel):
         self.state.param.watch(self._on_exposure, ["exposure_ref"])
         self.state.param.watch(lambda *_e: self._schedule("frame"), list(DISPLAY_PARAMS))
         self.state.param.watch(lambda *_e: self._schedule("sources"), list(SOURCE_PARAMS))
-        layer_params = sorted({"exposure_ref", *(p for o in IMAGE_OVERLAYS for p in o.watch)})
-        self.state.param.watch(self._include_shown_layers, sorted({p for o in IMAGE_OVERLAYS for p in o.watch}))
-        self.state.param.watch(lambda *_e: self._schedule("layers"), layer_params)
+        overlay_params = sorted({p for o in IMAGE_OVERLAYS for p in o.watch})
+        self.state.param.watch(self._include_shown_layers, overlay_params)
+        self.state.param.watch(lambda *_e: self._schedule("layers"), sorted({"exposure_ref", *overlay_params}))
         self._update_extent()
         self.plot_pane = pn.param.ParamMethod(self.view, loading_indicator=True, sizing_mode="stretch_width")
         self._layout = pn.Column(self.title_pane, fetch_progress_line(self.state), self.plot_pane, self.readout,

@@ -65,12 +65,6 @@ class InfoPanel(Panel):
             return vi.overview_table(inf, exposure.dataset_type, self.named_data_id(exposure.data_id))
         return {"WCS": vi.wcs_table, "VisitInfo": vi.visit_info_table, "Metadata": vi.metadata_table}[name](inf)
 
-    def frames(self):
-        """Every table of the exposure shown (None when there is none)."""
-        if self.state.exposure() is None:
-            return None
-        return {name: self.frame(name) for name in TABS}
-
     def named_data_id(self, data_id: Any) -> Any:
         """The data ID with a Gen3 sequential patch id followed by its "x,y" name, as the
         selectors say it (``patch=24 (3,3)``)."""
