@@ -326,25 +326,25 @@ class Client(threading.Thread):
                 return m
         return None
 
-    def _caption(self) -> str:
-        """Text of the histogram's caption (an HTML pane that names the catalog and its data ID)."""
+    def _text_with(self, *parts: str) -> str:
+        """The first text of the page (an HTML pane's) that holds every one of ``parts``, or ''."""
         for m in self.doc.models:
             text = model_property(m, "text")
-            if isinstance(text, str) and "hist-caption" in text:
+            if isinstance(text, str) and all(part in text for part in parts):
                 return text
         return ""
+
+    def _caption(self) -> str:
+        """Text of the histogram's caption (an HTML pane that names the catalog and its data ID)."""
+        return self._text_with("hist-caption")
 
     def _missing_title(self) -> str:
         """The image title's text when it says why there is no image (CSS ``image-missing``), else ''."""
-        for m in self.doc.models:
-            text = model_property(m, "text")
-            if isinstance(text, str) and "image-title" in text and "image-missing" in text:
-                return text
-        return ""
+        return self._text_with("image-title", "image-missing")
 
     def _says(self, words: str) -> bool:
         """Whether a text of the page (a title, a pane) holds ``words``."""
-        return any(isinstance(text := model_property(m, "text"), str) and words in text for m in self.doc.models)
+        return bool(self._text_with(words))
 
     def _signature(self, what: str) -> frozenset:
         """Identity of the data now shown: the image's (``image``) or the histogram's (``top``)
