@@ -2,17 +2,22 @@
 
 One process (or ``num_procs`` forked processes) serves every session; repositories and the data
 cache are shared between the sessions of a process. Before the first session the numba kernels
-are compiled and datashader imported (:func:`explorer.app.warm_up`), so nobody waits for a JIT.
+are compiled and datashader imported (:func:`explorer.app.warm_up`), so nobody waits for a JIT;
+once serving, each process builds and discards one page of the repository
+(:func:`explorer.app.warmup.warm_page`), so the first visitor does not wait for the first page.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
 from typing import Optional, Sequence, Union
 
 from .errors import ExplorerError
+
+log = logging.getLogger(__name__)
 
 APP_PATH = "explorer"
 
@@ -64,6 +69,20 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+
+
+def _warm_page(repo: str, roots: Sequence[str]) -> None:
+    """Build and discard one page of ``repo`` (:func:`explorer.app.warmup.warm_page`): the first
+    visitor then waits as long as later ones. Never fails the server: a page that cannot be built
+    will say why to its visitors."""
+    from .app.warmup import warm_page
+
+    try:
+        seconds = warm_page(repo, roots)
+    except Exception:  # noqa: BLE001 - a warm-up only
+        log.debug("the warm-up page failed", exc_info=True)
+    else:
+        log.debug("warm-up page built in %.1f s", seconds)
 
 
 def _fork_reuse_port_processes(num_procs: int, port: int, address: str) -> int:
@@ -217,6 +236,12 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     # binning, long histograms) may run on GNU OpenMP, which kills a forked child that runs
     # parallel code after its parent did
     app.warm_up()
+    # not with --show: the browser opened now would wait for it, then build its own page; nor for a
+    # remote repository without a token of the server's own (it opens per visitor, with theirs)
+    if not show and (not remote or local_token):
+        from tornado.ioloop import IOLoop
+
+        IOLoop.current().add_callback(_warm_page, repo, roots)  # once serving: the port answers meanwhile
 
     origins = list(allow_websocket_origin or [])
     host = "localhost" if address in ("127.0.0.1", "localhost", "0.0.0.0", "::") else address

@@ -1,7 +1,15 @@
-"""Compile the numba kernels and touch datashader once per process, so nobody's first click waits."""
+"""Compile the numba kernels and touch datashader once per process, and build one page, so
+nobody's first click (or first page) waits."""
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Sequence
+
 import numpy as np
+from bokeh.core.types import ID
+
+log = logging.getLogger(__name__)
 
 
 def warm_up() -> None:
@@ -35,3 +43,28 @@ def warm_up() -> None:
         for parallel in (False, True):  # short columns run serial kernels, long ones parallel ones
             histogram(arr, bins=10, parallel=parallel)
             histogram(arr, bins=10, log=True, parallel=parallel)
+
+
+def warm_page(repo: str, repo_roots: Sequence[str] = ()) -> float:
+    """Build one page of ``repo`` as a session would, then discard it; returns the seconds taken.
+
+    A served process's first page costs about twice what later ones do (BENCHMARKS.md): the
+    first use of HoloViews' plotting classes, of Bokeh's models and of the template, and the
+    reading of the default view's data into the shared cache. Built here once per process, that
+    wait is not the first visitor's. The page is released as the server releases a closed
+    session's (its session-destroyed callbacks), so it leaves no views registered in Panel."""
+    from bokeh.document import Document
+    from bokeh.server.contexts import BokehSessionContext
+
+    from .page import Explorer
+
+    start = time.perf_counter()
+    doc = Document()
+    Explorer(repo=repo, repo_roots=repo_roots).template().server_doc(doc)
+    context = BokehSessionContext(ID("warm-up"), None, doc)  # type: ignore[arg-type] - no server yet
+    for callback in list(doc.callbacks.session_destroyed_callbacks):
+        try:  # (as Bokeh's server does: Panel's template releases its document twice, and the second fails)
+            callback(context)
+        except Exception:  # noqa: BLE001 - a release that fails leaves memory, never the server, at stake
+            log.debug("releasing the warm-up page: %s failed", callback, exc_info=True)
+    return time.perf_counter() - start

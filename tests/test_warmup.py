@@ -1,0 +1,31 @@
+"""The served process's warm-up page (explorer.app.warmup.warm_page, explorer.server._warm_page)."""
+from __future__ import annotations
+
+import panel as pn
+from bokeh.document import Document
+
+from explorer.app import Explorer
+from explorer.app.warmup import warm_page
+from explorer.repo.cache import shared_cache
+from explorer.server import _warm_page
+
+
+def test_the_warm_up_page_reads_the_default_view_and_leaves_no_page_behind(sample_gen3):
+    cache = shared_cache()
+    cache.clear()
+    views, templates = set(pn.state._views), set(pn.state._templates)
+
+    assert warm_page(str(sample_gen3)) > 0
+
+    assert cache.stats().bytes > 0  # the default view's data, read for the first visitor
+    assert set(pn.state._views) == views  # released as a closed session is
+    assert set(pn.state._templates) == templates
+    misses = cache.stats().misses
+    Explorer(repo=str(sample_gen3)).template().server_doc(Document())  # the first visitor's page
+    assert cache.stats().misses == misses  # every read was already done
+
+
+def test_the_warm_up_of_a_repository_that_does_not_open_neither_fails_nor_stays(tmp_path):
+    views = set(pn.state._views)
+    _warm_page(str(tmp_path / "no-such-repository"), ())  # (its visitors' pages will say why)
+    assert set(pn.state._views) == views
