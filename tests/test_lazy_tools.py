@@ -90,3 +90,18 @@ def test_a_link_applies_tool_keys_with_the_card_closed_and_opens_the_card(sample
     texts = [r.data_source.data.get("text", []) for r in root.select({"type": GlyphRenderer})
              if isinstance(r.glyph, Text)]
     assert any(len(t) and any("h" in str(v) for v in t) for t in texts), texts  # RA labels (..h..m..s)
+
+
+def test_a_tool_is_made_when_its_card_is_first_opened(page):
+    """A tool nobody opens costs the session nothing: it is made on the first opening of its card."""
+    page.main()
+    assert page.panels.made("psf") is None and page.panels.made("image") is not None
+    card = page.card("psf")
+    assert card.collapsed and card.objects == []
+    card.collapsed = False  # the header clicked
+    psf = page.panels.made("psf")
+    assert psf is not None and psf.active
+    assert card.objects == [psf.content()] and len(psf.content().objects) == 1  # its widgets
+    psf.active = False
+    assert card.collapsed
+    assert page.psf is psf  # made once

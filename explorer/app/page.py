@@ -6,8 +6,9 @@ with the selection in the URL). A panel is added by writing its module (a :class
 and one line in :data:`PANELS`.
 
 Tool panels (``tool=True`` in :data:`PANELS`) sit in cards that are collapsed at first: a tool
-does no work while its card is closed (:attr:`~.base.Panel.active` follows the card), so a click
-costs what the open panels need. A link that sets a state parameter a tool names in its
+is made when its card is first opened (:class:`~.registry.PanelSet`) and does no work while its
+card is closed (:attr:`~.base.Panel.active` follows the card), so a session costs what its open
+panels need. A link that sets a state parameter a tool names in its
 ``opened_by`` (``grid=1``: the go-to panel's sky-axes switch) opens that tool's card.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .extensions import ensure_extensions
 from .fetching import session_defer
 from .histogram import HistogramPanel
 from .image import ImagePanel
+from .registry import PanelSet
 from .info import InfoPanel
 from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
@@ -82,6 +84,7 @@ PANELS: list[PanelSpec] = [
     PanelSpec("density", SkyDensityPanel, 7, tool=True),
     PanelSpec("hats", HatsPanel, 8, tool=True),
 ]
+SPECS: dict[str, PanelSpec] = {spec.name: spec for spec in PANELS}
 
 
 class Explorer(pn.viewable.Viewer):
@@ -89,8 +92,9 @@ class Explorer(pn.viewable.Viewer):
 
     ``repo``: the repository to open (default: ``$REPO_EXPLORER_REPO`` or the sample);
     ``repo_roots``: confine the repository-path box to these directories; ``query``: a link's
-    query arguments. The panels are attributes named as in :data:`PANELS` (``explorer.image``,
-    ...), plus ``controls`` (the sidebar) and ``errors`` (the banner).
+    query arguments. The panels are in ``panels`` and are attributes named as in :data:`PANELS`
+    (``explorer.image``, ...; a tool asked for so is made then), plus ``controls`` (the sidebar)
+    and ``errors`` (the banner).
     """
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
@@ -124,13 +128,27 @@ class Explorer(pn.viewable.Viewer):
         st.defer = session_defer()  # remote planes fetched in the background, progress shown (issue 14)
         self.errors = ErrorBanner(state=st)
         self.controls = Controls(state=st)
-        self.panels: dict[str, Panel] = {}
+        self._cards: dict[str, list[pn.Card]] = {}  # name -> the cards made for it
         linked = self._linked_params(query)
-        for spec in PANELS:
-            self.panels[spec.name] = spec.cls(state=st, active=not spec.tool or self._opened(spec.cls, linked))
-            setattr(self, spec.name, self.panels[spec.name])
-        for panel in self.panels.values():
-            panel.attach(self)
+        opened = [spec.name for spec in PANELS if not spec.tool or self._opened(spec.cls, linked)]
+        self.panels = PanelSet([spec.name for spec in PANELS],
+                               lambda name: SPECS[name].cls(state=st, active=name in opened), self._made)
+        for name in opened:  # the others when first needed (a tool nobody opens is never made)
+            self.panels.make(name)
+
+    def __getattr__(self, name: str) -> Any:
+        """A panel as an attribute (``explorer.image``, ``explorer.colorbar``: made if it was not)."""
+        panels = self.__dict__.get("panels")
+        if panels is not None and name in panels:
+            return panels[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _made(self, name: str, panel: Panel) -> None:
+        """A panel was just made: it finds the panels it works with, and the cards made before it
+        now hold it."""
+        panel.attach(self)
+        for card in self._cards.get(name, []):
+            self._hold_in(card, panel)
 
     def _linked_params(self, query: dict[str, Any] | None) -> set[str]:
         """State parameters a link set to something other than their default."""
@@ -151,13 +169,22 @@ class Explorer(pn.viewable.Viewer):
 
     def card(self, name: str) -> pn.Card:
         """The card of panel ``name`` (CSS hook ``explorer-card-<name>``): open while the panel is
-        active (either one opens the other)."""
-        panel = self.panels[name]
-        card = pn.Card(panel.content(), title=panel.title, collapsed=not panel.active,
+        active (either one opens the other). A tool's panel is made when its card is first opened."""
+        panel = self.panels.made(name)
+        card = pn.Card(title=SPECS[name].cls.title, collapsed=panel is None or not panel.active,
                        css_classes=["explorer-card", f"explorer-card-{name}"], **CARD)
-        card.param.watch(lambda e: setattr(panel, "active", not e.new), "collapsed")
-        panel.param.watch(lambda e: setattr(card, "collapsed", not e.new), "active")
+        card.param.watch(lambda e: setattr(self.panels[name], "active", not e.new), "collapsed")
+        self._cards.setdefault(name, []).append(card)
+        if panel is not None:
+            self._hold_in(card, panel)
         return card
+
+    @staticmethod
+    def _hold_in(card: pn.Card, panel: Panel) -> None:
+        """The card holds the panel, and opens and closes with it (a card made before its panel is
+        closed, or being opened: the panel's ``active`` is set by the card's watcher)."""
+        card.objects = [panel.content()]
+        panel.param.watch(lambda e: setattr(card, "collapsed", not e.new), "active")
 
     def _open_as_one_update(self, opener):
         """``state.open`` that changes the page as one update, with the address bar first.
