@@ -29,3 +29,30 @@ def test_the_warm_up_of_a_repository_that_does_not_open_neither_fails_nor_stays(
     views = set(pn.state._views)
     _warm_page(str(tmp_path / "no-such-repository"), ())  # (its visitors' pages will say why)
     assert set(pn.state._views) == views
+
+
+def _served_and_closed(repo, tools=()):
+    """A weak reference to a page built into a document, its tools opened, and then released as
+    the server releases a closed session (the document itself goes with the session)."""
+    import weakref
+
+    from explorer.app.warmup import release_document
+
+    doc = Document()
+    page = Explorer(repo=repo)
+    page.template().server_doc(doc)
+    page.open_tools(*tools)
+    freed = weakref.ref(page)
+    release_document(doc)
+    return freed
+
+
+def test_a_closed_page_is_freed_with_its_plots(sample_gen3):
+    """HoloViews keeps every element's options, hooks included, in a process-wide tree until the
+    elements that use it are collected: a hook that held a panel kept every page a server had
+    served in memory. Released as the server releases a closed session, a page must be freed."""
+    import gc
+
+    freed = _served_and_closed(str(sample_gen3), tools=("rgb",))  # (a tool whose plot has a hook of its own)
+    gc.collect()
+    assert freed() is None

@@ -27,6 +27,7 @@ from ..compute.catalog import Histogram
 from ..views.catalog import histogram_element, histogram_title
 from .base import Panel
 from .figures import figure_pane
+from .hooks import weak_hook
 from .redraws import redraw_on_next_tick
 
 HIST_PARAMS = ["catalog_ref", "column", "log_x", "hist_mag", "bins", "require_flags", "exclude_flags"]
@@ -76,7 +77,7 @@ class HistogramPanel(Panel):
         self._drawn = {}
         self.dmap = hv.DynamicMap(self._bars).opts(
             hv.opts.Histogram(responsive=True, height=330, framewise=True, axiswise=True, logy=self.state.log_y,
-                              tools=["xbox_select"], hooks=[self._keep_plot]))
+                              tools=["xbox_select"], hooks=[weak_hook(self._keep_plot)]))
         # a range selected on the histogram (xbox_select) filters the catalog table and highlights sources
         hv.streams.BoundsX(source=self.dmap).add_subscriber(lambda boundsx=None: boundsx and self.state.param.update(
             selection_range=tuple(float(b) for b in boundsx)))

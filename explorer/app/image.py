@@ -42,6 +42,7 @@ from .overlays import IMAGE_OVERLAYS
 from .tools.cells import cell_note
 from .style import message_html
 from .figures import figure_pane
+from .hooks import weak_hook
 from .redraws import redraw_on_next_tick
 
 DISPLAY_PARAMS = ("exposure_ref", "plane", "stretch", "cmap", "mask_planes", "mask_alpha", "limits_choice",
@@ -242,7 +243,7 @@ class ImagePanel(Panel):
         def sources(x_range=None, y_range=None, **_kw):
             empty = sources_element(np.zeros(0), np.zeros(0), value_name=st.column or "value")
             return self.safe("the sources on the image", lambda: self._sources_element(x_range, y_range),
-                             lambda _m: empty).opts(hooks=[keep_sources])
+                             lambda _m: empty).opts(hooks=[weak_hook(keep_sources, self)])
 
         img = hv.DynamicMap(frame, streams=[rng, size, hv.streams.Params(self._layers, ["frame_version"])])
         self._plot["image"] = img
@@ -282,7 +283,7 @@ class ImagePanel(Panel):
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=560, max_height=760, xlabel="x (parent pixels)",
                         ylabel="y (parent pixels)", active_tools=["wheel_zoom", "pan"],
                         tools=["box_select", "lasso_select"],
-                        toolbar="above", xlim=vx, ylim=vy, hooks=[move_axes]),
+                        toolbar="above", xlim=vx, ylim=vy, hooks=[weak_hook(move_axes, self)]),
             hv.opts.Overlay(show_legend=False))
         self.readout.object = readout_html(None)
         return figure_pane(plot, linked_axes=False, sizing_mode="stretch_width", min_height=560,

@@ -31,6 +31,7 @@ from ..views import sky_layers as layers
 from .base import Panel
 from .style import NOTE_COLOR
 from .figures import figure_pane
+from .hooks import weak_hook
 
 TRACT_COLOR, PATCH_COLOR, CALEXP_COLOR = "#1d3557", "#d00000", "#7b2cbf"
 FOOTPRINT_GLYPHS = 1000  # calexps drawn one polygon each; beyond, counts per patch (coverage)
@@ -174,7 +175,8 @@ class SkyMapPanel(Panel):
                  sky.colorbar_hook(self.colorbar_scales, lambda bar: self._colorbars.append(weakref.ref(bar)))]
         # the axes span the tracts (first frame): HoloViews need not recompute the overlay's
         # ranges over every tract polygon on each selection
-        plot = sky.style_axes(tract_layer, frame, height=460).opts(show_legend=False, hooks=hooks)
+        plot = sky.style_axes(tract_layer, frame, height=460).opts(
+            show_legend=False, hooks=[weak_hook(hook, self) for hook in hooks])
         return figure_pane(plot, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                            css_classes=["sky-plot"])
 

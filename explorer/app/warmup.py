@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from bokeh.core.types import ID
@@ -52,19 +53,33 @@ def warm_page(repo: str, repo_roots: Sequence[str] = ()) -> float:
     first use of HoloViews' plotting classes, of Bokeh's models and of the template, and the
     reading of the default view's data into the shared cache. Built here once per process, that
     wait is not the first visitor's. The page is released as the server releases a closed
-    session's (its session-destroyed callbacks), so it leaves no views registered in Panel."""
+    session's (its session-destroyed callbacks, then the document's ``destroy``), so nothing of
+    it stays in memory."""
     from bokeh.document import Document
-    from bokeh.server.contexts import BokehSessionContext
 
     from .page import Explorer
 
     start = time.perf_counter()
     doc = Document()
     Explorer(repo=repo, repo_roots=repo_roots).template().server_doc(doc)
-    context = BokehSessionContext(ID("warm-up"), None, doc)  # type: ignore[arg-type] - no server yet
+    release_document(doc)
+    return time.perf_counter() - start
+
+
+def release_document(doc: Any) -> None:
+    """Release a page's Bokeh document as Bokeh's server releases a closed session's: its
+    session-destroyed callbacks (Panel's clean-ups), then the document's ``destroy``."""
+    from bokeh.server.contexts import BokehSessionContext
+
+    context = BokehSessionContext(ID("released"), None, doc)  # type: ignore[arg-type] - no server
     for callback in list(doc.callbacks.session_destroyed_callbacks):
         try:  # (as Bokeh's server does: Panel's template releases its document twice, and the second fails)
             callback(context)
         except Exception:  # noqa: BLE001 - a release that fails leaves memory, never the server, at stake
-            log.debug("releasing the warm-up page: %s failed", callback, exc_info=True)
-    return time.perf_counter() - start
+            log.debug("releasing a page: %s failed", callback, exc_info=True)
+    doc.on_change(_no_session)  # (the server's session had subscribed to the document's changes)
+    doc.destroy(_no_session)
+
+
+def _no_session(_event: Any) -> None:
+    """Stands for the server's session, subscribed to a document's changes until it is destroyed."""

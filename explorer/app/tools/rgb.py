@@ -18,6 +18,7 @@ from ...views.image import empty_image
 from ...views.rgb import rgb_element
 from .patch_panel import PatchPanel
 from ..figures import figure_pane
+from ..hooks import weak_hook
 
 EXPOSURE_MEMO = 6  # exposures kept open (their pixels live in the repository's byte-bounded cache)
 
@@ -128,7 +129,7 @@ class RGBPanel(PatchPanel):
             hv.opts.RGB(data_aspect=1, responsive=True, min_height=460, max_height=640,
                         xlabel="x (parent pixels) [rgb]", ylabel="y (parent pixels)",
                         active_tools=["wheel_zoom", "pan"], toolbar="above", xlim=fx, ylim=fy,
-                        hooks=[keep_figure]))
+                        hooks=[weak_hook(keep_figure, self)]))
         return figure_pane(dmap, linked_axes=False, sizing_mode="stretch_width", min_height=460,
                            css_classes=["rgb-plot"])
 
