@@ -376,3 +376,13 @@ def int_attr(p: Page, cls: str, name: str) -> int | None:
         return None
     value = loc.first.get_attribute(name)
     return None if value is None else int(value)
+
+
+def coadd_data_id(repo: Path, tract: int, patch_name: str, band: str) -> dict:
+    """The data ID of the sample's coadd in ``tract``, patch ``patch_name`` ("3,3", as the page
+    names it) and ``band`` (the patch's index from the sample's manifest)."""
+    import json
+
+    manifest = json.loads((repo / "sample_manifest.json").read_text())
+    patch = next(c["patch"] for c in manifest["coadds"] if c["tract"] == tract and c["patch_name"] == patch_name)
+    return {"tract": tract, "patch": patch, "band": band, "skymap": "DC2"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from pagekit import ARTIFACTS, JS_PLOT_BARS, JS_PLOT_GEOMETRY, REPO_ROOT, Page  # noqa: F401
+from pagekit import ARTIFACTS, JS_PLOT_BARS, JS_PLOT_GEOMETRY, REPO_ROOT, Page, coadd_data_id  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -299,8 +299,5 @@ def _shown_ref(p: Page, server):
         return "calexp", {"visit": int(m.group(1)), "detector": int(m.group(2)), "instrument": "LSSTCam-imSim"}
     m = re.search(r"tract (\d+) patch (\d+,\d+) band (\w)", text)
     if m:
-        manifest = json.loads((server["repo"] / "sample_manifest.json").read_text())
-        tract = int(m.group(1))
-        patch = next(c["patch"] for c in manifest["coadds"] if c["tract"] == tract and c["patch_name"] == m.group(2))
-        return "deepCoadd_calexp", {"tract": tract, "patch": patch, "band": m.group(3), "skymap": "DC2"}
+        return "deepCoadd_calexp", coadd_data_id(server["repo"], int(m.group(1)), m.group(2), m.group(3))
     return None

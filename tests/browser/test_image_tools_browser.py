@@ -6,12 +6,11 @@ Screenshots go to ``<repo>/test-artifacts/browser/tools-*.png``.
 """
 from __future__ import annotations
 
-import json
 import re
 
 import numpy as np
 import pytest
-from pagekit import Page
+from pagekit import Page, coadd_data_id
 
 pytestmark = pytest.mark.browser
 
@@ -88,10 +87,7 @@ def _open_repo(server):
 
 
 def _coadd(server, tract, patch_name, band):
-    repo = _open_repo(server)
-    manifest = json.loads((server["repo"] / "sample_manifest.json").read_text())
-    patch = next(c["patch"] for c in manifest["coadds"] if c["tract"] == tract and c["patch_name"] == patch_name)
-    return repo.get_exposure("deepCoadd_calexp", {"tract": tract, "patch": patch, "band": band, "skymap": "DC2"})
+    return _open_repo(server).get_exposure("deepCoadd_calexp", coadd_data_id(server["repo"], tract, patch_name, band))
 
 
 def _title(p: Page) -> re.Match:
