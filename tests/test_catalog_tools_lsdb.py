@@ -186,6 +186,21 @@ def tools(fresh_state, hats_dir, local_cluster):
     yield SimpleNamespace(hats=hats, table=table, scatter=scatter, state=state)
 
 
+def test_tools_made_after_the_catalog_was_opened_offer_it(tools):
+    """A tool is made when its card is first opened, often after the HATS catalog was: the table
+    and the scatter made then offer the catalog at once."""
+    from types import SimpleNamespace
+
+    from explorer.app.tools.scatter import ScatterPanel
+    from explorer.app.tools.table import CatalogTablePanel
+
+    table, scatter = CatalogTablePanel(state=tools.state), ScatterPanel(state=tools.state)
+    page = SimpleNamespace(panels={"hats": tools.hats, "table": table, "scatter": scatter, "image": None})
+    for panel in (table, scatter):
+        panel.attach(page)
+    assert table.source.visible and scatter.source.visible
+
+
 def test_table_pages_through_the_hats_rows_in_the_view_cone(tools, objects):
     _, df = objects
     state = tools.state

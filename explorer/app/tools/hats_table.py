@@ -88,6 +88,7 @@ class HatsRowsTable:
         if hats is not None:
             hats.param.watch(lambda _e: self._on_hats_catalog(), ["catalog"])
             self.state.param.watch(lambda *_e: self.active() and self.refresh(), ["zoom"])
+            self._on_hats_catalog()  # (a catalog opened before this table was made: offer it)
 
     def active(self) -> bool:
         return self.owner.source.value == "HATS"

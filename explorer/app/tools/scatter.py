@@ -73,6 +73,7 @@ class ScatterPanel(Panel):
         if self.hats is not None:
             self.hats.param.watch(lambda _e: self._on_hats_catalog(), ["catalog"])
             self.state.param.watch(lambda *_e: self._hats_mode() and self.redraw(), ["zoom"])
+            self._on_hats_catalog()  # (a catalog opened before this panel was made: offer it)
 
     def _hats_mode(self) -> bool:
         return self.source.value == "HATS" and self.hats is not None and bool(self.hats.catalog)
