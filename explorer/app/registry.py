@@ -13,13 +13,16 @@ from .base import Panel
 
 
 class PanelSet(Mapping[str, Panel]):
-    """``name -> Panel`` over a fixed list of names; ``make(name)`` builds a panel, ``made(panel)``
-    is told about it once it is stored (so a panel that looks others up while being attached finds
-    itself, not a second copy). Iterating gives the names; ``panels[name]`` and ``get`` make."""
+    """``name -> Panel`` over a fixed list of names.
 
-    def __init__(self, names: Sequence[str], make: Callable[[str], Panel], made: Callable[[str, Panel], None]):
+    ``build(name)`` makes a panel; ``on_made(name, panel)`` is called once it is stored (so a panel
+    that looks others up while it is being attached finds itself, not a second copy). Iterating
+    gives the names; ``panels[name]``, ``get`` and :meth:`make` make the panel if it was not."""
+
+    def __init__(self, names: Sequence[str], build: Callable[[str], Panel],
+                 on_made: Callable[[str, Panel], None]):
         self._names = list(names)
-        self._make, self._made_hook = make, made
+        self._build, self._on_made = build, on_made
         self._panels: dict[str, Panel] = {}
 
     def __getitem__(self, name: str) -> Panel:
@@ -27,8 +30,8 @@ class PanelSet(Mapping[str, Panel]):
         if panel is None:
             if name not in self._names:
                 raise KeyError(name)
-            panel = self._panels[name] = self._make(name)
-            self._made_hook(name, panel)
+            panel = self._panels[name] = self._build(name)
+            self._on_made(name, panel)
         return panel
 
     def __iter__(self) -> Iterator[str]:
