@@ -1,11 +1,14 @@
 """The served process's warm-up page (explorer.app.warmup.warm_page, explorer.server._warm_page)."""
 from __future__ import annotations
 
+import gc
+import weakref
+
 import panel as pn
 from bokeh.document import Document
 
 from explorer.app import Explorer
-from explorer.app.warmup import warm_page
+from explorer.app.warmup import release_document, warm_page
 from explorer.repo.cache import shared_cache
 from explorer.server import _warm_page
 
@@ -31,17 +34,13 @@ def test_the_warm_up_of_a_repository_that_does_not_open_neither_fails_nor_stays(
     assert set(pn.state._views) == views
 
 
-def _served_and_closed(repo, tools=()):
-    """A weak reference to a page built into a document, its tools opened, and then released as
+def _served_and_closed(repo):
+    """A weak reference to a page built into a document, every tool opened, and then released as
     the server releases a closed session (the document itself goes with the session)."""
-    import weakref
-
-    from explorer.app.warmup import release_document
-
     doc = Document()
     page = Explorer(repo=repo)
     page.template().server_doc(doc)
-    page.open_tools(*tools)
+    page.open_tools()  # (every tool: any plot hook that holds its panel keeps the page)
     freed = weakref.ref(page)
     release_document(doc)
     return freed
@@ -51,8 +50,6 @@ def test_a_closed_page_is_freed_with_its_plots(sample_gen3):
     """HoloViews keeps every element's options, hooks included, in a process-wide tree until the
     elements that use it are collected: a hook that held a panel kept every page a server had
     served in memory. Released as the server releases a closed session, a page must be freed."""
-    import gc
-
-    freed = _served_and_closed(str(sample_gen3), tools=("rgb",))  # (a tool whose plot has a hook of its own)
+    freed = _served_and_closed(str(sample_gen3))
     gc.collect()
     assert freed() is None
