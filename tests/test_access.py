@@ -69,6 +69,22 @@ def test_open_exposure_is_lazy_and_cached(tmp_path, fresh_cache, monkeypatch, ma
     assert exp2.mask[0, 0] == 32 and len(plane_reads) == 2
 
 
+@pytest.mark.parametrize("bits, dtype", [((0, 7), np.uint8), ((5, 12), np.uint16), ((3, 31), np.int32)])
+def test_masks_are_cached_in_the_narrowest_type_that_holds_them(tmp_path, fresh_cache, write_afw_exposure,
+                                                                 bits, dtype):
+    shape = (30, 20)
+    mask = np.zeros(shape, dtype=np.int32)
+    mask[1, 2] = np.int32(np.uint32(1 << bits[0]).view(np.int32))
+    mask[4, 5] = np.int32(np.uint32(1 << bits[1]).view(np.int32))  # bit 31 is the sign of an int32 mask
+    path = write_afw_exposure(tmp_path / "m.fits", np.ones(shape, np.float32), mask, np.ones(shape, np.float32),
+                              mask_planes={"A": bits[0], "B": bits[1]})
+    exp = access.open_exposure(path)
+    assert exp.mask.dtype == dtype and np.array_equal(exp.mask, F.read_plane(path, "mask"))
+    assert exp.info.decode_mask(exp.mask[4, 5]) == ["B"]
+    binned = exp.binned("mask", 4)  # ORs, computed as int64, kept as narrow
+    assert binned.dtype == dtype and binned[1, 1] == exp.mask[4, 5] and binned[0, 0] == exp.mask[1, 2]
+
+
 def test_changed_file_is_reread(tmp_path, fresh_cache, make_exposure):
     path = make_exposure(tmp_path / "calexp.fits", value=1.0)
     assert access.open_exposure(path).image[0, 0] == 1.0

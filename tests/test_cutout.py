@@ -78,6 +78,9 @@ def test_sky_cutout_of_a_sample_calexp(sample_calexp, tmp_path):
         assert [h.header.get("EXTTYPE") for h in hdul[1:4]] == ["IMAGE", "MASK", "VARIANCE"]
         assert hdul[2].header["MP_SAT"] == exp.info.mask_planes["SAT"]
         assert hdul[1].header["LTV1"] == -box.x0 and hdul[1].header["LTV2"] == -box.y0
+        # the cache holds the mask narrowed; the file gets afw's int32 (not uint16 through BZERO)
+        assert exp.mask.dtype.itemsize < 4
+        assert hdul[2].header["BITPIX"] == 32 and "BZERO" not in hdul[2].header
 
 
 def test_cutout_at_the_edge_is_clipped_and_off_image_is_refused(sample_calexp, tmp_path):

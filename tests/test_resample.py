@@ -166,7 +166,7 @@ def test_the_sample_calexp_on_its_coadd(sample_gen3):
             on &= np.isfinite(image)
             if calexp.mask is not None:  # a star's peak: not a cosmic ray, saturated or bad pixel
                 detected = 1 << calexp.info.mask_planes["DETECTED"] if "DETECTED" in calexp.info.mask_planes else 0
-                on &= (calexp.mask & ~detected) == 0
+                on &= (calexp.mask & ~np.int64(detected)) == 0
             # an unsaturated star's peak: the maximum of its 5 x 5 neighbourhood, well below saturation
             padded = np.pad(np.nan_to_num(image, nan=-np.inf), 2, constant_values=-np.inf)
             local_max = np.lib.stride_tricks.sliding_window_view(padded, (5, 5)).max(axis=(2, 3))

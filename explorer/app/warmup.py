@@ -24,7 +24,8 @@ def warm_up() -> None:
     from ..repo.binning import bin_plane
 
     img = np.random.default_rng(0).normal(size=(64, 64)).astype(np.float32)
-    for mask in (np.zeros((64, 64), np.int32), np.zeros((64, 64), np.uint16)):
+    # masks as the cache holds them: narrowed to uint8 or uint16 (explorer.repo.bits), or as read
+    for mask in (np.zeros((64, 64), np.int32), np.zeros((64, 64), np.uint16), np.zeros((64, 64), np.uint8)):
         mask[3, 3] = 3
         lim = compute_limits(img)
         for rng in (None, (10.0, 20.0)):  # downsampling and upsampling paths

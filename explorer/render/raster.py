@@ -18,6 +18,7 @@ from typing import Callable, Optional, Sequence
 import numba
 import numpy as np
 
+from ..repo.bits import narrowest
 from .colors import mask_plane_colors, rgb
 from .stretch import Limits, apply_stretch
 
@@ -141,20 +142,6 @@ def downsample_or(mask: np.ndarray, xy0: tuple[int, int], x_range: tuple[float, 
     _or_downsample(mask, float(xy0[0]), float(xy0[1]), float(x_range[0]), float(y_range[0]),
                    float(dx), float(dy), int(w), int(h), int(factor), out)
     return narrowest(out)
-
-
-def narrowest(bits: np.ndarray) -> np.ndarray:
-    """``bits`` in the smallest unsigned integer type holding its values (itself when one is
-    negative: a sign bit set is a plane too)."""
-    if bits.size == 0 or bits.dtype.itemsize == 1:
-        return bits
-    lo, hi = int(bits.min()), int(bits.max())
-    if lo < 0:
-        return bits
-    for kind in (np.uint8, np.uint16, np.uint32):
-        if hi <= np.iinfo(kind).max:
-            return bits if np.dtype(kind).itemsize >= bits.dtype.itemsize else bits.astype(kind)
-    return bits
 
 
 @numba.njit(cache=True, nogil=True)

@@ -48,7 +48,7 @@ def sample(arr: np.ndarray, n: int = SAMPLE_PIXELS, exclude: Optional[np.ndarray
         good &= ~exclude[::step, ::step]
     if exclude_bits is not None:
         mask, bits = exclude_bits
-        good &= (mask[::step, ::step] & bits) == 0
+        good &= (mask[::step, ::step] & np.int64(bits)) == 0  # bits may not fit a narrowed mask's type
     return sub[good]
 
 

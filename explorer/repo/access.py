@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import catalogs as _catalogs
 from . import fits as _fits
+from .bits import narrowest
 from .cache import file_key, shared_cache, sizeof
 from .errors import ExplorerError, NotOnDiskError
 from .model import ColumnInfo, Exposure, ExposureInfo
@@ -77,11 +78,15 @@ def exposure_info(path: str | os.PathLike) -> ExposureInfo:
 
 
 def read_plane(path: str | os.PathLike, plane: str) -> np.ndarray:
-    """One pixel plane, cached and read-only (native byte order)."""
+    """One pixel plane, cached and read-only (native byte order); a mask in the narrowest unsigned
+    type that holds its values (:func:`explorer.repo.bits.narrowest`: most masks fit in ``uint8``
+    or ``uint16``, a quarter or half of the ``int32`` on disk)."""
     path = os.fspath(path)
 
     def load() -> np.ndarray:
         arr = _fits.read_plane(path, plane, exposure_info(path))
+        if plane == "mask":
+            arr = narrowest(arr)
         arr.flags.writeable = False  # shared by every session through the cache
         return arr
 

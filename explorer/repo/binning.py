@@ -18,6 +18,8 @@ import math
 import numba
 import numpy as np
 
+from .bits import narrowest
+
 LEVELS = (2, 4, 8, 16)  # binning factors the explorer uses
 
 
@@ -66,7 +68,8 @@ def _bin_or(mask, f):  # pragma: no cover - compiled
 
 
 def bin_plane(arr: np.ndarray, factor: int, is_mask: bool = False) -> np.ndarray:
-    """``arr`` binned ``factor`` x ``factor``: float32 means, or (``is_mask``) int64 bitwise ORs."""
+    """``arr`` binned ``factor`` x ``factor``: float32 means, or (``is_mask``) bitwise ORs in the
+    narrowest type that holds them (:func:`explorer.repo.bits.narrowest`; computed as ``int64``)."""
     f = int(factor)
     if f < 1:
         raise ValueError(f"binning factor must be >= 1, not {factor}")
@@ -75,7 +78,7 @@ def bin_plane(arr: np.ndarray, factor: int, is_mask: bool = False) -> np.ndarray
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     if is_mask:
-        return _bin_or(np.ascontiguousarray(arr), f)
+        return narrowest(_bin_or(np.ascontiguousarray(arr), f))
     if arr.dtype.kind != "f":
         arr = arr.astype(np.float32)
     return _bin_mean(np.ascontiguousarray(arr), f)

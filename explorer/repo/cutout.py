@@ -217,6 +217,8 @@ def write_cutout(exposure: Exposure, box: CutoutBox, out: str | os.PathLike) -> 
         if name not in info.plane_hdus:
             continue
         data = np.ascontiguousarray(exposure.plane(name)[sl])
+        if name == "mask" and data.dtype.itemsize < 4:  # narrowed in the cache; afw's layout is int32
+            data = data.astype(np.int32)
         hdus.append(fits.ImageHDU(data=data, header=_plane_header(plane_headers[name], name, dx, dy,
                                                                   box.x0, box.y0)))
     tmp = f"{out}.part-{os.getpid()}"
