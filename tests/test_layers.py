@@ -29,6 +29,7 @@ LAYER_OF = {
     "bands": "foundation",  # the one band order
     "keys": "foundation",  # DatasetKey: a typed (dataset type, data ID)
     "goto": "foundation",  # parses what a person types into "Go to" (a pure function)
+    "allocator": "foundation",  # how the C allocator returns freed blocks (the server sets it)
     "sky": "sky",
     "repo": "repo",
     "paths": "repo",  # repository-path confinement (asks repo/ about a repository's own files)
