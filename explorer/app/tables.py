@@ -43,3 +43,16 @@ class FreshColumnsTable:
             return
         self.table = self._make(frame, **params)
         self.layout.objects = [self.table]
+
+
+class ShowsRows:
+    """Something whose rows are shown in a :class:`FreshColumnsTable` (its ``rows_table``): the
+    repository rows of the catalog table and its HATS rows. ``table`` is the Tabulator shown now,
+    a new one after the columns change."""
+
+    rows_table: FreshColumnsTable
+
+    @property
+    def table(self) -> pn.widgets.Tabulator:
+        """The table of the rows shown."""
+        return self.rows_table.table

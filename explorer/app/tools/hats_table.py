@@ -17,13 +17,13 @@ import panel as pn
 
 from ...compute.axes import is_flux_column
 from ...errors import ExplorerError
-from ..tables import FreshColumnsTable
+from ..tables import FreshColumnsTable, ShowsRows
 from .rows import DEFAULT_EXTRA, PAGE_SIZE
 
 if TYPE_CHECKING:
     from .table import CatalogTablePanel
 
-class HatsRowsTable:
+class HatsRowsTable(ShowsRows):
     """The catalog table's HATS mode: rows of the open HATS catalog within the view's cone
     (:func:`~explorer.app.tools.hats_source.view_cone`), the chosen columns only, loaded into the
     Dask workers' memory (:func:`explorer.compute.hats_rows.cone_rows`) and fetched a page at a time.
@@ -64,11 +64,6 @@ class HatsRowsTable:
         self.layout = pn.Column(pn.Row(self.prev, self.next, self.caption, sizing_mode="stretch_width"),
                                 self.rows_table.layout,
                                 visible=False, sizing_mode="stretch_width")
-
-    @property
-    def table(self) -> pn.widgets.Tabulator:
-        """The table of the rows shown."""
-        return self.rows_table.table
 
     def _new_table(self, frame: pd.DataFrame, header_filters: dict | None = None) -> pn.widgets.Tabulator:
         """A table of ``frame`` with these header filters, showing the current sort, wired to

@@ -30,7 +30,7 @@ from bokeh.models.widgets.tables import NumberFormatter
 from ...compute.axes import is_flux_column
 from ...compute.selection import describe_selection
 from ..base import Panel
-from ..tables import FreshColumnsTable
+from ..tables import FreshColumnsTable, ShowsRows
 from .hats_table import HatsRowsTable
 from .rows import (
     DEFAULT_EXTRA,
@@ -46,7 +46,7 @@ from .rows import (
 
 
 
-class CatalogTablePanel(Panel):
+class CatalogTablePanel(Panel, ShowsRows):
     """Rows of the current catalog (flag filters, image and histogram selections applied)."""
 
     title = "Catalog table"
@@ -70,11 +70,6 @@ class CatalogTablePanel(Panel):
         self.subscribe(lambda *_e: self.refresh(), [*ROWS_PARAMS, *SELECTION_PARAMS, "log_x"], on_open=False)
         self._layout = pn.Column(pn.Row(self.columns, self.clear, sizing_mode="stretch_width"), self.caption,
                                  self.rows_table.layout, sizing_mode="stretch_width")
-
-    @property
-    def table(self) -> pn.widgets.Tabulator:
-        """The table of the rows shown."""
-        return self.rows_table.table
 
     def _new_table(self, frame: pd.DataFrame) -> pn.widgets.Tabulator:
         table = pn.widgets.Tabulator(
