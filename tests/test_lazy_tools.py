@@ -4,6 +4,7 @@ closing it stops the work again; what a link asks of a tool (grid=, limits=) sti
 the card closed, and opens the card that shows it."""
 from __future__ import annotations
 
+import panel as pn
 import pytest
 
 
@@ -105,3 +106,42 @@ def test_a_tool_is_made_when_its_card_is_first_opened(page):
     psf.active = False
     assert card.collapsed
     assert page.psf is psf  # made once
+
+
+def test_the_shelf_has_a_button_per_tool_and_a_card_only_for_tools_opened(page):
+    """Closed tools cost a button each, not a card: a card is made when its tool is first opened
+    (its button, a link or code), stays when the tool closes, and the button follows the card."""
+    from explorer.app import PANELS
+
+    view = page.main()
+    shelf = page.shelves[-1]
+    tools = [spec.name for spec in PANELS if spec.tool]
+    assert list(shelf.bar.options.values()) == tools and shelf.bar.value == []
+    assert shelf.cards.objects == [] and page.panels.made("rgb") is None
+    assert not any("explorer-card-rgb" in (o.css_classes or []) for o in view.select(pn.Card))
+
+    shelf.bar.value = ["rgb"]  # its button pressed
+    rgb = page.panels.made("rgb")
+    assert rgb is not None and rgb.active
+    (card,) = shelf.cards.objects
+    assert "explorer-card-rgb" in card.css_classes and not card.collapsed and card.objects == [rgb.content()]
+
+    page.open_tools("psf")  # from code: the button follows, the cards keep the registry's order
+    assert shelf.bar.value == ["psf", "rgb"]
+    assert [c.css_classes[-1] for c in shelf.cards.objects] == ["explorer-card-psf", "explorer-card-rgb"]
+
+    card.collapsed = True  # closed by its header: the tool stops, its button is released, the card stays
+    assert not rgb.active and shelf.bar.value == ["psf"] and card in shelf.cards.objects
+    shelf.bar.value = ["psf", "rgb"]  # opened again by its button: the same card, open
+    assert rgb.active and not card.collapsed and len(shelf.cards.objects) == 2
+
+
+def test_a_link_that_opens_a_tool_presses_its_button(sample_gen3):
+    from explorer.app import Explorer
+
+    repo = str(sample_gen3)
+    page = Explorer(repo, query={"repo": repo, "grid": "1"})
+    page.main()
+    shelf = page.shelves[-1]
+    assert shelf.bar.value == ["goto"] and shelf.carded() == ["goto"]
+    assert not shelf.cards.objects[0].collapsed

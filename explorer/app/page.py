@@ -5,11 +5,12 @@ tab; ``.template()`` / ``.servable()`` serve it (:func:`create_app` does so per 
 with the selection in the URL). A panel is added by writing its module (a :class:`~.base.Panel`)
 and one line in :data:`PANELS`.
 
-Tool panels (``tool=True`` in :data:`PANELS`) sit in cards that are collapsed at first: a tool
-is made when its card is first opened (:class:`~.registry.PanelSet`) and does no work while its
-card is closed (:attr:`~.base.Panel.active` follows the card), so a session costs what its open
-panels need. A link that sets a state parameter a tool names in its
-``opened_by`` (``grid=1``: the go-to panel's sky-axes switch) opens that tool's card.
+Tool panels (``tool=True`` in :data:`PANELS`) are closed at first: the page shows a button for
+each (:class:`~.toolshelf.ToolShelf`), a tool is made when it is first opened
+(:class:`~.registry.PanelSet`) and gets its card then, and it does no work while closed
+(:attr:`~.base.Panel.active` follows its button and its card), so a session costs what its open
+panels need. A link that sets a state parameter a tool names in its ``opened_by`` (``grid=1``:
+the go-to panel's sky-axes switch) opens that tool.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from .info import InfoPanel
 from .skymap import SkyMapPanel
 from .style import ACCENT, CARD
 from .summary import SummaryPanel
+from .toolshelf import ToolShelf
 from .tools import graticule as _graticule  # noqa: F401 - registers the RA/Dec grid layers
 from .tools import cells as _cells  # noqa: F401 - registers the cell grid layers
 from .tools.colorbar import ColorbarPanel
@@ -58,12 +60,14 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PanelSpec:
     """Where a panel goes: its attribute on the page, its class, and its row (panels of one row
-    sit side by side, in registry order)."""
+    sit side by side, in registry order); a tool goes on the tools' shelf instead, in registry
+    order (:class:`~.toolshelf.ToolShelf`)."""
 
     name: str
     cls: type
-    row: int
-    tool: bool = False  # a tool: its card is collapsed at first, and it works only while open
+    row: int = 0
+    tool: bool = False  # a tool: closed at first (a button), and it works only while open
+    label: str = ""  # a tool's button (default: its panel's title)
 
 
 PANELS: list[PanelSpec] = [
@@ -72,17 +76,17 @@ PANELS: list[PanelSpec] = [
     PanelSpec("image", ImagePanel, 1),
     PanelSpec("histogram", HistogramPanel, 2),
     PanelSpec("info", InfoPanel, 2),
-    PanelSpec("colorbar", ColorbarPanel, 3, tool=True),
-    PanelSpec("goto", GotoPanel, 3, tool=True),
-    PanelSpec("psf", PsfPanel, 3, tool=True),
-    PanelSpec("export", ExportPanel, 4, tool=True),
-    PanelSpec("regions", RegionsPanel, 4, tool=True),
-    PanelSpec("rgb", RGBPanel, 5, tool=True),
-    PanelSpec("compare", ComparePanel, 5, tool=True),
-    PanelSpec("table", CatalogTablePanel, 6, tool=True),
-    PanelSpec("scatter", ScatterPanel, 7, tool=True),
-    PanelSpec("density", SkyDensityPanel, 7, tool=True),
-    PanelSpec("hats", HatsPanel, 8, tool=True),
+    PanelSpec("colorbar", ColorbarPanel, tool=True, label="Colour bar"),
+    PanelSpec("goto", GotoPanel, tool=True),
+    PanelSpec("psf", PsfPanel, tool=True),
+    PanelSpec("export", ExportPanel, tool=True, label="Cutout"),
+    PanelSpec("regions", RegionsPanel, tool=True),
+    PanelSpec("rgb", RGBPanel, tool=True, label="RGB"),
+    PanelSpec("compare", ComparePanel, tool=True, label="Blink"),
+    PanelSpec("table", CatalogTablePanel, tool=True, label="Table"),
+    PanelSpec("scatter", ScatterPanel, tool=True, label="Scatter"),
+    PanelSpec("density", SkyDensityPanel, tool=True, label="Sky density"),
+    PanelSpec("hats", HatsPanel, tool=True, label="HATS catalog"),
 ]
 SPECS: dict[str, PanelSpec] = {spec.name: spec for spec in PANELS}
 
@@ -93,8 +97,8 @@ class Explorer(pn.viewable.Viewer):
     ``repo``: the repository to open (default: ``$REPO_EXPLORER_REPO`` or the sample);
     ``repo_roots``: confine the repository-path box to these directories; ``query``: a link's
     query arguments. The panels are in ``panels`` and are attributes named as in :data:`PANELS`
-    (``explorer.image``, ...; a tool asked for so is made then), plus ``controls`` (the sidebar)
-    and ``errors`` (the banner).
+    (``explorer.image``, ...; a tool asked for so is made then), plus ``controls`` (the sidebar),
+    ``errors`` (the banner) and ``shelves`` (the tools' buttons and cards of each view made).
     """
 
     state = param.ClassSelector(class_=ExplorerState, doc="What the page shows")
@@ -129,6 +133,7 @@ class Explorer(pn.viewable.Viewer):
         self.errors = ErrorBanner(state=st)
         self.controls = Controls(state=st)
         self._cards: dict[str, list[pn.Card]] = {}  # name -> the cards made for it
+        self.shelves: list[ToolShelf] = []  # the tools' shelf of each view of the page (main())
         linked = self._linked_params(query)
         opened = [spec.name for spec in PANELS if not spec.tool or self._opened(spec.cls, linked)]
         self.panels = PanelSet([spec.name for spec in PANELS],
@@ -149,6 +154,17 @@ class Explorer(pn.viewable.Viewer):
         panel.attach(self)
         for card in self._cards.get(name, []):
             self._hold_in(card, panel)
+        if SPECS[name].tool:
+            panel.param.watch(lambda e: self._tool_toggled(name, e.new), "active")
+            if panel.active:
+                self._tool_toggled(name, True)
+
+    def _tool_toggled(self, name: str, active: bool) -> None:
+        for shelf in self.shelves:
+            shelf.toggled(name, active)
+
+    def _set_tool_active(self, name: str, active: bool) -> None:
+        self.panels[name].active = active
 
     def _linked_params(self, query: dict[str, Any] | None) -> set[str]:
         """State parameters a link set to something other than their default."""
@@ -218,19 +234,27 @@ class Explorer(pn.viewable.Viewer):
         return self.controls.__panel__()
 
     def main(self, side_by_side: bool = True):
-        """The banner and the panels, in cards, row by row as :data:`PANELS` places them; a tool's
-        card takes a row of its own (collapsed cards side by side would leave an opened one the
-        width of its collapsed neighbours' leftovers). ``side_by_side=False``: one card per row,
-        each the full width (a notebook's output, where two side by side are too narrow)."""
-        rows: dict[Any, list] = {}
+        """The banner, the panels in cards, row by row as :data:`PANELS` places them, then the
+        tools' shelf: a button for each tool, and the card of each tool opened, a row of its own.
+        ``side_by_side=False``: one card per row, each the full width (a notebook's output, where
+        two side by side are too narrow)."""
+        rows: dict[int, list] = {}
         for spec in PANELS:
-            rows.setdefault((spec.row, spec.name) if spec.tool else (spec.row, ""), []).append(self.card(spec.name))
+            if not spec.tool:
+                rows.setdefault(spec.row, []).append(self.card(spec.name))
         layout = [self.errors]
-        for _row, cards in sorted(rows.items(), key=lambda item: item[0][0]):  # (stable: registry order)
+        for _row, cards in sorted(rows.items()):
             if len(cards) == 1 or not side_by_side:
                 layout.extend(cards)
             else:
                 layout.append(pn.Row(*cards, sizing_mode="stretch_width"))
+        shelf = ToolShelf({s.name: s.label or s.cls.title for s in PANELS if s.tool}, self.card, self._set_tool_active)
+        self.shelves.append(shelf)
+        for name in shelf.order:  # the tools a link opened
+            panel = self.panels.made(name)
+            if panel is not None and panel.active:
+                shelf.toggled(name, True)
+        layout.append(shelf.layout)
         return pn.Column(*layout, sizing_mode="stretch_width")
 
     def __panel__(self):

@@ -2,7 +2,7 @@
 
 A tool that nobody opens is never made: its widgets, plots and parameter watchers cost a session
 about a third of a page's Python memory (BENCHMARKS.md, issue 12 at stop 27). :class:`PanelSet`
-makes a panel the first time it is asked for (its card opened, a link that opens it, another
+makes a panel the first time it is asked for (its button pressed, a link that opens it, another
 panel or code that looks it up) and then keeps it.
 """
 from __future__ import annotations

@@ -136,15 +136,23 @@ class Page:
         return element.screenshot()
 
     def open_card(self, name: str) -> None:
-        """Open the card of panel ``name`` (a tool: collapsed at first) with a click on its header,
-        as a person does; nothing when it is open already. The page is scrolled back to where it
-        was (the click scrolls the header into view), so plots keep the positions tests expect."""
+        """Open the card of panel ``name`` as a person does: a tool (closed at first, without a
+        card) with a click on its button in the tools' shelf (CSS hook ``explorer-tools``); nothing
+        when it is open already. The page is scrolled back to where it was (the click scrolls the
+        button into view), so plots keep the positions tests expect."""
         css = f"explorer-card-{name}"
-        if self.page.evaluate(JS_CARD_COLLAPSED, css):
+        if self.page.evaluate(JS_CARD_COLLAPSED, css) is not False:  # no card yet, or collapsed
             where = self.page.evaluate("() => [window.scrollX, window.scrollY]")
-            self.page.locator(f".{css} .card-header").first.click()
+            self.tool_button(name).click()
             self.page.evaluate("([x, y]) => window.scrollTo(x, y)", where)
         self.wait_for(lambda: self.page.evaluate(JS_CARD_COLLAPSED, css) is False, f"the {name} card to open")
+
+    def tool_button(self, name: str):
+        """The button of tool ``name`` in the tools' shelf."""
+        from explorer.app.page import SPECS
+
+        label = SPECS[name].label or SPECS[name].cls.title
+        return self.page.locator(".explorer-tools").get_by_role("button", name=label, exact=True)
 
     def plot(self, xlabel: str):
         """Geometry of the plot with x label ``xlabel`` (:data:`JS_PLOT_GEOMETRY`), in the window's

@@ -87,7 +87,7 @@ def test_hats_rows_sort_and_filter_on_the_workers_and_the_link_reopens_the_catal
                                                                                   truth):  # noqa: F811
     path, inside = truth
     p = open_page()
-    show(p, ".hats-path input", "Survey catalog")
+    show(p, ".hats-path input", "hats")
     p.page.locator(".hats-path input").first.fill(str(path))
     p.page.locator(".hats-path input").first.press("Enter")
     p.wait_for(lambda: attr(p, "hats-status", "data-total"), "the HATS histogram and density", timeout=300)
@@ -96,7 +96,7 @@ def test_hats_rows_sort_and_filter_on_the_workers_and_the_link_reopens_the_catal
     root = os.path.realpath(server["repo"].parent)
     assert query_of(p)["hats"] == os.path.relpath(os.path.realpath(path), root)
 
-    show(p, ".catalog-table-source", "Catalog table")
+    show(p, ".catalog-table-source", "table")
     click_button(p, "catalog-table-source", "HATS")
     p.wait_for(lambda: attr(p, "hats-table-caption", "data-total") == len(inside), "the HATS rows", timeout=300)
     p.wait_for(lambda: len(hats_ids(p)) == 15, "the first page of HATS rows")

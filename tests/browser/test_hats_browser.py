@@ -41,14 +41,14 @@ def truth(server):
     return repo / manifest["hats"]["object"], frame[inside]
 
 
-def show(p: Page, selector: str, card_title: str) -> None:
-    """Make sure the widget is on screen: open its card when a tool's card is collapsed."""
+def show(p: Page, selector: str, tool: str) -> None:
+    """Make sure the widget is on screen: open the card of its tool when it is closed."""
     loc = p.page.locator(selector)
     if loc.count() and loc.first.is_visible():
         loc.first.scroll_into_view_if_needed()
         return
-    p.page.locator(".card-header", has_text=card_title).first.click()
-    p.wait_for(lambda: loc.count() and loc.first.is_visible(), f"the {card_title} card to open")
+    p.open_card(tool)
+    p.wait_for(lambda: loc.count() and loc.first.is_visible(), f"the {tool} card to open")
     loc.first.scroll_into_view_if_needed()
 
 
@@ -67,7 +67,7 @@ def test_the_hats_catalog_in_the_table_and_the_scatter(open_page, truth):
     path, inside = truth
     assert 15 < len(inside)  # more than a page: the pages are exercised
     p = open_page()
-    show(p, ".hats-path input", "Survey catalog")
+    show(p, ".hats-path input", "hats")
     p.page.locator(".hats-path input").first.fill(str(path))
     p.page.locator(".hats-path input").first.press("Enter")
     p.wait_for(lambda: attr(p, "hats-status", "data-total"), "the HATS histogram and density", timeout=300)
@@ -75,7 +75,7 @@ def test_the_hats_catalog_in_the_table_and_the_scatter(open_page, truth):
     # a slow browser builds the tables while their rows arrive: each table is built with the
     # columns it shows (explorer.app.tables), so Tabulator never fails on new columns meanwhile
     with slow_cpu(p, 4):
-        show(p, ".catalog-table-source", "Catalog table")
+        show(p, ".catalog-table-source", "table")
         click_button(p, "catalog-table-source", "HATS")
         p.wait_for(lambda: attr(p, "hats-table-caption", "data-total") is not None, "the HATS rows", timeout=300)
         p.wait_for(lambda: len(hats_ids(p)) == 15, "the first page of HATS rows", timeout=60)
@@ -97,7 +97,7 @@ def test_the_hats_catalog_in_the_table_and_the_scatter(open_page, truth):
     mark = parse_qs(urlparse(p.page.url).query)["mark"][0]
     assert int(mark.split(",")[0]) == clicked
 
-    show(p, ".scatter-source", "Catalog scatter")
+    show(p, ".scatter-source", "scatter")
     click_button(p, "scatter-source", "HATS")
     p.wait_for(lambda: "HATS catalog" in p.text(".scatter-caption"), "the HATS scatter", timeout=300)
     assert attr(p, "scatter-caption", "data-rows") == len(inside)
