@@ -5,7 +5,7 @@ cache are shared between the sessions of a process. Before the first session the
 are compiled and datashader imported (:func:`explorer.app.warm_up`), so nobody waits for a JIT;
 once serving, each process builds and discards one page of the repository
 (:func:`explorer.app.warmup.warm_page`), so the first visitor does not wait for the first page.
-Large blocks the processes free go back to the system at once (:mod:`explorer.allocator`).
+The C allocator is told to keep less of what the processes free (:mod:`explorer.allocator`).
 """
 from __future__ import annotations
 
@@ -179,10 +179,10 @@ def serve(repo: Optional[str] = None, port: int = 5006, repo_roots: Sequence[str
     import panel as pn
 
     from . import app
-    from .allocator import map_large_blocks
+    from .allocator import tune_for_serving
     from .paths import check_roots
 
-    map_large_blocks()  # before any fork: freed frames and planes go back to the system at once
+    tune_for_serving()  # before any fork and any thread: freed memory leaves the process sooner
 
     roots = check_roots(list(repo_roots)) if repo_roots else []
     from .repo.confine import allow_hosts
