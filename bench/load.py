@@ -19,7 +19,8 @@ is measured at the merged detections' positions), when no data is sent at all; s
 counted as ``catalog_same_histogram``.
 
 Errors, by kind: ``timeout`` (no reply within ``--timeout`` s), ``exception`` (in a client),
-``connect`` (a session that could not open), ``alert`` (the page's error alert, css
+``connect`` (a session that could not open), ``page_incomplete`` (a session whose document came
+without the page's widgets: what came instead is in ``error_examples``), ``alert`` (the page's error alert, css
 ``explorer-error``, became visible with a new text; not when it rightly says that a registered file
 is missing: those are counted as ``missing_file_reported``), ``server_traceback`` (tracebacks in the
 server's stderr). Memory: the server's process tree (the parent and, with ``--num-procs 2``, its
@@ -30,7 +31,7 @@ once, so forked processes are not double counted) and summed VmHWM at the end.
     python bench/load.py --sessions 2 --num-procs 1 --duration 10 --json > out.json
 
 Figures go to stdout (a table, or one JSON object with ``--json``); progress to stderr. Set
-``LOAD_SERVER_LOG=FILE`` to keep the server's stderr of the last configuration. The harness runs
+``LOAD_SERVER_LOG=FILE`` to keep the server's output (stderr and stdout) of the last configuration. The harness runs
 on the same machine as the server: its own CPU (``client_cpu_s``) and the load average are
 reported with each configuration, since both compete with the server for the cores.
 
@@ -141,6 +142,10 @@ def tree_cpu(pid: int) -> dict[int, float]:
 _PROPERTIES: dict[type, frozenset] = {}
 
 
+class IncompletePage(Exception):
+    """A session's document came without the page's widgets."""
+
+
 def model_property(model: Any, name: str) -> Any:
     """``model.name``, or None when the Bokeh model has no such property. (``getattr(model, name,
     None)`` costs Bokeh a "did you mean" search through every property name when it has none:
@@ -198,6 +203,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}/explorer"
         self.err_file = tempfile.NamedTemporaryFile("w+", prefix="load-server-", suffix=".log", delete=False)
         env = child_env()
+        env["PYTHONUNBUFFERED"] = "1"  # what the server prints is in the log when it is read
         if cache_bytes is not None:
             env["REPO_EXPLORER_CACHE_BYTES"] = str(cache_bytes)
         self.nginx: Optional[subprocess.Popen] = None
@@ -211,7 +217,8 @@ class Server:
                         for p in self.backend_ports]
             cmd = ["sh", "-c", " & ".join(backends) + " & wait"]  # (one group: memory and CPU of all)
             self.nginx = self._start_nginx()
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=self.err_file,
+        # stdout too: Panel prints the traceback of a session whose page failed there, not to stderr
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.err_file, stderr=subprocess.STDOUT,
                                      start_new_session=True, cwd=str(ROOT))
 
     def _start_nginx(self) -> subprocess.Popen:
@@ -317,7 +324,7 @@ class Client(threading.Thread):
     def error(self, kind: str, text: str = "") -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
         if text and len(self.error_texts) < 5:
-            self.error_texts.append(f"{kind}: {text[:300]}")
+            self.error_texts.append(f"{kind}: {text[:2000 if kind == 'page_incomplete' else 300]}")
 
     # -- the document -------------------------------------------------------------------------------
     def _widget(self, css: str):
@@ -325,6 +332,17 @@ class Client(threading.Thread):
             if css in (model_property(m, "css_classes") or []):
                 return m
         return None
+
+    def _what_came(self) -> str:
+        """What a document without the page's widgets holds: its roots, its models, and the start
+        of its texts (an error page says why)."""
+        models = list(self.doc.models)
+        roots = ", ".join(type(r).__name__ for r in self.doc.roots)
+        texts = [t for m in models if isinstance(t := model_property(m, "text"), str) and t.strip()]
+        classes = sorted({c for m in models for c in (model_property(m, "css_classes") or [])})
+        first = re.sub(r"<[^>]+>", " ", html.unescape(texts[0]))[:1500] if texts else ""
+        return (f"session {self.session.id if self.session else '?'}: {len(models)} models, roots [{roots}], "
+                f"css classes {classes[:12]}, first text: {' '.join(first.split())}")
 
     def _text_with(self, *parts: str) -> str:
         """The first text of the page (an HTML pane's) that holds every one of ``parts``, or ''."""
@@ -432,13 +450,16 @@ class Client(threading.Thread):
             self.doc = self.session.document
             self._widgets = {name: self._widget(f"w-{name}") for name in
                              ("kind", "band", "tract", "patch", "visit", "detector", "plane", "catalog", "column")}
+            if self._widgets["kind"] is None:  # not the page: say what came instead, and stop here
+                raise IncompletePage(self._what_came())
             self._alert = self._widget("explorer-error")
             self._last_alert = None
             self._check_alert()
             self.session._connection.io_loop.run_sync(self._load)
             self.ready_s = time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - counted, the run goes on
-            self.error("connect", f"{type(exc).__name__}: {exc}")
+            self.error("page_incomplete" if isinstance(exc, IncompletePage) else "connect",
+                       f"{type(exc).__name__}: {exc}")
             self.connected.set()
             try:
                 self.barrier.wait(timeout=600)
