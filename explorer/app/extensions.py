@@ -1,5 +1,6 @@
 """Loading the Panel extensions and the Bokeh backend the page uses (one small function), with text
-panes that keep their stylesheets (:mod:`explorer.app.pane_updates`)."""
+panes that keep their stylesheets (:mod:`explorer.app.pane_updates`) and HoloViews' option trees
+cleaned up safely (:mod:`explorer.app.option_trees`)."""
 from __future__ import annotations
 
 
@@ -9,7 +10,10 @@ def ensure_extensions() -> None:
     import panel as pn
 
     from .. import notebook
+    from .option_trees import install as safe_option_tree_cleanup
     from .pane_updates import keep_pane_stylesheets
+
+    safe_option_tree_cleanup()  # before the page makes any element
 
     # in a notebook, the resources come from this server, not a CDN (see explorer.notebook)
     pn.extension("tabulator", notifications=True, loading_indicator=True, **notebook.extension_kwargs())
