@@ -10,9 +10,10 @@ there), and it is called directly when an element's id changes, as pages are bui
 Two runs for one id at once each walk a copy of the same list and remove from it; the second
 removal of a dead reference raises, and HoloViews turns that into a ``RuntimeError`` ("Cleanup of
 custom options tree ... failed") in the code that called it. A served process frees closed
-sessions' pages while it builds new ones, so about one session in ten load runs of 20
-(bench/load.py) got Panel's error page instead of the explorer. :func:`install` replaces the
-function with one that holds a lock and keeps the live references without removing in place.
+sessions' pages while it builds new ones on several threads, and a page that meets this gets
+Panel's error page instead of the explorer (as one that met the stream registry's race did:
+:mod:`explorer.app.stream_registry`). :func:`install` replaces the function with one that holds
+a lock and keeps the live references without removing in place.
 """
 from __future__ import annotations
 

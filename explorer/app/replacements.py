@@ -1,8 +1,9 @@
 """Replacing a step of Panel or HoloViews for the whole process, once.
 
-The page replaces two library steps whose behaviour is wrong for a server that many sessions
-share: Panel's text panes that resend their stylesheets (:mod:`explorer.app.pane_updates`) and
-HoloViews' constant-parameter blocks that race across threads (:mod:`explorer.app.figures`).
+The page replaces library steps whose behaviour is wrong for a server that many sessions share:
+Panel's text panes that resend their stylesheets (:mod:`explorer.app.pane_updates`), HoloViews'
+constant-parameter blocks that race across threads (:mod:`explorer.app.figures`) and its stream
+registry, read while other threads change it (:mod:`explorer.app.stream_registry`).
 :func:`replace_once` does each the same way: under one lock, only where the library still has that
 step, and never twice.
 """
