@@ -2,7 +2,7 @@
 
 A collapsed card costs a session about 85 KB of Panel and Bokeh objects: its header row, its
 title pane and the row Panel wraps every pane in, each with a watcher on every synced parameter.
-The eleven tools' closed cards were 0.9 MB of the 6.5 MB a session cost (BENCHMARKS.md). The
+The eleven tools' closed cards were 0.9 MB of the 7.3 MB a page held (BENCHMARKS.md). The
 shelf shows one button group instead (CSS hook ``explorer-tools``) and makes a tool's card the
 first time the tool is opened: with its button, with a link that opens it, or from code that sets
 its ``active``. The card then stays, collapsed while the tool is closed; the button and the card
