@@ -20,20 +20,21 @@ counted as ``catalog_same_histogram``.
 
 Errors, by kind: ``timeout`` (no reply within ``--timeout`` s), ``exception`` (in a client),
 ``connect`` (a session that could not open), ``page_incomplete`` (a session whose document came
-without the page's widgets: what came instead is in ``error_examples``), ``alert`` (the page's error alert, css
-``explorer-error``, became visible with a new text; not when it rightly says that a registered file
-is missing: those are counted as ``missing_file_reported``), ``server_traceback`` (tracebacks in the
-server's stderr). Memory: the server's process tree (the parent and, with ``--num-procs 2``, its
-forked children) is sampled every 0.2 s: summed VmRSS (peak), summed PSS (shared pages counted
-once, so forked processes are not double counted) and summed VmHWM at the end.
+without the page's widgets: what came instead is in ``error_examples``), ``alert`` (the page's
+error alert, css ``explorer-error``, became visible with a new text; not when it rightly says that
+a registered file is missing: those are counted as ``missing_file_reported``),
+``server_traceback`` (tracebacks in the server's output, stderr and stdout). Memory: the server's
+process tree (the parent and, with ``--num-procs 2``, its forked children) is sampled every 0.2 s:
+summed VmRSS (peak), summed PSS (shared pages counted once, so forked processes are not double
+counted) and summed VmHWM at the end.
 
     python bench/load.py                       # 1, 5, 20 sessions x 1, 2 processes, small sample
     python bench/load.py --sessions 2 --num-procs 1 --duration 10 --json > out.json
 
 Figures go to stdout (a table, or one JSON object with ``--json``); progress to stderr. Set
-``LOAD_SERVER_LOG=FILE`` to keep the server's output (stderr and stdout) of the last configuration. The harness runs
-on the same machine as the server: its own CPU (``client_cpu_s``) and the load average are
-reported with each configuration, since both compete with the server for the cores.
+``LOAD_SERVER_LOG=FILE`` to keep the server's output (stderr and stdout) of the last configuration.
+The harness runs on the same machine as the server: its own CPU (``client_cpu_s``) and the load
+average are reported with each configuration, since both compete with the server for the cores.
 
 Each client sends ``DocumentReady`` after pulling the document, as BokehJS does once the page is
 drawn: without it Panel holds back the plots' data updates, and no interaction would get a reply.
