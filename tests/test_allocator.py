@@ -74,7 +74,9 @@ GLIBC = pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0
 
 @GLIBC
 def test_large_blocks_are_mapped_after_a_larger_one_was_freed():
-    assert _mapped_bytes("default") < 4 * 2**20  # the rise: from the heap, where its pages stay
+    # With glibc's defaults the 4 MB block usually comes from the heap (the threshold rose to 16 MB
+    # when the larger block was freed), where its pages stay; not always: under the whole suite's
+    # workers one run mapped it anyway, so only the tuned process is asserted
     assert _mapped_bytes("tuned") >= 4 * 2**20  # its own mapping, unmapped when freed
 
 
