@@ -20,6 +20,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
+from .replacements import replace_once
+
 _LOCK = threading.RLock()  # re-entrant: a collection can start inside a clean-up, in its thread
 
 
@@ -52,12 +54,14 @@ def cleanup_custom_options(id: int, weakref: Optional[Any] = None) -> None:
             Store._weakrefs.pop(id, None)
 
 
-def install() -> None:
-    """Use :func:`cleanup_custom_options` wherever HoloViews calls its own (idempotent).
+def install() -> bool:
+    """Use :func:`cleanup_custom_options` wherever HoloViews calls its own (once; True when both
+    of HoloViews' modules that call it have it).
 
     Weak references made before this keep HoloViews' function as their callback; the page
     calls this before it makes any element."""
     from holoviews.core import dimension, options
 
-    options.cleanup_custom_options = cleanup_custom_options
-    dimension.cleanup_custom_options = cleanup_custom_options
+    # (imported by name in holoviews.core.dimension: replaced there too)
+    return all([replace_once(module, "cleanup_custom_options", lambda _original: cleanup_custom_options)
+                for module in (options, dimension)])

@@ -2,8 +2,9 @@
 
 The page replaces library steps whose behaviour is wrong for a server that many sessions share:
 Panel's text panes that resend their stylesheets (:mod:`explorer.app.pane_updates`), HoloViews'
-constant-parameter blocks that race across threads (:mod:`explorer.app.figures`) and its stream
-registry, read while other threads change it (:mod:`explorer.app.stream_registry`).
+constant-parameter blocks that race across threads (:mod:`explorer.app.figures`), its stream
+registry, read while other threads change it (:mod:`explorer.app.stream_registry`), and its
+clean-up of option trees, run twice at once (:mod:`explorer.app.option_trees`).
 :func:`replace_once` does each the same way: under one lock, only where the library still has that
 step, and never twice.
 """
