@@ -56,7 +56,8 @@ def test_a_link_with_grid_opens_the_goto_card_and_the_grid_draws_even_when_it_is
     p.wait_for(lambda: p.page.locator(".w-grid input").count() > 0, "the sky-axes switch")
     p.wait_for(lambda: any("h" in t for t in p.page.evaluate(JS_TEXTS)), "the grid's RA labels")
     p.page.locator(".explorer-card-goto .card-header").first.click()  # close the card
-    p.wait_for(lambda: _collapsed(p, "goto") is True, "the go-to card to close")
+    p.wait_for(lambda: _collapsed(p, "goto") is True and not _pressed(p, "goto"),
+               "the go-to card to close and its button to follow")
     p.wait_for(lambda: p.page.locator(".w-grid input").count() == 0, "the switch to leave the page")
     assert any("h" in t for t in p.page.evaluate(JS_TEXTS))  # the layer is the image's: still drawn
     assert "grid=1" in p.page.url
